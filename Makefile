@@ -24,6 +24,8 @@ $(VENV)/.run-deps: pyproject.toml $(VENV)/.venv-created
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test,sentence-transformers]'
 	touch $@

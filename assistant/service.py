@@ -1,0 +1,69 @@
+"""Everything a running assistant needs, loaded once and shared: corpus, models, index, retriever.
+
+The CLI, the UI, the eval runner and the benchmark all start from ``load_service``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from assistant.corpus import Document, load_corpus
+from assistant.embeddings import CachedEmbeddings, make_embeddings
+from assistant.index import BuildReport, Index, IndexCorruptError, build_index, index_exists
+from assistant.japanese import Tokenizer, default_tokenizer
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+
+
+@dataclass
+class Service:
+    settings: Settings
+    documents: list[Document]
+    tokenizer: Tokenizer
+    embeddings: CachedEmbeddings
+    index: Index
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        s = self.settings
+        return HybridRetriever(
+            index=self.index,
+            embeddings=self.embeddings,
+            tokenizer=self.tokenizer,
+            mode=s.mode,
+            k=s.top_k,
+            candidates=s.candidates,
+            rrf_k=s.rrf_k,
+            dense_weight=s.dense_weight,
+            bm25_weight=s.bm25_weight,
+        )
+
+    def document(self, doc_id: str) -> Document:
+        for d in self.documents:
+            if d.doc_id == doc_id:
+                return d
+        raise KeyError(doc_id)
+
+
+def open_embeddings(settings: Settings) -> CachedEmbeddings:
+    return CachedEmbeddings(make_embeddings(settings), settings.index_dir / "cache")
+
+
+def update_index(settings: Settings, embeddings: CachedEmbeddings | None = None, **options) -> BuildReport:
+    """``assistant index``: build or update the index (see ``build_index`` for the options)."""
+    return build_index(settings, embeddings or open_embeddings(settings), **options)
+
+
+def load_service(settings: Settings, build_if_missing: bool = True, progress: bool = False) -> Service:
+    """Load the corpus, models and index once; build the index first if there is none yet."""
+    embeddings = open_embeddings(settings)
+    if build_if_missing and not index_exists(settings):
+        build_index(settings, embeddings, wait=True, progress=progress)
+    index = Index(settings)
+    if index.model_id != embeddings.model_id:
+        raise IndexCorruptError(
+            f"the index was built with {index.model_id}, the settings choose {embeddings.model_id}",
+            ja="索引は別の埋め込みモデルで作成されています。`assistant index` を実行して作り直してください。",
+        )
+    return Service(settings, load_corpus(settings.corpus_dir), default_tokenizer(), embeddings, index)
