@@ -27,5 +27,5 @@ $(VENV)/.run-deps: pyproject.toml $(VENV)/.venv-created
 # torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,sentence-transformers]'
+	$(BIN)/pip install -q -e '.[test,sentence-transformers,llm]'
 	touch $@

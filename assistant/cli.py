@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from assistant.errors import AssistantError
 from assistant.settings import Settings, SettingsError
@@ -87,6 +88,111 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_answer(answer) -> None:
+    print(answer.answer)
+    if answer.notes:
+        print("\n" + "\n".join(f"※ {n}" for n in answer.notes))
+    if answer.citations:
+        print("\n出典:")
+        for section_id in answer.cited_sections:
+            title = next(c.title for c in answer.citations if c.section_id == section_id)
+            print(f"  [{section_id}] {title}")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answering import QuestionError
+    from assistant.chain import load_chain
+
+    if args.question == "-":
+        chain = load_chain(settings)
+        for line in sys.stdin:
+            question = line.rstrip("\n")
+            try:
+                row = chain.ask(question).to_json()
+            except QuestionError as exc:
+                row = {"question": question, "error": exc.ja, "error_detail": str(exc)}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        return 0
+    from assistant.answering import validate_question
+
+    validate_question(args.question)  # fail fast, before loading models
+    answer = load_chain(settings).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.app import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.feedback import FeedbackStore, export_candidates
+
+    count = export_candidates(FeedbackStore.from_settings(settings), args.output)
+    print(f"👎 の付いた回答 {count} 件を評価ケース候補として書き出しました: {args.output}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.chain import load_chain
+    from assistant.eval_report import summary_table, write_reports
+    from assistant.evaluation import (
+        DEFAULT_DATASET,
+        baseline_document,
+        calibrate,
+        check_against_baseline,
+        load_dataset,
+        run_eval,
+    )
+
+    datasets = args.dataset or [DEFAULT_DATASET]
+    cases = [case for path in datasets for case in load_dataset(path)]
+    modes = list(
+        dict.fromkeys(args.mode or [settings.mode, *(m for m in ("hybrid", "dense", "bm25") if m != settings.mode)])
+    )
+    chain = load_chain(settings, progress=sys.stderr.isatty())
+    runs = run_eval(chain, cases, modes, progress=sys.stderr.isatty())
+    meta = {
+        "dataset": ", ".join(str(p) for p in datasets),
+        "cases": len(cases),
+        "embedding_model": chain.service.embeddings.model_id,
+        "answerer": chain.llm.model_id if chain.llm else "extractive",
+        "abstain_threshold": settings.abstain_threshold,
+    }
+    print(summary_table(runs))
+    if args.report:
+        for path in write_reports(runs, meta, args.report):
+            print(f"書き出しました: {path}")
+    main_summary = runs[0].summary
+    if args.calibrate:
+        threshold, j = calibrate(runs[0].results)
+        print(f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (abstention recall - false-abstention rate = {j:.3f})")
+    if args.update_baseline:
+        document = baseline_document(main_summary, runs[0].mode, meta["dataset"])
+        args.baseline.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"基準値を更新しました: {args.baseline}")
+    if args.check:
+        try:
+            baseline = json.loads(args.baseline.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"エラー: 基準値ファイルを読み込めません / Error: {args.baseline}: {exc}", file=sys.stderr)
+            return 2
+        problems = check_against_baseline(main_summary, baseline)
+        if problems:
+            print("品質が基準値を下回りました / Quality fell below the baseline:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        print(f"基準値チェック: 合格（{runs[0].mode}）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="協働ガイドライン 職員向けアシスタント")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +212,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="表示する件数")
     p.add_argument("--json", action="store_true", help="JSON で出力する")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="質問に答える（出典付き）。'-' なら標準入力の各行を質問として JSON 行で答える")
+    p.add_argument("question", help="質問。'-' で標準入力から1行1問")
+    p.add_argument("--json", action="store_true", help="JSON で出力する（'-' のときは常に JSON 行）")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="評価データセットで回答品質を測る（bm25・dense・hybrid の比較つき）")
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        action="append",
+        help="JSONL データセット（複数可、既定: evals/datasets/guideline_qa.jsonl）",
+    )
+    p.add_argument(
+        "--mode", action="append", choices=["hybrid", "dense", "bm25"], help="検索方式（複数可、既定: 3方式すべて）"
+    )
+    p.add_argument("--report", type=Path, help="report.json / report.md / report.html を書き出すフォルダ")
+    p.add_argument("--check", action="store_true", help="基準値（evals/baseline.json）を下回ったら終了コード 1")
+    p.add_argument("--update-baseline", action="store_true", help="今回の結果を基準値として保存する")
+    p.add_argument("--baseline", type=Path, default=Path("evals/baseline.json"))
+    p.add_argument("--calibrate", action="store_true", help="回答を控えるしきい値の推奨値を表示する")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")
+    p.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1）")
+    p.add_argument("--port", type=int, default=7860, help="ポート番号（既定: 7860）")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", help="利用者の評価（👍/👎）を扱う")
+    feedback = p.add_subparsers(dest="feedback_command", required=True)
+    p = feedback.add_parser("export", help="👎 の回答を評価データセット形式の候補として書き出す")
+    p.add_argument("--output", type=Path, default=Path("evals/datasets/feedback_candidates.jsonl"))
+    p.set_defaults(func=cmd_feedback_export)
     return parser
 
 
@@ -127,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断しました。 / Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing left to say
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

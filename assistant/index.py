@@ -32,9 +32,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.chunking import Chunk, chunk_documents
-from assistant.corpus import load_corpus
+from assistant.corpus import Document, load_corpus
 from assistant.errors import AssistantError
-from assistant.japanese import Tokenizer, default_tokenizer
+from assistant.japanese import Tokenizer, default_tokenizer, split_sentences
 from assistant.settings import Settings
 
 FORMAT = 1
@@ -196,11 +196,16 @@ def build_index(
         try:
             terms = [reusable_terms.get(c.content_hash) or tokenizer.content_lemmas(c.embed_text) for c in chunks]
             misses_before = embeddings.misses
-            vectors = _embed_with_progress(embeddings, chunks, progress)
+            sentences = section_sentences(documents)
+            vectors = _embed_with_progress(
+                embeddings, [c.embed_text for c in chunks] + [s.embed_text for s in sentences], progress
+            )
+            sentence_vectors, vectors = vectors[len(chunks) :], vectors[: len(chunks)]
             collection_name = f"kyodo-{build_id}"
             _write_vectors(settings, partial, collection_name, chunks, vectors)
             _write_bm25(partial, terms)
             _write_chunks(partial, chunks, terms)
+            _write_sentences(partial, sentences, sentence_vectors)
             new_ids = {c.chunk_id for c in chunks}
             manifest = {
                 "build_id": build_id,
@@ -209,6 +214,7 @@ def build_index(
                 "corpus_digest": corpus_digest,
                 "documents": {d.doc_id: len(d.sections) for d in documents},
                 "chunks": len(chunks),
+                "sentences": len(sentences),
                 "collection": collection_name,
             }
             (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
@@ -232,11 +238,31 @@ def build_index(
         )
 
 
-def _embed_with_progress(embeddings: Any, chunks: list[Chunk], progress: bool) -> list[list[float]]:
+@dataclass(frozen=True)
+class SentenceRef:
+    """One sentence of a section, embedded so the extractive answerer can pick sentences by meaning."""
+
+    doc_id: str
+    section_id: str
+    start: int
+    end: int
+    embed_text: str
+
+
+def section_sentences(documents: list[Document]) -> list[SentenceRef]:
+    return [
+        SentenceRef(d.doc_id, s.section_id, a, b, f"{s.title}：{s.text[a:b]}")
+        for d in documents
+        for s in d.sections
+        for a, b in split_sentences(s.text)
+    ]
+
+
+def _embed_with_progress(embeddings: Any, texts: list[str], progress: bool) -> list[list[float]]:
     from tqdm import tqdm
 
-    with tqdm(total=len(chunks), desc="埋め込み", unit="chunk", disable=not progress, leave=False) as bar:
-        return embeddings.embed_documents([c.embed_text for c in chunks], progress=bar.update)
+    with tqdm(total=len(texts), desc="埋め込み", unit="件", disable=not progress, leave=False) as bar:
+        return embeddings.embed_documents(texts, progress=bar.update)
 
 
 def _write_vectors(
@@ -273,6 +299,13 @@ def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) 
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
         os.fsync(out.fileno())
+
+
+def _write_sentences(build_dir: Path, sentences: list[SentenceRef], vectors: list[list[float]]) -> None:
+    with open(build_dir / "sentences.jsonl", "w", encoding="utf-8") as out:
+        for ref in sentences:
+            out.write(json.dumps([ref.doc_id, ref.section_id, ref.start, ref.end], ensure_ascii=False) + "\n")
+    np.save(build_dir / "sentences.npy", np.asarray(vectors, dtype=np.float32).reshape(len(sentences), -1))
 
 
 def _read_chunk_rows(build_dir: Path) -> list[dict[str, Any]]:
@@ -332,6 +365,7 @@ class Index:
             Chunk(**{k: row[k] for k in ("doc_id", "section_id", "index", "title_path", "text", "start", "end")})
             for row in rows
         ]
+        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         try:
             import bm25s
@@ -343,6 +377,21 @@ class Index:
             vector_count = self.collection.count()
         except Exception as exc:
             raise IndexCorruptError(f"cannot open the index in {build_dir}: {exc}") from None
+        try:
+            with open(build_dir / "sentences.jsonl", encoding="utf-8") as rows_file:
+                refs = [json.loads(line) for line in rows_file]
+            matrix = np.load(build_dir / "sentences.npy")
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"cannot read the sentence vectors of {build_dir}: {exc}") from None
+        if len(refs) != self.manifest.get("sentences") or matrix.shape[0] != len(refs):
+            raise IndexCorruptError(f"sentence vectors disagree: {len(refs)} rows, {matrix.shape[0]} vectors")
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, (doc_id, section_id, _, _) in enumerate(refs):
+            groups.setdefault((doc_id, section_id), []).append(i)
+        # (doc_id, section_id) -> (sentence spans, their vectors)
+        self.sentences: dict[tuple[str, str], tuple[list[tuple[int, int]], np.ndarray]] = {
+            key: ([(refs[i][2], refs[i][3]) for i in rows], matrix[rows]) for key, rows in groups.items()
+        }
         expected = self.manifest.get("chunks")
         bm25_docs = int(self.bm25.scores["num_docs"])
         if not (expected == len(self.chunks) == vector_count == bm25_docs):

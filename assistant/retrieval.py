@@ -68,8 +68,10 @@ class HybridRetriever(BaseRetriever):
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[ScoredChunk]:
-        """The ``k`` best chunks for a query, best first."""
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, query_vector: list[float] | None = None
+    ) -> list[ScoredChunk]:
+        """The ``k`` best chunks for a query, best first (``query_vector``: its embedding, if known)."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -77,7 +79,7 @@ class HybridRetriever(BaseRetriever):
         dense: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self.index.dense(self.embeddings.embed_query(query), self.candidates)
+            dense = self.index.dense(query_vector or self.embeddings.embed_query(query), self.candidates)
         if mode in ("hybrid", "bm25"):
             keyword = self.index.keyword(self.tokenizer.content_lemmas(query), self.candidates)
         return self.fuse(dense, keyword)[:k]

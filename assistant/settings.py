@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,22 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+
+    # Abstention: answer only when evidence = best dense similarity + weight × term coverage
+    # reaches the threshold (calibrated on the eval dataset: `assistant eval --calibrate`).
+    abstain_threshold: float = 0.856
+    abstain_lexical_weight: float = 0.05
+
+    # Optional LLM answers: an OpenAI-compatible endpoint, or a local GGUF model (llama.cpp)
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_gguf: str = ""
+    llm_context: int = 4096
+    llm_threads: int = 0  # 0: as many as the machine has
+    llm_max_tokens: int = 512
+    llm_timeout: float = 60.0  # seconds of wall clock for one answer
+    llm_temperature: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

