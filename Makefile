@@ -5,15 +5,16 @@ BIN := $(VENV)/bin
 
 .PHONY: run test
 
-# Run the assistant (installs on first use).
+# Run the assistant: builds the index on first use, then serves the chat UI on http://127.0.0.1:7860
 run: $(VENV)/.run-deps
-	$(BIN)/assistant sections
+	$(BIN)/assistant serve
 
-# Install everything the tests need, then run the whole suite, lint included.
+# Install everything the tests need, then run the whole suite: lint, pytest, and the answer-quality gate.
 test: $(VENV)/.test-deps
-	HF_HUB_OFFLINE=1 $(BIN)/ruff check .
-	HF_HUB_OFFLINE=1 $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+	HF_HUB_OFFLINE=1 $(BIN)/assistant eval --check --report reports/eval
 
 $(VENV)/.venv-created:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +25,12 @@ $(VENV)/.run-deps: pyproject.toml $(VENV)/.venv-created
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# Debian's chromium drives the browser tests (Playwright cannot download its own browser here);
+# the CJK fonts make the screenshots readable.
 # torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
+	command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; }
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test,sentence-transformers,llm]'
 	touch $@

@@ -139,6 +139,13 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _project_relative(path: Path) -> str:
+    from assistant.settings import PROJECT_ROOT
+
+    resolved = path.resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.chain import load_chain
     from assistant.eval_report import summary_table, write_reports
@@ -159,12 +166,26 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     chain = load_chain(settings, progress=sys.stderr.isatty())
     runs = run_eval(chain, cases, modes, progress=sys.stderr.isatty())
     meta = {
-        "dataset": ", ".join(str(p) for p in datasets),
+        "note": "",
+        "dataset": ", ".join(_project_relative(p) for p in datasets),
         "cases": len(cases),
         "embedding_model": chain.service.embeddings.model_id,
         "answerer": chain.llm.model_id if chain.llm else "extractive",
         "abstain_threshold": settings.abstain_threshold,
     }
+    if args.judge:
+        from assistant.evaluation import judge_results
+        from assistant.llm import make_chat_model
+
+        chosen = make_chat_model(settings)
+        if chosen is None:
+            meta["note"] = "LLM-judged metrics skipped: no LLM configured (ASSISTANT_LLM_BASE_URL or ASSISTANT_LLM_GGUF)"
+        else:
+            sections = {s.section_id: s.text for d in chain.service.documents for s in d.sections}
+            judged = sum(judge_results(run.results, chosen[0], sections) for run in runs)
+            meta["note"] = f"LLM-judged metrics by {chosen[1]} on {judged} answers"
+    if meta["note"]:
+        print(meta["note"])
     print(summary_table(runs))
     if args.report:
         for path in write_reports(runs, meta, args.report):
@@ -174,7 +195,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         threshold, j = calibrate(runs[0].results)
         print(f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (abstention recall - false-abstention rate = {j:.3f})")
     if args.update_baseline:
-        document = baseline_document(main_summary, runs[0].mode, meta["dataset"])
+        document = baseline_document(main_summary, runs[0].label, meta["dataset"])
         args.baseline.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"基準値を更新しました: {args.baseline}")
     if args.check:
@@ -183,13 +204,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValueError) as exc:
             print(f"エラー: 基準値ファイルを読み込めません / Error: {args.baseline}: {exc}", file=sys.stderr)
             return 2
-        problems = check_against_baseline(main_summary, baseline)
+        checked = next((r for r in runs if r.label == baseline.get("mode")), runs[0])
+        problems = check_against_baseline(checked.summary, baseline)
         if problems:
             print("品質が基準値を下回りました / Quality fell below the baseline:", file=sys.stderr)
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return 1
-        print(f"基準値チェック: 合格（{runs[0].mode}）")
+        print(f"基準値チェック: 合格（{checked.label}）")
     return 0
 
 
@@ -233,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-baseline", action="store_true", help="今回の結果を基準値として保存する")
     p.add_argument("--baseline", type=Path, default=Path("evals/baseline.json"))
     p.add_argument("--calibrate", action="store_true", help="回答を控えるしきい値の推奨値を表示する")
+    p.add_argument("--judge", action="store_true", help="LLM が設定されていれば LLM による採点（忠実性・正確性）も行う")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")

@@ -23,6 +23,8 @@ HEADLINE = [
     "token_f1",
     "rouge_l",
     "faithfulness",
+    "judge_faithfulness",
+    "judge_correctness",
     "abstention_precision",
     "abstention_recall",
     "false_abstention_rate",
@@ -42,8 +44,10 @@ def fmt(value: Any) -> str:
 def report_data(runs: list[ModeRun], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "meta": meta,
-        "modes": {
-            run.mode: {
+        "runs": {
+            run.label: {
+                "mode": run.mode,
+                "answerer": run.answerer,
                 "summary": run.summary,
                 "by_tag": by_tag(run.results),
                 "cases": [
@@ -81,9 +85,9 @@ def write_reports(runs: list[ModeRun], meta: dict[str, Any], folder: Path) -> li
 
 
 def summary_table(runs: list[ModeRun]) -> str:
-    lines = ["| metric | " + " | ".join(r.mode for r in runs) + " |", "|---|" + "---|" * len(runs)]
+    lines = ["| metric | " + " | ".join(r.label for r in runs) + " |", "|---|" + "---|" * len(runs)]
     summaries = [r.summary for r in runs]
-    for name in HEADLINE:
+    for name in [n for n in HEADLINE if any(s.get(n) is not None for s in summaries)]:
         lines.append(f"| {name} | " + " | ".join(fmt(s.get(name)) for s in summaries) + " |")
     lines.append("| failed cases | " + " | ".join(str(s["failed"]) for s in summaries) + " |")
     return "\n".join(lines)
@@ -95,7 +99,7 @@ def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
         "",
         f"dataset: {meta.get('dataset')} ({meta.get('cases')} cases), embedding: {meta.get('embedding_model')}, "
         f"answerer: {meta.get('answerer')}, abstention threshold: {meta.get('abstain_threshold')}",
-        "",
+        *([f"note: {meta['note']}", ""] if meta.get("note") else []),
         "## Summary (all modes)",
         "",
         summary_table(runs),
@@ -103,7 +107,7 @@ def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
     ]
     main = runs[0]
     out += [
-        f"## By tag ({main.mode})",
+        f"## By tag ({main.label})",
         "",
         "| tag | cases | hit@1 | hit@5 | mrr | must_include | citation_recall | abstained OOS |",
         "|---|---|---|---|---|---|---|---|",
@@ -116,7 +120,7 @@ def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
     failed = [r for r in main.results if r.failed]
     out += [
         "",
-        f"## Failed cases ({main.mode}: {len(failed)})",
+        f"## Failed cases ({main.label}: {len(failed)})",
         "",
         "| id | question | gold | cited | abstained |",
         "|---|---|---|---|---|",
@@ -195,8 +199,8 @@ def html_report(runs: list[ModeRun], meta: dict[str, Any]) -> str:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}pre{{white-space:pre-wrap;margin:0;font-size:12px}}</style></head><body>
 <h1>Eval report</h1>
 <p>dataset: {e(str(meta.get("dataset")))} ({meta.get("cases")} cases) · embedding: {e(str(meta.get("embedding_model")))} · answerer: {e(str(meta.get("answerer")))}</p>
-<h2>Summary</h2><table><tr><th>metric</th>{"".join(f"<th>{e(r.mode)}</th>" for r in runs)}</tr>{rows}</table>
-<h2>Hit@1 by chapter ({e(main.mode)})</h2>{_bars(chapters, "hit@1")}
-<h2>Evidence: in scope vs out of scope ({e(main.mode)})</h2>{_histogram(main.results, float(meta.get("abstain_threshold", 0.0)))}
-<h2>Failed cases ({e(main.mode)})</h2><table><tr><th>id</th><th>question</th><th>gold</th><th>cited</th><th>abstained</th><th>answer</th></tr>{failed}</table>
+<h2>Summary</h2><table><tr><th>metric</th>{"".join(f"<th>{e(r.label)}</th>" for r in runs)}</tr>{rows}</table>
+<h2>Hit@1 by chapter ({e(main.label)})</h2>{_bars(chapters, "hit@1")}
+<h2>Evidence: in scope vs out of scope ({e(main.label)})</h2>{_histogram(main.results, float(meta.get("abstain_threshold", 0.0)))}
+<h2>Failed cases ({e(main.label)})</h2><table><tr><th>id</th><th>question</th><th>gold</th><th>cited</th><th>abstained</th><th>answer</th></tr>{failed}</table>
 </body></html>"""

@@ -65,6 +65,9 @@ class Settings:
     llm_timeout: float = 60.0  # seconds of wall clock for one answer
     llm_temperature: float = 0.0
 
+    # Web UI: a file of `user:password` lines; empty = no login (then keep the default 127.0.0.1)
+    auth_file: str = ""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``ASSISTANT_*`` variables, then explicit overrides."""
