@@ -17,6 +17,7 @@ import numpy as np
 
 from assistant.corpus import Document, Section
 from assistant.errors import AssistantError
+from assistant.index import SectionSentences
 from assistant.japanese import Tokenizer, split_sentences
 from assistant.retrieval import ScoredChunk
 
@@ -158,7 +159,7 @@ class ExtractiveAnswerer:
         documents: list[Document],
         tokenizer: Tokenizer,
         idf: dict[str, float],
-        sentence_vectors: dict[tuple[str, str], tuple[list[tuple[int, int]], np.ndarray]],
+        sentences: dict[tuple[str, str], SectionSentences],
         max_sections: int = 2,
         max_sentences: int = 4,
         dense_weight: float = 5.0,
@@ -167,18 +168,11 @@ class ExtractiveAnswerer:
         self.documents = {d.doc_id: d for d in documents}
         self.tokenizer = tokenizer
         self.idf = idf
-        self.sentence_vectors = sentence_vectors
+        self.sentences = sentences  # spans, vectors and lemmas of each section's sentences, from the index
         self.max_sections = max_sections
         self.max_sentences = max_sentences
         self.dense_weight = dense_weight
         self.second_section_margin = second_section_margin
-        # Content lemmas of every sentence, computed once so the query path only looks them up.
-        self._lemmas = {
-            (doc_id, section_id): [
-                set(tokenizer.content_lemmas(self.section(doc_id, section_id).text[s:e])) for s, e in spans
-            ]
-            for (doc_id, section_id), (spans, _) in sentence_vectors.items()
-        }
 
     def section(self, doc_id: str, section_id: str) -> Section:
         return self.documents[doc_id].section(section_id)
@@ -194,17 +188,16 @@ class ExtractiveAnswerer:
     def score_sentences(
         self, doc_id: str, section_id: str, terms: dict[str, float], query_vector: list[float] | None
     ) -> list[ScoredSentence]:
-        spans, vectors = self.sentence_vectors[(doc_id, section_id)]
+        sentences = self.sentences[(doc_id, section_id)]
         total = sum(terms.values()) or 1.0
-        lexical = [
-            sum(w for t, w in terms.items() if t in lemmas) / total for lemmas in self._lemmas[(doc_id, section_id)]
-        ]
-        dense = (
-            vectors @ np.asarray(query_vector, dtype=np.float32) if query_vector is not None else np.zeros(len(spans))
-        )
+        lexical = [sum(w for t, w in terms.items() if t in lemmas) / total for lemmas in sentences.terms]
+        if query_vector is None:
+            dense = np.zeros(len(sentences.spans))
+        else:
+            dense = sentences.vectors @ np.asarray(query_vector, dtype=np.float32)
         return [
             ScoredSentence(section_id, s, e, lex + self.dense_weight * float(cos))
-            for (s, e), lex, cos in zip(spans, lexical, dense, strict=True)
+            for (s, e), lex, cos in zip(sentences.spans, lexical, dense, strict=True)
         ]
 
     def query_terms(self, question: str, context_question: str = "") -> dict[str, float]:
@@ -220,7 +213,7 @@ class ExtractiveAnswerer:
         self, question: str, hits: list[ScoredChunk], query_vector: list[float] | None, context_question: str = ""
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations (empty when nothing was retrieved)."""
-        sections = [(d, s) for d, s, _ in self.rank_sections(hits) if (d, s) in self.sentence_vectors]
+        sections = [(d, s) for d, s, _ in self.rank_sections(hits) if (d, s) in self.sentences]
         if not sections:
             return "", []
         terms = self.query_terms(question, context_question)

@@ -139,6 +139,25 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.bench import BenchOptions, markdown, run_bench, write
+
+    options = BenchOptions(
+        out=args.out,
+        scales=args.scales,
+        repeats=args.repeats,
+        cold_repeats=args.cold_repeats,
+        questions=args.questions,
+        users=tuple(args.users),
+        requests_per_user=args.requests_per_user,
+    )
+    results = run_bench(settings, options, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(markdown(results))
+    for path in write(results, args.out):
+        print(f"書き出しました: {path}")
+    return 0
+
+
 def _project_relative(path: Path) -> str:
     from assistant.settings import PROJECT_ROOT
 
@@ -179,7 +198,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
         chosen = make_chat_model(settings)
         if chosen is None:
-            meta["note"] = "LLM-judged metrics skipped: no LLM configured (ASSISTANT_LLM_BASE_URL or ASSISTANT_LLM_GGUF)"
+            meta["note"] = (
+                "LLM-judged metrics skipped: no LLM configured (ASSISTANT_LLM_BASE_URL or ASSISTANT_LLM_GGUF)"
+            )
         else:
             sections = {s.section_id: s.text for d in chain.service.documents for s in d.sections}
             judged = sum(judge_results(run.results, chosen[0], sections) for run in runs)
@@ -257,6 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true", help="回答を控えるしきい値の推奨値を表示する")
     p.add_argument("--judge", action="store_true", help="LLM が設定されていれば LLM による採点（忠実性・正確性）も行う")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="速度とメモリを測り、JSON と Markdown に書き出す")
+    p.add_argument("--out", type=Path, default=Path("reports/bench"))
+    p.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100], help="コーパスの倍率（既定: 1 10 100）")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--cold-repeats", type=int, default=2, help="索引の新規作成を繰り返す回数")
+    p.add_argument("--questions", type=int, default=30, help="遅延を測る質問の数")
+    p.add_argument("--users", type=int, nargs="+", default=[1, 4, 8], help="同時利用者数")
+    p.add_argument("--requests-per-user", type=int, default=10)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")
     p.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1）")

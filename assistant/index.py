@@ -205,7 +205,8 @@ def build_index(
             _write_vectors(settings, partial, collection_name, chunks, vectors)
             _write_bm25(partial, terms)
             _write_chunks(partial, chunks, terms)
-            _write_sentences(partial, sentences, sentence_vectors)
+            sentence_terms = [tokenizer.content_lemmas(ref.text) for ref in sentences]
+            _write_sentences(partial, sentences, sentence_vectors, sentence_terms)
             new_ids = {c.chunk_id for c in chunks}
             manifest = {
                 "build_id": build_id,
@@ -246,12 +247,26 @@ class SentenceRef:
     section_id: str
     start: int
     end: int
-    embed_text: str
+    text: str
+    section_title: str
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.section_title}：{self.text}"
+
+
+@dataclass(frozen=True)
+class SectionSentences:
+    """A section's sentences as the answerer needs them: spans, vectors and content lemmas."""
+
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+    terms: list[frozenset[str]]
 
 
 def section_sentences(documents: list[Document]) -> list[SentenceRef]:
     return [
-        SentenceRef(d.doc_id, s.section_id, a, b, f"{s.title}：{s.text[a:b]}")
+        SentenceRef(d.doc_id, s.section_id, a, b, s.text[a:b], s.title)
         for d in documents
         for s in d.sections
         for a, b in split_sentences(s.text)
@@ -301,10 +316,13 @@ def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) 
         os.fsync(out.fileno())
 
 
-def _write_sentences(build_dir: Path, sentences: list[SentenceRef], vectors: list[list[float]]) -> None:
+def _write_sentences(
+    build_dir: Path, sentences: list[SentenceRef], vectors: list[list[float]], terms: list[list[str]]
+) -> None:
     with open(build_dir / "sentences.jsonl", "w", encoding="utf-8") as out:
-        for ref in sentences:
-            out.write(json.dumps([ref.doc_id, ref.section_id, ref.start, ref.end], ensure_ascii=False) + "\n")
+        for ref, ref_terms in zip(sentences, terms, strict=True):
+            row = [ref.doc_id, ref.section_id, ref.start, ref.end, ref_terms]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
     np.save(build_dir / "sentences.npy", np.asarray(vectors, dtype=np.float32).reshape(len(sentences), -1))
 
 
@@ -386,11 +404,13 @@ class Index:
         if len(refs) != self.manifest.get("sentences") or matrix.shape[0] != len(refs):
             raise IndexCorruptError(f"sentence vectors disagree: {len(refs)} rows, {matrix.shape[0]} vectors")
         groups: dict[tuple[str, str], list[int]] = {}
-        for i, (doc_id, section_id, _, _) in enumerate(refs):
+        for i, (doc_id, section_id, *_) in enumerate(refs):
             groups.setdefault((doc_id, section_id), []).append(i)
-        # (doc_id, section_id) -> (sentence spans, their vectors)
-        self.sentences: dict[tuple[str, str], tuple[list[tuple[int, int]], np.ndarray]] = {
-            key: ([(refs[i][2], refs[i][3]) for i in rows], matrix[rows]) for key, rows in groups.items()
+        self.sentences: dict[tuple[str, str], SectionSentences] = {
+            key: SectionSentences(
+                [(refs[i][2], refs[i][3]) for i in rows], matrix[rows], [frozenset(refs[i][4]) for i in rows]
+            )
+            for key, rows in groups.items()
         }
         expected = self.manifest.get("chunks")
         bm25_docs = int(self.bm25.scores["num_docs"])

