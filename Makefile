@@ -2,6 +2,9 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+# llama-cpp-python comes only as source; it is built once per machine into this folder. Built with
+# GGML_NATIVE=OFF: a build tuned to this CPU's AMX units crashed (SIGILL) on the first generation.
+LLAMA_WHEELS ?= $(HOME)/.cache/kyodo-assistant/wheels
 
 .PHONY: run test
 
@@ -32,5 +35,7 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; }
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,sentence-transformers,llm]'
+	ls $(LLAMA_WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+		$(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==0.3.36
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e '.[test,sentence-transformers,llm,local-llm]'
 	touch $@

@@ -105,6 +105,32 @@ class Answer:
         }
 
 
+MAX_HISTORY_MESSAGES = 12
+
+
+def _visible(text: str) -> str:
+    """Text without lone surrogates, invisible format characters and controls other than line breaks."""
+    return "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text.encode("utf-8", "replace").decode("utf-8"))
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+
+
+def clean_history(history: Any) -> list[dict[str, str]]:
+    """The last turns of a conversation as {role, content}, with unreadable characters dropped and
+    each message capped: a history is input too, from a browser or a batch file."""
+    if not isinstance(history, list):
+        return []
+    turns = []
+    for message in history[-MAX_HISTORY_MESSAGES:]:
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
+            content = message.get("content")
+            if isinstance(content, str) and content.strip():
+                turns.append({"role": message["role"], "content": _visible(content)[:4000]})
+    return turns
+
+
 def validate_question(text: Any) -> str:
     """The question as it will be used, or a ``QuestionError`` saying in Japanese what is wrong."""
     if not isinstance(text, str):
@@ -113,13 +139,7 @@ def validate_question(text: Any) -> str:
         raise QuestionError(
             "lone surrogate in question", ja="質問に読み取れない文字が含まれています。入力し直してください。"
         )
-    # Drop invisible format characters (zero-width spaces, direction marks) and controls other than line breaks.
-    cleaned = "".join(
-        ch
-        for ch in unicodedata.normalize("NFC", text)
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = re.sub(r"\s+", " ", _visible(text)).strip()
     if not cleaned:
         raise QuestionError("empty question", ja="質問が空です。知りたいことを入力してください。")
     if len(cleaned) > MAX_QUESTION_CHARS:

@@ -21,6 +21,7 @@ from assistant.answering import (
     Citation,
     Context,
     ExtractiveAnswerer,
+    clean_history,
     idf_table,
     validate_question,
 )
@@ -101,6 +102,7 @@ class AnswerChain:
     def resolve(self, turn: Turn) -> Turn:
         """Make an elliptic follow-up self-contained for retrieval."""
         turn.question = validate_question(turn.question)
+        turn.history = clean_history(turn.history)
         turn.resolved_query = turn.question
         if not turn.history:
             return turn

@@ -105,12 +105,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.question == "-":
         chain = load_chain(settings)
-        for line in sys.stdin:
-            question = line.rstrip("\n")
+        # Bytes in: a line that is not UTF-8 becomes lone surrogates, which validation refuses.
+        for raw in sys.stdin.buffer:
+            question = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
             try:
                 row = chain.ask(question).to_json()
             except QuestionError as exc:
-                row = {"question": question, "error": exc.ja, "error_detail": str(exc)}
+                shown = question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                row = {"question": shown, "error": exc.ja, "error_detail": str(exc)}
             print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
     from assistant.answering import validate_question

@@ -183,7 +183,10 @@ class _Draft:
 
 
 def _number(label: str) -> int:
-    return int(unicodedata.normalize("NFKC", re.sub(r"[^0-9０-９]", "", label)))
+    digits = unicodedata.normalize("NFKC", re.sub(r"[^0-9０-９]", "", label))
+    if len(digits) > 6:
+        raise CorpusError(f"a heading number of {len(digits)} digits: {label[:20]}…")
+    return int(digits)
 
 
 def parse_document(raw: str, doc_id: str, title: str, qa_answer_openings: dict[int, str] | None = None) -> Document:

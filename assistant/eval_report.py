@@ -19,6 +19,7 @@ HEADLINE = [
     "context_recall",
     "citation_precision",
     "citation_recall",
+    "cites_gold",
     "must_include",
     "token_f1",
     "rouge_l",

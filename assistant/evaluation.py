@@ -227,6 +227,7 @@ def evaluate_case(chain: Any, case: EvalCase) -> CaseResult:
                 "context_recall": context_recall(retrieved, gold),
                 "citation_precision": precision,
                 "citation_recall": recall,
+                "cites_gold": float(bool(set(cited) & set(gold))),
                 "must_include": coverage(answer.answer, case.must_include, normalize=normalize),
                 "token_f1": token_f1(words, reference),
                 "rouge_l": rouge_l_f(words, reference),

@@ -37,7 +37,7 @@ from assistant.errors import AssistantError
 from assistant.japanese import Tokenizer, default_tokenizer, split_sentences
 from assistant.settings import Settings
 
-FORMAT = 1
+FORMAT = 2  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
 
 
@@ -378,6 +378,14 @@ class Index:
             raise IndexCorruptError(f"CURRENT points to a missing build: {build_dir}")
         self.build_dir = build_dir
         self.manifest = _read_manifest(build_dir)
+        if not isinstance(self.manifest.get("config"), dict) or self.manifest["config"].get("format") != FORMAT:
+            raise IndexCorruptError(f"the index in {build_dir} was built by another version of the assistant")
+        try:
+            self._load(settings, build_dir)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:  # files of an unexpected shape
+            raise IndexCorruptError(f"the index in {build_dir} has malformed files: {exc!r}") from None
+
+    def _load(self, settings: Settings, build_dir: Path) -> None:
         rows = _read_chunk_rows(build_dir)
         self.chunks = [
             Chunk(**{k: row[k] for k in ("doc_id", "section_id", "index", "title_path", "text", "start", "end")})

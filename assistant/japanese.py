@@ -76,9 +76,11 @@ class Tokenizer:
         self._lock = threading.Lock()
 
     def tokenize(self, text: str) -> list[Token]:
+        text_for_mecab = text.replace("\x00", " ")  # MeCab stops at NUL; same length keeps offsets
         with self._lock:
             words = [
-                (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(text)
+                (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2)
+                for w in self._tagger(text_for_mecab)
             ]
         tokens = []
         offset = 0
@@ -95,7 +97,7 @@ class Tokenizer:
 
     def count(self, text: str) -> int:
         with self._lock:
-            return len(self._tagger(text))
+            return len(self._tagger(text.replace("\x00", " ")))
 
     def content_lemmas(self, text: str) -> list[str]:
         """The normalized lemmas of content words: the terms of keyword (BM25) search."""

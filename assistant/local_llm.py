@@ -23,7 +23,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field, InstanceOf
+from pydantic import Field
 
 from assistant.llm import LLMError
 from assistant.settings import Settings
@@ -34,9 +34,9 @@ GGUF_MAGIC = b"GGUF"
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 TIMEOUT_REASON = "timeout"
 
-# Loads the model and reads a few tokens in a child process first: a llama.cpp build that uses
-# CPU instructions this machine cannot run (e.g. AMX, or a wheel built on a newer CPU) dies with
-# SIGILL, and in this process that would take the whole assistant down with it.
+# Loads the model and reads a few tokens in a child process first: a llama.cpp build that runs CPU
+# code this machine cannot (a wheel built on a newer CPU; llama.cpp 0.3.36's AMX kernels on the Xeon
+# the tests run on) dies with SIGILL, and in this process that would take the assistant down with it.
 PROBE = """
 import sys, llama_cpp
 llama = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, n_threads_batch=1, n_gpu_layers=-1, verbose=False)
@@ -83,9 +83,7 @@ class LlamaCppChatModel(BaseChatModel):
     even while llama.cpp is still reading the prompt; ``invoke`` then raises ``TimeoutError``.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    loaded: InstanceOf[LoadedModel] = Field(exclude=True)
+    loaded: Any = Field(exclude=True)  # a LoadedModel (Any: pydantic would inspect its lock)
     model_name: str
     max_tokens: int = 512
     temperature: float = 0.0
@@ -122,6 +120,7 @@ class LlamaCppChatModel(BaseChatModel):
         with loaded.lock:
             loaded.deadline.at = time.monotonic() + self.timeout
             loaded.interruptible(True)
+            parts = None
             try:
                 parts = loaded.llama.create_chat_completion(
                     messages=self.chat_messages(messages),
@@ -140,10 +139,7 @@ class LlamaCppChatModel(BaseChatModel):
                     finish = choice.get("finish_reason")
                     if text or finish:
                         info = {"finish_reason": finish, "model_name": self.model_name} if finish else None
-                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text), generation_info=info)
-                        if run_manager is not None and text:
-                            run_manager.on_llm_new_token(text, chunk=chunk)
-                        yield chunk
+                        yield ChatGenerationChunk(message=AIMessageChunk(content=text), generation_info=info)
                     if loaded.deadline.passed():
                         yield _timeout_chunk()
                         return
@@ -152,6 +148,8 @@ class LlamaCppChatModel(BaseChatModel):
                     raise
                 yield _timeout_chunk()
             finally:
+                if parts is not None:
+                    parts.close()  # also when the caller stops reading early
                 loaded.interruptible(False)
                 loaded.deadline.at = math.inf
 
@@ -159,7 +157,7 @@ class LlamaCppChatModel(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
         text, finish = "", None
-        for chunk in self._stream(messages, stop, run_manager):
+        for chunk in self._stream(messages, stop):
             text += chunk.text
             finish = (chunk.generation_info or {}).get("finish_reason") or finish
         if finish == TIMEOUT_REASON:

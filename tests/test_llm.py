@@ -164,3 +164,24 @@ def test_generation_has_a_wall_clock_limit(service):
     answer = chain.ask("後援とは？")
     assert answer.answerer == "extractive"
     assert any("時間がかかりすぎた" in note for note in answer.notes)
+
+
+def test_an_answer_that_repeats_the_instructions_is_not_used(service):
+    chain, _ = llm_chain(service, SYSTEM_PROMPT.replace("9-9", "3-7"))
+    answer = chain.ask("後援とは？")
+    assert answer.answerer == "extractive"
+    assert any("指示文の繰り返し" in note for note in answer.notes)
+    assert "ルール" not in answer.answer
+
+
+def test_eval_puts_generated_and_extractive_answers_side_by_side(service):
+    from assistant.evaluation import DEFAULT_DATASET, load_dataset, run_eval
+
+    cases = [c for c in load_dataset(DEFAULT_DATASET) if c.id in ("ch3-kouen-07", "oos-01")]
+    chain, _ = llm_chain(service, "後援は、市が後援者として名を連ねることです。[3-7]")
+    runs = run_eval(chain, cases, ["hybrid", "bm25"])
+    assert [r.label for r in runs] == ["hybrid+llm", "hybrid", "bm25"]
+    assert runs[0].answerer == "fake" and runs[1].answerer == "extractive"
+    generated = next(r for r in runs[0].results if r.case.id == "ch3-kouen-07")
+    assert generated.answer == "後援は、市が後援者として名を連ねることです。［3-7］"
+    assert generated.metrics["citation_recall"] == 1.0
