@@ -257,8 +257,8 @@ def free_port() -> int:
 
 def measure_serve(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
     """`assistant serve` on loopback: RSS after warm-up, then N simulated staff at once."""
+    import httpx
     import psutil
-    from gradio_client import Client
 
     port = free_port()
     env = {
@@ -282,9 +282,9 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("assistant serve did not start") from None
                 time.sleep(0.25)
-        warm = Client(url, verbose=False)
-        for q in questions[:5]:
-            warm.predict(q, api_name="/ask")
+        with httpx.Client(timeout=60) as warm:
+            for q in questions[:5]:
+                warm.post(url + ASK_ROUTE, json={"data": [q]}).raise_for_status()
         rss = psutil.Process(proc.pid).memory_info().rss / 2**20
         load = {str(n): concurrent_load(url, questions, n, options) for n in options.users}
         return {"serve_rss_after_warmup_mb": rss, "load": load}
@@ -296,11 +296,14 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             proc.kill()
 
 
-def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:
-    """``users`` threads, each its own client, each sending ``requests_per_user`` questions in turn."""
-    from gradio_client import Client
+ASK_ROUTE = "gradio_api/run/ask"  # the UI's JSON endpoint (see ui/app.py): one POST, one answer
 
-    clients = [Client(url, verbose=False) for _ in range(users)]
+
+def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:
+    """``users`` threads, each its own HTTP client, each sending ``requests_per_user`` questions in turn."""
+    import httpx
+
+    clients = [httpx.Client(timeout=options.load_timeout) for _ in range(users)]
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -315,7 +318,8 @@ def concurrent_load(url: str, questions: list[str], users: int, options: BenchOp
             question = questions[(k * options.requests_per_user + i) % len(questions)]
             started = time.perf_counter()
             try:
-                reply = clients[k].predict(question, api_name="/ask")
+                response = clients[k].post(url + ASK_ROUTE, json={"data": [question]})
+                reply = response.json()["data"][0] if response.status_code == 200 else response.text
                 ok = isinstance(reply, dict) and "error" not in reply and reply.get("citations") is not None
             except Exception as exc:  # counted, not raised: this is a load test
                 ok, reply = False, repr(exc)
@@ -329,6 +333,8 @@ def concurrent_load(url: str, questions: list[str], users: int, options: BenchOp
     for t in threads:
         t.join(options.load_timeout + 30)
     wall = time.perf_counter() - started
+    for client in clients:
+        client.close()
     return {
         "users": users,
         "requests": users * options.requests_per_user,

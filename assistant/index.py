@@ -450,8 +450,3 @@ class Index:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
-
-
-def index_exists(settings: Settings) -> bool:
-    build = _current_build(settings.index_dir)
-    return build is not None and build.is_dir()

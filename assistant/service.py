@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from assistant.corpus import Document, load_corpus
 from assistant.embeddings import CachedEmbeddings, make_embeddings
-from assistant.index import BuildReport, Index, IndexCorruptError, build_index, index_exists
+from assistant.index import BuildReport, Index, IndexCorruptError, build_index
 from assistant.japanese import Tokenizer, default_tokenizer
-from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.retrieval import HybridRetriever
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Service:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
+        from assistant.retrieval import HybridRetriever  # LangChain's retriever module is slow to import
+
         s = self.settings
         return HybridRetriever(
             index=self.index,
@@ -56,9 +61,10 @@ def update_index(settings: Settings, embeddings: CachedEmbeddings | None = None,
 
 
 def load_service(settings: Settings, build_if_missing: bool = True, progress: bool = False) -> Service:
-    """Load the corpus, models and index once; build the index first if there is none yet."""
+    """Load the corpus, models and index once. The index is built on first use, and brought up to
+    date when the corpus, the model or the index format changed (otherwise this costs a digest)."""
     embeddings = open_embeddings(settings)
-    if build_if_missing and not index_exists(settings):
+    if build_if_missing:
         build_index(settings, embeddings, wait=True, progress=progress)
     index = Index(settings)
     if index.model_id != embeddings.model_id:

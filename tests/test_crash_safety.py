@@ -294,7 +294,7 @@ DAMAGES = {
     "CURRENT names a missing build": lambda s, b: shutil.rmtree(b),
 }
 # The brief's cases, checked end to end with the real command line.
-CLI_DAMAGES = ["chunks.jsonl deleted", "sentences.npy deleted", "chroma folder deleted", "manifest.json truncated"]
+CLI_DAMAGES = ["chunks.jsonl deleted", "sentences.npy deleted", "chroma folder deleted"]
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
@@ -328,10 +328,12 @@ def test_cli_reports_a_damaged_index_and_the_rebuild_mends_it(built_index, tmp_p
     print(f"\nCRASH damaged indexes reported by the CLI and rebuilt: {len(results)} ({', '.join(results)})")
 
 
-def test_ask_rebuilds_an_index_whose_current_build_is_missing(built_index, tmp_path, cached_embeddings):
-    """``Index()`` calls a dangling CURRENT corrupt, but ``assistant ask`` (load_service) treats it as
-    "no index yet" and builds one before answering: the user gets an answer, not the message."""
-    settings = damaged_copy(built_index, tmp_path, DAMAGES["CURRENT names a missing build"])
+@pytest.mark.parametrize("damage", ["CURRENT names a missing build", "manifest.json truncated"])
+def test_ask_rebuilds_an_index_it_cannot_trust(built_index, tmp_path, cached_embeddings, damage):
+    """``Index()`` calls these corrupt, but ``assistant ask`` (load_service) first brings the index up
+    to date, and a build that cannot read the previous build's manifest builds afresh: the user gets
+    an answer, not the message."""
+    settings = damaged_copy(built_index, tmp_path, DAMAGES[damage])
     ask = assistant(settings, "ask", "後援とは")
     assert ask.returncode == 0, ask.stderr
     assert "Traceback" not in ask.stderr

