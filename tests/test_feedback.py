@@ -426,3 +426,29 @@ def test_export_with_no_downvotes_writes_an_empty_file(tmp_path: Path) -> None:
     out = tmp_path / "new-folder" / "candidates.jsonl"
     assert export_candidates(store, out) == 0
     assert out.read_text(encoding="utf-8") == ""
+
+
+def test_cli_feedback_export_writes_downvotes_as_candidate_cases(tmp_path):
+    data = tmp_path / "data"
+    store = FeedbackStore(Settings.from_env({}, data_dir=data).feedback_db)
+    citation = {
+        "doc_id": "kyodo-guideline",
+        "section_id": "3-7",
+        "title": "第３章 協働の形態 ＞ （７）後援",
+        "quote": "q",
+    }
+    store.add(FeedbackRecord("down", "後援でお金は出ますか？", [], "…", [citation], comment="違う箇所でした"))
+    store.add(FeedbackRecord("up", "委託とは？", [], "…", []))
+    out = tmp_path / "candidates.jsonl"
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data)}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "feedback", "export", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 件" in result.stdout
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["question"] for r in rows] == ["後援でお金は出ますか？"] and rows[0]["gold_sections"] == ["3-7"]
