@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from assistant.feedback import FeedbackStore
+from tests.conftest import free_port
 from ui.app import build_app, launch
 
 pytestmark = pytest.mark.integration
@@ -38,12 +39,6 @@ PUBLIC = {
     "/gradio_api/user",
     "/gradio_api/user/",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ test-artifacts/screenshots/; the chat one is also copied to docs/screenshot-chat
 from __future__ import annotations
 
 import shutil
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from assistant.answering import ABSTENTION_TEXT
 from assistant.chain import AnswerChain
 from assistant.feedback import FeedbackStore
 from assistant.settings import PROJECT_ROOT
+from tests.conftest import free_port
 from ui.app import build_app, launch
 
 pytestmark = pytest.mark.integration
@@ -39,12 +39,6 @@ TIMEOUT_MS = 30_000
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
 OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

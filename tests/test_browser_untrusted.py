@@ -16,8 +16,8 @@ from assistant.index import Index, build_index
 from assistant.japanese import default_tokenizer
 from assistant.service import Service
 from assistant.settings import Settings
-from tests.conftest import CORPUS_DIR
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask, free_port, last_answer
+from tests.conftest import CORPUS_DIR, free_port
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask, last_answer
 from ui.app import build_app, launch
 
 pytestmark = pytest.mark.integration

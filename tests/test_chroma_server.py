@@ -15,14 +15,9 @@ from assistant.index import Index, build_index
 from assistant.japanese import default_tokenizer
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from assistant.answering import Answer
 from assistant.chain import AnswerChain, load_chain
 from assistant.llm import SYSTEM_PROMPT, LLMError, check_markers, make_chat_model
 from assistant.settings import PROJECT_ROOT
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -143,12 +143,6 @@ def test_in_process_answers_stream_and_cite_only_retrieved_sections(in_process):
 
 
 # ---------------------------------------------------------------------- the shared server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
