@@ -134,17 +134,24 @@ class AnswerChain:
         coverage = sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
         return dense + self.settings.abstain_lexical_weight * coverage
 
-    def answer(self, turn: Turn) -> Turn:
-        contexts = [Context.from_hit(h) for h in turn.hits]
-        base = Answer(
+    @staticmethod
+    def _base(turn: Turn) -> Answer:
+        """The answer before an answerer fills it in: what was asked, found and how strongly."""
+        return Answer(
             question=turn.question,
             answer="",
             abstained=False,
-            contexts=contexts,
+            contexts=[Context.from_hit(h) for h in turn.hits],
             evidence=turn.evidence,
             resolved_query=turn.resolved_query,
         )
-        if turn.evidence < self.settings.abstain_threshold or not turn.hits:
+
+    def _too_weak(self, turn: Turn) -> bool:
+        return turn.evidence < self.settings.abstain_threshold or not turn.hits
+
+    def answer(self, turn: Turn) -> Turn:
+        base = self._base(turn)
+        if self._too_weak(turn):
             turn.answer = self.abstention(base, turn.hits)
             return turn
         if self.llm is not None:
@@ -206,19 +213,11 @@ class AnswerChain:
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``."""
         turn = self.retrieve(self.resolve(Turn(question, list(history or []))))
-        if self.llm is None or turn.evidence < self.settings.abstain_threshold or not turn.hits:
+        if self.llm is None or self._too_weak(turn):
             yield self.check(self.answer(turn)).answer  # type: ignore[misc]
             return
-        base = Answer(
-            question=turn.question,
-            answer="",
-            abstained=False,
-            contexts=[Context.from_hit(h) for h in turn.hits],
-            evidence=turn.evidence,
-            resolved_query=turn.resolved_query,
-        )
         answer = None
-        for piece in self.llm.stream(base, turn.hits, turn.query_vector):
+        for piece in self.llm.stream(self._base(turn), turn.hits, turn.query_vector):
             if isinstance(piece, Answer):
                 answer = piece
             else:

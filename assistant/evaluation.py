@@ -187,7 +187,11 @@ def supported_share(answer_text: str, cited_texts: list[str], tokenizer: Tokeniz
     return found / len(sentences)
 
 
-def evaluate_case(chain: Any, case: EvalCase) -> CaseResult:
+def section_texts(chain: Any) -> dict[tuple[str, str], str]:
+    return {(d.doc_id, s.section_id): s.text for d in chain.service.documents for s in d.sections}
+
+
+def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], str] | None = None) -> CaseResult:
     """Run the real chain on one case and score it."""
     import time
 
@@ -213,7 +217,7 @@ def evaluate_case(chain: Any, case: EvalCase) -> CaseResult:
     if not case.out_of_scope:
         gold = case.gold_sections
         precision, recall = set_precision_recall(cited, gold)
-        sections = {(d.doc_id, s.section_id): s.text for d in chain.service.documents for s in d.sections}
+        sections = sections or section_texts(chain)
         cited_texts = [sections[(c.doc_id, c.section_id)] for c in answer.citations]
         words, reference = tokenizer.words(answer.answer), tokenizer.words(case.reference_answer)
         metrics.update(
@@ -291,7 +295,8 @@ def run_eval(chain: Any, cases: list[EvalCase], modes: list[str], progress: bool
 
     def run(mode_chain: Any, mode: str, answerer: str) -> ModeRun:
         bar = tqdm(cases, desc=f"{mode}/{answerer}", disable=not progress, leave=False)
-        return ModeRun(mode, answerer, [evaluate_case(mode_chain, c) for c in bar])
+        texts = section_texts(mode_chain)  # once per run, not once per case
+        return ModeRun(mode, answerer, [evaluate_case(mode_chain, c, texts) for c in bar])
 
     runs = []
     for i, mode in enumerate(modes):
