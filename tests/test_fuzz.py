@@ -367,7 +367,9 @@ def test_chunks_are_the_sections_own_text():
 
     check()
     report("chunk_section", **counts)
-    assert counts["documents"] >= 50 and counts["chunks"] >= 300
+    # Both outcomes were exercised. Over six seeds: documents 39-80, corpus_errors 91-138, chunks 439-499;
+    # the floors sit well below that spread so a random seed cannot fail the run.
+    assert counts["documents"] >= 15 and counts["corpus_errors"] >= 15 and counts["chunks"] >= 300
 
 
 def test_the_longest_question_is_tokenized_quickly():
