@@ -43,9 +43,9 @@ def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.service import update_index
+    from assistant.index import build_index
 
-    report = update_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty())
+    report = build_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty())
     words = {"built": "索引を作成しました", "updated": "索引を更新しました", "unchanged": "索引に変更はありません"}
     print(
         f"{words[report.status]}: {report.chunks} チャンク（新たに埋め込み {report.embedded}、"

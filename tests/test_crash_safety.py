@@ -80,7 +80,7 @@ def start_assistant(settings: Settings, *args: str) -> subprocess.Popen[str]:
 
 
 def cache_path(settings: Settings, embeddings: CachedEmbeddings) -> Path:
-    """Where ``assistant index`` keeps its vectors for this index folder (see service.open_embeddings)."""
+    """Where ``assistant index`` keeps its vectors for this index folder (see embeddings.open_embeddings)."""
     return settings.index_dir / "cache" / embeddings.path.name
 
 

