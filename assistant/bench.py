@@ -152,13 +152,14 @@ def measure_builds(settings: Settings, work: Path, options: BenchOptions) -> dic
         seconds, _, out = run_measured(python_cmd("index"), env)
         assert "変更はありません" in out, out
         unchanged_cli.append(seconds)
-    from assistant.service import open_embeddings, update_index
+    from assistant.embeddings import open_embeddings
+    from assistant.index import build_index
 
     lib_settings = settings.replace(index_dir=work / "cold-0")
     embeddings = open_embeddings(lib_settings)
     for _ in range(options.repeats):
         started = time.perf_counter()
-        assert update_index(lib_settings, embeddings).status == "unchanged"
+        assert build_index(lib_settings, embeddings).status == "unchanged"
         unchanged_lib.append(time.perf_counter() - started)
     from assistant.index import Index
 
@@ -216,22 +217,32 @@ def measure_latency(settings: Settings, questions: list[str], options: BenchOpti
     for q in questions[:3]:
         chain.ask(q)
     retrieval_runs, answer_runs = [], []
+    answer_cpu, embedding_cpu = [], []  # process CPU time (all threads, all cores) per question, ms
     for _ in range(options.repeats):
         retrieval, answer = [], []
+        answer_cpu_s = 0.0
         for q in questions:
             started = time.perf_counter()
             retriever.search(q, query_vector=embeddings.embed_query(q))
             retrieval.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             chain.ask(q)
             answer.append(time.perf_counter() - started)
+            answer_cpu_s += time.process_time() - cpu
         retrieval_runs.append(retrieval)
         answer_runs.append(answer)
+        answer_cpu.append(answer_cpu_s / len(questions) * 1000)
+        cpu = time.process_time()
+        for q in questions:
+            embeddings.embed_query(q)
+        embedding_cpu.append((time.process_time() - cpu) / len(questions) * 1000)
     return {
         "chunks": len(chain.service.index.chunks),
         "documents": len(chain.service.documents),
         "retrieval": latency_spread(retrieval_runs),
         "answer": latency_spread(answer_runs),
+        "answer_cpu_ms": spread(answer_cpu),
+        "query_embedding_cpu_ms": spread(embedding_cpu),
     }
 
 
@@ -286,7 +297,13 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             for q in questions[:5]:
                 warm.post(url + ASK_ROUTE, json={"data": [q]}).raise_for_status()
         rss = psutil.Process(proc.pid).memory_info().rss / 2**20
-        load = {str(n): concurrent_load(url, questions, n, options) for n in options.users}
+        server = psutil.Process(proc.pid)
+        load = {}
+        for n in options.users:
+            cpu = sum(server.cpu_times()[:2])
+            load[str(n)] = concurrent_load(url, questions, n, options)
+            used_ms = (sum(server.cpu_times()[:2]) - cpu) * 1000
+            load[str(n)]["server_cpu_ms_per_answer"] = used_ms / max(1, load[str(n)]["answered"])
         return {"serve_rss_after_warmup_mb": rss, "load": load}
     finally:
         proc.terminate()
@@ -375,10 +392,10 @@ def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] 
             (settings.index_dir).mkdir(parents=True, exist_ok=True)
             if scale > 1 and (one.index_dir / "cache").exists() and not (settings.index_dir / "cache").exists():
                 shutil.copytree(one.index_dir / "cache", settings.index_dir / "cache")
-            from assistant.service import update_index
+            from assistant.index import build_index
 
             started = time.perf_counter()
-            update_index(settings)
+            build_index(settings)
             build_s = time.perf_counter() - started
             results["scales"][f"{scale}x"] = {"build_s": build_s, **measure_latency(settings, questions, options)}
         log("cold start …")
@@ -388,6 +405,7 @@ def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] 
         log("embedding throughput (sentence-transformers) …")
         results["throughput"].update(measure_throughput(one, options, "sentence-transformers"))
     results["targets"] = targets(results)
+    results["cpu_floor"] = cpu_floor(results)
     return results
 
 
@@ -419,6 +437,26 @@ def targets(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cpu_floor(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The best mean latency the most concurrent users could see, from the CPU one answer costs.
+
+    Users sending questions back to back keep the machine saturated; each then waits, on average,
+    for everyone's CPU time spread over the cores (Little's law). No scheduling does better.
+    """
+    load = r["serve"]["load"]
+    if not load.get("1", {}).get("p95_ms"):
+        return None
+    users = max(int(n) for n in load)
+    cpu_ms = load["1"]["server_cpu_ms_per_answer"]
+    mean_ms = users * cpu_ms / (r["machine"]["cpus"] or 1)
+    return {
+        "users": users,
+        "server_cpu_ms_per_answer": cpu_ms,
+        "mean_latency_ms": mean_ms,
+        "over_1_user_p95": mean_ms / load["1"]["p95_ms"],
+    }
+
+
 def markdown(r: dict[str, Any]) -> str:
     def s(d: dict[str, float], unit: str = "", digits: int = 2) -> str:
         return f"{d['median']:.{digits}f}{unit} ({d['min']:.{digits}f}–{d['max']:.{digits}f})"
@@ -444,17 +482,28 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {scale}: full extractive answer median / p95 | "
             f"{s(v['answer']['median_ms'], ' ms', 1)} / {s(v['answer']['p95_ms'], ' ms', 1)} |"
         )
+        lines.append(
+            f"| {scale}: CPU time per answer (all cores) / of it the query embedding | "
+            f"{s(v['answer_cpu_ms'], ' ms', 1)} / {s(v['query_embedding_cpu_ms'], ' ms', 1)} |"
+        )
     lines.append(f"| `assistant ask` cold start (index built) | {s(r['cold_start']['ask_cold_start_s'], ' s')} |")
     lines.append(f"| `assistant serve` RSS after warm-up | {r['serve']['serve_rss_after_warmup_mb']:.0f} MB |")
     for n, v in r["serve"]["load"].items():
         p95 = f"{v['p95_ms']:.0f} ms" if v["p95_ms"] is not None else "–"
         lines.append(
-            f"| {n} concurrent users × {v['requests'] // max(1, v['users'])} questions: throughput / p95 / errors | "
-            f"{v['throughput_per_s']:.1f} q/s / {p95} / {v['errors']} |"
+            f"| {n} concurrent users × {v['requests'] // max(1, v['users'])} questions: "
+            "throughput / p95 / errors / server CPU per answer | "
+            f"{v['throughput_per_s']:.1f} q/s / {p95} / {v['errors']} / {v['server_cpu_ms_per_answer']:.0f} ms |"
         )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for name, t in r["targets"].items():
         lines.append(f"| {name} | {t['value']:.2f} | {'yes' if t['met'] else 'NO'} |")
+    if floor := r.get("cpu_floor"):
+        lines.append(
+            f"\nCPU floor: {floor['users']} back-to-back users × {floor['server_cpu_ms_per_answer']:.0f} ms of "
+            f"server CPU per answer ÷ {r['machine']['cpus']} cores = {floor['mean_latency_ms']:.0f} ms mean latency at best, "
+            f"{floor['over_1_user_p95']:.1f}× the single-user p95."
+        )
     return "\n".join(lines) + "\n"
 
 

