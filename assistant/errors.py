@@ -19,3 +19,9 @@ class AssistantError(Exception):
     def one_line(self) -> str:
         """``エラー: <Japanese> / Error: <English detail>``."""
         return f"エラー: {self.ja} / Error: {self}"
+
+
+class LLMError(AssistantError):
+    """The optional LLM (endpoint or local GGUF model) cannot be used; answering falls back to quotes."""
+
+    ja = "生成AIモデルを利用できません。設定（ASSISTANT_LLM_*）を確認してください。ガイドラインの抜粋で回答します。"

@@ -14,9 +14,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.chunking import Chunk
-from assistant.index import Index
-from assistant.japanese import Tokenizer
+from assistant.index.store import Index
+from assistant.ingestion.chunking import Chunk
+from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
 

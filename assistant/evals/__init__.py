@@ -1,0 +1,1 @@
+"""Evaluation: the Q&A dataset, metrics, the evaluator and its reports."""

@@ -1,0 +1,388 @@
+"""The eval suite: Q&A cases, how an answer is matched against a reference, and the runner."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError
+from assistant.evals.metrics import coverage, rouge_l_f, token_f1
+from assistant.ingestion.japanese import Tokenizer, normalize
+
+DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "guideline_qa.jsonl"
+REQUIRED_FIELDS = ("id", "question", "gold_sections", "reference_answer", "must_include", "out_of_scope", "tags")
+
+
+class DatasetError(AssistantError):
+    ja = "評価データセットの形式が正しくありません。"
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    id: str
+    question: str
+    gold_sections: list[str]
+    reference_answer: str
+    must_include: list[str]
+    out_of_scope: bool
+    tags: list[str]
+    history: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_dataset(path: Path) -> list[EvalCase]:
+    """Read a JSONL dataset; a malformed line is reported with its line number."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read {path}: {exc}", ja=f"評価データセットを読み込めません: {path}") from None
+    cases: list[EvalCase] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(
+                f"{where}: not valid JSON ({exc.msg})", ja=f"{where} 行目が JSON として読めません。"
+            ) from None
+        case = _case(row, where)
+        if case.id in seen:
+            raise DatasetError(f"{where}: duplicate id {case.id!r}", ja=f"{where} 行目の id が重複しています。")
+        seen.add(case.id)
+        cases.append(case)
+    if not cases:
+        raise DatasetError(f"{path}: no cases", ja=f"評価データセットが空です: {path}")
+    return cases
+
+
+def _case(row: Any, where: str) -> EvalCase:
+    def fail(problem: str) -> DatasetError:
+        return DatasetError(f"{where}: {problem}", ja=f"{where} 行目: {problem}")
+
+    if not isinstance(row, dict):
+        raise fail("each line must be a JSON object")
+    missing = [f for f in REQUIRED_FIELDS if f not in row]
+    if missing:
+        raise fail(f"missing field(s) {', '.join(missing)}")
+    if not isinstance(row["id"], str) or not row["id"]:
+        raise fail("id must be a non-empty string")
+    if not isinstance(row["question"], str) or not row["question"].strip():
+        raise fail("question must be a non-empty string")
+    for name in ("gold_sections", "must_include", "tags"):
+        if not isinstance(row[name], list) or not all(isinstance(x, str) for x in row[name]):
+            raise fail(f"{name} must be a list of strings")
+    if not isinstance(row["reference_answer"], str):
+        raise fail("reference_answer must be a string")
+    if not isinstance(row["out_of_scope"], bool):
+        raise fail("out_of_scope must be true or false")
+    if not row["out_of_scope"] and not row["gold_sections"]:
+        raise fail("an in-scope case needs gold_sections")
+    history = row.get("history") or []
+    if not isinstance(history, list) or not all(
+        isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+        for m in history
+    ):
+        raise fail("history must be a list of {role: user|assistant, content}")
+    return EvalCase(
+        id=row["id"],
+        question=row["question"],
+        gold_sections=list(row["gold_sections"]),
+        reference_answer=row["reference_answer"],
+        must_include=list(row["must_include"]),
+        out_of_scope=row["out_of_scope"],
+        tags=list(row["tags"]),
+        history=[{"role": m["role"], "content": m["content"]} for m in history],
+    )
+
+
+@dataclass(frozen=True)
+class AnswerMatch:
+    """How well a text matches a case's reference: the matching shared by evals and the quiz."""
+
+    must_include: float  # share of key phrases present (normalized)
+    token_f1: float  # over fugashi words
+    rouge_l: float
+
+    @property
+    def passed(self) -> bool:
+        """A quiz answer passes when it contains at least half of the key phrases."""
+        return self.must_include >= 0.5
+
+
+def match_answer(text: str, reference_answer: str, must_include: list[str], tokenizer: Tokenizer) -> AnswerMatch:
+    words, reference = tokenizer.words(text), tokenizer.words(reference_answer)
+    return AnswerMatch(
+        must_include=coverage(text, must_include, normalize=normalize),
+        token_f1=token_f1(words, reference),
+        rouge_l=rouge_l_f(words, reference),
+    )
+
+
+# --------------------------------------------------------------------------- runner
+
+PRIMARY_METRICS = {
+    # name: (higher is better?, tolerance)
+    "hit@1": (True, 0.03),
+    "hit@5": (True, 0.03),
+    "mrr": (True, 0.03),
+    "citation_recall": (True, 0.03),
+    "citation_precision": (True, 0.05),
+    "must_include": (True, 0.03),
+    "faithfulness": (True, 0.02),
+    "abstention_recall": (True, 0.05),
+    "false_abstention_rate": (False, 0.02),
+}
+
+
+@dataclass
+class CaseResult:
+    case: EvalCase
+    answer: str
+    abstained: bool
+    evidence: float
+    retrieved: list[str]  # section ids of the retrieved chunks, in rank order (repeats kept)
+    cited: list[str]
+    seconds: float
+    metrics: dict[str, float]  # per-case values; missing where undefined (e.g. retrieval on out-of-scope)
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        if self.error:
+            return True
+        if self.case.out_of_scope:
+            return not self.abstained
+        m = self.metrics
+        return (
+            self.abstained or m.get("hit@5", 0) == 0 or m.get("citation_recall", 0) == 0 or m.get("must_include", 0) < 1
+        )
+
+
+def supported_share(answer_text: str, cited_texts: list[str], tokenizer: Tokenizer) -> float:
+    """Faithfulness: the share of the answer's content sentences found in the cited sections' text.
+
+    A sentence counts as found when its normalized text stands in the cited text, or when
+    at least 80% of its content words do (so light rewording by an LLM is not punished).
+    Framing lines, section headings and citation markers are not content.
+    """
+    from assistant.answering.extractive import content_sentences
+
+    sentences = content_sentences(answer_text)
+    if not sentences:
+        return 0.0
+    source = normalize("".join(cited_texts))
+    source_terms = set(tokenizer.content_lemmas("".join(cited_texts)))
+    found = 0
+    for sentence in sentences:
+        if normalize(sentence) in source:
+            found += 1
+            continue
+        terms = tokenizer.content_lemmas(sentence)
+        if terms and sum(t in source_terms for t in terms) / len(terms) >= 0.8:
+            found += 1
+    return found / len(sentences)
+
+
+def section_texts(chain: Any) -> dict[tuple[str, str], str]:
+    return {(d.doc_id, s.section_id): s.text for d in chain.service.documents for s in d.sections}
+
+
+def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], str] | None = None) -> CaseResult:
+    """Run the real chain on one case and score it."""
+    import time
+
+    from assistant.evals.metrics import (
+        context_precision,
+        context_recall,
+        hit_at_k,
+        ndcg_at_k,
+        reciprocal_rank,
+        set_precision_recall,
+    )
+
+    tokenizer = chain.service.tokenizer
+    started = time.perf_counter()
+    try:
+        answer = chain.ask(case.question, case.history)
+    except AssistantError as exc:
+        return CaseResult(case, "", False, 0.0, [], [], time.perf_counter() - started, {}, error=exc.ja)
+    seconds = time.perf_counter() - started
+    retrieved = [c.section_id for c in answer.contexts]
+    cited = answer.cited_sections
+    metrics: dict[str, float] = {"abstained": float(answer.abstained)}
+    if not case.out_of_scope:
+        gold = case.gold_sections
+        precision, recall = set_precision_recall(cited, gold)
+        sections = sections or section_texts(chain)
+        cited_texts = [sections[(c.doc_id, c.section_id)] for c in answer.citations]
+        words, reference = tokenizer.words(answer.answer), tokenizer.words(case.reference_answer)
+        metrics.update(
+            {
+                "hit@1": hit_at_k(retrieved, gold, 1),
+                "hit@3": hit_at_k(retrieved, gold, 3),
+                "hit@5": hit_at_k(retrieved, gold, 5),
+                "mrr": reciprocal_rank(retrieved, gold),
+                "ndcg@5": ndcg_at_k(retrieved, gold, 5),
+                "context_precision": context_precision(retrieved, gold),
+                "context_recall": context_recall(retrieved, gold),
+                "citation_precision": precision,
+                "citation_recall": recall,
+                "cites_gold": float(bool(set(cited) & set(gold))),
+                "must_include": coverage(answer.answer, case.must_include, normalize=normalize),
+                "token_f1": token_f1(words, reference),
+                "rouge_l": rouge_l_f(words, reference),
+                "faithfulness": supported_share(answer.answer, cited_texts, tokenizer) if not answer.abstained else 0.0,
+            }
+        )
+    return CaseResult(case, answer.answer, answer.abstained, answer.evidence, retrieved, cited, seconds, metrics)
+
+
+def summarize(results: list[CaseResult]) -> dict[str, Any]:
+    """Aggregate figures for a set of case results (means of per-case values, rates, latency)."""
+    from assistant.evals.metrics import abstention_scores, mean_or_none, percentile
+
+    summary: dict[str, Any] = {"cases": len(results), "errors": sum(bool(r.error) for r in results)}
+    in_scope = [r for r in results if not r.case.out_of_scope and not r.error]
+    names = sorted({k for r in in_scope for k in r.metrics} - {"abstained"})
+    for name in names:
+        summary[name] = mean_or_none([r.metrics[name] for r in in_scope if name in r.metrics])
+    ok = [r for r in results if not r.error]
+    if ok:
+        scores = abstention_scores([r.abstained for r in ok], [r.case.out_of_scope for r in ok])
+        summary["abstention_precision"] = scores["precision"]
+        summary["abstention_recall"] = scores["recall"]
+        summary["false_abstention_rate"] = scores["false_abstention_rate"]
+        latencies = [r.seconds * 1000 for r in ok]
+        summary["latency_ms_median"] = percentile(latencies, 50)
+        summary["latency_ms_p95"] = percentile(latencies, 95)
+    summary["failed"] = sum(r.failed for r in results)
+    return summary
+
+
+def by_tag(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
+    tags = sorted({t for r in results for t in r.case.tags})
+    return {tag: summarize([r for r in results if tag in r.case.tags]) for tag in tags}
+
+
+@dataclass
+class ModeRun:
+    mode: str  # retrieval mode
+    answerer: str  # "extractive" or the LLM's model id
+    results: list[CaseResult]
+
+    @property
+    def label(self) -> str:
+        return self.mode if self.answerer == "extractive" else f"{self.mode}+llm"
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.results)
+
+
+def run_eval(chain: Any, cases: list[EvalCase], modes: list[str], progress: bool = False) -> list[ModeRun]:
+    """The same cases through the real chain once per retrieval mode (the ablation), extractively;
+    with an LLM configured, the first mode also with the LLM, so generated and extractive answers
+    stand side by side."""
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from assistant.answering.chain import AnswerChain
+
+    def run(mode_chain: Any, mode: str, answerer: str) -> ModeRun:
+        bar = tqdm(cases, desc=f"{mode}/{answerer}", disable=not progress, leave=False)
+        texts = section_texts(mode_chain)  # once per run, not once per case
+        return ModeRun(mode, answerer, [evaluate_case(mode_chain, c, texts) for c in bar])
+
+    runs = []
+    for i, mode in enumerate(modes):
+        service = dataclasses.replace(chain.service, settings=chain.service.settings.replace(mode=mode))
+        if i == 0 and chain.llm is not None:
+            llm_chain = AnswerChain(service)
+            llm_chain.llm = chain.llm
+            runs.append(run(llm_chain, mode, chain.llm.model_id))
+        runs.append(run(AnswerChain(service), mode, "extractive"))
+    return runs
+
+
+JUDGE_PROMPT = """あなたは回答の品質を採点する審査員です。質問、参照回答、根拠資料、評価対象の回答が与えられます。
+次の2つを0から1の数値で採点し、JSON だけを出力してください: {"faithfulness": 数値, "correctness": 数値}
+- faithfulness: 評価対象の回答の内容が、根拠資料に書かれていることだけでできている度合い
+- correctness: 評価対象の回答が、参照回答と同じ内容を正しく答えている度合い"""
+
+
+def judge_results(results: list[CaseResult], model: Any, sections: dict[str, str]) -> int:
+    """ragas-style LLM-judged faithfulness and answer correctness, added to each in-scope case's
+    metrics as judge_faithfulness / judge_correctness. Returns how many cases were judged."""
+    import re
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    judged = 0
+    for r in results:
+        if r.case.out_of_scope or r.error or r.abstained:
+            continue
+        context = "\n".join(sections.get(s, "") for s in dict.fromkeys(r.cited))
+        prompt = (
+            f"質問: {r.case.question}\n参照回答: {r.case.reference_answer}\n"
+            f"根拠資料:\n{context}\n評価対象の回答:\n{r.answer}"
+        )
+        try:
+            reply = str(model.invoke([SystemMessage(JUDGE_PROMPT), HumanMessage(prompt)]).content)
+            found = {k: float(v) for k, v in re.findall(r'"(faithfulness|correctness)"\s*:\s*([0-9.]+)', reply)}
+        except Exception:  # a judge that fails leaves the case unjudged
+            continue
+        if "faithfulness" in found and "correctness" in found:
+            r.metrics["judge_faithfulness"] = min(1.0, max(0.0, found["faithfulness"]))
+            r.metrics["judge_correctness"] = min(1.0, max(0.0, found["correctness"]))
+            judged += 1
+    return judged
+
+
+def calibrate(results: list[CaseResult]) -> tuple[float, float]:
+    """The abstention threshold that best separates out-of-scope from in-scope evidence
+    (Youden's J: abstention recall minus false-abstention rate), midway in the best gap."""
+    points = sorted((r.evidence, r.case.out_of_scope) for r in results if not r.error)
+    oos_total = sum(o for _, o in points) or 1
+    in_total = (len(points) - sum(o for _, o in points)) or 1
+    best = (-2.0, 0.0)
+    for i in range(len(points) + 1):
+        below = points[:i]
+        j = sum(o for _, o in below) / oos_total - sum(not o for _, o in below) / in_total
+        low = points[i - 1][0] if i else points[0][0] - 0.01
+        high = points[i][0] if i < len(points) else points[-1][0] + 0.01
+        if j > best[0]:
+            best = (j, (low + high) / 2)
+    return best[1], best[0]
+
+
+def check_against_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """The primary metrics that fell below their baseline by more than the tolerance."""
+    problems = []
+    for name, (higher_is_better, tolerance) in PRIMARY_METRICS.items():
+        if name not in baseline.get("metrics", {}):
+            continue
+        base, now = baseline["metrics"][name], summary.get(name)
+        if base is None:
+            continue
+        if now is None:
+            problems.append(f"{name}: no value (baseline {base:.3f})")
+            continue
+        tolerance = baseline.get("tolerance", {}).get(name, tolerance)
+        worse = base - now if higher_is_better else now - base
+        if worse > tolerance:
+            problems.append(f"{name}: {now:.3f} vs baseline {base:.3f} (tolerance {tolerance:.3f})")
+    return problems
+
+
+def baseline_document(summary: dict[str, Any], mode: str, dataset: str) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "dataset": dataset,
+        "metrics": {name: summary.get(name) for name in PRIMARY_METRICS},
+        "tolerance": {name: tol for name, (_, tol) in PRIMARY_METRICS.items()},
+    }

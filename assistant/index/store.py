@@ -1,0 +1,458 @@
+"""The index: chunks embedded into Chroma plus a BM25 index, built and swapped in atomically.
+
+Layout under ``settings.index_dir``::
+
+    CURRENT                  name of the build in use (replaced atomically at the end of a build)
+    builds/<id>/             one complete build: manifest.json, chunks.jsonl, bm25/, chroma/
+    cache/                   passage embeddings by model and text hash (survive rebuilds)
+    .build.lock              held while a build runs
+
+A build writes a new folder and only then points CURRENT at it, so a crash or
+Ctrl-C mid-build leaves the previous index usable. With ``chroma_url`` set, the
+vectors go to a collection named after the build on that Chroma server instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.errors import AssistantError
+from assistant.ingestion.chunking import Chunk, chunk_documents
+from assistant.ingestion.corpus import Document, load_corpus
+from assistant.ingestion.japanese import Tokenizer, default_tokenizer, split_sentences
+from assistant.settings import Settings
+
+FORMAT = 2  # bump when the files of a build change shape: older builds are then rebuilt
+REBUILD_HINT = "assistant index --rebuild"
+
+
+class IndexMissingError(AssistantError):
+    ja = "索引がまだ作成されていません。`assistant index` を実行してください。"
+
+
+class IndexCorruptError(AssistantError):
+    ja = f"索引が壊れているか不完全です。`{REBUILD_HINT}` を実行して作り直してください。"
+
+
+class IndexBusyError(AssistantError):
+    ja = "別の索引作成が実行中です。終わってからもう一度実行してください。"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    status: str  # built | updated | unchanged
+    build_id: str
+    chunks: int
+    embedded: int  # passages the model had to embed (the rest came from the cache)
+    added: int  # chunks new since the previous build
+    removed: int  # chunks gone since the previous build
+    seconds: float
+
+
+# --------------------------------------------------------------------------- storage helpers
+
+
+def _chroma_client(settings: Settings, build_dir: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise AssistantError(
+                f"bad chroma_url {settings.chroma_url!r}",
+                ja="ASSISTANT_CHROMA_URL は http://ホスト:ポート の形で指定してください。",
+            )
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
+
+
+def _file_digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _corpus_files(settings: Settings) -> list[Path]:
+    if not settings.corpus_dir.is_dir():
+        return []
+    return [p for p in settings.corpus_dir.iterdir() if p.suffix in (".txt", ".toml")]
+
+
+def _config(settings: Settings, model_id: str) -> dict[str, Any]:
+    """What, when changed, makes every stored vector or chunk invalid: a full rebuild."""
+    return {
+        "format": FORMAT,
+        "embedding_model": model_id,
+        "chunk_max_tokens": settings.chunk_max_tokens,
+        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+        "store": settings.chroma_url or "local",
+    }
+
+
+def _current_build(index_dir: Path) -> Path | None:
+    pointer = index_dir / "CURRENT"
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    return index_dir / "builds" / name if name else None
+
+
+def _read_manifest(build_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((build_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read the manifest of {build_dir}: {exc}") from None
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool) -> Iterator[None]:
+    """One build at a time per index folder; a second one waits or is refused clearly."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexBusyError(f"another build holds {index_dir / '.build.lock'}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_index(
+    settings: Settings,
+    embeddings: Any = None,
+    *,
+    rebuild: bool = False,
+    wait: bool = False,
+    progress: bool = False,
+    tokenizer: Tokenizer | None = None,
+) -> BuildReport:
+    """Build or update the index from the corpus; a near no-op when nothing changed.
+
+    ``embeddings`` is a ``CachedEmbeddings``: unchanged passages come from its cache. Without one,
+    the settings' model is loaded, but only when something must be embedded: the no-change check
+    imports and loads nothing heavy, so ``assistant index`` on an up-to-date index takes a moment.
+    """
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with build_lock(index_dir, wait=wait):
+        config = _config(settings, embeddings.model_id if embeddings else settings.embedding_model_id)
+        corpus_digest = _file_digest(_corpus_files(settings))
+        previous = _current_build(index_dir)
+        old_manifest: dict[str, Any] | None = None
+        if previous is not None and previous.is_dir():
+            with contextlib.suppress(IndexCorruptError):
+                old_manifest = _read_manifest(previous)
+        if (
+            not rebuild
+            and old_manifest is not None
+            and old_manifest.get("config") == config
+            and old_manifest.get("corpus_digest") == corpus_digest
+        ):
+            return BuildReport(
+                "unchanged", old_manifest["build_id"], old_manifest["chunks"], 0, 0, 0, time.perf_counter() - started
+            )
+
+        if embeddings is None:
+            from assistant.index.embeddings import open_embeddings
+
+            embeddings = open_embeddings(settings)
+        tokenizer = tokenizer or default_tokenizer()
+        documents = load_corpus(settings.corpus_dir)
+        chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
+        old_ids: set[str] = set()
+        reusable_terms: dict[str, list[str]] = {}
+        if old_manifest is not None and old_manifest.get("config") == config and not rebuild:
+            for row in _read_chunk_rows(previous):
+                old_ids.add(row["chunk_id"])
+                reusable_terms[row["content_hash"]] = row["terms"]
+
+        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        builds = index_dir / "builds"
+        partial = builds / f"{build_id}.partial"
+        partial.mkdir(parents=True)
+        try:
+            terms = [reusable_terms.get(c.content_hash) or tokenizer.content_lemmas(c.embed_text) for c in chunks]
+            misses_before = embeddings.misses
+            sentences = section_sentences(documents)
+            vectors = _embed_with_progress(
+                embeddings, [c.embed_text for c in chunks] + [s.embed_text for s in sentences], progress
+            )
+            sentence_vectors, vectors = vectors[len(chunks) :], vectors[: len(chunks)]
+            collection_name = f"kyodo-{build_id}"
+            _write_vectors(settings, partial, collection_name, chunks, vectors)
+            _write_bm25(partial, terms)
+            _write_chunks(partial, chunks, terms)
+            sentence_terms = [tokenizer.content_lemmas(ref.text) for ref in sentences]
+            _write_sentences(partial, sentences, sentence_vectors, sentence_terms)
+            new_ids = {c.chunk_id for c in chunks}
+            manifest = {
+                "build_id": build_id,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "config": config,
+                "corpus_digest": corpus_digest,
+                "documents": {d.doc_id: len(d.sections) for d in documents},
+                "chunks": len(chunks),
+                "sentences": len(sentences),
+                "collection": collection_name,
+            }
+            (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+            final = builds / build_id
+            partial.rename(final)
+            _fsync_dir(builds)
+            _replace_text(index_dir / "CURRENT", build_id)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        _remove_old_builds(settings, keep={build_id, previous.name if previous else ""})
+        status = "built" if old_manifest is None or old_manifest.get("config") != config or rebuild else "updated"
+        return BuildReport(
+            status,
+            build_id,
+            len(chunks),
+            embeddings.misses - misses_before,
+            len(new_ids - old_ids),
+            len(old_ids - new_ids),
+            time.perf_counter() - started,
+        )
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    """One sentence of a section, embedded so the extractive answerer can pick sentences by meaning."""
+
+    doc_id: str
+    section_id: str
+    start: int
+    end: int
+    text: str
+    section_title: str
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.section_title}：{self.text}"
+
+
+@dataclass(frozen=True)
+class SectionSentences:
+    """A section's sentences as the answerer needs them: spans, vectors and content lemmas."""
+
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+    terms: list[frozenset[str]]
+
+
+def section_sentences(documents: list[Document]) -> list[SentenceRef]:
+    return [
+        SentenceRef(d.doc_id, s.section_id, a, b, s.text[a:b], s.title)
+        for d in documents
+        for s in d.sections
+        for a, b in split_sentences(s.text)
+    ]
+
+
+def _embed_with_progress(embeddings: Any, texts: list[str], progress: bool) -> list[list[float]]:
+    from tqdm import tqdm
+
+    with tqdm(total=len(texts), desc="埋め込み", unit="件", disable=not progress, leave=False) as bar:
+        return embeddings.embed_documents(texts, progress=bar.update)
+
+
+def _write_vectors(
+    settings: Settings, build_dir: Path, name: str, chunks: list[Chunk], vectors: list[list[float]]
+) -> None:
+    client = _chroma_client(settings, build_dir)
+    collection = client.create_collection(name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+    for i in range(0, len(chunks), 1000):
+        part = chunks[i : i + 1000]
+        collection.add(
+            ids=[c.chunk_id for c in part],
+            embeddings=np.asarray(vectors[i : i + 1000], dtype=np.float32),
+            metadatas=[{"doc_id": c.doc_id, "section_id": c.section_id} for c in part],
+        )
+
+
+def _write_bm25(build_dir: Path, terms: list[list[str]]) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index(terms, show_progress=False)
+    retriever.save(str(build_dir / "bm25"), show_progress=False)
+
+
+def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) -> None:
+    with open(build_dir / "chunks.jsonl", "w", encoding="utf-8") as out:
+        for chunk, chunk_terms in zip(chunks, terms, strict=True):
+            row = {
+                **asdict(chunk),
+                "chunk_id": chunk.chunk_id,
+                "content_hash": chunk.content_hash,
+                "terms": chunk_terms,
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _write_sentences(
+    build_dir: Path, sentences: list[SentenceRef], vectors: list[list[float]], terms: list[list[str]]
+) -> None:
+    with open(build_dir / "sentences.jsonl", "w", encoding="utf-8") as out:
+        for ref, ref_terms in zip(sentences, terms, strict=True):
+            row = [ref.doc_id, ref.section_id, ref.start, ref.end, ref_terms]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    np.save(build_dir / "sentences.npy", np.asarray(vectors, dtype=np.float32).reshape(len(sentences), -1))
+
+
+def _read_chunk_rows(build_dir: Path) -> list[dict[str, Any]]:
+    try:
+        with open(build_dir / "chunks.jsonl", encoding="utf-8") as rows:
+            return [json.loads(line) for line in rows]
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read the chunks of {build_dir}: {exc}") from None
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_old_builds(settings: Settings, keep: set[str]) -> None:
+    """Drop all but the new and the previous build (a running server may still read the previous one)."""
+    builds = settings.index_dir / "builds"
+    for path in builds.iterdir():
+        if path.name in keep:
+            continue
+        if settings.chroma_url and not path.name.endswith(".partial"):
+            with contextlib.suppress(Exception):
+                _chroma_client(settings, path).delete_collection(f"kyodo-{path.name}")
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- read
+
+
+class Index:
+    """A loaded, read-only build: the chunks, their BM25 index and their Chroma collection."""
+
+    def __init__(self, settings: Settings) -> None:
+        build_dir = _current_build(settings.index_dir)
+        if build_dir is None:
+            raise IndexMissingError(f"no index in {settings.index_dir}")
+        if not build_dir.is_dir():
+            raise IndexCorruptError(f"CURRENT points to a missing build: {build_dir}")
+        self.build_dir = build_dir
+        self.manifest = _read_manifest(build_dir)
+        if not isinstance(self.manifest.get("config"), dict) or self.manifest["config"].get("format") != FORMAT:
+            raise IndexCorruptError(f"the index in {build_dir} was built by another version of the assistant")
+        try:
+            self._load(settings, build_dir)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:  # files of an unexpected shape
+            raise IndexCorruptError(f"the index in {build_dir} has malformed files: {exc!r}") from None
+
+    def _load(self, settings: Settings, build_dir: Path) -> None:
+        rows = _read_chunk_rows(build_dir)
+        self.chunks = [
+            Chunk(**{k: row[k] for k in ("doc_id", "section_id", "index", "title_path", "text", "start", "end")})
+            for row in rows
+        ]
+        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        try:
+            import bm25s
+
+            self.bm25 = bm25s.BM25.load(str(build_dir / "bm25"), show_progress=False)
+            self.collection = _chroma_client(settings, build_dir).get_collection(
+                self.manifest["collection"], embedding_function=None
+            )
+            vector_count = self.collection.count()
+        except Exception as exc:
+            raise IndexCorruptError(f"cannot open the index in {build_dir}: {exc}") from None
+        try:
+            with open(build_dir / "sentences.jsonl", encoding="utf-8") as rows_file:
+                refs = [json.loads(line) for line in rows_file]
+            matrix = np.load(build_dir / "sentences.npy")
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"cannot read the sentence vectors of {build_dir}: {exc}") from None
+        if len(refs) != self.manifest.get("sentences") or matrix.shape[0] != len(refs):
+            raise IndexCorruptError(f"sentence vectors disagree: {len(refs)} rows, {matrix.shape[0]} vectors")
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, (doc_id, section_id, *_) in enumerate(refs):
+            groups.setdefault((doc_id, section_id), []).append(i)
+        self.sentences: dict[tuple[str, str], SectionSentences] = {
+            key: SectionSentences(
+                [(refs[i][2], refs[i][3]) for i in rows], matrix[rows], [frozenset(refs[i][4]) for i in rows]
+            )
+            for key, rows in groups.items()
+        }
+        expected = self.manifest.get("chunks")
+        bm25_docs = int(self.bm25.scores["num_docs"])
+        if not (expected == len(self.chunks) == vector_count == bm25_docs):
+            raise IndexCorruptError(
+                f"index parts disagree: manifest {expected}, chunks {len(self.chunks)}, "
+                f"vectors {vector_count}, bm25 {bm25_docs}"
+            )
+        self.model_id: str = self.manifest["config"]["embedding_model"]
+
+    def dense(self, query_vector: list[float], n: int) -> list[tuple[int, float]]:
+        """(chunk position, cosine similarity), best first."""
+        n = min(n, len(self.chunks))
+        if n == 0:
+            return []
+        result = self.collection.query(query_embeddings=[query_vector], n_results=n, include=["distances"])
+        return [
+            (self.position[cid], 1.0 - float(d))
+            for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
+            if cid in self.position
+        ]
+
+    def keyword(self, terms: list[str], n: int) -> list[tuple[int, float]]:
+        """(chunk position, BM25 score), best first; chunks sharing no term are left out."""
+        if not terms or not self.chunks:
+            return []
+        scores = self.bm25.get_scores(terms)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,1 @@
+"""Ingestion: the source document parsed into citable sections, Japanese text handling, chunks."""

