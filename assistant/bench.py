@@ -313,7 +313,7 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             proc.kill()
 
 
-ASK_ROUTE = "gradio_api/run/ask"  # the UI's JSON endpoint (see ui/app.py): one POST, one answer
+ASK_ROUTE = "gradio_api/run/ask"  # the UI's JSON endpoint (see ui/server.py): one POST, one answer
 
 
 def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:

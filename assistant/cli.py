@@ -127,7 +127,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.ui.app import serve
+    from assistant.ui.server import serve
 
     serve(settings, host=args.host, port=args.port)
     return 0

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from assistant.feedback import FeedbackStore
-from assistant.ui.app import build_app, launch
+from assistant.ui.server import create_app, launch
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ PUBLIC = {
 
 @pytest.fixture(scope="module")
 def locked_app(chain, tmp_path_factory):
-    app = build_app(chain, FeedbackStore(tmp_path_factory.mktemp("fb") / "feedback.sqlite3"))
+    app = create_app(chain, FeedbackStore(tmp_path_factory.mktemp("fb") / "feedback.sqlite3"))
     url = launch(app, "127.0.0.1", free_port(), auth=[("sato", "s3cret")]).rstrip("/")
     yield app, url
     app.close()
@@ -113,7 +113,7 @@ def test_the_api_answers_after_login(locked_app):
 
 
 def test_default_launch_binds_loopback_only(chain, tmp_path):
-    app = build_app(chain, FeedbackStore(tmp_path / "feedback.sqlite3"))
+    app = create_app(chain, FeedbackStore(tmp_path / "feedback.sqlite3"))
     port = free_port()
     url = launch(app, port=port)
     try:

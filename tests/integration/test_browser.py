@@ -15,7 +15,7 @@ from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import ABSTENTION_TEXT
 from assistant.feedback import FeedbackStore
 from assistant.settings import PROJECT_ROOT
-from assistant.ui.app import build_app, launch
+from assistant.ui.server import create_app, launch
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ def feedback_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(service, feedback_db) -> Iterator[str]:
-    app = build_app(AnswerChain(service), FeedbackStore(feedback_db))
+    app = create_app(AnswerChain(service), FeedbackStore(feedback_db))
     port = free_port()
     launch(app, "127.0.0.1", port)
     try:

