@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.evals.evaluator import DEFAULT_DATASET, load_dataset
+from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.metrics import percentile
 from assistant.ingestion.corpus import Document, Section, load_corpus
 from assistant.settings import Settings

@@ -169,18 +169,12 @@ def _project_relative(path: Path) -> str:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering.chain import load_chain
-    from assistant.evals.evaluator import (
-        DEFAULT_DATASET,
-        baseline_document,
-        calibrate,
-        check_against_baseline,
-        load_dataset,
-        run_eval,
-    )
+    from assistant.evals.dataset import DEFAULT_DATASET, load_datasets
+    from assistant.evals.evaluator import baseline_document, calibrate, check_against_baseline, run_eval
     from assistant.evals.report import summary_table, write_reports
 
     datasets = args.dataset or [DEFAULT_DATASET]
-    cases = [case for path in datasets for case in load_dataset(path)]
+    cases = load_datasets(datasets)
     modes = list(
         dict.fromkeys(args.mode or [settings.mode, *(m for m in ("hybrid", "dense", "bm25") if m != settings.mode)])
     )

@@ -1,102 +1,14 @@
-"""The eval suite: Q&A cases, how an answer is matched against a reference, and the runner."""
+"""The eval suite: how an answer is matched against a reference, the runner, and the gate."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.evals.dataset import EvalCase
 from assistant.evals.metrics import coverage, rouge_l_f, token_f1
 from assistant.ingestion.japanese import Tokenizer, normalize
-
-DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "guideline_qa.jsonl"
-REQUIRED_FIELDS = ("id", "question", "gold_sections", "reference_answer", "must_include", "out_of_scope", "tags")
-
-
-class DatasetError(AssistantError):
-    ja = "評価データセットの形式が正しくありません。"
-
-
-@dataclass(frozen=True)
-class EvalCase:
-    id: str
-    question: str
-    gold_sections: list[str]
-    reference_answer: str
-    must_include: list[str]
-    out_of_scope: bool
-    tags: list[str]
-    history: list[dict[str, str]] = field(default_factory=list)
-
-
-def load_dataset(path: Path) -> list[EvalCase]:
-    """Read a JSONL dataset; a malformed line is reported with its line number."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}", ja=f"評価データセットを読み込めません: {path}") from None
-    cases: list[EvalCase] = []
-    seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(
-                f"{where}: not valid JSON ({exc.msg})", ja=f"{where} 行目が JSON として読めません。"
-            ) from None
-        case = _case(row, where)
-        if case.id in seen:
-            raise DatasetError(f"{where}: duplicate id {case.id!r}", ja=f"{where} 行目の id が重複しています。")
-        seen.add(case.id)
-        cases.append(case)
-    if not cases:
-        raise DatasetError(f"{path}: no cases", ja=f"評価データセットが空です: {path}")
-    return cases
-
-
-def _case(row: Any, where: str) -> EvalCase:
-    def fail(problem: str) -> DatasetError:
-        return DatasetError(f"{where}: {problem}", ja=f"{where} 行目: {problem}")
-
-    if not isinstance(row, dict):
-        raise fail("each line must be a JSON object")
-    missing = [f for f in REQUIRED_FIELDS if f not in row]
-    if missing:
-        raise fail(f"missing field(s) {', '.join(missing)}")
-    if not isinstance(row["id"], str) or not row["id"]:
-        raise fail("id must be a non-empty string")
-    if not isinstance(row["question"], str) or not row["question"].strip():
-        raise fail("question must be a non-empty string")
-    for name in ("gold_sections", "must_include", "tags"):
-        if not isinstance(row[name], list) or not all(isinstance(x, str) for x in row[name]):
-            raise fail(f"{name} must be a list of strings")
-    if not isinstance(row["reference_answer"], str):
-        raise fail("reference_answer must be a string")
-    if not isinstance(row["out_of_scope"], bool):
-        raise fail("out_of_scope must be true or false")
-    if not row["out_of_scope"] and not row["gold_sections"]:
-        raise fail("an in-scope case needs gold_sections")
-    history = row.get("history") or []
-    if not isinstance(history, list) or not all(
-        isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
-        for m in history
-    ):
-        raise fail("history must be a list of {role: user|assistant, content}")
-    return EvalCase(
-        id=row["id"],
-        question=row["question"],
-        gold_sections=list(row["gold_sections"]),
-        reference_answer=row["reference_answer"],
-        must_include=list(row["must_include"]),
-        out_of_scope=row["out_of_scope"],
-        tags=list(row["tags"]),
-        history=[{"role": m["role"], "content": m["content"]} for m in history],
-    )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import gradio as gr
 from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import Answer
 from assistant.errors import AssistantError
-from assistant.evals.evaluator import DEFAULT_DATASET, load_dataset
+from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.ui.onboarding import (
     ChapterPage,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from assistant.evals.evaluator import EvalCase, match_answer
+from assistant.evals.dataset import EvalCase
+from assistant.evals.evaluator import match_answer
 from assistant.evals.metrics import coverage
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.japanese import Tokenizer, normalize

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.evals.dataset import DEFAULT_DATASET, EvalCase, load_dataset
 from assistant.evals.evaluator import (
-    DEFAULT_DATASET,
     CaseResult,
-    EvalCase,
     calibrate,
     check_against_baseline,
     judge_results,
-    load_dataset,
     run_eval,
     supported_share,
 )
@@ -77,7 +75,9 @@ def test_faithfulness_counts_content_sentences_found_in_the_cited_text():
 
 
 def _result(evidence: float, out_of_scope: bool) -> CaseResult:
-    case = EvalCase("x", "q", [] if out_of_scope else ["3-7"], "", [], out_of_scope, [])
+    case = EvalCase(
+        "x", "q", [] if out_of_scope else ["3-7"], "", [], [], expected="abstain" if out_of_scope else "answer"
+    )
     return CaseResult(case, "", False, evidence, [], [], 0.0, {})
 
 

@@ -175,7 +175,8 @@ def test_an_answer_that_repeats_the_instructions_is_not_used(service):
 
 
 def test_eval_puts_generated_and_extractive_answers_side_by_side(service):
-    from assistant.evals.evaluator import DEFAULT_DATASET, load_dataset, run_eval
+    from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
+    from assistant.evals.evaluator import run_eval
 
     cases = [c for c in load_dataset(DEFAULT_DATASET) if c.id in ("ch3-kouen-07", "oos-01")]
     chain, _ = llm_chain(service, "後援は、市が後援者として名を連ねることです。[3-7]")

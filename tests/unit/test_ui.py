@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
 from assistant.errors import AssistantError
-from assistant.evals.evaluator import DEFAULT_DATASET, load_dataset
+from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.ingestion.corpus import Document, Section
 from assistant.ui.app import (
