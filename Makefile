@@ -37,5 +37,5 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	$(BIN)/pip install -q torch==2.13.0
 	ls $(LLAMA_WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
 		$(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==0.3.36
-	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e '.[test,sentence-transformers,llm,local-llm]'
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) -e ".[test,bench,sentence-transformers,llm,local-llm]"
 	touch $@

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil  # the 'bench' extra; the CLI names it when it is missing
+
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.metrics import percentile
 from assistant.ingestion.corpus import Document, Section, load_corpus
@@ -63,8 +65,6 @@ def python_cmd(*args: str) -> list[str]:
 
 def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 3600) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (bytes, polled every 20 ms) and stdout of a command."""
-    import psutil
-
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -268,7 +268,6 @@ def free_port() -> int:
 def measure_serve(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
     """`assistant serve` on loopback: RSS after warm-up, then N simulated staff at once."""
     import httpx
-    import psutil
 
     port = free_port()
     env = {

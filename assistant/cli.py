@@ -142,7 +142,16 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.bench import BenchOptions, markdown, run_bench, write
+    try:
+        from assistant.bench import BenchOptions, markdown, run_bench, write
+    except ImportError as exc:
+        print(
+            f"エラー: ベンチマークには追加のパッケージ（{exc.name}）が必要です。"
+            "pip install 'kyodo-assistant[bench]'（チェックアウトでは pip install -e '.[bench]'）を実行してください。"
+            f" / Error: the benchmark needs the 'bench' extra: {exc}",
+            file=sys.stderr,
+        )
+        return 2
 
     options = BenchOptions(
         out=args.out,

