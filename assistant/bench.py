@@ -32,7 +32,7 @@ import psutil  # the 'bench' extra; the CLI names it when it is missing
 
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.metrics import percentile
-from assistant.ingestion.corpus import Document, Section, load_corpus
+from assistant.ingestion.corpus import Document, Section, add_document, corpus_files, load_corpus
 from assistant.settings import Settings
 
 
@@ -106,18 +106,20 @@ def synthetic_corpus(source: Path, target: Path, scale: int, seed: int = 7) -> P
     embedding cache already holds: only the first build of the real guideline pays for vectors.
     """
     target.mkdir(parents=True, exist_ok=True)
-    for path in source.iterdir():
-        if path.suffix in (".txt", ".toml"):
-            shutil.copy(path, target / path.name)
+    for path in corpus_files(source):
+        shutil.copy(path, target / path.name)
     guideline = load_corpus(source)[0]
     parents = {s.parent for s in guideline.sections}
     rng = random.Random(seed)
     for n in range(1, scale):
-        dropped = {
-            s.section_id
-            for s in guideline.sections
-            if s.section_id not in parents and s.parent is not None and rng.random() < 0.3
-        }
+        # Leaves dropped from the end of their parent's list only: the numbering stays continuous,
+        # as the corpus check requires.
+        dropped: set[str] = set()
+        for parent in sorted(p for p in parents if p is not None):
+            for child in reversed(guideline.children(parent)):
+                if child.section_id in parents or rng.random() >= 0.3:
+                    break
+                dropped.add(child.section_id)
 
         def keep(section: Section, dropped: set[str] = dropped) -> bool:
             chapter = section.section_id.split("-")[0]
@@ -125,7 +127,7 @@ def synthetic_corpus(source: Path, target: Path, scale: int, seed: int = 7) -> P
 
         name = f"synthetic-{n:03d}"
         (target / f"{name}.txt").write_text(render_document(guideline, keep), encoding="utf-8")
-        (target / f"{name}.toml").write_text(f'doc_id = "{name}"\ntitle = "合成文書 {n}"\n', encoding="utf-8")
+        add_document(target, target / f"{name}.txt", title=f"合成文書 {n}", doc_id=name)
     return target
 
 

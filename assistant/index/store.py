@@ -33,7 +33,7 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.ingestion.chunking import Chunk, chunk_documents
-from assistant.ingestion.corpus import Document, load_corpus
+from assistant.ingestion.corpus import Document, corpus_files, load_corpus
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer, split_sentences
 from assistant.settings import Settings
 
@@ -92,14 +92,12 @@ def _file_digest(paths: list[Path]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
         h.update(p.name.encode())
-        h.update(p.read_bytes())
+        h.update(p.read_bytes() if p.is_file() else b"")
     return h.hexdigest()
 
 
 def _corpus_files(settings: Settings) -> list[Path]:
-    if not settings.corpus_dir.is_dir():
-        return []
-    return [p for p in settings.corpus_dir.iterdir() if p.suffix in (".txt", ".toml")]
+    return corpus_files(settings.corpus_dir)
 
 
 def _config(settings: Settings, model_id: str) -> dict[str, Any]:

@@ -1,358 +1,279 @@
-"""The guideline as a structured, citable document tree.
+"""The corpus: the documents the assistant answers from, each a structured, citable tree.
 
-The source is text extracted from a PDF. This module turns it into a
-``Document`` of ``Section``s with stable ids (``3-7``, ``6-Q4`` …) that every
-later stage (chunks, citations, deep links, eval datasets) refers to.
+``corpus/documents.json`` lists the documents: their id, title, original file, its SHA-256 digest
+and the structure found when it was added (how many sections, how many top-level ones). Only the
+listed files are read; any other file in the folder is reported and ignored, so a stray copy
+never blocks the corpus. Each document also keeps its extracted text (``extracted/<doc_id>.json``)
+so a citation can always be shown in the document's own words, and a PDF is not re-read at every
+start. ``add_document`` and ``remove_document`` are what ``assistant add`` / ``remove`` call.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import re
-import tomllib
-import unicodedata
-from dataclasses import dataclass, field
-from functools import cached_property
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from assistant.errors import AssistantError
-from assistant.ingestion.japanese import normalize
+from assistant.ingestion.extract import FORMATS, extract_lines
+from assistant.ingestion.sections import CorpusError, Document, Section
+from assistant.ingestion.structure import SourceLine, parse_document, parse_lines
 
-SENTENCE_END = ("。", "？", "！", "?", "!")
-BULLET = "・"
-# A line narrower than this (in display columns; the page is 72 wide) ends its
-# paragraph even without a full stop (list labels such as 「…求められる分野」).
-SHORT_LINE_COLUMNS = 64
+__all__ = [
+    "CorpusError",
+    "Document",
+    "DocumentEntry",
+    "Section",
+    "add_document",
+    "corpus_files",
+    "load_corpus",
+    "load_document",
+    "parse_document",
+    "read_registry",
+    "remove_document",
+    "unlisted_files",
+]
 
-_DIGITS = "0-9０-９"
-CHAPTER_RE = re.compile(rf"^(?P<label>第[{_DIGITS}]+章)\s+(?P<title>\S.*)$")
-NUMBERED_RE = re.compile(rf"^(?P<label>[{_DIGITS}]+)\s+(?P<title>\S.*)$")
-ITEM_RE = re.compile(rf"^(?P<label>（[{_DIGITS}]+）)(?P<title>\S.*)$")
-QUESTION_RE = re.compile(rf"^(?P<label>[ＱQ](?P<num>[{_DIGITS}]+))\s+(?P<title>\S.*)$")
-DEPARTMENT_RE = re.compile(r"^(?P<title>.+?)（(?P<department>[^（）]+)）$")
+REGISTRY = "documents.json"
+EXTRACTED = "extracted"
+DEFAULT_MAX_BYTES = 50_000_000
+DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-
-class CorpusError(AssistantError):
-    """The corpus cannot be read or does not have the expected structure."""
-
-    ja = "ガイドライン本文（corpus/）を読み込めません。ファイルの場所と内容を確認してください。"
-
-
-@dataclass(frozen=True)
-class Section:
-    doc_id: str
-    section_id: str
-    title: str
-    level: int
-    parent: str | None
-    text: str
-    label: str = ""
-    department: str | None = None
-
-    @property
-    def heading(self) -> str:
-        """The heading as printed in the guideline, e.g. ``（７）後援`` or ``第３章 協働の形態``."""
-        if not self.label:
-            return self.title
-        if self.label.startswith("（"):
-            return f"{self.label}{self.title}"
-        return f"{self.label} {self.title}"
-
-    @property
-    def search_text(self) -> str:
-        """Normalized form (NFKC, one width, lower case), only for matching."""
-        return normalize(self.text)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Document:
+class DocumentEntry:
+    """One line of the registry: what was added, and the structure it had then."""
+
     doc_id: str
     title: str
-    sections: tuple[Section, ...]
-
-    @cached_property
-    def _by_id(self) -> dict[str, Section]:
-        return {s.section_id: s for s in self.sections}
-
-    def section(self, section_id: str) -> Section:
-        try:
-            return self._by_id[section_id]
-        except KeyError:
-            raise KeyError(f"{self.doc_id} has no section {section_id!r}") from None
-
-    def __contains__(self, section_id: object) -> bool:
-        return section_id in self._by_id
-
-    def children(self, section_id: str | None) -> list[Section]:
-        return [s for s in self.sections if s.parent == section_id]
-
-    def ancestors(self, section_id: str) -> list[Section]:
-        """The section and its parents, outermost first."""
-        chain = [self.section(section_id)]
-        while chain[0].parent is not None:
-            chain.insert(0, self.section(chain[0].parent))
-        return chain
-
-    def title_path(self, section_id: str) -> str:
-        """``第３章 協働の形態 ＞ （７）後援``: how a citation names its section."""
-        return " ＞ ".join(s.heading for s in self.ancestors(section_id))
-
-    def leaves(self) -> list[Section]:
-        parents = {s.parent for s in self.sections}
-        return [s for s in self.sections if s.section_id not in parents]
+    file: str
+    sha256: str
+    sections: int
+    top_level: int
 
 
-# --------------------------------------------------------------------------- lines
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
-class _Line:
-    text: str
-    kind: str  # chapter | numbered | item | question | bullet | body
-
-
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "FWA" else 1 for c in text)
-
-
-def _classify(text: str) -> str:
-    if CHAPTER_RE.match(text):
-        return "chapter"
-    if QUESTION_RE.match(text):
-        return "question"
-    if text.startswith(BULLET):
-        return "bullet"
-    # Headings never end with a full stop; a body line may start with 「１対」.
-    if not text.endswith(SENTENCE_END):
-        if NUMBERED_RE.match(text):
-            return "numbered"
-        if ITEM_RE.match(text):
-            return "item"
-    return "body"
-
-
-def _lines(raw: str) -> list[_Line]:
-    """Non-blank lines, stripped (a page break left stray leading spaces)."""
-    lines = []
-    for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if not line.strip():
-            continue
-        text = line.strip()
-        lines.append(_Line(text, _classify(text)))
-    return lines
-
-
-def _join(left: str, right: str) -> str:
-    """Rejoin a line break: Japanese needs no space, two Latin words do."""
-    if left and right and left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalnum():
-        return f"{left} {right}"
-    return left + right
-
-
-def _paragraphs(lines: list[_Line]) -> list[str]:
-    """Repair the PDF's line wrapping into whole paragraphs and bullet items."""
-    paragraphs: list[str] = []
-    current: str | None = None
-    for line in lines:
-        if line.kind == "bullet" or current is None:
-            if current is not None:
-                paragraphs.append(current)
-            current = line.text
-        else:
-            current = _join(current, line.text)
-        if line.text.endswith(SENTENCE_END) or display_width(line.text) < SHORT_LINE_COLUMNS:
-            paragraphs.append(current)
-            current = None
-    if current is not None:
-        paragraphs.append(current)
-    return paragraphs
-
-
-# --------------------------------------------------------------------------- tree
-
-
-@dataclass
-class _Draft:
-    section_id: str
-    title: str
-    level: int
-    parent: str | None
-    label: str
-    department: str | None = None
-    body: list[_Line] = field(default_factory=list)
-    paragraphs: list[str] | None = None  # set when the body was repaired already (Q&A answers)
-
-
-def _number(label: str) -> int:
-    digits = unicodedata.normalize("NFKC", re.sub(r"[^0-9０-９]", "", label))
-    if len(digits) > 6:
-        raise CorpusError(f"a heading number of {len(digits)} digits: {label[:20]}…")
-    return int(digits)
-
-
-def parse_document(raw: str, doc_id: str, title: str, qa_answer_openings: dict[int, str] | None = None) -> Document:
-    """Parse PDF-extracted guideline text into a ``Document``.
-
-    ``qa_answer_openings`` maps a Q&A question number to the first words of its
-    answer; it is needed where the extraction put question headings after the
-    answers (chapter 6 of the guideline).
-    """
-    lines = _lines(raw)
-    if not lines:
-        raise CorpusError("the document is empty")
-    drafts: list[_Draft] = []
-    chapter: _Draft | None = None
-    numbered: _Draft | None = None
-    questions: list[tuple[int, str, str]] = []  # a page's headings: (number, label, title)
-    answers: list[_Line] | None = None  # in a Q&A chapter: answer lines awaiting their headings
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if line.kind == "question":
-            m = QUESTION_RE.match(line.text)
-            assert m
-            q_title = m["title"]
-            # A long question wraps onto following lines until its question mark.
-            while not q_title.endswith(("？", "?")) and i < len(lines) and lines[i].kind == "body":
-                q_title = _join(q_title, lines[i].text)
-                i += 1
-            if chapter is None:
-                raise CorpusError(f"question {m['label']} appears before any chapter")
-            if answers is None:  # first question of the chapter: what came before were answers
-                answers, chapter.body = chapter.body, []
-            questions.append((_number(m["label"]), m["label"], q_title))
-            if i >= len(lines) or lines[i].kind != "question":
-                drafts.extend(_pair_answers(chapter, questions, _paragraphs(answers), qa_answer_openings or {}))
-                questions, answers = [], []
-        elif line.kind == "chapter":
-            if answers:
-                raise CorpusError(f"chapter {chapter.section_id} has answers without a question heading")
-            m = CHAPTER_RE.match(line.text)
-            assert m
-            chapter = _Draft(str(_number(m["label"])), m["title"], 1, None, m["label"])
-            numbered, answers = None, None
-            drafts.append(chapter)
-        elif line.kind == "numbered" and chapter is not None and answers is None:
-            m = NUMBERED_RE.match(line.text)
-            assert m
-            numbered = _Draft(
-                f"{chapter.section_id}-{_number(m['label'])}", m["title"], 2, chapter.section_id, m["label"]
-            )
-            drafts.append(numbered)
-        elif line.kind == "item" and chapter is not None and answers is None:
-            m = ITEM_RE.match(line.text)
-            assert m
-            parent = numbered or chapter
-            item_title, department = m["title"], None
-            if dm := DEPARTMENT_RE.match(item_title):
-                item_title, department = dm["title"], dm["department"]
-            section_id = f"{parent.section_id}-{_number(m['label'])}"
-            drafts.append(_Draft(section_id, item_title, parent.level + 1, parent.section_id, m["label"], department))
-        elif answers is not None:
-            answers.append(line)
-        elif drafts:
-            drafts[-1].body.append(line)
-        else:
-            raise CorpusError(f"text before the first chapter heading: {line.text[:30]}")
-    if answers:
-        raise CorpusError(f"chapter {chapter.section_id} ends with answers that have no question heading")
-
-    sections = tuple(
-        Section(
-            doc_id=doc_id,
-            section_id=d.section_id,
-            title=d.title,
-            level=d.level,
-            parent=d.parent,
-            text="\n".join(_paragraphs(d.body) if d.paragraphs is None else d.paragraphs),
-            label=d.label,
-            department=d.department,
-        )
-        for d in drafts
-    )
-    ids = [s.section_id for s in sections]
-    if len(set(ids)) != len(ids):
-        dup = sorted({x for x in ids if ids.count(x) > 1})
-        raise CorpusError(f"duplicate section ids: {', '.join(dup)}")
-    return Document(doc_id=doc_id, title=title, sections=sections)
-
-
-def _pair_answers(
-    parent: _Draft,
-    questions: list[tuple[int, str, str]],
-    paragraphs: list[str],
-    openings: dict[int, str],
-) -> list[_Draft]:
-    """Give each question of a page its own answer paragraphs.
-
-    The extraction put a page's question headings after the page's answers and
-    in layout order (Ｑ３ Ｑ１ Ｑ２), while the answers themselves are in reading
-    order. So the questions are sorted by number and the answer paragraphs are
-    cut where the next question's answer opens.
-    """
-    questions = sorted(questions)
-    starts: list[int] = []
-    for number, label, _ in questions:
-        opening = openings.get(number)
-        if opening is None:
-            if len(questions) == 1:
-                starts.append(0)
-                continue
-            raise CorpusError(f"no answer opening is configured for {label}")
-        found = [k for k, p in enumerate(paragraphs) if p.startswith(opening)]
-        if len(found) != 1:
-            raise CorpusError(f"the answer to {label} (opening {opening!r}) was found {len(found)} times, not once")
-        starts.append(found[0])
-    if starts[0] != 0 or starts != sorted(starts) or len(set(starts)) != len(starts):
-        raise CorpusError(f"answers of {', '.join(q[1] for q in questions)} are not in question order")
-    ends = [*starts[1:], len(paragraphs)]
-    return [
-        _Draft(
-            f"{parent.section_id}-Q{number}",
-            title,
-            parent.level + 1,
-            parent.section_id,
-            label,
-            paragraphs=paragraphs[start:end],
-        )
-        for (number, label, title), start, end in zip(questions, starts, ends, strict=True)
-    ]
-
-
-# --------------------------------------------------------------------------- files
-
-
-def load_document(path: Path) -> Document:
-    """Read one ``.txt`` source and its optional ``.toml`` sidecar of facts."""
+def read_registry(corpus_dir: Path) -> list[DocumentEntry] | None:
+    """The listed documents, or None for a folder without a registry (every supported file counts)."""
+    path = corpus_dir / REGISTRY
+    if not path.exists():
+        return None
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CorpusError(f"corpus file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"corpus file cannot be read: {path} ({exc.__class__.__name__})") from None
-    meta: dict = {}
-    sidecar = path.with_suffix(".toml")
-    if sidecar.exists():
-        try:
-            meta = tomllib.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise CorpusError(f"corpus metadata cannot be read: {sidecar} ({exc})") from None
-    openings = {int(k): str(v) for k, v in meta.get("qa_answer_openings", {}).items()}
-    return parse_document(
-        raw, doc_id=meta.get("doc_id", path.stem), title=meta.get("title", path.stem), qa_answer_openings=openings
-    )
+        rows = json.loads(path.read_text(encoding="utf-8-sig"))["documents"]
+        return [DocumentEntry(**row) for row in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(
+            f"{path}: cannot read the list of documents ({exc.__class__.__name__}: {exc})",
+            ja=f"文書の一覧（{path.name}）を読み込めません。JSON の形式を確認してください。",
+        ) from None
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
-    """Every document of the corpus folder, in file-name order."""
+def _write_registry(corpus_dir: Path, entries: list[DocumentEntry]) -> None:
+    path = corpus_dir / REGISTRY
+    tmp = path.with_name(path.name + ".tmp")
+    body = {"documents": [asdict(e) for e in entries]}
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The files the corpus is made of (the registry and the listed originals): what the index digests."""
+    entries = read_registry(corpus_dir)
+    if entries is None:
+        return sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in FORMATS) if corpus_dir.is_dir() else []
+    return [corpus_dir / REGISTRY, *(corpus_dir / e.file for e in entries)]
+
+
+def unlisted_files(corpus_dir: Path) -> list[Path]:
+    """Files in the corpus folder that are not listed documents: reported, never read."""
+    entries = read_registry(corpus_dir)
+    if entries is None or not corpus_dir.is_dir():
+        return []
+    listed = {e.file for e in entries} | {REGISTRY}
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.name not in listed)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _extracted_path(corpus_dir: Path, doc_id: str) -> Path:
+    return corpus_dir / EXTRACTED / f"{doc_id}.json"
+
+
+def _cached_lines(corpus_dir: Path, doc_id: str, sha256: str) -> list[SourceLine] | None:
+    path = _extracted_path(corpus_dir, doc_id)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["sha256"] != sha256:
+            return None
+        return [SourceLine(*row) for row in stored["lines"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _lines_of(path: Path, max_bytes: int, corpus_dir: Path | None = None, doc_id: str = "") -> list[SourceLine]:
+    if corpus_dir is not None and path.suffix.lower() != ".txt" and path.is_file():
+        cached = _cached_lines(corpus_dir, doc_id, _digest(path.read_bytes()))
+        if cached is not None:
+            return cached
+    return extract_lines(path, max_bytes)
+
+
+def load_document(
+    path: Path, doc_id: str | None = None, title: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Document:
+    """Read and structure one document file; id and title from the registry beside it, else the file name."""
+    entry = next((e for e in read_registry(path.parent) or [] if e.file == path.name), None)
+    doc_id = doc_id or (entry.doc_id if entry else _doc_id_for(path))
+    title = title or (entry.title if entry else path.stem)
+    lines = _lines_of(path, max_bytes, path.parent if entry else None, doc_id)
+    return parse_lines(lines, doc_id, title, source=path.name)
+
+
+def _check_structure(document: Document, entry: DocumentEntry) -> None:
+    """A listed document must keep the structure it had when added (a truncated file, a lost chapter)."""
+    top = sum(1 for s in document.sections if s.parent is None)
+    found, expected = (len(document.sections), top), (entry.sections, entry.top_level)
+    if found != expected:
+        raise CorpusError(
+            f"{entry.file}: expected {entry.sections} sections ({entry.top_level} top-level) as when it was "
+            f"added, found {found[0]} ({found[1]}); if the change is intended, run `assistant add {entry.file}`",
+            ja=f"{entry.file}: 追加したときは {entry.sections} 節（うち章など最上位 {entry.top_level}）でしたが、"
+            f"今は {found[0]} 節（{found[1]}）です。ファイルが途中で切れていないか確認してください。"
+            f"意図した変更なら `assistant add {entry.file}` で登録し直してください。",
+        )
+
+
+def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+    """Every listed document of the corpus folder, in the registry's order."""
     if not corpus_dir.is_dir():
-        raise CorpusError(f"corpus folder not found: {corpus_dir}")
-    paths = sorted(corpus_dir.glob("*.txt"))
-    if not paths:
-        raise CorpusError(f"no .txt documents in the corpus folder: {corpus_dir}")
-    documents = [load_document(p) for p in paths]
+        raise CorpusError(
+            f"corpus folder not found: {corpus_dir}", ja=f"文書のフォルダ（{corpus_dir}）が見つかりません。"
+        )
+    entries = read_registry(corpus_dir)
+    if entries is None:
+        paths = corpus_files(corpus_dir)
+        if not paths:
+            raise CorpusError(
+                f"no documents in the corpus folder: {corpus_dir}",
+                ja=f"文書のフォルダ（{corpus_dir}）に文書がありません。`assistant add` で追加してください。",
+            )
+        documents = [load_document(p, max_bytes=max_bytes) for p in paths]
+    else:
+        if not entries:
+            raise CorpusError(
+                f"no documents listed in {corpus_dir / REGISTRY}",
+                ja="登録された文書がありません。`assistant add` で追加してください。",
+            )
+        for stray in unlisted_files(corpus_dir):
+            if stray.name != EXTRACTED:
+                log.warning("%s is not a listed document and is ignored (add it with `assistant add`)", stray)
+        documents = []
+        for entry in entries:
+            document = load_document(corpus_dir / entry.file, entry.doc_id, entry.title, max_bytes)
+            _check_structure(document, entry)
+            documents.append(document)
     doc_ids = [d.doc_id for d in documents]
     if len(set(doc_ids)) != len(doc_ids):
-        raise CorpusError(f"two documents share a doc_id in {corpus_dir}")
+        raise CorpusError(f"two documents share a doc_id in {corpus_dir}", ja="同じ文書 ID の文書が二つあります。")
     return documents
+
+
+# --------------------------------------------------------------------------- adding and removing
+
+
+def _doc_id_for(path: Path) -> str:
+    """A file name as a doc id: ASCII letters, digits, ``-_.``; other names get a short digest."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.")
+    if DOC_ID_RE.match(stem) and len(stem) >= 3:
+        return stem
+    return f"doc-{hashlib.sha256(path.stem.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+def add_document(
+    corpus_dir: Path,
+    path: Path,
+    title: str | None = None,
+    doc_id: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[Document, DocumentEntry]:
+    """Read, structure and list one file (copied into the corpus folder); a file that cannot be
+    parsed is refused and nothing in the corpus changes. Adding a listed file again updates it."""
+    path = path.resolve()
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    entries = read_registry(corpus_dir)
+    if entries is None:  # first add into a folder of loose files: list those first, as they are
+        entries = [_entry_for(p, load_document(p, max_bytes=max_bytes)) for p in corpus_files(corpus_dir)]
+    existing = next((e for e in entries if e.file == path.name and path.parent == corpus_dir.resolve()), None)
+    doc_id = doc_id or (existing.doc_id if existing else _doc_id_for(path))
+    if not DOC_ID_RE.match(doc_id):
+        raise CorpusError(
+            f"bad document id {doc_id!r}",
+            ja="文書 ID には半角英数字と - _ . だけを使ってください（64 文字まで）。",
+        )
+    title = (title or (existing.title if existing else path.stem)).strip()
+    lines = extract_lines(path, max_bytes)
+    document = parse_lines(lines, doc_id, title, source=path.name)
+    same_id = next((e for e in entries if e.doc_id == doc_id), None)
+    target = corpus_dir / (same_id.file if same_id and same_id.file == path.name else path.name)
+    if any(e.file == target.name and e.doc_id != doc_id for e in entries):
+        raise CorpusError(
+            f"{target.name} is already listed under another id",
+            ja=f"{target.name} は別の文書 ID で登録済みです。ファイル名を変えてから追加してください。",
+        )
+    if path != target.resolve():
+        shutil.copyfile(path, target)
+    entry = _entry_for(target, document)
+    extracted = _extracted_path(corpus_dir, doc_id)
+    extracted.unlink(missing_ok=True)
+    if target.suffix.lower() != ".txt":  # a text file is its own extracted text
+        extracted.parent.mkdir(exist_ok=True)
+        rows = [[s.text, s.where, s.style_level, s.whole] for s in lines]
+        extracted.write_text(json.dumps({"sha256": entry.sha256, "lines": rows}, ensure_ascii=False), "utf-8")
+    if same_id and same_id.file != target.name:
+        (corpus_dir / same_id.file).unlink(missing_ok=True)
+    kept = [e for e in entries if e.doc_id != doc_id]
+    _write_registry(
+        corpus_dir, [*kept, entry] if same_id is None else [entry if e.doc_id == doc_id else e for e in entries]
+    )
+    return document, entry
+
+
+def _entry_for(path: Path, document: Document) -> DocumentEntry:
+    return DocumentEntry(
+        doc_id=document.doc_id,
+        title=document.title,
+        file=path.name,
+        sha256=_digest(path.read_bytes()),
+        sections=len(document.sections),
+        top_level=sum(1 for s in document.sections if s.parent is None),
+    )
+
+
+def remove_document(corpus_dir: Path, doc_id: str) -> DocumentEntry:
+    """Unlist a document and delete its copy and extracted text."""
+    entries = read_registry(corpus_dir) or []
+    entry = next((e for e in entries if e.doc_id == doc_id), None)
+    if entry is None:
+        known = "、".join(e.doc_id for e in entries) or "なし"
+        raise CorpusError(
+            f"no document {doc_id!r}", ja=f"文書 ID「{doc_id}」は登録されていません（登録済み: {known}）。"
+        )
+    if len(entries) == 1:
+        raise CorpusError(
+            "the last document cannot be removed",
+            ja="最後の文書は削除できません。先に別の文書を追加してください。",
+        )
+    _write_registry(corpus_dir, [e for e in entries if e.doc_id != doc_id])
+    (corpus_dir / entry.file).unlink(missing_ok=True)
+    _extracted_path(corpus_dir, doc_id).unlink(missing_ok=True)
+    return entry

@@ -213,9 +213,9 @@ def test_a_second_document_parses_with_its_own_ids():
     [
         "",
         "   \n\n  ",
-        "前置きの文です。\n第１章 はじめに\n",
         "第１章 Ｑ＆Ａ\n\n答えの一つ目です。\n\nＱ１ 問いですか？\n\nＱ２ 二つ目の問いですか？\n",
-        "第１章 Ｑ＆Ａ\n\n答えです。\n\nＱ１ 問いですか？\n\n見出しのない答えが残っています。\n",
+        "第１章 Ｑ＆Ａ\n\nＱ１ 問いですか？\n\nＱ２ 二つ目の問いですか？\n\n答えです。\n",
+        "第１章 はじめに\n\n本文です。\n\n第３章 飛んだ章\n\n本文です。\n",
     ],
 )
 def test_broken_documents_are_refused_clearly(text):
@@ -223,10 +223,15 @@ def test_broken_documents_are_refused_clearly(text):
         parse_document(text, doc_id="x", title="x")
 
 
+def test_a_preamble_before_the_first_heading_is_its_own_section():
+    doc = parse_document("前置きの文です。\n第１章 はじめに\n本文です。\n", doc_id="x", title="x")
+    assert [(s.section_id, s.text) for s in doc.sections] == [("0", "前置きの文です。"), ("1", "本文です。")]
+
+
 def test_unreadable_file_gives_a_corpus_error(tmp_path):
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"\xff\xfe\x00broken")
-    with pytest.raises(CorpusError, match="cannot be read"):
+    bad.write_bytes("第１章 はじめに\n".encode() + b"\xff\xfe broken\n")
+    with pytest.raises(CorpusError, match="line 2"):
         load_document(bad)
     with pytest.raises(CorpusError, match="not found"):
         load_document(tmp_path / "missing.txt")
