@@ -26,6 +26,7 @@ from assistant.answering.extractive import (
     validate_question,
 )
 from assistant.answering.llm import LLMAnswerer, make_chat_model
+from assistant.answering.sentences import section_sentences
 from assistant.errors import LLMError
 from assistant.retrieval import ScoredChunk
 from assistant.service import Service, load_service
@@ -84,7 +85,8 @@ class AnswerChain:
         self.service = service
         self.settings = service.settings
         self.idf = idf_table(service.index.terms)
-        self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, service.index.sentences)
+        sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
+        self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None

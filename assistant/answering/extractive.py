@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answering.sentences import SectionSentences
 from assistant.errors import AssistantError
-from assistant.index.store import SectionSentences
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer, split_sentences
 from assistant.retrieval import ScoredChunk
@@ -188,7 +188,7 @@ class ExtractiveAnswerer:
         self.documents = {d.doc_id: d for d in documents}
         self.tokenizer = tokenizer
         self.idf = idf
-        self.sentences = sentences  # spans, vectors and lemmas of each section's sentences, from the index
+        self.sentences = sentences  # spans, vectors and lemmas of each section's sentences
         self.max_sections = max_sections
         self.max_sentences = max_sentences
         self.dense_weight = dense_weight

@@ -33,11 +33,11 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.ingestion.chunking import Chunk, chunk_documents
-from assistant.ingestion.corpus import Document, corpus_files, load_corpus
-from assistant.ingestion.japanese import Tokenizer, default_tokenizer, split_sentences
+from assistant.ingestion.corpus import corpus_files, load_corpus
+from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
-FORMAT = 2  # bump when the files of a build change shape: older builds are then rebuilt
+FORMAT = 3  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
 
 
@@ -200,17 +200,11 @@ def build_index(
         try:
             terms = [reusable_terms.get(c.content_hash) or tokenizer.content_lemmas(c.embed_text) for c in chunks]
             misses_before = embeddings.misses
-            sentences = section_sentences(documents)
-            vectors = _embed_with_progress(
-                embeddings, [c.embed_text for c in chunks] + [s.embed_text for s in sentences], progress
-            )
-            sentence_vectors, vectors = vectors[len(chunks) :], vectors[: len(chunks)]
+            vectors = _embed_with_progress(embeddings, [c.embed_text for c in chunks], progress)
             collection_name = f"kyodo-{build_id}"
             _write_vectors(settings, partial, collection_name, chunks, vectors)
             _write_bm25(partial, terms)
             _write_chunks(partial, chunks, terms)
-            sentence_terms = [tokenizer.content_lemmas(ref.text) for ref in sentences]
-            _write_sentences(partial, sentences, sentence_vectors, sentence_terms)
             new_ids = {c.chunk_id for c in chunks}
             manifest = {
                 "build_id": build_id,
@@ -219,7 +213,6 @@ def build_index(
                 "corpus_digest": corpus_digest,
                 "documents": {d.doc_id: len(d.sections) for d in documents},
                 "chunks": len(chunks),
-                "sentences": len(sentences),
                 "collection": collection_name,
             }
             (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
@@ -241,40 +234,6 @@ def build_index(
             len(old_ids - new_ids),
             time.perf_counter() - started,
         )
-
-
-@dataclass(frozen=True)
-class SentenceRef:
-    """One sentence of a section, embedded so the extractive answerer can pick sentences by meaning."""
-
-    doc_id: str
-    section_id: str
-    start: int
-    end: int
-    text: str
-    section_title: str
-
-    @property
-    def embed_text(self) -> str:
-        return f"{self.section_title}：{self.text}"
-
-
-@dataclass(frozen=True)
-class SectionSentences:
-    """A section's sentences as the answerer needs them: spans, vectors and content lemmas."""
-
-    spans: list[tuple[int, int]]
-    vectors: np.ndarray
-    terms: list[frozenset[str]]
-
-
-def section_sentences(documents: list[Document]) -> list[SentenceRef]:
-    return [
-        SentenceRef(d.doc_id, s.section_id, a, b, s.text[a:b], s.title)
-        for d in documents
-        for s in d.sections
-        for a, b in split_sentences(s.text)
-    ]
 
 
 def _embed_with_progress(embeddings: Any, texts: list[str], progress: bool) -> list[list[float]]:
@@ -318,16 +277,6 @@ def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) 
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
         os.fsync(out.fileno())
-
-
-def _write_sentences(
-    build_dir: Path, sentences: list[SentenceRef], vectors: list[list[float]], terms: list[list[str]]
-) -> None:
-    with open(build_dir / "sentences.jsonl", "w", encoding="utf-8") as out:
-        for ref, ref_terms in zip(sentences, terms, strict=True):
-            row = [ref.doc_id, ref.section_id, ref.start, ref.end, ref_terms]
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    np.save(build_dir / "sentences.npy", np.asarray(vectors, dtype=np.float32).reshape(len(sentences), -1))
 
 
 def _read_chunk_rows(build_dir: Path) -> list[dict[str, Any]]:
@@ -407,23 +356,6 @@ class Index:
             vector_count = self.collection.count()
         except Exception as exc:
             raise IndexCorruptError(f"cannot open the index in {build_dir}: {exc}") from None
-        try:
-            with open(build_dir / "sentences.jsonl", encoding="utf-8") as rows_file:
-                refs = [json.loads(line) for line in rows_file]
-            matrix = np.load(build_dir / "sentences.npy")
-        except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"cannot read the sentence vectors of {build_dir}: {exc}") from None
-        if len(refs) != self.manifest.get("sentences") or matrix.shape[0] != len(refs):
-            raise IndexCorruptError(f"sentence vectors disagree: {len(refs)} rows, {matrix.shape[0]} vectors")
-        groups: dict[tuple[str, str], list[int]] = {}
-        for i, (doc_id, section_id, *_) in enumerate(refs):
-            groups.setdefault((doc_id, section_id), []).append(i)
-        self.sentences: dict[tuple[str, str], SectionSentences] = {
-            key: SectionSentences(
-                [(refs[i][2], refs[i][3]) for i in rows], matrix[rows], [frozenset(refs[i][4]) for i in rows]
-            )
-            for key, rows in groups.items()
-        }
         expected = self.manifest.get("chunks")
         bm25_docs = int(self.bm25.scores["num_docs"])
         if not (expected == len(self.chunks) == vector_count == bm25_docs):

@@ -37,7 +37,7 @@ CORPUS_DIR = PROJECT_ROOT / "corpus"
 EDITED_SENTENCE = "財政的な支援等はありません。"
 DROPPED_VECTORS = 5  # passages each child build must embed again (about 0.1 s each)
 RANDOM_KILLS = 5
-STAGE_KILLS = ["chroma", "sentences.jsonl", "switched"]
+STAGE_KILLS = ["chroma", "chunks.jsonl", "switched"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -145,7 +145,6 @@ STAGES = [
     "chroma",  # writing the vectors
     "bm25",
     "chunks.jsonl",
-    "sentences.jsonl",  # then sentences.npy
     "manifest.json",  # complete, not yet renamed
     "renamed",  # builds/<id> complete, CURRENT not yet switched
     "switched",  # CURRENT names the new build; old builds being removed
@@ -283,9 +282,6 @@ def _truncate(path: Path, keep: float = 0.5) -> None:
 DAMAGES = {
     "chunks.jsonl deleted": lambda s, b: (b / "chunks.jsonl").unlink(),
     "chunks.jsonl truncated": lambda s, b: _truncate(b / "chunks.jsonl", 0.37),
-    "sentences.npy deleted": lambda s, b: (b / "sentences.npy").unlink(),
-    "sentences.npy truncated": lambda s, b: _truncate(b / "sentences.npy"),
-    "sentences.jsonl deleted": lambda s, b: (b / "sentences.jsonl").unlink(),
     "chroma folder deleted": lambda s, b: shutil.rmtree(b / "chroma"),
     "chroma database truncated": lambda s, b: _truncate(b / "chroma" / "chroma.sqlite3", 0.1),
     "bm25 folder deleted": lambda s, b: shutil.rmtree(b / "bm25"),
@@ -294,7 +290,7 @@ DAMAGES = {
     "CURRENT names a missing build": lambda s, b: shutil.rmtree(b),
 }
 # The brief's cases, checked end to end with the real command line.
-CLI_DAMAGES = ["chunks.jsonl deleted", "sentences.npy deleted", "chroma folder deleted"]
+CLI_DAMAGES = ["chunks.jsonl deleted", "bm25 folder deleted", "chroma folder deleted"]
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
@@ -372,7 +368,9 @@ MISSHAPEN = {
     "chunks.jsonl rows without text": lambda s, b: _rewrite_rows(
         b / "chunks.jsonl", lambda row: {k: v for k, v in row.items() if k != "text"}
     ),
-    "sentences.jsonl rows of four fields": lambda s, b: _rewrite_rows(b / "sentences.jsonl", lambda row: row[:4]),
+    "chunks.jsonl rows without terms": lambda s, b: _rewrite_rows(
+        b / "chunks.jsonl", lambda row: {k: v for k, v in row.items() if k != "terms"}
+    ),
 }
 
 
@@ -380,11 +378,7 @@ MISSHAPEN = {
 def test_index_files_of_another_shape_are_reported_as_corrupt(built_index, tmp_path, damage):
     """BUG: ``Index`` checks that its files can be read, not what is in them. Files that parse but
     have another shape raise KeyError / IndexError from ``Index.__init__``, so ``assistant ask``
-    ends in a traceback instead of the rebuild message.
-
-    The third case is an index written before sentences.jsonl rows gained their lemmas (a fifth
-    field) without a change of ``FORMAT``: on such an index ``assistant index`` says nothing changed
-    and ``assistant ask`` fails, until someone thinks of ``--rebuild``."""
+    ends in a traceback instead of the rebuild message."""
     settings = damaged_copy(built_index, tmp_path, MISSHAPEN[damage])
     with pytest.raises(IndexCorruptError) as caught:
         Index(settings)
