@@ -34,9 +34,7 @@ def section_sentences(
     documents: list[Document], tokenizer: Tokenizer, embeddings: Embeddings
 ) -> dict[tuple[str, str], SectionSentences]:
     """Every section's sentences, keyed by (doc_id, section_id); sections without text are left out."""
-    spans = {
-        (d.doc_id, s.section_id): (s, split_sentences(s.text)) for d in documents for s in d.sections if s.text
-    }
+    spans = {(d.doc_id, s.section_id): (s, split_sentences(s.text)) for d in documents for s in d.sections if s.text}
     texts = [
         sentence_embed_text(section.title, section.text[a:b])
         for section, section_spans in spans.values()
