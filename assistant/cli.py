@@ -141,6 +141,53 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _auth_file(settings: Settings) -> Path:
+    path = settings.auth_file.strip()
+    if not path:
+        raise AssistantError(
+            "ASSISTANT_AUTH_FILE is not set",
+            ja="ログイン情報のファイルが設定されていません。ASSISTANT_AUTH_FILE にファイルの場所を設定してください。",
+        )
+    return Path(path).expanduser()
+
+
+def _read_new_password() -> str:
+    if not sys.stdin.isatty():  # a script: the first line of standard input
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass("パスワード: ")
+    if getpass.getpass("もう一度: ") != password:
+        raise AssistantError("the passwords differ", ja="2回入力したパスワードが一致しません。")
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.users import add_user
+
+    path = _auth_file(settings)
+    new = add_user(path, args.name, args.role, _read_new_password())
+    print(f"ユーザー「{args.name}」（{args.role}）を{'登録' if new else '更新'}しました: {path}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.users import read_users
+
+    for user in read_users(_auth_file(settings)).values():
+        print(f"{user.name}\t{user.role}")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.users import remove_user
+
+    path = _auth_file(settings)
+    remove_user(path, args.name)
+    print(f"ユーザー「{args.name}」を削除しました: {path}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from assistant.bench import BenchOptions, markdown, run_bench, write
@@ -304,6 +351,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = feedback.add_parser("export", help="👎 の回答を評価データセット形式の候補として書き出す")
     p.add_argument("--output", type=Path, default=Path("evals/datasets/feedback_candidates.jsonl"))
     p.set_defaults(func=cmd_feedback_export)
+
+    p = sub.add_parser("user", help="ログインできる職員を管理する（ASSISTANT_AUTH_FILE）")
+    user = p.add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="職員を登録する（パスワードは入力を求める。標準入力からも可）")
+    p.add_argument("name", help="ユーザー名")
+    p.add_argument("--role", choices=["admin", "staff"], required=True, help="役割")
+    p.set_defaults(func=cmd_user_add)
+    p = user.add_parser("list", help="登録されている職員と役割を表示する")
+    p.set_defaults(func=cmd_user_list)
+    p = user.add_parser("remove", help="職員の登録を削除する")
+    p.add_argument("name", help="ユーザー名")
+    p.set_defaults(func=cmd_user_remove)
     return parser
 
 

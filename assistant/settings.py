@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     llm_timeout: Number = Field(60.0, gt=0, le=3600)  # seconds of wall clock for one answer
     llm_temperature: Number = Field(0.0, ge=0, le=2)
 
-    # Web UI: a file of `user:password` lines; empty = no login (then keep the default 127.0.0.1)
+    # Web UI: a file of `name:role:argon2-hash` lines (`assistant user add`); empty = no login (keep 127.0.0.1)
     auth_file: str = ""
 
     @model_validator(mode="before")

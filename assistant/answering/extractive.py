@@ -21,7 +21,7 @@ from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer, split_sentences
 from assistant.retrieval import ScoredChunk
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = 300  # the query embedding's time grows faster than the length (1,000 characters: ~8 s)
 ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりませんでした。"
 
 # "Which form / which case / which department" questions are answered by naming the section.

@@ -24,7 +24,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answering.chain import AnswerChain
-from assistant.answering.extractive import Answer
+from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
 from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
@@ -233,10 +233,13 @@ class StaffAssistant:
         return section_html(self.documents, document, section_id, quotes)
 
     def feedback_target(self, turns: list[dict[str, Any]], selected: int | None) -> str:
+        """Which answer a rating goes to, as HTML in which the question is plain text."""
         turn = _selected_turn(turns, selected)
         if turn is None or turn["error"] or turn["pending"]:
-            return "評価できる回答はまだありません。"
-        return f"評価する回答: 「{_excerpt(turn['question'])}」への回答（チャットの回答をクリックすると対象を変えられます）"
+            return notice_html("評価できる回答はまだありません。")
+        return notice_html(
+            f"評価する回答: 「{_excerpt(turn['question'])}」への回答（チャットの回答をクリックすると対象を変えられます）"
+        )
 
     def save_feedback(
         self, turns: list[dict[str, Any]], selected: int | None, rating: str | None, comment: str | None
@@ -301,6 +304,8 @@ class StaffAssistant:
         return quiz_question(self.quiz_cases, state)
 
     def grade_quiz(self, state: dict[str, Any], text: str) -> QuizResult:
+        if isinstance(text, str) and len(text) > MAX_QUESTION_CHARS:  # the tokenizer's time grows with length
+            return QuizResult(state, notice_html(f"答えが長すぎます。{MAX_QUESTION_CHARS}文字以内にまとめてください。"))
         return grade_answer(self.quiz_cases, self.documents, self.tokenizer, state, text)
 
     def next_quiz_question(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -347,6 +352,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                         elem_id="chat",
                         height=560,
                         render_markdown=False,
+                        latex_delimiters=[],  # `$$…$$` in a question stays text
                         sanitize_html=True,
                         allow_tags=False,
                         buttons=["copy", "copy_all"],
@@ -367,12 +373,12 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                             placeholder="例: 後援と共催の違いは？（Enter で送信）",
                             elem_id="question",
                             scale=5,
-                            max_length=2000,
+                            max_length=MAX_QUESTION_CHARS,
                         )
                         send = gr.Button("送信", variant="primary", scale=1, elem_id="send")
                     clear = gr.Button("会話をクリア", size="sm", elem_id="clear")
                     with gr.Accordion("回答を評価する（👍 / 👎）", open=True, elem_id="feedback"):
-                        target = gr.Markdown(ui.feedback_target([], None), elem_id="feedback-target")
+                        target = gr.HTML(ui.feedback_target([], None), js_on_load=None, elem_id="feedback-target")
                         with gr.Row():
                             rating = gr.Radio(
                                 [("👍 役に立った", "up"), ("👎 役に立たなかった", "down")],
@@ -435,7 +441,9 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                     )
                     quiz_status = gr.Markdown("", elem_id="quiz-progress")
                     quiz_text = gr.HTML("", js_on_load=None, elem_id="quiz-question", padding=True)
-                    quiz_answer = gr.Textbox(label="あなたの答え", lines=3, max_length=2000, elem_id="quiz-answer")
+                    quiz_answer = gr.Textbox(
+                        label="あなたの答え", lines=3, max_length=MAX_QUESTION_CHARS, elem_id="quiz-answer"
+                    )
                     with gr.Row():
                         grade = gr.Button("採点する", variant="primary", elem_id="grade")
                         next_quiz = gr.Button("次の問題へ", elem_id="next-question")

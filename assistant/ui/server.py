@@ -1,112 +1,573 @@
-"""Serving the staff UI: the JSON API, the queue, login and launching (``assistant serve``).
+"""Serving the staff UI: the JSON API, the queue, login, limits and launching (``assistant serve``).
 
-``assistant.ui.app`` lays out the page; this module turns it into a web server.
+``assistant.ui.app`` lays out the page; this module turns it into a web server. Every HTTP
+request passes ``Guard`` (an ASGI middleware) before it reaches Gradio: it caps the body,
+times out slow clients, refuses lone surrogates in JSON, keeps every data route behind the
+login, throttles failed logins, closes the upload routes the app does not need and never lets
+an error reply echo the input. ``/healthz`` and ``/readyz`` answer without login and say
+nothing but whether the server is alive and ready.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
+from urllib.parse import parse_qs
 
 import gradio as gr
+import orjson
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from gradio.http_server import Server
+from starlette.requests import HTTPConnection
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from assistant.answering.chain import AnswerChain, load_chain
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.ui.app import build_app
+from assistant.users import UserStore
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-CONCURRENCY_LIMIT = 4  # answers computed at once; further requests wait in Gradio's queue
+CONCURRENCY_LIMIT = 4  # answers computed at once (chat and /ask together); the rest wait in the queue
+ANSWER_CONCURRENCY_ID = "answer"
 QUEUE_MAX_SIZE = 64
+
+MAX_BODY_BYTES = 512 * 1024  # a question, 12 history messages of 4,000 characters and JSON around them
+MAX_HEADER_BYTES = 16 * 1024
+KEEP_ALIVE_S = 5
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much a client may send and how slowly."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    header_timeout_s: float = 10.0  # the request line and headers must have arrived by then
+    body_timeout_s: float = 20.0  # the whole body must have arrived by then
+
+
+LoginRole = Literal["admin", "staff"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MESSAGES = {
+    400: "リクエストの形式が正しくありません。",
+    401: "ログインが必要です。",
+    404: "ページが見つかりません。",
+    408: "送信に時間がかかりすぎたため、接続を終了しました。もう一度お試しください。",
+    413: "送信された内容が大きすぎます。質問を短くしてください。",
+    422: "リクエストの形式が正しくありません。",
+}
+SURROGATE_MESSAGE = "読み取れない文字（不正な Unicode の文字）が含まれています。入力し直してください。"
+
+
+# --------------------------------------------------------------------------- the JSON API
+
+
+class HistoryMessage(TypedDict):
+    """One earlier message of the conversation, oldest first."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class CitationOut(TypedDict):
+    doc_id: str
+    section_id: str
+    title: str
+    quote: str
+
+
+class AskResult(TypedDict, total=False):
+    """The answer (``error`` instead when the question was refused: too long, empty …)."""
+
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    notes: list[str]
+    error: str
 
 
 def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
-    """The UI of ``build_app`` with the JSON ``/ask`` API and the queue that limits concurrency."""
+    """The UI of ``build_app`` with the JSON ``/ask`` API and the queue that limits concurrency.
+
+    The chat and ``/ask`` share one concurrency group, so API callers wait in the same queue as
+    the chat instead of running beside it. Only ``/ask`` is listed by ``view_api()``; the UI's
+    own events stay private wiring.
+    """
     app = build_app(chain, feedback_store)
 
-    def ask(question: str) -> dict[str, Any]:
-        """Answer one question; the JSON of `assistant ask --json` (or {"question", "error"})."""
-        try:
-            return chain.ask(question).to_json()
-        except AssistantError as exc:
-            return {"question": question, "error": exc.ja}
+    def ask(question: str, history: list[HistoryMessage] | None = None) -> AskResult:
+        """Answer a question about the guideline, with the earlier turns of the conversation.
 
+        Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
+        """
+        try:
+            answer = chain.ask(question, history or [])
+        except AssistantError as exc:
+            return {"error": exc.ja}  # never the question: error replies do not echo input
+        data = answer.to_json()
+        return {key: data[key] for key in ("answer", "abstained", "citations", "notes")}  # type: ignore[return-value]
+
+    # Gradio reads the types for view_api() from the signature: resolve this module's postponed annotations.
+    ask.__signature__ = inspect.signature(ask, eval_str=True)  # type: ignore[attr-defined]
+
+    chat_events = [fn for fn in app.fns.values() if fn.name == "answer"]
+    if not chat_events:
+        raise RuntimeError("build_app has no 'answer' event to share the answering queue with /ask")
+    for fn in app.fns.values():
+        fn.api_visibility = "private"
+    for fn in chat_events:
+        fn.concurrency_id = ANSWER_CONCURRENCY_ID
     with app:
-        gr.api(ask, api_name="ask", queue=False)
-    app.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
+        gr.api(
+            ask,
+            api_name="ask",
+            queue=True,
+            concurrency_limit=CONCURRENCY_LIMIT,
+            concurrency_id=ANSWER_CONCURRENCY_ID,
+        )
+    # api_open=False: a queued event (the chat, /ask) cannot be called around the queue via /run/.
+    app.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE, api_open=False)
     return app
 
 
 # --------------------------------------------------------------------------- login
 
 
-def read_auth_file(path: Path) -> list[tuple[str, str]]:
-    """Logins from a file of ``user:password`` lines (blank lines and ``#`` comments are ignored).
-
-    Spaces around the user name and the password are dropped; a password may contain ``:``.
-    """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AssistantError(
-            f"cannot read the auth file {path}: {exc}", ja=f"ログイン情報のファイルを読み込めません: {path}"
-        ) from None
-    credentials = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not sep or not user.strip() or not password:
-            raise AssistantError(
-                f"{path}:{number} is not 'user:password'",
-                ja=f"ログイン情報のファイル {path} の {number} 行目が「ユーザー名:パスワード」の形式ではありません。",
-            )
-        credentials.append((user.strip(), password.strip()))
-    if not credentials:
-        raise AssistantError(
-            f"{path} has no 'user:password' line",
-            ja=f"ログイン情報のファイル {path} にユーザーが1人も書かれていません。",
-        )
-    return credentials
-
-
-def auth_from_settings(settings: Settings) -> list[tuple[str, str]] | None:
-    """The logins in ``settings.auth_file`` (ASSISTANT_AUTH_FILE), or None (no login) when it is not set."""
+def users_from_settings(settings: Settings) -> UserStore | None:
+    """The logins of ``settings.auth_file`` (ASSISTANT_AUTH_FILE), or None (no login) when it is not set."""
     path = settings.auth_file.strip()
-    return read_auth_file(Path(path).expanduser()) if path else None
+    return UserStore.load(Path(path).expanduser()) if path else None
+
+
+def current_role(request: gr.Request | None) -> str | None:
+    """The logged-in user's role (``admin``/``staff``) in a Gradio callback, or None without a login."""
+    if request is None:
+        return None
+    return (getattr(request, "state", None) and getattr(request.state, "role", None)) or None
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins, counted per user name and per client address.
+
+    After ``free`` failures in a row a key must wait, doubling with each further failure up to
+    ``max_wait_s``; a success clears the user's count. An address gets more tries than a name
+    (an office shares one address), so one person's typos do not lock out the floor.
+    """
+
+    free_per_user: int = 5
+    free_per_address: int = 20
+    max_wait_s: float = 300.0
+    forget_after_s: float = 900.0
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
+        count, last = self._failures.get(key, (0, 0.0))
+        if count and now - last > self.forget_after_s:
+            self._failures.pop(key, None)
+            return 0.0
+        if count < free:
+            return 0.0
+        return max(0.0, last + min(self.max_wait_s, 2.0 ** (count - free)) - now)
+
+    def retry_after(self, user: str, address: str) -> float:
+        """Seconds until this user from this address may try again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            return max(
+                self._wait(("user", user), self.free_per_user, now),
+                self._wait(("address", address), self.free_per_address, now),
+            )
+
+    def failed(self, user: str, address: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in (("user", user), ("address", address)):
+                count, _ = self._failures.get(key, (0, 0.0))
+                self._failures[key] = (count + 1, now)
+            if len(self._failures) > 100_000:  # a flood of made-up names: keep memory bounded
+                self._failures.clear()
+
+    def succeeded(self, user: str) -> None:
+        with self._lock:
+            self._failures.pop(("user", user), None)
+
+
+# --------------------------------------------------------------------------- the guard
+
+# What a client that is not logged in may fetch: the login page, its assets, and the routes the
+# page asks to learn that nobody is logged in.
+PUBLIC_PATHS = {
+    "/",
+    "/login",
+    "/login/",
+    "/logout",
+    "/config",
+    "/config/",
+    "/favicon.ico",
+    "/robots.txt",
+    "/theme.css",
+    "/gradio_api/theme.css",
+    "/gradio_api/token",
+    "/gradio_api/token/",
+    "/gradio_api/user",
+    "/gradio_api/user/",
+    "/gradio_api/login_check",
+    "/gradio_api/login_check/",
+    "/healthz",
+    "/readyz",
+}
+PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/")
+# Routes of features this app does not use (uploads, recordings, file proxies, monitoring, editing):
+# closed for everybody.
+CLOSED = re.compile(
+    r"^/(gradio_api/(upload|upload_progress|process_recording|proxy=|file=|file/|stream/|vibe|undo-vibe"
+    r"|dev/|run-history|mcp)|monitoring|manifest\.json|pwa_icon|openapi\.json|docs|redoc)"
+)
+API_INFO_IN_PAGE = re.compile(rb"<script>window\.gradio_api_info = .*?;</script>", re.S)
+
+
+def _json_reply(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware in front of the Gradio app (see the module's docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        gradio_app: Any,
+        *,
+        users: UserStore | None,
+        throttle: LoginThrottle | None = None,
+        limits: ServerLimits | None = None,
+    ) -> None:
+        self.app = app
+        self.gradio_app = gradio_app
+        self.users = users
+        self.throttle = throttle or LoginThrottle()
+        self.limits = limits or ServerLimits()
+
+    def user_of(self, scope: Scope) -> str | None:
+        cookies = HTTPConnection(scope).cookies
+        cookie_id = self.gradio_app.cookie_id
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        return self.gradio_app.tokens.get(token) if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if CLOSED.match(path):
+            if scope["type"] == "http":
+                await _json_reply(404, MESSAGES[404])(scope, receive, send)
+            return
+        user = self.user_of(scope) if self.users is not None else None
+        if self.users is not None:
+            scope.setdefault("state", {})["role"] = self.users.role(user)
+        logged_in = self.users is None or user is not None
+        if not logged_in and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
+            if scope["type"] == "http":
+                await _json_reply(401, MESSAGES[401])(scope, receive, send)
+            else:  # a websocket
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        method = scope["method"]
+        body = b""
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                body = await self._read_body(scope, receive)
+            except _BodyTooLarge:
+                await _json_reply(413, MESSAGES[413], {"connection": "close"})(scope, receive, send)
+                return
+            except TimeoutError:
+                await _json_reply(408, MESSAGES[408], {"connection": "close"})(scope, receive, send)
+                return
+            if body[:1] in (b"{", b"[") and _has_lone_surrogate(body):
+                await _json_reply(400, SURROGATE_MESSAGE)(scope, receive, send)
+                return
+
+        login_name = None
+        if self.users is not None and method == "POST" and path.rstrip("/") == "/login":
+            login_name = _form_field(body, "username").strip()
+            address = (scope.get("client") or ("?", 0))[0]
+            wait = self.throttle.retry_after(login_name, address)
+            if wait > 0:
+                seconds = math.ceil(wait)
+                message = (
+                    f"ログインの失敗が続いたため、一時的にログインできません。{seconds}秒後にもう一度お試しください。"
+                )
+                await _json_reply(429, message, {"retry-after": str(seconds)})(scope, receive, send)
+                return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        strip_api_info = not logged_in and path == "/" and method in ("GET", "HEAD")
+        if strip_api_info:  # the login page must not carry the API's schema; no compression to edit
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        await self.app(scope, replay, _Replies(send, strip_api_info, self, login_name, scope))
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limits.max_body_bytes):
+                raise _BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        deadline = asyncio.get_running_loop().time() + self.limits.body_timeout_s
+        more = True
+        while more:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError
+            message = await asyncio.wait_for(receive(), remaining)
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limits.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+class _Replies:
+    """The ``send`` side of ``Guard``: error replies without the input, the login page without
+    the API schema, and the login throttle told how each attempt ended."""
+
+    def __init__(self, send: Send, strip_api_info: bool, guard: Guard, login_name: str | None, scope: Scope):
+        self.send = send
+        self.strip_api_info = strip_api_info
+        self.guard = guard
+        self.login_name = login_name
+        self.scope = scope
+        self.start: Message | None = None
+        self.replace_body = False
+        self.buffer: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            if self.login_name is not None:
+                address = (self.scope.get("client") or ("?", 0))[0]
+                if status == 200:
+                    self.guard.throttle.succeeded(self.login_name)
+                elif 400 <= status < 500:
+                    self.guard.throttle.failed(self.login_name, address)
+            # Gradio and FastAPI put the request's input into 400/413/422 replies.
+            self.replace_body = status in (400, 413, 422) or (self.login_name is not None and status >= 400)
+            if self.replace_body or (self.strip_api_info and status == 200):
+                self.start = message
+                return
+            await self.send(message)
+            return
+        if message["type"] != "http.response.body" or self.start is None:
+            await self.send(message)
+            return
+        self.buffer.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(self.buffer)
+        if self.replace_body:
+            status = self.start["status"]
+            text = "ユーザー名またはパスワードが違います。" if self.login_name is not None else MESSAGES[status]
+            body = json.dumps({"error": text}, ensure_ascii=False).encode()
+            headers = [(b"content-type", b"application/json")]
+        else:
+            body = API_INFO_IN_PAGE.sub(b"<script>window.gradio_api_info = null;</script>", body)
+            headers = [(k, v) for k, v in self.start["headers"] if k not in (b"content-length", b"content-encoding")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.send({**self.start, "headers": headers})
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """True when a JSON body carries an escaped lone surrogate (``"\\ud800"``), which Python's
+    json accepts but no UTF-8 text can hold."""
+    if b"\\u" not in body and b"\\U" not in body:
+        return False
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return "surrogate" in str(exc)
+    return False
+
+
+def _form_field(body: bytes, name: str) -> str:
+    try:
+        values = parse_qs(body.decode("utf-8"), max_num_fields=10).get(name)
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    return values[0] if values else ""
+
+
+# --------------------------------------------------------------------------- slow clients
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the request line and headers.
+
+    uvicorn times out only idle keep-alive connections, and every byte resets that timer, so a
+    client sending a header byte every few seconds would hold a connection for ever.
+    """
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        limits = getattr(config, "limits", None) or ServerLimits()
+        self.header_timeout_s = limits.header_timeout_s
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        cycle = self.cycle
+        self.loop.call_later(self.header_timeout_s, self._header_deadline, cycle)
+
+    def _header_deadline(self, cycle_when_armed: Any) -> None:
+        # No request began since the deadline was armed: whatever arrived is not a request yet.
+        if self.cycle is cycle_when_armed and not self.transport.is_closing():
+            self.transport.close()
 
 
 # --------------------------------------------------------------------------- launching
 
 
+@dataclass
+class Readiness:
+    """What ``/readyz`` checks: the chain's index is loaded and the feedback database answers."""
+
+    chain: AnswerChain | None = None
+    feedback_store: FeedbackStore | None = None
+
+    def ready(self) -> bool:
+        try:
+            if self.chain is None or not self.chain.service.documents:
+                return False
+            if self.feedback_store is not None:
+                self.feedback_store.count()
+        except Exception:
+            log.exception("not ready")
+            return False
+        return True
+
+
 def launch(
-    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, auth: list[tuple[str, str]] | None = None
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    users: UserStore | None = None,
+    readiness: Readiness | None = None,
+    throttle: LoginThrottle | None = None,
+    limits: ServerLimits | None = None,
 ) -> str:
-    """Start the web server in the background (never a public share link); return its local URL."""
-    _, url, _ = app.launch(
+    """Start the web server in a background thread (never a public share link); return its local URL.
+
+    ``app.close()`` stops it. With ``users``, every route but the login page needs a login.
+    """
+    readiness = readiness or Readiness()
+    outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @outer.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @outer.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        ready = readiness.ready()
+        return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
+
+    gr.mount_gradio_app(
+        outer,
+        app,
+        path="/",
         server_name=host,
         server_port=port,
-        share=False,
-        auth=auth,
+        footer_links=[],
+        run_history=False,
+        auth=users.verify if users is not None else None,
         auth_message="協働ガイドライン アシスタント: 職員用のユーザー名とパスワードを入力してください。"
-        if auth
+        if users is not None
         else None,
-        prevent_thread_lock=True,
         show_error=False,
-        quiet=True,
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
         enable_monitoring=False,
-        footer_links=[],
         theme=gr.themes.Default(
             font=["Noto Sans CJK JP", "Hiragino Sans", "Meiryo", "system-ui", "sans-serif"],
             font_mono=["Noto Sans Mono CJK JP", "monospace"],
         ),
         css_paths=[STATIC_DIR / "style.css"],
     )
+    gradio_app = outer.routes[-1].app  # the Mount that mount_gradio_app appended
+    config = uvicorn.Config(
+        Guard(outer, gradio_app, users=users, throttle=throttle, limits=limits),
+        host=host,
+        port=port,
+        log_level="warning",
+        http=TimedH11Protocol,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        lifespan="on",
+    )
+    config.limits = limits  # type: ignore[attr-defined]  # read by TimedH11Protocol
+    server = Server(config)
+    try:
+        server.run_in_thread()
+    except Exception as exc:
+        raise AssistantError(
+            f"cannot serve on {host}:{port}: {exc}",
+            ja=f"{host}:{port} で待ち受けられません。ポートが使用中でないか確認してください。",
+        ) from None
+    url = f"http://{host}:{port}/"
+    # What Blocks.close() and block_thread() use to stop and wait for the server.
+    app.server, app.app, app.server_app, app.local_url = server, gradio_app, gradio_app, url
     return url
 
 
@@ -114,18 +575,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     """Run the staff UI until interrupted (``assistant serve``).
 
     Binds 127.0.0.1 unless told otherwise and never creates a share link. The chain (corpus,
-    models, index — built on first use) is loaded once and shared by every session; Gradio's
-    queue answers at most ``CONCURRENCY_LIMIT`` questions at a time.
+    models, index — built on first use) is loaded once and shared by every session; the queue
+    answers at most ``CONCURRENCY_LIMIT`` questions at a time, chat and API together.
 
-    Login: set ``ASSISTANT_AUTH_FILE`` to a file with one ``user:password`` per line (blank
-    lines and lines starting with ``#`` are ignored) and every visitor must log in. Unset,
-    the UI has no login — keep it on 127.0.0.1 then.
+    Login: set ``ASSISTANT_AUTH_FILE`` to a file managed with ``assistant user add NAME --role
+    admin|staff`` and every visitor must log in. Unset, the UI has no login — keep it on 127.0.0.1 then.
     """
-    auth = auth_from_settings(settings)  # read first: a bad file fails before the models load
+    users = users_from_settings(settings)  # read first: a bad file fails before the models load
     chain = load_chain(settings)
-    app = create_app(chain, FeedbackStore.from_settings(settings))
-    url = launch(app, host, port, auth=auth)
-    login = "（ログインが必要です）" if auth else ""
+    store = FeedbackStore.from_settings(settings)
+    app = create_app(chain, store)
+    url = launch(app, host, port, users=users, readiness=Readiness(chain, store))
+    login = "（ログインが必要です）" if users else ""
     print(
         f"協働ガイドライン アシスタントを起動しました: {url}{login}　止めるには Ctrl+C を押してください。", flush=True
     )

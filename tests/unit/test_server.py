@@ -1,71 +1,172 @@
-"""Serving the UI: login files, launching on loopback, the queue (no HTTP here: see
-tests/integration/test_access.py)."""
+"""Serving the UI without HTTP: the login file and its CLI, the login throttle, what ``serve``
+does and the API's shape. Everything over HTTP is in tests/integration/test_access.py."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from assistant.cli import main
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.ui import server as ui_server
-from assistant.ui.server import auth_from_settings, create_app, launch, read_auth_file, serve
+from assistant.ui.server import LoginThrottle, create_app, serve, users_from_settings
+from assistant.users import UserStore, add_user, read_users, remove_user
 
 
-def test_auth_file(tmp_path):
+def run_cli(monkeypatch, capsys, auth_file, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setenv("ASSISTANT_AUTH_FILE", str(auth_file))
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_user_cli_adds_lists_and_removes_with_hashed_passwords(tmp_path, monkeypatch, capsys):
     path = tmp_path / "users.txt"
-    path.write_text("# staff logins\n\nsato:pass:with:colons\n  suzuki : s3cret\n", encoding="utf-8")
-    assert read_auth_file(path) == [("sato", "pass:with:colons"), ("suzuki", "s3cret")]
-    assert auth_from_settings(Settings.from_env({})) is None
-    assert auth_from_settings(Settings.from_env({"ASSISTANT_AUTH_FILE": str(path)})) == read_auth_file(path)
+    code, out, _ = run_cli(monkeypatch, capsys, path, "user", "add", "sato", "--role", "admin", stdin="first-pass\n")
+    assert code == 0 and "sato" in out and "admin" in out
+    assert run_cli(monkeypatch, capsys, path, "user", "add", "suzuki", "--role", "staff", stdin="second-pass\n")[0] == 0
+    text = path.read_text(encoding="utf-8")
+    assert "first-pass" not in text and "second-pass" not in text and text.count("$argon2id$") == 2
+    assert run_cli(monkeypatch, capsys, path, "user", "list")[1] == "sato\tadmin\nsuzuki\tstaff\n"
+
+    store = UserStore.load(path)
+    assert store.verify("sato", "first-pass") and not store.verify("sato", "second-pass")
+    assert not store.verify("nobody", "first-pass")
+    assert (store.role("sato"), store.role("suzuki"), store.role(None)) == ("admin", "staff", None)
+
+    # a new password and role replace the old ones
+    run_cli(monkeypatch, capsys, path, "user", "add", "sato", "--role", "staff", stdin="third-pass\n")
+    store = UserStore.load(path)
+    assert (
+        store.verify("sato", "third-pass") and not store.verify("sato", "first-pass") and store.role("sato") == "staff"
+    )
+
+    assert run_cli(monkeypatch, capsys, path, "user", "remove", "suzuki")[0] == 0
+    assert list(read_users(path)) == ["sato"]
+    code, _, err = run_cli(monkeypatch, capsys, path, "user", "remove", "suzuki")
+    assert code == 2 and "登録されていません" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("user", "add", "sato", "--role", "admin"), "short\n", "8文字以上"),
+        (("user", "add", "a:b", "--role", "admin"), "long-enough\n", "「:」を含まない"),
+    ],
+)
+def test_user_cli_refuses_bad_input_in_japanese(tmp_path, monkeypatch, capsys, args, stdin, message):
+    code, _, err = run_cli(monkeypatch, capsys, tmp_path / "users.txt", *args, stdin=stdin)
+    assert code == 2 and message in err
+    assert not (tmp_path / "users.txt").exists()
+
+
+def test_user_cli_needs_the_auth_file_setting(monkeypatch, capsys):
+    code, _, err = run_cli(monkeypatch, capsys, "", "user", "list")
+    assert code == 2 and "ASSISTANT_AUTH_FILE" in err
+
+
+def test_auth_file_with_a_bom_and_crlf_keeps_its_first_user(tmp_path):
+    path = tmp_path / "users.txt"
+    add_user(path, "sato", "admin", "first-pass")
+    add_user(path, "suzuki", "staff", "second-pass")
+    # as Notepad saves it: a BOM before the first line and CRLF line ends
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_text(encoding="utf-8").replace("\n", "\r\n").encode())
+    store = UserStore.load(path)
+    assert store.verify("sato", "first-pass") and store.role("sato") == "admin"
+    assert store.verify("suzuki", "second-pass")
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("sato\n", "1 行目が「ユーザー名:パスワード」の形式ではありません"),
-        (":nopass-user\n", "1 行目"),
-        ("# only a comment\n", "ユーザーが1人も書かれていません"),
+        ("sato:s3cret\n", "1 行目が「名前:役割:パスワードのハッシュ」の形式ではありません"),  # a clear-text password
+        ("sato:boss:$argon2id$v=19$x\n", "1 行目"),  # unknown role
+        ("# only a comment\n", "ユーザーが1人も登録されていません"),
     ],
 )
 def test_bad_auth_file_is_refused_in_japanese(tmp_path, content, message):
     path = tmp_path / "users.txt"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(AssistantError) as caught:
-        read_auth_file(path)
+        read_users(path)
     assert message in caught.value.ja
-    with pytest.raises(AssistantError, match="cannot read"):
-        read_auth_file(tmp_path / "missing.txt")
+    assert "s3cret" not in caught.value.ja
+    with pytest.raises(AssistantError, match="no auth file"):
+        read_users(tmp_path / "missing.txt")
 
 
-def test_serve_binds_loopback_without_share_and_passes_logins(chain, tmp_path, monkeypatch, capsys):
-    """``serve`` loads the chain once, launches on 127.0.0.1 with the logins of the auth file
-    (ASSISTANT_AUTH_FILE) and then blocks."""
-    users = tmp_path / "users.txt"
-    users.write_text("sato:pw\n", encoding="utf-8")
+def test_removing_the_last_user_is_refused_at_start_up(tmp_path):
+    path = tmp_path / "users.txt"
+    add_user(path, "sato", "admin", "first-pass")
+    remove_user(path, "sato")
+    with pytest.raises(AssistantError) as caught:
+        users_from_settings(Settings.from_env({"ASSISTANT_AUTH_FILE": str(path)}))
+    assert "ユーザーが1人も登録されていません" in caught.value.ja
+    assert users_from_settings(Settings.from_env({})) is None
+
+
+def test_login_throttle_per_user_and_per_address():
+    now = [1000.0]
+    throttle = LoginThrottle(free_per_user=3, free_per_address=5, max_wait_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.retry_after("sato", "10.0.0.1") == 0
+        throttle.failed("sato", "10.0.0.1")
+    assert throttle.retry_after("sato", "10.0.0.1") == 1  # 2 ** (3 - 3)
+    assert throttle.retry_after("sato", "10.0.0.2") == 1  # the name is throttled from any address
+    assert throttle.retry_after("suzuki", "10.0.0.1") == 0  # the address still has tries left
+    throttle.failed("sato", "10.0.0.2")
+    assert throttle.retry_after("sato", "10.0.0.9") == 2
+    for user in ("a", "b", "c"):
+        throttle.failed(user, "10.0.0.1")
+    assert throttle.retry_after("suzuki", "10.0.0.1") > 0  # 6 failures from one address
+    for _ in range(20):
+        throttle.failed("sato", "10.0.0.3")
+    assert throttle.retry_after("sato", "10.0.0.3") == 60  # capped
+    now[0] += 61
+    assert throttle.retry_after("sato", "10.0.0.3") == 0
+    throttle.succeeded("sato")
+    throttle.failed("sato", "10.0.0.4")
+    assert throttle.retry_after("sato", "10.0.0.4") == 0  # a success starts the name's count again
+    now[0] += 10_000
+    assert throttle.retry_after("suzuki", "10.0.0.1") == 0  # failures are forgotten
+
+
+def test_serve_reads_the_logins_before_loading_and_binds_loopback(chain, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "users.txt"
+    add_user(path, "sato", "admin", "first-pass")
     calls: list = []
     monkeypatch.setattr(ui_server, "load_chain", lambda settings: calls.append(("load", settings)) or chain)
 
-    def recording_launch(self, **kwargs):
-        calls.append(("launch", kwargs))
-        return None, f"http://{kwargs['server_name']}:{kwargs['server_port']}/", None
+    def recording_launch(app, host, port, **kwargs):
+        calls.append(("launch", (host, port, kwargs)))
+        return f"http://{host}:{port}/"
 
-    monkeypatch.setattr(ui_server.gr.Blocks, "launch", recording_launch)
+    monkeypatch.setattr(ui_server, "launch", recording_launch)
     monkeypatch.setattr(ui_server.gr.Blocks, "block_thread", lambda self: calls.append(("block", None)))
-    settings = chain.settings.replace(data_dir=tmp_path / "data", auth_file=str(users))
+    settings = chain.settings.replace(data_dir=tmp_path / "data", auth_file=str(path))
     serve(settings)
     assert [name for name, _ in calls] == ["load", "launch", "block"]
-    assert calls[0][1] == settings
-    kwargs = calls[1][1]
-    assert (kwargs["server_name"], kwargs["server_port"], kwargs["share"]) == ("127.0.0.1", 7860, False)
-    assert kwargs["auth"] == [("sato", "pw")]
+    host, port, kwargs = calls[1][1]
+    assert (host, port) == ("127.0.0.1", 7860)
+    assert kwargs["users"].verify("sato", "first-pass") and kwargs["readiness"].ready()
     assert "http://127.0.0.1:7860/（ログインが必要です）" in capsys.readouterr().out
 
+    (tmp_path / "bad.txt").write_text("sato:clear-text\n", encoding="utf-8")
     calls.clear()
-    assert launch(create_app(chain, FeedbackStore(tmp_path / "f.sqlite3")), port=7999) == "http://127.0.0.1:7999/"
-    assert calls[0][1]["auth"] is None and calls[0][1]["share"] is False
+    with pytest.raises(AssistantError):
+        serve(settings.replace(auth_file=str(tmp_path / "bad.txt")))
+    assert calls == []  # a bad login file fails before the models load
 
 
-def test_app_limits_concurrency(chain, tmp_path):
+def test_chat_and_ask_share_one_queue_and_only_ask_is_public(chain, tmp_path):
     app = create_app(chain, FeedbackStore(tmp_path / "f.sqlite3"))
     assert app._queue.default_concurrency_limit == ui_server.CONCURRENCY_LIMIT
+    answering = [fn for fn in app.fns.values() if fn.concurrency_id == ui_server.ANSWER_CONCURRENCY_ID]
+    assert {fn.name for fn in answering} == {"answer", "ask"}
+    assert len(answering) >= 4  # the chat's submit, send button and example, and /ask
+    public = [fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"]
+    assert public == ["ask"]
