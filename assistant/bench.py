@@ -295,7 +295,7 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
                 time.sleep(0.25)
         with httpx.Client(timeout=60) as warm:
             for q in questions[:5]:
-                warm.post(url + ASK_ROUTE, json={"data": [q]}).raise_for_status()
+                ask_over_http(warm, url, q)
         server = psutil.Process(proc.pid)
         rss = server.memory_info().rss / 2**20
         load = {}
@@ -314,7 +314,16 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             proc.kill()
 
 
-ASK_ROUTE = "gradio_api/run/ask"  # the UI's JSON endpoint (see ui/server.py): one POST, one answer
+def ask_over_http(client: Any, url: str, question: str) -> Any:
+    """One question through the server's ``/ask`` API (see ui/server.py), as gradio_client asks it:
+    join the queue the chat uses, then read the event stream; the reply, or the text of a failure."""
+    joined = client.post(url + "gradio_api/call/ask", json={"data": [question, []]})
+    if joined.status_code != 200:
+        return joined.text
+    stream = client.get(f"{url}gradio_api/call/ask/{joined.json()['event_id']}").text
+    if "event: complete" not in stream:
+        return stream
+    return json.loads(stream.split("data:", 1)[1])[0]
 
 
 def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:
@@ -336,8 +345,7 @@ def concurrent_load(url: str, questions: list[str], users: int, options: BenchOp
             question = questions[(k * options.requests_per_user + i) % len(questions)]
             started = time.perf_counter()
             try:
-                response = clients[k].post(url + ASK_ROUTE, json={"data": [question]})
-                reply = response.json()["data"][0] if response.status_code == 200 else response.text
+                reply = ask_over_http(clients[k], url, question)
                 ok = isinstance(reply, dict) and "error" not in reply and reply.get("citations") is not None
             except Exception as exc:  # counted, not raised: this is a load test
                 ok, reply = False, repr(exc)
