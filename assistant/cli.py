@@ -225,12 +225,17 @@ def _project_relative(path: Path) -> str:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering.chain import load_chain
-    from assistant.evals.dataset import DEFAULT_DATASET, load_datasets
+    from assistant.evals.dataset import EVAL_DATASETS, load_datasets
     from assistant.evals.evaluator import baseline_document, calibrate, check_against_baseline, run_eval
     from assistant.evals.report import summary_table, write_reports
 
-    datasets = args.dataset or [DEFAULT_DATASET]
-    cases = load_datasets(datasets)
+    datasets = args.dataset or list(EVAL_DATASETS)
+    cases = [c for c in load_datasets(datasets) if not args.split or c.split in args.split]
+    if not cases:
+        print(
+            f"エラー: {'・'.join(args.split)} の評価ケースがありません / Error: no cases in that split", file=sys.stderr
+        )
+        return 2
     modes = list(
         dict.fromkeys(args.mode or [settings.mode, *(m for m in ("hybrid", "dense", "bm25") if m != settings.mode)])
     )
@@ -263,12 +268,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.report:
         for path in write_reports(runs, meta, args.report):
             print(f"書き出しました: {path}")
-    main_summary = runs[0].summary
     if args.calibrate:
-        threshold, j = calibrate(runs[0].results)
-        print(f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (abstention recall - false-abstention rate = {j:.3f})")
+        dev = runs[0].split("dev")
+        if dev:
+            threshold, j = calibrate(dev)
+            print(
+                f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (dev: abstention recall - false-abstention rate = {j:.3f})"
+            )
+        else:
+            print("しきい値は dev の評価ケースだけで決めます（dev がありません） / Calibration uses dev cases only")
     if args.update_baseline:
-        document = baseline_document(main_summary, runs[0].label, meta["dataset"])
+        document = baseline_document(runs[0].splits, runs[0].label, meta["dataset"])
         args.baseline.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"基準値を更新しました: {args.baseline}")
     if args.check:
@@ -278,13 +288,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             print(f"エラー: 基準値ファイルを読み込めません / Error: {args.baseline}: {exc}", file=sys.stderr)
             return 2
         checked = next((r for r in runs if r.label == baseline.get("mode")), runs[0])
-        problems = check_against_baseline(checked.summary, baseline)
+        if args.split:  # a run of chosen splits is checked on those splits only
+            baseline = {**baseline, "splits": {k: v for k, v in baseline.get("splits", {}).items() if k in args.split}}
+        problems = check_against_baseline(checked.splits, baseline)
         if problems:
             print("品質が基準値を下回りました / Quality fell below the baseline:", file=sys.stderr)
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return 1
-        print(f"基準値チェック: 合格（{checked.label}）")
+        print(f"基準値チェック: 合格（{checked.label}: {', '.join(baseline.get('splits', {}))}）")
     return 0
 
 
@@ -318,7 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         type=Path,
         action="append",
-        help="JSONL データセット（複数可、既定: evals/datasets/guideline_qa.jsonl）",
+        help="JSONL データセット（複数可、既定: evals/datasets/guideline_qa.jsonl と test.jsonl）",
+    )
+    p.add_argument(
+        "--split", action="append", choices=["dev", "test"], help="評価する分割（複数可、既定: dev と test の両方）"
     )
     p.add_argument(
         "--mode", action="append", choices=["hybrid", "dense", "bm25"], help="検索方式（複数可、既定: 3方式すべて）"

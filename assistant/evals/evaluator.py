@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import AssistantError
-from assistant.evals.dataset import EvalCase
+from assistant.evals.dataset import SPLITS, STYLES, EvalCase
 from assistant.evals.metrics import coverage, rouge_l_f, token_f1
 from assistant.ingestion.japanese import Tokenizer, normalize
 
@@ -37,12 +37,17 @@ def match_answer(text: str, reference_answer: str, must_include: list[str], toke
 # --------------------------------------------------------------------------- runner
 
 PRIMARY_METRICS = {
-    # name: (higher is better?, tolerance)
+    # name: (higher is better?, tolerance); the gate checks each split against its own baseline
     "hit@1": (True, 0.03),
     "hit@5": (True, 0.03),
     "mrr": (True, 0.03),
+    "cites_gold": (True, 0.03),
     "citation_recall": (True, 0.03),
     "citation_precision": (True, 0.05),
+    "both_sides": (True, 0.05),
+    "says_missing": (True, 0.05),
+    "false_missing": (False, 0.03),
+    "follow_up": (True, 0.05),
     "must_include": (True, 0.03),
     "faithfulness": (True, 0.02),
     "abstention_recall": (True, 0.05),
@@ -63,15 +68,36 @@ class CaseResult:
     error: str = ""
 
     @property
-    def failed(self) -> bool:
+    def failures(self) -> list[str]:
+        """Why the case failed, for the report; empty when it passed."""
         if self.error:
-            return True
+            return [f"error: {self.error}"]
         if self.case.out_of_scope:
-            return not self.abstained
-        m = self.metrics
-        return (
-            self.abstained or m.get("hit@5", 0) == 0 or m.get("citation_recall", 0) == 0 or m.get("must_include", 0) < 1
-        )
+            return [] if self.abstained else ["answered an out-of-scope question"]
+        if self.abstained:
+            return ["abstained"]
+        m, reasons = self.metrics, []
+        if m.get("hit@5", 0) == 0:
+            reasons.append("gold not in the top 5")
+        if m.get("cites_gold", 0) == 0:
+            reasons.append("gold not cited")
+        elif m.get("both_sides", 1) == 0:
+            uncited = [" ".join(side) for side in self.case.sides if not set(side) & set(self.cited)]
+            reasons.append(f"side not cited: {', '.join(uncited)}")
+        if m.get("says_missing", 1) == 0:
+            reasons.append(f"does not say that {'/'.join(self.case.missing)} is missing")
+        if m.get("false_missing", 0) == 1:
+            reasons.append("says something is missing although the guideline answers")
+        if m.get("follow_up", 1) == 0 and m.get("cites_gold", 0) == 1:
+            carried = [s for s in self.case.previous_sections if s in self.cited and s not in self.case.gold_sections]
+            reasons.append(f"carried the previous topic: {', '.join(carried)}")
+        if m.get("must_include", 1) < 1:
+            reasons.append("key phrase missing")
+        return reasons
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
 
 
 def supported_share(answer_text: str, cited_texts: list[str], tokenizer: Tokenizer) -> float:
@@ -114,6 +140,8 @@ def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], st
         ndcg_at_k,
         reciprocal_rank,
         set_precision_recall,
+        sides_cited,
+        states_missing,
     )
 
     tokenizer = chain.service.tokenizer
@@ -126,6 +154,17 @@ def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], st
     retrieved = [c.section_id for c in answer.contexts]
     cited = answer.cited_sections
     metrics: dict[str, float] = {"abstained": float(answer.abstained)}
+    answered = not answer.abstained
+    if case.history:
+        # A follow-up is right when it answers from the gold sections (or abstains when it must), and
+        # a topic switch also when it leaves the previous turn's sections behind.
+        if case.out_of_scope:
+            right = answer.abstained
+        else:
+            carried = set(case.previous_sections) & set(cited) - set(case.gold_sections)
+            switch = "topic-switch" in case.style
+            right = answered and bool(set(cited) & set(case.gold_sections)) and not (switch and carried)
+        metrics["follow_up"] = float(right)
     if not case.out_of_scope:
         gold = case.gold_sections
         precision, recall = set_precision_recall(cited, gold)
@@ -147,22 +186,28 @@ def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], st
                 "must_include": coverage(answer.answer, case.must_include, normalize=normalize),
                 "token_f1": token_f1(words, reference),
                 "rouge_l": rouge_l_f(words, reference),
-                "faithfulness": supported_share(answer.answer, cited_texts, tokenizer) if not answer.abstained else 0.0,
+                "faithfulness": supported_share(answer.answer, cited_texts, tokenizer) if answered else 0.0,
             }
         )
+        if case.sides:
+            metrics["both_sides"] = float(sides_cited(cited, case.sides))
+        if case.expected == "partial":
+            metrics["says_missing"] = float(answered and states_missing(answer.answer, case.missing, normalize))
+        else:
+            metrics["false_missing"] = float(answered and states_missing(answer.answer, normalize=normalize))
     return CaseResult(case, answer.answer, answer.abstained, answer.evidence, retrieved, cited, seconds, metrics)
 
 
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
-    """Aggregate figures for a set of case results (means of per-case values, rates, latency)."""
+    """Aggregate figures for a set of case results: each metric's mean over the cases it is defined
+    for, abstention rates, latency and the number of failed cases."""
     from assistant.evals.metrics import abstention_scores, mean_or_none, percentile
 
     summary: dict[str, Any] = {"cases": len(results), "errors": sum(bool(r.error) for r in results)}
-    in_scope = [r for r in results if not r.case.out_of_scope and not r.error]
-    names = sorted({k for r in in_scope for k in r.metrics} - {"abstained"})
-    for name in names:
-        summary[name] = mean_or_none([r.metrics[name] for r in in_scope if name in r.metrics])
     ok = [r for r in results if not r.error]
+    names = sorted({k for r in ok for k in r.metrics} - {"abstained"})
+    for name in names:
+        summary[name] = mean_or_none([r.metrics[name] for r in ok if name in r.metrics])
     if ok:
         scores = abstention_scores([r.abstained for r in ok], [r.case.out_of_scope for r in ok])
         summary["abstention_precision"] = scores["precision"]
@@ -180,6 +225,11 @@ def by_tag(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
     return {tag: summarize([r for r in results if tag in r.case.tags]) for tag in tags}
 
 
+def by_style(results: list[CaseResult]) -> dict[str, dict[str, Any]]:
+    styles = [s for s in STYLES if any(s in r.case.style for r in results)]
+    return {style: summarize([r for r in results if style in r.case.style]) for style in styles}
+
+
 @dataclass
 class ModeRun:
     mode: str  # retrieval mode
@@ -193,6 +243,14 @@ class ModeRun:
     @property
     def summary(self) -> dict[str, Any]:
         return summarize(self.results)
+
+    def split(self, name: str) -> list[CaseResult]:
+        return [r for r in self.results if r.case.split == name]
+
+    @property
+    def splits(self) -> dict[str, dict[str, Any]]:
+        """The summary of each split present, dev first: tuned-on and held-out side by side."""
+        return {name: summarize(self.split(name)) for name in SPLITS if self.split(name)}
 
 
 def run_eval(chain: Any, cases: list[EvalCase], modes: list[str], progress: bool = False) -> list[ModeRun]:
@@ -272,29 +330,34 @@ def calibrate(results: list[CaseResult]) -> tuple[float, float]:
     return best[1], best[0]
 
 
-def check_against_baseline(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """The primary metrics that fell below their baseline by more than the tolerance."""
+def check_against_baseline(splits: dict[str, dict[str, Any]], baseline: dict[str, Any]) -> list[str]:
+    """The primary metrics that fell below their baseline by more than the tolerance, per split.
+
+    ``splits`` maps a split name to its summary; every split in the baseline must have been run."""
     problems = []
-    for name, (higher_is_better, tolerance) in PRIMARY_METRICS.items():
-        if name not in baseline.get("metrics", {}):
+    for split, base_metrics in baseline.get("splits", {}).items():
+        summary = splits.get(split)
+        if summary is None:
+            problems.append(f"{split}: not evaluated")
             continue
-        base, now = baseline["metrics"][name], summary.get(name)
-        if base is None:
-            continue
-        if now is None:
-            problems.append(f"{name}: no value (baseline {base:.3f})")
-            continue
-        tolerance = baseline.get("tolerance", {}).get(name, tolerance)
-        worse = base - now if higher_is_better else now - base
-        if worse > tolerance:
-            problems.append(f"{name}: {now:.3f} vs baseline {base:.3f} (tolerance {tolerance:.3f})")
+        for name, (higher_is_better, tolerance) in PRIMARY_METRICS.items():
+            base, now = base_metrics.get(name), summary.get(name)
+            if base is None:
+                continue
+            if now is None:
+                problems.append(f"{split}: {name}: no value (baseline {base:.3f})")
+                continue
+            tolerance = baseline.get("tolerance", {}).get(name, tolerance)
+            worse = base - now if higher_is_better else now - base
+            if worse > tolerance:
+                problems.append(f"{split}: {name}: {now:.3f} vs baseline {base:.3f} (tolerance {tolerance:.3f})")
     return problems
 
 
-def baseline_document(summary: dict[str, Any], mode: str, dataset: str) -> dict[str, Any]:
+def baseline_document(splits: dict[str, dict[str, Any]], mode: str, dataset: str) -> dict[str, Any]:
     return {
         "mode": mode,
         "dataset": dataset,
-        "metrics": {name: summary.get(name) for name in PRIMARY_METRICS},
+        "splits": {split: {name: s.get(name) for name in PRIMARY_METRICS} for split, s in splits.items()},
         "tolerance": {name: tol for name, (_, tol) in PRIMARY_METRICS.items()},
     }

@@ -13,6 +13,7 @@ to skip them for those metrics rather than average in a made-up 0 or 1.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypedDict
@@ -34,6 +35,8 @@ __all__ = [
     "reciprocal_rank",
     "rouge_l_f",
     "set_precision_recall",
+    "sides_cited",
+    "states_missing",
     "token_f1",
 ]
 
@@ -215,6 +218,36 @@ def coverage(text: str, phrases: Sequence[str], normalize: Callable[[str], str] 
         return 1.0
     normalized_text = normalize(text)
     return sum(1 for phrase in phrases if normalize(phrase) in normalized_text) / len(phrases)
+
+
+def sides_cited(cited: Collection[str], sides: Sequence[Collection[str]]) -> bool:
+    """True when every side of a comparison or two-part question has at least one of its sections cited."""
+    cited_set = set(cited)
+    return all(cited_set & set(side) for side in sides)
+
+
+# A sentence that says the guideline lacks something: 「…の記載はありません」「…は書かれていません」
+MISSING_STATEMENT = re.compile(
+    r"(記載|記述|定め|規定|言及)(は|が|も)?(ありません|ない|なく|見当たりません|見つかりません)"
+    r"|(書かれて|示されて|触れられて|載って|定められて)(い)?(ません|ない)"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[。！？!?\n])", text) if s.strip()]
+
+
+def states_missing(text: str, details: Sequence[str] = (), normalize: Callable[[str], str] = identity) -> bool:
+    """Whether ``text`` has a sentence saying the guideline lacks something and, when ``details`` are
+    given, naming one of them in that same sentence (「ガイドラインには申請期限についての記載はありません。」).
+
+    The answer text is judged, not a flag: a partial answer must tell the reader what is missing.
+    """
+    wanted = [normalize(d) for d in details]
+    for sentence in _sentences(text):
+        if MISSING_STATEMENT.search(sentence) and (not wanted or any(d in normalize(sentence) for d in wanted)):
+            return True
+    return False
 
 
 # --- abstention --------------------------------------------------------------------------------

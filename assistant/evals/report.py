@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assistant.evals.evaluator import CaseResult, ModeRun, by_tag
+from assistant.evals.evaluator import CaseResult, ModeRun, by_style, by_tag
 
 HEADLINE = [
     "hit@1",
@@ -20,6 +20,10 @@ HEADLINE = [
     "citation_precision",
     "citation_recall",
     "cites_gold",
+    "both_sides",
+    "says_missing",
+    "false_missing",
+    "follow_up",
     "must_include",
     "token_f1",
     "rouge_l",
@@ -49,13 +53,20 @@ def report_data(runs: list[ModeRun], meta: dict[str, Any]) -> dict[str, Any]:
             run.label: {
                 "mode": run.mode,
                 "answerer": run.answerer,
-                "summary": run.summary,
-                "by_tag": by_tag(run.results),
+                "splits": {
+                    split: {
+                        "summary": summary,
+                        "by_tag": by_tag(run.split(split)),
+                        "by_style": by_style(run.split(split)),
+                    }
+                    for split, summary in run.splits.items()
+                },
                 "cases": [
                     {
                         "id": r.case.id,
+                        "split": r.case.split,
                         "question": r.case.question,
-                        "out_of_scope": r.case.out_of_scope,
+                        "expected": r.case.expected,
                         "gold_sections": r.case.gold_sections,
                         "retrieved": r.retrieved,
                         "cited": r.cited,
@@ -64,6 +75,7 @@ def report_data(runs: list[ModeRun], meta: dict[str, Any]) -> dict[str, Any]:
                         "seconds": r.seconds,
                         "metrics": r.metrics,
                         "failed": r.failed,
+                        "failures": r.failures,
                         "error": r.error,
                         "answer": r.answer,
                     }
@@ -86,51 +98,71 @@ def write_reports(runs: list[ModeRun], meta: dict[str, Any], folder: Path) -> li
 
 
 def summary_table(runs: list[ModeRun]) -> str:
-    lines = ["| metric | " + " | ".join(r.label for r in runs) + " |", "|---|" + "---|" * len(runs)]
-    summaries = [r.summary for r in runs]
-    for name in [n for n in HEADLINE if any(s.get(n) is not None for s in summaries)]:
-        lines.append(f"| {name} | " + " | ".join(fmt(s.get(name)) for s in summaries) + " |")
-    lines.append("| failed cases | " + " | ".join(str(s["failed"]) for s in summaries) + " |")
+    """Every metric for each run and split, dev and test side by side."""
+    columns = [(f"{run.label} {split}", summary) for run in runs for split, summary in run.splits.items()]
+    lines = ["| metric | " + " | ".join(c for c, _ in columns) + " |", "|---|" + "---|" * len(columns)]
+    for name in [n for n in HEADLINE if any(s.get(n) is not None for _, s in columns)]:
+        lines.append(f"| {name} | " + " | ".join(fmt(s.get(name)) for _, s in columns) + " |")
+    lines.append("| cases / failed | " + " | ".join(f"{s['cases']} / {s['failed']}" for _, s in columns) + " |")
     return "\n".join(lines)
 
 
+def _passed(summary: dict[str, Any]) -> str:
+    return f"{summary['cases'] - summary['failed']}/{summary['cases']}"
+
+
 def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
+    main = runs[0]
+    splits = list(main.splits)
     out = [
         "# Eval report",
         "",
         f"dataset: {meta.get('dataset')} ({meta.get('cases')} cases), embedding: {meta.get('embedding_model')}, "
         f"answerer: {meta.get('answerer')}, abstention threshold: {meta.get('abstain_threshold')}",
         *([f"note: {meta['note']}", ""] if meta.get("note") else []),
-        "## Summary (all modes)",
+        "## Summary (all modes, dev and test)",
         "",
         summary_table(runs),
         "",
+        f"## By style ({main.label}: cases passed)",
+        "",
+        "| style | " + " | ".join(splits) + " |",
+        "|---|" + "---|" * len(splits),
     ]
-    main = runs[0]
+    styles = {split: by_style(main.split(split)) for split in splits}
+    for style in dict.fromkeys(s for split in splits for s in styles[split]):
+        cells = [_passed(styles[split][style]) if style in styles[split] else "–" for split in splits]
+        out.append(f"| {style} | " + " | ".join(cells) + " |")
     out += [
+        "",
         f"## By tag ({main.label})",
         "",
-        "| tag | cases | hit@1 | hit@5 | mrr | must_include | citation_recall | abstained OOS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| split | tag | cases | hit@1 | hit@5 | mrr | must_include | citation_recall | abstained OOS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for tag, s in by_tag(main.results).items():
-        out.append(
-            f"| {tag} | {s['cases']} | {fmt(s.get('hit@1'))} | {fmt(s.get('hit@5'))} | {fmt(s.get('mrr'))} | "
-            f"{fmt(s.get('must_include'))} | {fmt(s.get('citation_recall'))} | {fmt(s.get('abstention_recall'))} |"
-        )
-    failed = [r for r in main.results if r.failed]
-    out += [
-        "",
-        f"## Failed cases ({main.label}: {len(failed)})",
-        "",
-        "| id | question | gold | cited | abstained |",
-        "|---|---|---|---|---|",
-    ]
-    for r in failed:
-        q = r.case.question.replace("|", "｜")
-        out.append(
-            f"| {r.case.id} | {q} | {', '.join(r.case.gold_sections) or '(out of scope)'} | {', '.join(r.cited)} | {r.abstained} |"
-        )
+    for split in splits:
+        for tag, s in by_tag(main.split(split)).items():
+            out.append(
+                f"| {split} | {tag} | {s['cases']} | {fmt(s.get('hit@1'))} | {fmt(s.get('hit@5'))} | "
+                f"{fmt(s.get('mrr'))} | {fmt(s.get('must_include'))} | {fmt(s.get('citation_recall'))} | "
+                f"{fmt(s.get('abstention_recall'))} |"
+            )
+    for split in splits:
+        failed = [r for r in main.split(split) if r.failed]
+        out += [
+            "",
+            f"## Failed cases, {split} ({main.label}: {len(failed)})",
+            "",
+            "| id | question | expected | gold | cited | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in failed:
+            q = r.case.question.replace("|", "｜")
+            out.append(
+                f"| {r.case.id} | {q} | {r.case.expected} | {', '.join(r.case.gold_sections) or '–'} | "
+                f"{', '.join(dict.fromkeys(r.cited)) or ('(abstained)' if r.abstained else '')} | "
+                f"{'; '.join(r.failures).replace('|', '｜')} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -185,14 +217,16 @@ def _histogram(results: list[CaseResult], threshold: float) -> str:
 def html_report(runs: list[ModeRun], meta: dict[str, Any]) -> str:
     e = html.escape
     main = runs[0]
+    columns = [(f"{run.label} {split}", summary) for run in runs for split, summary in run.splits.items()]
     chapters = [(tag, s.get("hit@1") or 0.0) for tag, s in by_tag(main.results).items() if tag.startswith("ch")]
     rows = "".join(
-        "<tr>" + f"<td>{e(name)}</td>" + "".join(f"<td>{fmt(r.summary.get(name))}</td>" for r in runs) + "</tr>"
+        "<tr>" + f"<td>{e(name)}</td>" + "".join(f"<td>{fmt(s.get(name))}</td>" for _, s in columns) + "</tr>"
         for name in HEADLINE
     )
     failed = "".join(
-        f"<tr><td>{e(r.case.id)}</td><td>{e(r.case.question)}</td><td>{e(', '.join(r.case.gold_sections) or '対象外')}</td>"
-        f"<td>{e(', '.join(r.cited))}</td><td>{'はい' if r.abstained else ''}</td><td><pre>{e(r.answer[:400])}</pre></td></tr>"
+        f"<tr><td>{e(r.case.split)}</td><td>{e(r.case.id)}</td><td>{e(r.case.question)}</td>"
+        f"<td>{e(', '.join(r.case.gold_sections) or '対象外')}</td><td>{e(', '.join(dict.fromkeys(r.cited)))}</td>"
+        f"<td>{e('; '.join(r.failures))}</td><td><pre>{e(r.answer[:400])}</pre></td></tr>"
         for r in main.results
         if r.failed
     )
@@ -200,8 +234,8 @@ def html_report(runs: list[ModeRun], meta: dict[str, Any]) -> str:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}pre{{white-space:pre-wrap;margin:0;font-size:12px}}</style></head><body>
 <h1>Eval report</h1>
 <p>dataset: {e(str(meta.get("dataset")))} ({meta.get("cases")} cases) · embedding: {e(str(meta.get("embedding_model")))} · answerer: {e(str(meta.get("answerer")))}</p>
-<h2>Summary</h2><table><tr><th>metric</th>{"".join(f"<th>{e(r.label)}</th>" for r in runs)}</tr>{rows}</table>
+<h2>Summary</h2><table><tr><th>metric</th>{"".join(f"<th>{e(c)}</th>" for c, _ in columns)}</tr>{rows}</table>
 <h2>Hit@1 by chapter ({e(main.label)})</h2>{_bars(chapters, "hit@1")}
 <h2>Evidence: in scope vs out of scope ({e(main.label)})</h2>{_histogram(main.results, float(meta.get("abstain_threshold", 0.0)))}
-<h2>Failed cases ({e(main.label)})</h2><table><tr><th>id</th><th>question</th><th>gold</th><th>cited</th><th>abstained</th><th>answer</th></tr>{failed}</table>
+<h2>Failed cases ({e(main.label)})</h2><table><tr><th>split</th><th>id</th><th>question</th><th>gold</th><th>cited</th><th>why</th><th>answer</th></tr>{failed}</table>
 </body></html>"""

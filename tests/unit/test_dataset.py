@@ -8,37 +8,88 @@ import re
 
 import pytest
 
-from assistant.evals.dataset import DEV_DATASET, STYLES, DatasetError, load_dataset
+from assistant.evals.dataset import DEV_DATASET, STYLES, TEST_DATASET, DatasetError, load_dataset
 from assistant.ingestion.japanese import normalize
 from tests.conftest import CORPUS_DIR
 
-LONGEST_SHARED = 12  # a question may not share this many characters in a row with the guideline
+LONGEST_SHARED = 12  # a question may not share this many characters in a row with the guideline (or, in test, with dev)
+
+
+def _user_texts(case) -> list[str]:
+    return [case.question] + [m["content"] for m in case.history if m["role"] == "user"]
+
+
+def _shared(text: str, grams: set[str]) -> list[str]:
+    compact = re.sub(r"\s", "", text)
+    return [
+        compact[i : i + LONGEST_SHARED]
+        for i in range(len(compact) - LONGEST_SHARED + 1)
+        if compact[i : i + LONGEST_SHARED] in grams
+    ]
+
+
+def _grams(texts: list[str]) -> set[str]:
+    grams = set()
+    for text in texts:
+        compact = re.sub(r"\s", "", text)
+        grams |= {compact[i : i + LONGEST_SHARED] for i in range(len(compact) - LONGEST_SHARED + 1)}
+    return grams
 
 
 @pytest.fixture(scope="module")
-def cases():
+def dev():
     return load_dataset(DEV_DATASET)
 
 
-def test_size_and_mix(cases):
-    assert len(cases) >= 120 and {c.split for c in cases} == {"dev"}
-    assert sum(c.out_of_scope for c in cases) >= 15
-    assert sum(bool(c.history) for c in cases) >= 15
-    assert sum(len(c.gold_sections) >= 2 for c in cases) >= 3
+@pytest.fixture(scope="module")
+def test_split():
+    return load_dataset(TEST_DATASET)
+
+
+@pytest.fixture(scope="module", params=["dev", "test"])
+def cases(request):
+    return load_dataset({"dev": DEV_DATASET, "test": TEST_DATASET}[request.param])
+
+
+def test_size_and_mix(dev):
+    assert len(dev) >= 120 and {c.split for c in dev} == {"dev"}
+    assert sum(c.out_of_scope for c in dev) >= 15
+    assert sum(bool(c.history) for c in dev) >= 15
+    assert sum(len(c.gold_sections) >= 2 for c in dev) >= 3
+
+
+def test_every_case_is_unique(cases):
     assert len({c.id for c in cases}) == len(cases)
     assert len({c.question for c in cases if not c.history}) == len([c for c in cases if not c.history])
 
 
-def test_dev_has_examples_of_every_kind_to_tune_on(cases):
-    assert {c.expected for c in cases} == {"answer", "partial", "abstain"}
-    assert {s for c in cases for s in c.style} == set(STYLES)
-    assert sum(c.expected == "partial" for c in cases) >= 5 and sum(bool(c.sides) for c in cases) >= 5
+def test_dev_has_examples_of_every_kind_to_tune_on(dev):
+    assert {c.expected for c in dev} == {"answer", "partial", "abstain"}
+    assert {s for c in dev for s in c.style} == set(STYLES)
+    assert sum(c.expected == "partial" for c in dev) >= 5 and sum(bool(c.sides) for c in dev) >= 5
+
+
+def test_the_held_out_split_has_every_kind_in_numbers(test_split):
+    assert len(test_split) >= 120 and {c.split for c in test_split} == {"test"}
+    styles = {s: sum(s in c.style for c in test_split) for s in STYLES}
+    assert min(styles.values()) >= 8, styles
+    assert sum(c.expected == "partial" for c in test_split) >= 10
+    assert sum(bool(c.sides) for c in test_split) >= 15
+
+
+def test_test_questions_are_not_reworded_dev_questions(dev, test_split):
+    """Held out means written apart: no test question shares 12 characters in a row with a dev one."""
+    grams = _grams([t for case in dev for t in _user_texts(case)])
+    for case in test_split:
+        for text in _user_texts(case):
+            assert not _shared(text, grams), (case.id, _shared(text, grams)[:1])
 
 
 def test_every_leaf_section_is_gold_somewhere(cases, guideline):
     gold = {s for c in cases for s in c.gold_sections}
-    assert {s.section_id for s in guideline.leaves()} <= gold
     assert gold <= {s.section_id for s in guideline.sections}
+    if cases[0].split == "dev":
+        assert {s.section_id for s in guideline.leaves()} <= gold
 
 
 def test_out_of_scope_cases_have_no_gold(cases):
@@ -65,17 +116,10 @@ def test_key_phrases_stand_in_the_gold_sections(cases, guideline):
 
 def test_questions_are_paraphrased_not_copied(cases):
     raw = (CORPUS_DIR / "kyodo-guideline.txt").read_text(encoding="utf-8")
-    source = re.sub(r"\s", "", raw)
-    grams = {source[i : i + LONGEST_SHARED] for i in range(len(source) - LONGEST_SHARED + 1)}
+    grams = _grams([raw])
     for case in cases:
-        for text in [case.question] + [m["content"] for m in case.history if m["role"] == "user"]:
-            compact = re.sub(r"\s", "", text)
-            copied = [
-                compact[i : i + LONGEST_SHARED]
-                for i in range(len(compact) - LONGEST_SHARED + 1)
-                if compact[i : i + LONGEST_SHARED] in grams
-            ]
-            assert not copied, (case.id, copied[0])
+        for text in _user_texts(case):
+            assert not _shared(text, grams), (case.id, _shared(text, grams)[:1])
 
 
 GOOD = {

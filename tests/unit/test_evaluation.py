@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from assistant.evals.evaluator import (
     CaseResult,
     calibrate,
     check_against_baseline,
+    evaluate_case,
     judge_results,
     run_eval,
     supported_share,
@@ -22,13 +24,26 @@ from assistant.evals.evaluator import (
 from assistant.evals.report import write_reports
 from assistant.ingestion.japanese import default_tokenizer
 
-SMALL_IDS = ["ch3-kouen-01", "ch3-itaku-01", "ch5-dv-01", "ch6-q4-01", "mt-01", "oos-01", "oos-02", "ms-01"]
+SMALL_IDS = [
+    "ch3-kouen-01",
+    "ch3-itaku-01",
+    "ch5-dv-01",
+    "ch6-q4-01",
+    "mt-01",
+    "oos-01",
+    "oos-02",
+    "ms-01",
+    "dev-partial-01",
+    "dev-ts-01",
+    "dev-ts-03",
+]
+HELD_OUT = {"ch6-q4-01", "oos-02", "dev-ts-01"}  # moved to a test split in the small dataset
 
 
 @pytest.fixture(scope="module")
 def small_cases():
     by_id = {c.id: c for c in load_dataset(DEFAULT_DATASET)}
-    return [by_id[i] for i in SMALL_IDS]
+    return [dataclasses.replace(by_id[i], split="test" if i in HELD_OUT else "dev") for i in SMALL_IDS]
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +61,52 @@ def test_one_run_per_mode_with_every_case(runs, small_cases):
         assert summary["abstention_recall"] is not None and summary["latency_ms_p95"] >= summary["latency_ms_median"]
 
 
+def test_dev_and_test_are_summarized_apart(runs):
+    hybrid = runs[0]
+    assert list(hybrid.splits) == ["dev", "test"]
+    assert hybrid.splits["test"]["cases"] == len(HELD_OUT) and hybrid.splits["dev"]["cases"] == 8
+    assert hybrid.splits["test"]["hit@1"] == pytest.approx(
+        sum(r.metrics["hit@1"] for r in hybrid.split("test") if "hit@1" in r.metrics) / 2
+    )
+
+
+def test_each_kind_of_case_gets_its_own_measure(runs):
+    by_id = {r.case.id: r for r in runs[0].results}
+    assert set(by_id["ms-01"].metrics) >= {"both_sides", "false_missing"}
+    assert "says_missing" in by_id["dev-partial-01"].metrics and "false_missing" not in by_id["dev-partial-01"].metrics
+    assert {"follow_up", "abstained"} == set(by_id["dev-ts-03"].metrics)  # out of scope after an on-topic turn
+    assert by_id["dev-ts-03"].metrics["follow_up"] == float(by_id["dev-ts-03"].abstained)
+    assert "follow_up" in by_id["mt-01"].metrics and "follow_up" not in by_id["ch3-kouen-01"].metrics
+
+
+def test_a_topic_switch_that_carries_the_previous_topic_fails(chain):
+    case = next(c for c in load_dataset(DEFAULT_DATASET) if c.id == "dev-ts-01")  # 後援とは？ then 共催とは？
+    result = evaluate_case(chain, case)
+    carried = "3-7" in result.cited
+    assert result.metrics["follow_up"] == float(not carried and "3-1" in result.cited)
+    assert any("carried the previous topic" in f for f in result.failures) == (carried and "3-1" in result.cited)
+
+
 def test_out_of_scope_cases_are_scored_on_abstention_only(runs):
     hybrid = runs[0]
     oos = [r for r in hybrid.results if r.case.out_of_scope]
-    assert oos and all(set(r.metrics) == {"abstained"} for r in oos)
+    assert oos and all(set(r.metrics) - {"follow_up"} == {"abstained"} for r in oos)
     assert hybrid.summary["abstention_recall"] == pytest.approx(sum(r.abstained for r in oos) / len(oos))
 
 
 def test_reports_have_plots_tables_and_every_run(runs, tmp_path):
-    paths = write_reports(runs, {"dataset": "small", "cases": 8, "abstain_threshold": 0.856}, tmp_path)
+    paths = write_reports(runs, {"dataset": "small", "cases": 11, "abstain_threshold": 0.856}, tmp_path)
     data = json.loads(paths[0].read_text(encoding="utf-8"))
     assert set(data["runs"]) == {"hybrid", "dense", "bm25"}
-    assert len(data["runs"]["hybrid"]["cases"]) == 8 and "by_tag" in data["runs"]["hybrid"]
+    hybrid = data["runs"]["hybrid"]
+    assert len(hybrid["cases"]) == 11 and set(hybrid["splits"]) == {"dev", "test"}
+    assert "by_style" in hybrid["splits"]["test"] and "follow-up" in hybrid["splits"]["dev"]["by_style"]
     markdown = paths[1].read_text(encoding="utf-8")
-    assert "| hit@1 |" in markdown and "## By tag" in markdown
+    assert "| metric | hybrid dev | hybrid test | dense dev |" in markdown and "## By style" in markdown
+    failed = [r for r in runs[0].results if r.failed]
+    for r in failed:
+        assert f"| {r.case.id} |" in markdown and r.failures[0].replace("|", "｜") in markdown
+    assert "## Failed cases, dev" in markdown and "## Failed cases, test" in markdown
     page = paths[2].read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and "threshold 0.856" in page and "Failed cases" in page
 
@@ -87,11 +134,20 @@ def test_calibration_puts_the_threshold_in_the_gap():
     assert threshold == pytest.approx(0.84) and j == pytest.approx(1.0)
 
 
-def test_the_gate_names_what_fell():
-    baseline = {"metrics": {"hit@1": 0.80, "false_abstention_rate": 0.01, "mrr": 0.8}, "tolerance": {"hit@1": 0.02}}
-    assert check_against_baseline({"hit@1": 0.79, "false_abstention_rate": 0.02, "mrr": 0.85}, baseline) == []
-    problems = check_against_baseline({"hit@1": 0.70, "false_abstention_rate": 0.10, "mrr": 0.8}, baseline)
-    assert [p.split(":")[0] for p in problems] == ["hit@1", "false_abstention_rate"]
+def test_the_gate_names_what_fell_and_in_which_split():
+    metrics = {"hit@1": 0.80, "false_abstention_rate": 0.01, "mrr": 0.8}
+    baseline = {"splits": {"dev": metrics, "test": {**metrics, "hit@1": 0.6}}, "tolerance": {"hit@1": 0.02}}
+    fine = {"hit@1": 0.79, "false_abstention_rate": 0.02, "mrr": 0.85}
+    assert check_against_baseline({"dev": fine, "test": fine}, baseline) == []
+    worse = {"hit@1": 0.70, "false_abstention_rate": 0.10, "mrr": 0.8}
+    problems = check_against_baseline({"dev": fine, "test": worse}, baseline)
+    assert [p.split(":")[:2] for p in problems] == [["test", " false_abstention_rate"]]
+    problems = check_against_baseline({"dev": worse}, baseline)
+    assert [p.split(":")[:2] for p in problems] == [
+        ["dev", " hit@1"],
+        ["dev", " false_abstention_rate"],
+        ["test", " not evaluated"],
+    ]
 
 
 class ScriptedJudge:
@@ -122,13 +178,18 @@ def run_cli(service, *args: str, **env: str) -> subprocess.CompletedProcess:
 def test_the_gate_passes_its_own_baseline_and_fails_a_degraded_run(service, small_cases, tmp_path):
     dataset = tmp_path / "small.jsonl"
     rows = [json.loads(line) for line in DEFAULT_DATASET.read_text(encoding="utf-8").splitlines()]
-    dataset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows if r["id"] in SMALL_IDS), "utf-8")
+    chosen = [{**r, "split": "test" if r["id"] in HELD_OUT else "dev"} for r in rows if r["id"] in SMALL_IDS]
+    dataset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), "utf-8")
     baseline = tmp_path / "baseline.json"
     common = ["--dataset", str(dataset), "--mode", "hybrid", "--baseline", str(baseline)]
     made = run_cli(service, *common, "--update-baseline")
     assert made.returncode == 0, made.stderr
-    assert json.loads(baseline.read_text(encoding="utf-8"))["metrics"]["hit@1"] is not None
+    assert "hybrid dev" in made.stdout and "hybrid test" in made.stdout
+    splits = json.loads(baseline.read_text(encoding="utf-8"))["splits"]
+    assert set(splits) == {"dev", "test"} and splits["test"]["hit@1"] is not None
     assert run_cli(service, *common, "--check").returncode == 0
+    only_dev = run_cli(service, *common, "--check", "--split", "dev")
+    assert only_dev.returncode == 0 and "hybrid test" not in only_dev.stdout
     # Degrade retrieval on purpose: BM25 alone, looking only one chunk deep.
     degraded = run_cli(
         service, *common, "--check", ASSISTANT_MODE="bm25", ASSISTANT_CANDIDATES="1", ASSISTANT_TOP_K="1"

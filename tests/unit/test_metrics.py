@@ -22,6 +22,8 @@ from assistant.evals.metrics import (
     reciprocal_rank,
     rouge_l_f,
     set_precision_recall,
+    sides_cited,
+    states_missing,
     token_f1,
 )
 
@@ -354,3 +356,42 @@ def test_mean_or_none():
     assert mean_or_none([1.0, 2.0, 4.0]) == pytest.approx(7 / 3)  # (1 + 2 + 4) / 3
     assert mean_or_none(x for x in [0.5, 1.0]) == pytest.approx(0.75)  # any iterable
     assert mean_or_none([]) is None
+
+
+# --- comparisons and missing details ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cited", "expected"),
+    [(["3-5", "3-6"], True), (["3-6", "3-5", "3-7"], True), (["3-5"], False), ([], False), (["5-3", "3-6"], True)],
+)
+def test_both_sides_need_one_cited_section_each(cited, expected):
+    assert sides_cited(cited, [["3-5", "5-3"], ["3-6"]]) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "details", "expected"),
+    [
+        ("ガイドラインには後援の申請期限についての記載はありません。後援とは…", ["期限", "締切"], True),
+        ("補助金の金額は、ガイドラインには書かれていません。", ["額"], True),
+        ("申請書の様式はガイドラインに示されていません。", ["様式"], True),
+        ("ＤＶの部数については記載がない。", ["部数"], True),
+        # the statement must name the detail in the same sentence
+        ("期限を設けてください。ガイドラインには記載はありません。", ["期限"], False),
+        # a quote that happens to deny something is not a statement about the guideline
+        ("後援には、財政的な支援等はありません。", ["支援"], False),
+        ("期限や使途の制限を設けるなど、自主性を阻むことのないようにしてください。", ["期限"], False),
+        ("", ["期限"], False),
+        # without details, any statement of absence counts (used to catch answers that wrongly say so)
+        ("その点の記載はありません。", [], True),
+        ("協働とは、市民と市とが協力して活動していくことです。", [], False),
+    ],
+)
+def test_a_missing_detail_is_judged_by_what_the_answer_says(text, details, expected):
+    assert states_missing(text, details, normalize=str.lower) is expected
+
+
+def test_missing_detail_words_are_matched_after_normalizing():
+    from assistant.ingestion.japanese import normalize
+
+    assert states_missing("ガイドラインにはｴﾝﾄﾘｰｼｰﾄの記載はありません。", ["エントリーシート"], normalize=normalize)
