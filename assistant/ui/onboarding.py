@@ -59,8 +59,9 @@ def chapter_page(document: Document, index: int) -> ChapterPage:
 
 
 def quiz_cases(cases: Sequence[EvalCase]) -> list[EvalCase]:
-    """The cases a new hire can answer alone: in scope, one turn, with a reference answer."""
-    return [c for c in cases if not c.out_of_scope and not c.history and c.reference_answer.strip()]
+    """The cases a new hire can answer alone: answered by the guideline (not out of scope, not a
+    detail it lacks), one turn, with a reference answer."""
+    return [c for c in cases if c.expected == "answer" and not c.history and c.reference_answer.strip()]
 
 
 def new_quiz(cases: Sequence[EvalCase], rng: random.Random, length: int = QUIZ_LENGTH) -> dict[str, Any]:
