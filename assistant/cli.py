@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.settings import Settings, SettingsError
+from assistant.settings import Settings, SettingsError, bundled_dir
 
 
 def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,8 +136,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.feedback import FeedbackStore, export_candidates
 
-    count = export_candidates(FeedbackStore.from_settings(settings), args.output)
-    print(f"👎 の付いた回答 {count} 件を評価ケース候補として書き出しました: {args.output}")
+    output = args.output or settings.reports_dir / "feedback_candidates.jsonl"
+    count = export_candidates(FeedbackStore.from_settings(settings), output)
+    print(f"👎 の付いた回答 {count} 件を評価ケース候補として書き出しました: {output}")
     return 0
 
 
@@ -201,7 +202,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     options = BenchOptions(
-        out=args.out,
+        out=args.out or settings.reports_dir / "bench",
         scales=args.scales,
         repeats=args.repeats,
         cold_repeats=args.cold_repeats,
@@ -211,7 +212,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     )
     results = run_bench(settings, options, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(markdown(results))
-    for path in write(results, args.out):
+    for path in write(results, options.out):
         print(f"書き出しました: {path}")
     return 0
 
@@ -341,13 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="report.json / report.md / report.html を書き出すフォルダ")
     p.add_argument("--check", action="store_true", help="基準値（evals/baseline.json）を下回ったら終了コード 1")
     p.add_argument("--update-baseline", action="store_true", help="今回の結果を基準値として保存する")
-    p.add_argument("--baseline", type=Path, default=Path("evals/baseline.json"))
+    p.add_argument("--baseline", type=Path, default=bundled_dir("evals") / "baseline.json", help="基準値ファイル")
     p.add_argument("--calibrate", action="store_true", help="回答を控えるしきい値の推奨値を表示する")
     p.add_argument("--judge", action="store_true", help="LLM が設定されていれば LLM による採点（忠実性・正確性）も行う")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="速度とメモリを測り、JSON と Markdown に書き出す")
-    p.add_argument("--out", type=Path, default=Path("reports/bench"))
+    p.add_argument("--out", type=Path, help="書き出すフォルダ（既定: $ASSISTANT_HOME/reports/bench）")
     p.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100], help="コーパスの倍率（既定: 1 10 100）")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--cold-repeats", type=int, default=2, help="索引の新規作成を繰り返す回数")
@@ -364,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", help="利用者の評価（👍/👎）を扱う")
     feedback = p.add_subparsers(dest="feedback_command", required=True)
     p = feedback.add_parser("export", help="👎 の回答を評価データセット形式の候補として書き出す")
-    p.add_argument("--output", type=Path, default=Path("evals/datasets/feedback_candidates.jsonl"))
+    p.add_argument(
+        "--output", type=Path, help="書き出すファイル（既定: $ASSISTANT_HOME/reports/feedback_candidates.jsonl）"
+    )
     p.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser("user", help="ログインできる職員を管理する（ASSISTANT_AUTH_FILE）")

@@ -83,7 +83,6 @@ class Settings(BaseSettings):
     # Where things live. The three state folders default to folders under ``home``.
     home: Path = Field(default_factory=default_home)
     corpus_dir: Path = Field(default_factory=lambda: bundled_dir("corpus"))
-    evals_dir: Path = Field(default_factory=lambda: bundled_dir("evals"))
     index_dir: Path = Field(default_factory=lambda: default_home() / "index")
     data_dir: Path = Field(default_factory=lambda: default_home() / "data")
     reports_dir: Path = Field(default_factory=lambda: default_home() / "reports")
@@ -138,7 +137,7 @@ class Settings(BaseSettings):
                 data.setdefault(name, home / name.removesuffix("_dir"))
         return data
 
-    @field_validator("home", "corpus_dir", "evals_dir", "index_dir", "data_dir", "reports_dir")
+    @field_validator("home", "corpus_dir", "index_dir", "data_dir", "reports_dir")
     @classmethod
     def _expand_user(cls, path: Path) -> Path:
         return path.expanduser()
@@ -176,14 +175,6 @@ class Settings(BaseSettings):
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
-
-    @property
-    def eval_dataset(self) -> Path:
-        return self.evals_dir / "datasets" / "guideline_qa.jsonl"
-
-    @property
-    def eval_baseline(self) -> Path:
-        return self.evals_dir / "baseline.json"
 
     @property
     def embedding_model_id(self) -> str:

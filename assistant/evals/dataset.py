@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.settings import bundled_dir
 
-DATASET_DIR = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+DATASET_DIR = bundled_dir("evals") / "datasets"  # the checkout's evals/, or the copy in the wheel
 DEV_DATASET = DATASET_DIR / "guideline_qa.jsonl"
 TEST_DATASET = DATASET_DIR / "test.jsonl"
 DEFAULT_DATASET = DEV_DATASET  # the quiz and the benchmark draw on dev questions only

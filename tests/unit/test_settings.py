@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from assistant.cli import main
-from assistant.settings import ENV_PREFIX, PROJECT_ROOT, Settings, SettingsError
+from assistant.settings import ENV_PREFIX, PROJECT_ROOT, Settings, SettingsError, bundled_dir
 
 FLOAT_FIELDS = [name for name, f in Settings.model_fields.items() if f.annotation is float]
 
@@ -103,7 +103,7 @@ def test_from_a_checkout_everything_defaults_to_the_checkouts_folders():
     assert settings.home == PROJECT_ROOT
     assert settings.corpus_dir == PROJECT_ROOT / "corpus"
     assert (settings.index_dir, settings.data_dir) == (PROJECT_ROOT / "index", PROJECT_ROOT / "data")
-    assert settings.eval_dataset.is_file() and settings.eval_baseline.is_file()
+    assert bundled_dir("evals") == PROJECT_ROOT / "evals"
 
 
 def _readme_settings_table() -> dict[str, str]:
