@@ -76,7 +76,12 @@ def ask_and_serve(venv_bin: Path, home: Path, cwd: Path) -> None:
     assert Path(package_dir).is_relative_to(venv_bin.parent) and from_checkout == "False", where.stdout
 
     answer = subprocess.run(
-        [venv_bin / "assistant", "ask", "--json", QUESTION], capture_output=True, text=True, env=env, cwd=cwd, timeout=900
+        [venv_bin / "assistant", "ask", "--json", QUESTION],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=900,
     )
     assert answer.returncode == 0, answer.stderr[-3000:]
     reply = json.loads(answer.stdout)
