@@ -89,7 +89,7 @@ def ask_and_serve(venv_bin: Path, home: Path, cwd: Path) -> None:
     assert (user_data_dir(home) / "index" / "CURRENT").is_file()
     assert not (cwd / "index").exists() and list(cwd.iterdir()) == []  # nothing written where it was run
 
-    from assistant.bench import ASK_ROUTE
+    from assistant.bench import ask_over_http
 
     port = free_port()
     server = subprocess.Popen(
@@ -110,9 +110,9 @@ def ask_and_serve(venv_bin: Path, home: Path, cwd: Path) -> None:
                 assert server.poll() is None, server.communicate()[1][-3000:]
                 assert time.monotonic() < deadline, "assistant serve did not start"
                 time.sleep(0.5)
-        response = httpx.post(f"http://127.0.0.1:{port}/{ASK_ROUTE}", json={"data": [QUESTION]}, timeout=120)
-        assert response.status_code == 200, response.text[:500]
-        served = response.json()["data"][0]
+        with httpx.Client(timeout=120) as client:
+            served = ask_over_http(client, f"http://127.0.0.1:{port}/", QUESTION)
+        assert isinstance(served, dict), str(served)[:500]
         assert "3-7" in {c["section_id"] for c in served["citations"]}
         assert served["answer"] == reply["answer"]
     finally:
