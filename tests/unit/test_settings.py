@@ -112,7 +112,7 @@ def _readme_settings_table() -> dict[str, str]:
     table = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in table.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]  # \| is a pipe in a cell
         if len(cells) == 3 and cells[0].startswith("`ASSISTANT_"):
             rows[cells[0].strip("`")] = cells[1]
     return rows
