@@ -60,31 +60,19 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     service = load_service(settings, progress=sys.stderr.isatty())
     hits = service.retriever.search(args.query, k=args.k, mode=args.mode)
     if args.json:
-        rows = [
-            {
-                "rank": rank,
-                "doc_id": h.chunk.doc_id,
-                "section_id": h.section_id,
-                "title_path": h.chunk.title_path,
-                "score": h.score,
-                "dense_rank": h.dense_rank,
-                "dense_score": h.dense_score,
-                "bm25_rank": h.bm25_rank,
-                "bm25_score": h.bm25_score,
-                "text": h.chunk.text,
-            }
-            for rank, h in enumerate(hits, start=1)
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                [{"rank": rank, **h.to_json()} for rank, h in enumerate(hits, start=1)], ensure_ascii=False, indent=1
+            )
+        )
         return 0
     if not hits:
         print("該当する箇所は見つかりませんでした。")
     for rank, h in enumerate(hits, start=1):
-        dense = f"{h.dense_score:.3f} (#{h.dense_rank})" if h.dense_rank else "-"
-        bm25 = f"{h.bm25_score:.2f} (#{h.bm25_rank})" if h.bm25_rank else "-"
-        print(f"{rank}. [{h.section_id}] {h.chunk.title_path}")
-        print(f"   score {h.score:.4f}  dense {dense}  bm25 {bm25}")
-        print("   " + h.chunk.text.replace("\n", "\n   "))
+        ranks = "  ".join(f"{name} {h.scores[name]:.3f} (#{r})" for name, r in h.ranks.items())
+        print(f"{rank}. [{h.section_id}] {h.title}")
+        print(f"   score {h.score:.4f}  {ranks}")
+        print("   " + h.text.replace("\n", "\n   "))
     return 0
 
 
@@ -186,6 +174,22 @@ def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
     path = _auth_file(settings)
     remove_user(path, args.name)
     print(f"ユーザー「{args.name}」を削除しました: {path}")
+    return 0
+
+
+def cmd_glossary_check(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.corpus import load_corpus
+    from assistant.retrieval import GLOSSARY_FILE, Glossary
+
+    path = settings.corpus_dir / GLOSSARY_FILE
+    glossary = Glossary.load(path)
+    missing = glossary.missing_terms(load_corpus(settings.corpus_dir))
+    for word, term in missing:
+        print(f"「{word}」→「{term}」: 「{term}」はガイドラインにありません。", file=sys.stderr)
+    if missing:
+        print(f"用語集 {path}: {len(missing)} 件の用語がガイドラインに見つかりません。", file=sys.stderr)
+        return 1
+    print(f"用語集 {path}: {len(glossary.entries)} 語、言い換え先の用語はすべてガイドラインにあります。")
     return 0
 
 
@@ -356,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=int, nargs="+", default=[1, 4, 8], help="同時利用者数")
     p.add_argument("--requests-per-user", type=int, default=10)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("glossary", help="用語集（corpus/glossary.toml）を扱う")
+    glossary = p.add_subparsers(dest="glossary_command", required=True)
+    p = glossary.add_parser("check", help="言い換え先の用語がすべてガイドラインにあることを確かめる")
+    p.set_defaults(func=cmd_glossary_check)
 
     p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")
     p.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1）")

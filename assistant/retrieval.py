@@ -1,102 +1,281 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (BM25) rankings fused by reciprocal rank fusion.
+"""Section retrieval: three rankings of the guideline's sections fused by reciprocal rank fusion.
 
-Every result says why it was chosen: its fused score and each retriever's rank and score.
+A section is the unit of ranking (a long section's chunks count once, by their best one):
+
+- dense: the best cosine similarity of any of the section's chunks (Chroma);
+- words: BM25 over fugashi content lemmas of the section's title path, department and body;
+- chars: BM25 over character bigrams of the same text folded to one form (NFKC, lower case,
+  katakana as hiragana), which survives half-width katakana, kana spellings of a term and typos;
+- department: the sections of a department the query names (chapter 5's 危機管理室 …).
+
+Queries are expanded with the staff-word glossary (``corpus/glossary.toml``) for the two keyword
+rankings. Every hit says why it was chosen: its fused score and each ranking's rank and score.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from assistant.errors import AssistantError
 from assistant.index.store import Index
-from assistant.ingestion.chunking import Chunk
+from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
+RANKINGS = ("dense", "words", "chars", "department")
+GLOSSARY_FILE = "glossary.toml"
+
+
+def fold(text: str) -> str:
+    """One spelling for matching: NFKC (half-width kana and digits to one width), lower case,
+    katakana as hiragana, and only letters and digits kept."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text if ch.isalnum() or ch == "ー")
+
+
+def char_ngrams(text: str, n: int = 2) -> list[str]:
+    folded = fold(text)
+    if len(folded) < n:
+        return [folded] if folded else []
+    return [folded[i : i + n] for i in range(len(folded) - n + 1)]
+
+
+# --------------------------------------------------------------------------- glossary
+
+
+class GlossaryError(AssistantError):
+    ja = "用語集（glossary.toml）を読み込めません。"
 
 
 @dataclass(frozen=True)
-class ScoredChunk:
-    chunk: Chunk
-    score: float  # fused RRF score (or the single retriever's RRF term)
-    dense_rank: int | None = None  # 1-based; None when that retriever did not return it
-    dense_score: float | None = None  # cosine similarity
-    bm25_rank: int | None = None
-    bm25_score: float | None = None
+class Glossary:
+    """Staff words → the guideline's own terms, e.g. 外注 → 委託. Editable without code."""
+
+    entries: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Glossary:
+        """The glossary in ``path``; an absent file is an empty glossary, a malformed one an error."""
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise GlossaryError(f"cannot read {path}: {exc}", ja=f"用語集を読み込めません: {path}（{exc}）") from None
+        table = data.get("terms", {})
+        entries: dict[str, list[str]] = {}
+        for word, targets in table.items():
+            targets = [targets] if isinstance(targets, str) else targets
+            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
+                raise GlossaryError(
+                    f"{path}: {word!r} must map to a term or a list of terms",
+                    ja=f"用語集 {path} の「{word}」には、ガイドラインの用語を文字列かその配列で書いてください。",
+                )
+            entries[word] = targets
+        return cls(entries)
+
+    def expand(self, query: str) -> list[str]:
+        """The guideline terms for the staff words in a query (folded match, so ｶﾞｲﾁｭｳ-like spellings count)."""
+        folded = fold(query)
+        found: list[str] = []
+        for word, targets in self.entries.items():
+            if fold(word) and fold(word) in folded:
+                found += [t for t in targets if t not in found]
+        return found
+
+    def missing_terms(self, documents: list[Document]) -> list[tuple[str, str]]:
+        """(staff word, target) pairs whose target the guideline never uses: a glossary that points nowhere."""
+        text = fold("".join(s.title + s.text for d in documents for s in d.sections))
+        return [(word, t) for word, targets in self.entries.items() for t in targets if fold(t) not in text]
+
+
+# --------------------------------------------------------------------------- hits
+
+
+@dataclass(frozen=True)
+class SectionHit:
+    """One retrieved section: what it is, its fused score and each ranking's rank and score.
+
+    The same object travels from retrieval into the answer's contexts and its JSON.
+    """
+
+    doc_id: str
+    section_id: str
+    title: str  # title path: 第３章 協働の形態 ＞ （７）後援
+    text: str
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based, by ranking name (dense, words, chars)
+    scores: dict[str, float] = field(default_factory=dict)
 
     @property
-    def section_id(self) -> str:
-        return self.chunk.section_id
+    def key(self) -> tuple[str, str]:
+        return (self.doc_id, self.section_id)
+
+    @property
+    def dense_rank(self) -> int | None:
+        return self.ranks.get("dense")
+
+    @property
+    def dense_score(self) -> float | None:
+        return self.scores.get("dense")
+
+    @property
+    def bm25_rank(self) -> int | None:
+        return self.ranks.get("words")
+
+    @property
+    def bm25_score(self) -> float | None:
+        return self.scores.get("words")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "section_id": self.section_id,
+            "title": self.title,
+            "score": self.score,
+            "ranks": self.ranks,
+            "scores": self.scores,
+            "text": self.text,
+        }
 
     def to_document(self) -> LCDocument:
-        return LCDocument(
-            page_content=self.chunk.text,
-            metadata={
-                "chunk_id": self.chunk.chunk_id,
-                "doc_id": self.chunk.doc_id,
-                "section_id": self.chunk.section_id,
-                "title_path": self.chunk.title_path,
-                "start": self.chunk.start,
-                "end": self.chunk.end,
-                "score": self.score,
-                "dense_rank": self.dense_rank,
-                "dense_score": self.dense_score,
-                "bm25_rank": self.bm25_rank,
-                "bm25_score": self.bm25_score,
-            },
-        )
+        meta = {k: v for k, v in self.to_json().items() if k != "text"}
+        return LCDocument(page_content=self.text, metadata=meta)
+
+
+# --------------------------------------------------------------------------- retriever
+
+
+@dataclass(frozen=True)
+class _Entry:
+    doc_id: str
+    section: Section
+    title: str
+    searchable: str  # title path, department and body: what the keyword rankings see
+    department: str  # folded, "" when the section names none
+
+
+class _BM25:
+    def __init__(self, corpus: list[list[str]]) -> None:
+        import bm25s
+
+        self.model = bm25s.BM25()
+        self.model.index(corpus, show_progress=False)
+
+    def rank(self, terms: list[str], n: int) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        scores = self.model.get_scores(terms)
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:n]
+        return [(i, float(scores[i])) for i in order if scores[i] > 0]
 
 
 class HybridRetriever(BaseRetriever):
-    """A LangChain retriever over one loaded ``Index``; ``mode`` picks hybrid, dense or bm25."""
+    """A LangChain retriever over the guideline's sections; ``mode`` picks hybrid, dense or bm25
+    (the two keyword rankings). ``invoke(query, k=n)`` returns at most ``n`` sections."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     index: Index
     embeddings: Embeddings
     tokenizer: Tokenizer
+    documents: list[Document]
+    glossary: Glossary = Glossary()
     mode: str = "hybrid"
     k: int = 5
-    candidates: int = 30  # how deep each retriever's list goes before fusion
+    candidates: int = 30  # how deep the dense chunk list goes before sections are formed
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(RANKINGS, 1.0))
 
-    def search(
-        self, query: str, k: int | None = None, mode: str | None = None, query_vector: list[float] | None = None
-    ) -> list[ScoredChunk]:
-        """The ``k`` best chunks for a query, best first (``query_vector``: its embedding, if known)."""
+    _entries: list[_Entry] = PrivateAttr()
+    _position: dict[tuple[str, str], int] = PrivateAttr()
+    _words: _BM25 = PrivateAttr()
+    _chars: _BM25 = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        self._entries = []
+        for document in self.documents:
+            for section in document.sections:
+                if not section.text.strip():
+                    continue
+                title = document.title_path(section.section_id)
+                searchable = "\n".join(filter(None, [title, section.department or "", section.text]))
+                self._entries.append(
+                    _Entry(document.doc_id, section, title, searchable, fold(section.department or ""))
+                )
+        self._position = {(e.doc_id, e.section.section_id): i for i, e in enumerate(self._entries)}
+        self._words = _BM25([self.tokenizer.content_lemmas(e.searchable) or ["\x00"] for e in self._entries])
+        self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
+
+    def expanded(self, query: str) -> str:
+        """The query with the guideline's terms for its staff words appended."""
+        extra = self.glossary.expand(query)
+        return f"{query} {' '.join(extra)}" if extra else query
+
+    def rankings(
+        self, query: str, mode: str | None = None, query_vector: list[float] | None = None
+    ) -> dict[str, list[tuple[int, float]]]:
+        """Each ranking's (section position, score) list, best first."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        k = self.k if k is None else k
-        dense: list[tuple[int, float]] = []
-        keyword: list[tuple[int, float]] = []
+        ranked: dict[str, list[tuple[int, float]]] = {}
+        n = len(self._entries)
         if mode in ("hybrid", "dense"):
-            dense = self.index.dense(query_vector or self.embeddings.embed_query(query), self.candidates)
+            best: dict[int, float] = {}
+            vector = query_vector or self.embeddings.embed_query(query)
+            for pos, similarity in self.index.dense(vector, self.candidates):
+                chunk = self.index.chunks[pos]
+                section = self._position.get((chunk.doc_id, chunk.section_id))
+                if section is not None and similarity > best.get(section, -2.0):
+                    best[section] = similarity
+            ranked["dense"] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
         if mode in ("hybrid", "bm25"):
-            keyword = self.index.keyword(self.tokenizer.content_lemmas(query), self.candidates)
-        return self.fuse(dense, keyword)[:k]
+            expanded = self.expanded(query)
+            ranked["words"] = self._words.rank(self.tokenizer.content_lemmas(expanded), n)
+            ranked["chars"] = self._chars.rank(char_ngrams(expanded), n)
+            folded = fold(query)
+            named = [i for i, e in enumerate(self._entries) if e.department and e.department in folded]
+            if named:
+                ranked["department"] = [(i, 1.0) for i in named]
+        return ranked
 
-    def fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[ScoredChunk]:
-        """Weighted reciprocal rank fusion of two ranked lists of (chunk position, score)."""
-        found: dict[int, dict[str, Any]] = {}
-        for rank, (pos, score) in enumerate(dense, start=1):
-            entry = found.setdefault(pos, {"score": 0.0})
-            entry.update(dense_rank=rank, dense_score=score)
-            entry["score"] += self.dense_weight / (self.rrf_k + rank)
-        for rank, (pos, score) in enumerate(keyword, start=1):
-            entry = found.setdefault(pos, {"score": 0.0})
-            entry.update(bm25_rank=rank, bm25_score=score)
-            entry["score"] += self.bm25_weight / (self.rrf_k + rank)
-        ranked = sorted(found.items(), key=lambda item: (-item[1]["score"], item[0]))
-        return [ScoredChunk(self.index.chunks[pos], **entry) for pos, entry in ranked]
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, query_vector: list[float] | None = None
+    ) -> list[SectionHit]:
+        """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known)."""
+        k = self.k if k is None else k
+        return self.fuse(self.rankings(query, mode, query_vector))[:k]
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        return [hit.to_document() for hit in self.search(query)]
+    def fuse(self, rankings: dict[str, list[tuple[int, float]]]) -> list[SectionHit]:
+        """Weighted reciprocal rank fusion of ranked lists of (section position, score)."""
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        scores: dict[int, dict[str, float]] = {}
+        for name, ranked in rankings.items():
+            for rank, (pos, score) in enumerate(ranked, start=1):
+                fused[pos] = fused.get(pos, 0.0) + self.weights.get(name, 1.0) / (self.rrf_k + rank)
+                ranks.setdefault(pos, {})[name] = rank
+                scores.setdefault(pos, {})[name] = score
+        order = sorted(fused, key=lambda pos: (-fused[pos], pos))
+        return [self.hit(pos, fused[pos], ranks[pos], scores[pos]) for pos in order]
+
+    def hit(self, pos: int, score: float, ranks: dict[str, int], scores: dict[str, float]) -> SectionHit:
+        entry = self._entries[pos]
+        s = entry.section
+        return SectionHit(entry.doc_id, s.section_id, entry.title, s.text, score, ranks, scores)
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[LCDocument]:
+        return [hit.to_document() for hit in self.search(query, k=kwargs.get("k"))]

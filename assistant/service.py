@@ -29,19 +29,24 @@ class Service:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        from assistant.retrieval import HybridRetriever  # LangChain's retriever module is slow to import
+        from assistant.retrieval import (  # LangChain's retriever is slow to import
+            GLOSSARY_FILE,
+            Glossary,
+            HybridRetriever,
+        )
 
         s = self.settings
         return HybridRetriever(
             index=self.index,
             embeddings=self.embeddings,
             tokenizer=self.tokenizer,
+            documents=self.documents,
+            glossary=Glossary.load(s.corpus_dir / GLOSSARY_FILE),
             mode=s.mode,
             k=s.top_k,
             candidates=s.candidates,
             rrf_k=s.rrf_k,
-            dense_weight=s.dense_weight,
-            bm25_weight=s.bm25_weight,
+            weights={"dense": s.dense_weight, "words": s.bm25_weight, "chars": s.bm25_weight, "department": 1.0},
         )
 
     def document(self, doc_id: str) -> Document:

@@ -19,7 +19,6 @@ from assistant.answering.extractive import (
     ABSTENTION_TEXT,
     Answer,
     Citation,
-    Context,
     ExtractiveAnswerer,
     clean_history,
     idf_table,
@@ -28,7 +27,7 @@ from assistant.answering.extractive import (
 from assistant.answering.llm import LLMAnswerer, make_chat_model
 from assistant.answering.sentences import section_sentences
 from assistant.errors import LLMError
-from assistant.retrieval import ScoredChunk
+from assistant.retrieval import SectionHit
 from assistant.service import Service, load_service
 from assistant.settings import Settings
 
@@ -51,7 +50,7 @@ class Turn:
     resolved_query: str = ""
     context_question: str = ""  # the earlier turn a follow-up leans on
     query_vector: list[float] | None = None
-    hits: list[ScoredChunk] = field(default_factory=list)
+    hits: list[SectionHit] = field(default_factory=list)
     evidence: float = 0.0
     answer: Answer | None = None
 
@@ -144,7 +143,7 @@ class AnswerChain:
             question=turn.question,
             answer="",
             abstained=False,
-            contexts=[Context.from_hit(h) for h in turn.hits],
+            contexts=list(turn.hits),
             evidence=turn.evidence,
             resolved_query=turn.resolved_query,
         )
@@ -196,7 +195,7 @@ class AnswerChain:
         turn.answer = answer
         return turn
 
-    def abstention(self, base: Answer, hits: list[ScoredChunk]) -> Answer:
+    def abstention(self, base: Answer, hits: list[SectionHit]) -> Answer:
         suggestions = []
         for doc_id, section_id, _ in self.extractive.rank_sections(hits)[:SUGGESTIONS]:
             title = self.service.document(doc_id).title_path(section_id)

@@ -19,7 +19,7 @@ from assistant.answering.sentences import SectionSentences
 from assistant.errors import AssistantError
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer, split_sentences
-from assistant.retrieval import ScoredChunk
+from assistant.retrieval import SectionHit
 
 MAX_QUESTION_CHARS = 300  # the query embedding's time grows faster than the length (1,000 characters: ~8 s)
 ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりませんでした。"
@@ -45,41 +45,13 @@ class Citation:
     quote: str  # the exact quoted text, a substring of the section's text
 
 
-@dataclass(frozen=True)
-class Context:
-    doc_id: str
-    section_id: str
-    title: str
-    text: str
-    score: float
-    dense_score: float | None = None
-    bm25_score: float | None = None
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-
-    @classmethod
-    def from_hit(cls, hit: ScoredChunk) -> Context:
-        c = hit.chunk
-        return cls(
-            c.doc_id,
-            c.section_id,
-            c.title_path,
-            c.text,
-            hit.score,
-            hit.dense_score,
-            hit.bm25_score,
-            hit.dense_rank,
-            hit.bm25_rank,
-        )
-
-
 @dataclass
 class Answer:
     question: str
     answer: str
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
-    contexts: list[Context] = field(default_factory=list)
+    contexts: list[SectionHit] = field(default_factory=list)
     suggestions: list[Citation] = field(default_factory=list)  # nearest sections offered on abstention
     evidence: float = 0.0  # the score abstention is decided on
     resolved_query: str = ""  # what retrieval was run with (after follow-up resolution)
@@ -197,13 +169,9 @@ class ExtractiveAnswerer:
     def section(self, doc_id: str, section_id: str) -> Section:
         return self.documents[doc_id].section(section_id)
 
-    def rank_sections(self, hits: list[ScoredChunk]) -> list[tuple[str, str, float]]:
+    def rank_sections(self, hits: list[SectionHit]) -> list[tuple[str, str, float]]:
         """(doc_id, section_id, best fused score) of the retrieved sections, best first."""
-        best: dict[tuple[str, str], float] = {}
-        for hit in hits:
-            key = (hit.chunk.doc_id, hit.section_id)
-            best[key] = max(best.get(key, 0.0), hit.score)
-        return [(d, s, score) for (d, s), score in sorted(best.items(), key=lambda kv: -kv[1])]
+        return [(h.doc_id, h.section_id, h.score) for h in hits]
 
     def score_sentences(
         self, doc_id: str, section_id: str, terms: dict[str, float], query_vector: list[float] | None
@@ -230,7 +198,7 @@ class ExtractiveAnswerer:
         return terms
 
     def answer(
-        self, question: str, hits: list[ScoredChunk], query_vector: list[float] | None, context_question: str = ""
+        self, question: str, hits: list[SectionHit], query_vector: list[float] | None, context_question: str = ""
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations (empty when nothing was retrieved)."""
         sections = [(d, s) for d, s, _ in self.rank_sections(hits) if (d, s) in self.sentences]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answering.extractive import ABSTENTION_TEXT, Answer, Citation, ExtractiveAnswerer
 from assistant.errors import LLMError
-from assistant.retrieval import ScoredChunk
+from assistant.retrieval import SectionHit
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,20 +44,13 @@ MARKER = re.compile(r"[\[［]([^\[\]［］\n]{1,24})[\]］]")
 SECTION_ID = re.compile(r"^\s*([0-9０-９]+(?:-(?:[0-9０-９]+|[QＱ][0-9０-９]+))*)")
 
 
-def document_block(hits: list[ScoredChunk]) -> str:
+def document_block(hits: list[SectionHit]) -> str:
     """The retrieved sections as quoted data, escaped so their text cannot close the tags."""
-    sections: dict[str, list[str]] = {}
-    titles: dict[str, str] = {}
-    for hit in hits:
-        sections.setdefault(hit.section_id, [])
-        if hit.chunk.text not in sections[hit.section_id]:
-            sections[hit.section_id].append(hit.chunk.text)
-        titles[hit.section_id] = hit.chunk.title_path
     return "\n".join(
-        f'<資料 id="{html.escape(sid)}" title="{html.escape(titles[sid])}">\n'
-        + html.escape("\n".join(texts), quote=False)
+        f'<資料 id="{html.escape(hit.section_id)}" title="{html.escape(hit.title)}">\n'
+        + html.escape(hit.text, quote=False)
         + "\n</資料>"
-        for sid, texts in sections.items()
+        for hit in hits
     )
 
 
@@ -84,7 +76,8 @@ def check_markers(text: str, allowed: set[str]) -> tuple[str, list[str], list[st
 
 
 class LLMAnswerer:
-    """Answers with a chat model; thread-safe (one generation at a time per loaded model)."""
+    """Answers with a chat model. Thread-safe without a lock of its own: an HTTP endpoint serves
+    concurrent requests, and an in-process model serialises its own generations."""
 
     name = "llm"
 
@@ -95,9 +88,8 @@ class LLMAnswerer:
         self.extractive = extractive
         self.timeout = timeout
         self.model_id = model_id or type(model).__name__
-        self._lock = threading.Lock()
 
-    def messages(self, question: str, hits: list[ScoredChunk]) -> list[BaseMessage]:
+    def messages(self, question: str, hits: list[SectionHit]) -> list[BaseMessage]:
         return [
             SystemMessage(SYSTEM_PROMPT),
             HumanMessage(f"{document_block(hits)}\n\n質問: {question}"),
@@ -107,10 +99,9 @@ class LLMAnswerer:
         """A self-contained question from a follow-up; the question itself if the model fails."""
         turns = "\n".join(f"{'職員' if m['role'] == 'user' else 'アシスタント'}: {m['content']}" for m in history[-6:])
         try:
-            with self._lock:
-                reply = self.model.invoke(
-                    [SystemMessage(CONDENSE_PROMPT), HumanMessage(f"{turns}\n最後の質問: {question}")]
-                )
+            reply = self.model.invoke(
+                [SystemMessage(CONDENSE_PROMPT), HumanMessage(f"{turns}\n最後の質問: {question}")]
+            )
         except Exception as exc:  # a broken endpoint must not break the conversation
             log.warning("condensing the follow-up failed: %s", exc)
             return question
@@ -118,23 +109,22 @@ class LLMAnswerer:
         return line[:300] if line else question
 
     def stream(
-        self, base: Answer, hits: list[ScoredChunk], query_vector: list[float] | None = None
+        self, base: Answer, hits: list[SectionHit], query_vector: list[float] | None = None
     ) -> Iterator[str | Answer]:
         """Yield generated pieces, then the answer with its markers checked."""
         pieces: list[str] = []
         notes: list[str] = []
         started = time.monotonic()
         try:
-            with self._lock:
-                for chunk in self.model.stream(self.messages(base.resolved_query or base.question, hits)):
-                    piece = chunk.content if isinstance(chunk.content, str) else ""
-                    if piece:
-                        pieces.append(piece)
-                        yield piece
-                    if time.monotonic() - started > self.timeout:
-                        notes.append("生成に時間がかかりすぎたため打ち切りました。")
-                        pieces = []
-                        break
+            for chunk in self.model.stream(self.messages(base.resolved_query or base.question, hits)):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+                if time.monotonic() - started > self.timeout:
+                    notes.append("生成に時間がかかりすぎたため打ち切りました。")
+                    pieces = []
+                    break
         except TimeoutError:
             notes.append("生成に時間がかかりすぎたため打ち切りました。")
             pieces = []
@@ -144,7 +134,7 @@ class LLMAnswerer:
             pieces = []
         yield self._finish(base, hits, query_vector, "".join(pieces), notes)
 
-    def answer(self, base: Answer, hits: list[ScoredChunk], query_vector: list[float] | None = None) -> Answer:
+    def answer(self, base: Answer, hits: list[SectionHit], query_vector: list[float] | None = None) -> Answer:
         result = None
         for piece in self.stream(base, hits, query_vector):
             if isinstance(piece, Answer):
@@ -153,7 +143,7 @@ class LLMAnswerer:
         return result
 
     def _finish(
-        self, base: Answer, hits: list[ScoredChunk], query_vector: list[float] | None, text: str, notes: list[str]
+        self, base: Answer, hits: list[SectionHit], query_vector: list[float] | None, text: str, notes: list[str]
     ) -> Answer:
         allowed = {h.section_id for h in hits}
         cleaned, kept, removed = check_markers(text, allowed)
@@ -164,7 +154,7 @@ class LLMAnswerer:
             notes.append(f"回答中の根拠のない出典表示（{'、'.join(removed[:5])}）を削除しました。")
         citations = []
         terms = self.extractive.query_terms(base.resolved_query or base.question)
-        for hit_doc, section_id in dict.fromkeys((h.chunk.doc_id, h.section_id) for h in hits):
+        for hit_doc, section_id in dict.fromkeys(h.key for h in hits):
             if section_id not in kept:
                 continue
             section = self.extractive.section(hit_doc, section_id)
