@@ -178,10 +178,10 @@ def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_glossary_check(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.ingestion.corpus import load_corpus
-    from assistant.retrieval import GLOSSARY_FILE, Glossary
+    from assistant.ingestion.corpus import GLOSSARY, load_corpus
+    from assistant.retrieval import Glossary
 
-    path = settings.corpus_dir / GLOSSARY_FILE
+    path = settings.corpus_dir / GLOSSARY
     glossary = Glossary.load(path)
     missing = glossary.missing_terms(load_corpus(settings.corpus_dir))
     for word, term in missing:

@@ -33,7 +33,6 @@ from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "department")
-GLOSSARY_FILE = "glossary.toml"
 
 
 def fold(text: str) -> str:

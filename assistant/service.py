@@ -29,11 +29,8 @@ class Service:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        from assistant.retrieval import (  # LangChain's retriever is slow to import
-            GLOSSARY_FILE,
-            Glossary,
-            HybridRetriever,
-        )
+        from assistant.ingestion.corpus import GLOSSARY
+        from assistant.retrieval import Glossary, HybridRetriever  # LangChain's retriever is slow to import
 
         s = self.settings
         return HybridRetriever(
@@ -41,7 +38,7 @@ class Service:
             embeddings=self.embeddings,
             tokenizer=self.tokenizer,
             documents=self.documents,
-            glossary=Glossary.load(s.corpus_dir / GLOSSARY_FILE),
+            glossary=Glossary.load(s.corpus_dir / GLOSSARY),
             mode=s.mode,
             k=s.top_k,
             candidates=s.candidates,

@@ -61,7 +61,7 @@ def test_cli_glossary_check(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "kyodo-guideline.txt").write_bytes((CORPUS_DIR / "kyodo-guideline.txt").read_bytes())
-    (corpus / "kyodo-guideline.toml").write_bytes((CORPUS_DIR / "kyodo-guideline.toml").read_bytes())
+    (corpus / "documents.json").write_bytes((CORPUS_DIR / "documents.json").read_bytes())
     (corpus / "glossary.toml").write_text('[terms]\n"有給" = ["有給休暇"]\n', encoding="utf-8")
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
     bad = subprocess.run([sys.executable, "-m", "assistant", "glossary", "check"], capture_output=True, text=True)
