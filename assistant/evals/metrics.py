@@ -228,8 +228,8 @@ def sides_cited(cited: Collection[str], sides: Sequence[Collection[str]]) -> boo
 
 # A sentence that says the guideline lacks something: 「…の記載はありません」「…は書かれていません」
 MISSING_STATEMENT = re.compile(
-    r"(記載|記述|定め|規定|言及)(は|が|も)?(ありません|ない|なく|見当たりません|見つかりません)"
-    r"|(書かれて|示されて|触れられて|載って|定められて)(い)?(ません|ない)"
+    r"(記載|記述|定め|規定|言及|明記)(は|が|も)?(ありません|ない|なく|見当たりません|見つかりません)"
+    r"|(記載され|記述され|明記され|規定され|言及され|定められ|書かれ|示され|触れられ|触れ|載っ)て(い)?(ません|ない)"
 )
 
 

@@ -376,6 +376,8 @@ def test_both_sides_need_one_cited_section_each(cited, expected):
         ("補助金の金額は、ガイドラインには書かれていません。", ["額"], True),
         ("申請書の様式はガイドラインに示されていません。", ["様式"], True),
         ("ＤＶの部数については記載がない。", ["部数"], True),
+        ("受講料はガイドラインに記載されていません。", ["受講料"], True),
+        ("ガイドラインは決裁の手順には触れていません。", ["決裁"], True),
         # the statement must name the detail in the same sentence
         ("期限を設けてください。ガイドラインには記載はありません。", ["期限"], False),
         # a quote that happens to deny something is not a statement about the guideline
