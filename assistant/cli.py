@@ -343,9 +343,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for path in write_reports(runs, meta, args.report):
             print(f"書き出しました: {path}")
     if args.calibrate:
-        dev = runs[0].split("dev")
-        if dev:
-            threshold, j = calibrate(dev)
+        if runs[0].split("dev"):
+            threshold, j = calibrate(runs[0].results)
             print(
                 f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (dev: abstention recall - false-abstention rate = {j:.3f})"
             )

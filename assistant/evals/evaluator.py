@@ -315,8 +315,12 @@ def judge_results(results: list[CaseResult], model: Any, sections: dict[str, str
 
 def calibrate(results: list[CaseResult]) -> tuple[float, float]:
     """The abstention threshold that best separates out-of-scope from in-scope evidence
-    (Youden's J: abstention recall minus false-abstention rate), midway in the best gap."""
-    points = sorted((r.evidence, r.case.out_of_scope) for r in results if not r.error)
+    (Youden's J: abstention recall minus false-abstention rate), midway in the best gap.
+
+    Only dev cases count: the test split is never tuned on. Raises ``ValueError`` without any."""
+    points = sorted((r.evidence, r.case.out_of_scope) for r in results if not r.error and r.case.split == "dev")
+    if not points:
+        raise ValueError("no dev cases to calibrate on")
     oos_total = sum(o for _, o in points) or 1
     in_total = (len(points) - sum(o for _, o in points)) or 1
     best = (-2.0, 0.0)

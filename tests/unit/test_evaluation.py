@@ -121,10 +121,9 @@ def test_faithfulness_counts_content_sentences_found_in_the_cited_text():
     assert supported_share(answer, cited, tokenizer) == pytest.approx(0.5)
 
 
-def _result(evidence: float, out_of_scope: bool) -> CaseResult:
-    case = EvalCase(
-        "x", "q", [] if out_of_scope else ["3-7"], "", [], [], expected="abstain" if out_of_scope else "answer"
-    )
+def _result(evidence: float, out_of_scope: bool, split: str = "dev") -> CaseResult:
+    expected = "abstain" if out_of_scope else "answer"
+    case = EvalCase("x", "q", [] if out_of_scope else ["3-7"], "", [], [], split=split, expected=expected)
     return CaseResult(case, "", False, evidence, [], [], 0.0, {})
 
 
@@ -132,6 +131,14 @@ def test_calibration_puts_the_threshold_in_the_gap():
     results = [_result(e, True) for e in (0.80, 0.82)] + [_result(e, False) for e in (0.86, 0.90, 0.93)]
     threshold, j = calibrate(results)
     assert threshold == pytest.approx(0.84) and j == pytest.approx(1.0)
+
+
+def test_calibration_never_looks_at_the_test_split():
+    dev = [_result(e, True) for e in (0.80, 0.82)] + [_result(e, False) for e in (0.86, 0.90, 0.93)]
+    held_out = [_result(0.95, True, "test"), _result(0.70, False, "test")]
+    assert calibrate(dev + held_out) == calibrate(dev)
+    with pytest.raises(ValueError):
+        calibrate(held_out)
 
 
 def test_the_gate_names_what_fell_and_in_which_split():
