@@ -119,6 +119,7 @@ def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
         "",
         f"dataset: {meta.get('dataset')} ({meta.get('cases')} cases), embedding: {meta.get('embedding_model')}, "
         f"answerer: {meta.get('answerer')}, abstention threshold: {meta.get('abstain_threshold')}",
+        "",
         *([f"note: {meta['note']}", ""] if meta.get("note") else []),
         "## Summary (all modes, dev and test)",
         "",
