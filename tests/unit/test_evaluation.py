@@ -219,3 +219,25 @@ def test_judge_is_skipped_with_a_note_without_an_llm(service, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "LLM-judged metrics skipped" in result.stdout
     assert "LLM-judged metrics skipped" in Path(tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+
+
+def _scored(case: EvalCase, cited: list[str], metrics: dict[str, float], abstained: bool = False) -> CaseResult:
+    return CaseResult(case, "…", abstained, 0.9, cited, cited, 0.0, {"abstained": float(abstained), **metrics})
+
+
+def test_a_failed_case_says_why():
+    ok = {"hit@5": 1.0, "cites_gold": 1.0, "must_include": 1.0}
+    comparison = EvalCase("c", "委託と補助の違いは？", ["3-5", "3-6"], "", [], [], sides=[["3-5"], ["3-6"]])
+    assert _scored(comparison, ["3-5", "3-6"], {**ok, "both_sides": 1.0}).failures == []
+    assert _scored(comparison, ["3-5"], {**ok, "both_sides": 0.0}).failures == ["side not cited: 3-6"]
+    partial = EvalCase("p", "後援の締切は？", ["3-7"], "", [], [], expected="partial", missing=["期限", "締切"])
+    assert _scored(partial, ["3-7"], {**ok, "says_missing": 0.0}).failures == ["does not say that 期限/締切 is missing"]
+    prior = [{"role": "user", "content": "後援とは？"}, {"role": "assistant", "content": "…", "citations": []}]
+    prior[1]["citations"] = [{"doc_id": "kyodo-guideline", "section_id": "3-7"}]
+    switch = EvalCase("s", "共催とは？", ["3-1"], "", [], [], history=prior, style=["topic-switch"])
+    carried = _scored(switch, ["3-7", "3-1"], {**ok, "follow_up": 0.0})
+    assert carried.failures == ["carried the previous topic: 3-7"]
+    assert _scored(switch, [], {}, abstained=True).failures == ["abstained"]
+    out_of_scope = EvalCase("o", "有給は？", [], "", [], [], expected="abstain")
+    assert _scored(out_of_scope, ["3-7"], {}).failures == ["answered an out-of-scope question"]
+    assert not _scored(out_of_scope, [], {}, abstained=True).failed
