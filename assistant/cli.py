@@ -34,7 +34,7 @@ def result_count(raw: str) -> int:
 def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import load_corpus
 
-    documents = load_corpus(settings.corpus_dir)
+    documents = load_corpus(settings.corpus_dir, settings.max_document_bytes)
     if args.json:
         rows = [
             {
@@ -61,15 +61,70 @@ def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.index.store import build_index
-
-    report = build_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty())
+def _print_build(report) -> None:
     words = {"built": "索引を作成しました", "updated": "索引を更新しました", "unchanged": "索引に変更はありません"}
     print(
         f"{words[report.status]}: {report.chunks} チャンク（新たに埋め込み {report.embedded}、"
         f"追加 {report.added}、削除 {report.removed}）{report.seconds:.2f} 秒 [{report.build_id}]"
     )
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.index.store import build_index
+
+    _print_build(build_index(settings, rebuild=args.rebuild, wait=args.wait, progress=sys.stderr.isatty()))
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.corpus import read_registry, unlisted_files
+
+    entries = read_registry(settings.corpus_dir) or []
+    strays = unlisted_files(settings.corpus_dir)
+    if args.json:
+        rows = [{**vars(e)} for e in entries]
+        print(json.dumps({"documents": rows, "ignored": [p.name for p in strays]}, ensure_ascii=False, indent=1))
+        return 0
+    for e in entries:
+        print(f"{e.doc_id}\t{e.title}\t{e.file}\t{e.sections} 節\tsha256:{e.sha256[:12]}")
+    for path in strays:
+        print(f"※ 登録されていないファイルは読み込みません: {path.name}（追加するには assistant add）")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.corpus import add_document
+
+    if (args.title or args.id) and len(args.files) > 1:
+        print("エラー: --title と --id は1ファイルずつ指定してください。", file=sys.stderr)
+        return 2
+    refused = 0
+    for path in args.files:
+        try:
+            document, entry = add_document(
+                settings.corpus_dir, path, title=args.title, doc_id=args.id, max_bytes=settings.max_document_bytes
+            )
+        except AssistantError as exc:
+            print(exc.one_line(), file=sys.stderr)
+            refused += 1
+            continue
+        print(f"追加しました: {entry.doc_id}「{document.title}」 {len(document.sections)} 節（{entry.file}）")
+    if refused < len(args.files) and not args.no_index:
+        from assistant.index.store import build_index
+
+        _print_build(build_index(settings, wait=True, progress=sys.stderr.isatty()))
+    return 2 if refused else 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.corpus import remove_document
+
+    entry = remove_document(settings.corpus_dir, args.doc_id)
+    print(f"削除しました: {entry.doc_id}「{entry.title}」（{entry.file}）")
+    if not args.no_index:
+        from assistant.index.store import build_index
+
+        _print_build(build_index(settings, wait=True, progress=sys.stderr.isatty()))
     return 0
 
 
@@ -85,7 +140,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             ja="検索できる語が含まれていません。調べたいことを言葉で入力してください（例: 後援名義）。",
         )
     service = load_service(settings, progress=sys.stderr.isatty())
-    hits = service.retriever.search(query, k=args.k, mode=args.mode)
+    unknown = sorted(set(args.doc or ()) - {d.doc_id for d in service.documents})
+    if unknown:
+        raise QuestionError(
+            f"unknown document {unknown[0]!r}",
+            ja=f"文書「{unknown[0]}」は登録されていません（assistant documents で確認できます）。",
+        )
+    hits = service.retriever.search(query, k=args.k, mode=args.mode, doc_ids=args.doc)
     if args.json:
         print(
             json.dumps(
@@ -109,9 +170,8 @@ def _print_answer(answer) -> None:
         print("\n" + "\n".join(f"※ {n}" for n in answer.notes))
     if answer.citations:
         print("\n出典:")
-        for section_id in answer.cited_sections:
-            title = next(c.title for c in answer.citations if c.section_id == section_id)
-            print(f"  [{section_id}] {title}")
+        for section_id, name in dict.fromkeys((c.section_id, c.name) for c in answer.citations):
+            print(f"  [{section_id}] {name}")
 
 
 def batch_question(line: str) -> tuple[Any, list[dict[str, str]]]:
@@ -146,12 +206,12 @@ def batch_question(line: str) -> tuple[Any, list[dict[str, str]]]:
     return request["question"], history
 
 
-def _answer_line(chain: AnswerChain, line: str) -> dict[str, Any]:
+def _answer_line(chain: AnswerChain, line: str, doc_ids: Sequence[str] = ()) -> dict[str, Any]:
     """One batch line's JSON row: the answer, or the error. Whatever happens, the next line is read."""
     shown: Any = line
     try:
         shown, history = batch_question(line)
-        return chain.ask(shown, history).to_json()
+        return chain.ask(shown, history, doc_ids=doc_ids).to_json()
     except AssistantError as exc:
         error = {"error": exc.ja, "error_detail": str(exc)}
     except Exception as exc:  # a bug must cost one line, not the rest of the batch
@@ -170,12 +230,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         # Bytes in: a line that is not UTF-8 becomes lone surrogates, which validation refuses.
         for raw in sys.stdin.buffer:
             line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
-            print(json.dumps(_answer_line(chain, line), ensure_ascii=False), flush=True)
+            print(json.dumps(_answer_line(chain, line, args.doc or ()), ensure_ascii=False), flush=True)
         return 0
     from assistant.answering.extractive import validate_question
 
     validate_question(args.question)  # fail fast, before loading models
-    answer = load_chain(settings).ask(args.question)
+    answer = load_chain(settings).ask(args.question, doc_ids=args.doc or ())
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -381,6 +441,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON 配列で出力する")
     p.set_defaults(func=cmd_sections)
 
+    p = sub.add_parser("documents", help="登録されている文書の一覧を表示する")
+    p.add_argument("--json", action="store_true", help="JSON で出力する")
+    p.set_defaults(func=cmd_documents)
+
+    p = sub.add_parser("add", help="文書（.pdf .docx .md .txt .html）を追加・更新して索引を更新する")
+    p.add_argument("files", nargs="+", type=Path, help="追加するファイル")
+    p.add_argument("--title", help="文書名（例: 協働ガイドライン）。既定はファイル名")
+    p.add_argument("--id", help="文書 ID（半角英数字と - _ .）。既定はファイル名から")
+    p.add_argument("--no-index", action="store_true", help="索引の更新をしない")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="文書を削除して索引を更新する")
+    p.add_argument("doc_id", help="文書 ID（assistant documents で確認できます）")
+    p.add_argument("--no-index", action="store_true", help="索引の更新をしない")
+    p.set_defaults(func=cmd_remove)
+
     p = sub.add_parser("index", help="索引を作成・更新する（変更がなければほぼ何もしない）")
     p.add_argument("--rebuild", action="store_true", help="変更の有無にかかわらず作り直す")
     p.add_argument("--wait", action="store_true", help="別の索引作成が実行中なら終わるまで待つ")
@@ -391,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None, help="検索方式（既定: hybrid）")
     p.add_argument("--k", type=result_count, default=5, help=f"表示する件数（1〜{MAX_SEARCH_RESULTS}、既定: 5）")
     p.add_argument("--json", action="store_true", help="JSON で出力する")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="この文書だけから答える（複数可）")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -400,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("question", help="質問。'-' で標準入力から1行1問")
     p.add_argument("--json", action="store_true", help="JSON で出力する（'-' のときは常に JSON 行）")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="この文書だけから答える（複数可）")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="評価データセットで回答品質を測る（bm25・dense・hybrid の比較つき）")

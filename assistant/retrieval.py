@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,9 +223,13 @@ class HybridRetriever(BaseRetriever):
         return f"{query} {' '.join(extra)}" if extra else query
 
     def rankings(
-        self, query: str, mode: str | None = None, query_vector: list[float] | None = None
+        self,
+        query: str,
+        mode: str | None = None,
+        query_vector: list[float] | None = None,
+        doc_ids: Collection[str] | None = None,
     ) -> dict[str, list[tuple[int, float]]]:
-        """Each ranking's (section position, score) list, best first."""
+        """Each ranking's (section position, score) list, best first; ``doc_ids``: only those documents."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -233,7 +238,7 @@ class HybridRetriever(BaseRetriever):
         if mode in ("hybrid", "dense"):
             best: dict[int, float] = {}
             vector = query_vector or self.embeddings.embed_query(query)
-            for pos, similarity in self.index.dense(vector, self.candidates):
+            for pos, similarity in self.index.dense(vector, self.candidates, doc_ids):
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))
                 if section is not None and similarity > best.get(section, -2.0):
@@ -247,14 +252,25 @@ class HybridRetriever(BaseRetriever):
             named = [i for i, e in enumerate(self._entries) if e.department and e.department in folded]
             if named:
                 ranked["department"] = [(i, 1.0) for i in named]
+        if doc_ids:
+            ranked = {
+                name: [(i, v) for i, v in ranking if self._entries[i].doc_id in doc_ids]
+                for name, ranking in ranked.items()
+            }
         return ranked
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, query_vector: list[float] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        query_vector: list[float] | None = None,
+        doc_ids: Collection[str] | None = None,
     ) -> list[SectionHit]:
-        """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known)."""
+        """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known;
+        ``doc_ids``: only from these documents)."""
         k = self.k if k is None else k
-        return self.fuse(self.rankings(query, mode, query_vector))[:k]
+        return self.fuse(self.rankings(query, mode, query_vector, doc_ids))[:k]
 
     def fuse(self, rankings: dict[str, list[tuple[int, float]]]) -> list[SectionHit]:
         """Weighted reciprocal rank fusion of ranked lists of (section position, score)."""

@@ -65,4 +65,6 @@ def load_service(settings: Settings, build_if_missing: bool = True, progress: bo
             f"the index was built with {index.model_id}, the settings choose {embeddings.model_id}",
             ja="索引は別の埋め込みモデルで作成されています。`assistant index` を実行して作り直してください。",
         )
-    return Service(settings, load_corpus(settings.corpus_dir), default_tokenizer(), embeddings, index)
+    return Service(
+        settings, load_corpus(settings.corpus_dir, settings.max_document_bytes), default_tokenizer(), embeddings, index
+    )

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: default_home() / "data")
     reports_dir: Path = Field(default_factory=lambda: default_home() / "reports")
 
+    # Documents: a file larger than this is refused by `assistant add` and the corpus check
+    max_document_mb: Number = Field(50.0, gt=0, le=10_000)
+
     # Chunking (counted in fugashi tokens)
     chunk_max_tokens: int = Field(200, ge=16, le=8192)
     chunk_overlap_sentences: int = Field(1, ge=0, le=20)
@@ -171,6 +174,10 @@ class Settings(BaseSettings):
             return type(self).model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
             raise SettingsError(describe(exc)) from None
+
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1_000_000)
 
     @property
     def feedback_db(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 
 from langchain_core.language_models import BaseChatModel
@@ -20,6 +20,7 @@ from assistant.answering.extractive import (
     Answer,
     Citation,
     ExtractiveAnswerer,
+    QuestionError,
     clean_history,
     idf_table,
     validate_question,
@@ -47,6 +48,7 @@ class Turn:
 
     question: str
     history: list[dict[str, str]] = field(default_factory=list)
+    doc_ids: frozenset[str] = frozenset()  # only these documents (empty: all)
     resolved_query: str = ""
     context_question: str = ""  # the earlier turn a follow-up leans on
     query_vector: list[float] | None = None
@@ -121,14 +123,16 @@ class AnswerChain:
 
     def retrieve(self, turn: Turn) -> Turn:
         turn.query_vector = self.service.embeddings.embed_query(turn.resolved_query)
-        turn.hits = self.service.retriever.search(turn.resolved_query, query_vector=turn.query_vector)
-        turn.evidence = self.evidence(turn.resolved_query, turn.query_vector)
+        turn.hits = self.service.retriever.search(
+            turn.resolved_query, query_vector=turn.query_vector, doc_ids=turn.doc_ids
+        )
+        turn.evidence = self.evidence(turn.resolved_query, turn.query_vector, turn.doc_ids)
         return turn
 
-    def evidence(self, query: str, query_vector: list[float]) -> float:
+    def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
         IDF-weighted share of the query's terms that the guideline uses at all."""
-        best = self.service.index.dense(query_vector, 1)
+        best = self.service.index.dense(query_vector, 1, doc_ids)
         dense = best[0][1] if best else 0.0
         terms = self.service.tokenizer.content_lemmas(query)
         unknown_weight = max(self.idf.values(), default=1.0)
@@ -177,11 +181,11 @@ class AnswerChain:
         assert answer is not None
         if self.warning and self.warning not in answer.notes:
             answer = replace(answer, notes=[*answer.notes, self.warning])
-        retrieved = {c.section_id for c in answer.contexts}
+        retrieved = {(c.doc_id, c.section_id) for c in answer.contexts}
         if answer.abstained:
             turn.answer = answer
             return turn
-        valid = [c for c in answer.citations if c.section_id in retrieved]
+        valid = [c for c in answer.citations if (c.doc_id, c.section_id) in retrieved]
         if len(valid) != len(answer.citations):
             answer = replace(answer, citations=valid, flagged=True)
         if not valid:
@@ -198,23 +202,38 @@ class AnswerChain:
     def abstention(self, base: Answer, hits: list[SectionHit]) -> Answer:
         suggestions = []
         for doc_id, section_id, _ in self.extractive.rank_sections(hits)[:SUGGESTIONS]:
-            title = self.service.document(doc_id).title_path(section_id)
-            suggestions.append(Citation(doc_id, section_id, title, ""))
+            document = self.service.document(doc_id)
+            title, name = document.title_path(section_id), document.citation_name(section_id)
+            suggestions.append(Citation(doc_id, section_id, title, "", name))
         text = ABSTENTION_TEXT
         if suggestions:
-            text += "\n\n近い内容の箇所:\n" + "\n".join(f"・{s.title}［{s.section_id}］" for s in suggestions)
+            text += "\n\n近い内容の箇所:\n" + "\n".join(f"・{s.name}［{s.section_id}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
 
     # ------------------------------------------------------------------ entry points
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
-        turn = self.runnable.invoke(Turn(question, list(history or [])))
+    def _documents(self, doc_ids: Collection[str]) -> frozenset[str]:
+        """The chosen documents, checked: an unknown id is an error, not an empty answer."""
+        known = {d.doc_id for d in self.service.documents}
+        unknown = sorted(set(doc_ids) - known)
+        if unknown:
+            raise QuestionError(
+                f"unknown document {unknown[0]!r}",
+                ja=f"文書「{unknown[0]}」は登録されていません（登録済み: {'、'.join(sorted(known))}）。",
+            )
+        return frozenset(doc_ids)
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, doc_ids: Collection[str] = ()) -> Answer:
+        """Answer one question; ``doc_ids`` limits the answer to those documents."""
+        turn = self.runnable.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
         assert turn.answer is not None
         return turn.answer
 
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: list[dict[str, str]] | None = None, doc_ids: Collection[str] = ()
+    ) -> Iterator[str | Answer]:
         """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``."""
-        turn = self.retrieve(self.resolve(Turn(question, list(history or []))))
+        turn = self.retrieve(self.resolve(Turn(question, list(history or []), self._documents(doc_ids))))
         if self.llm is None or self._too_weak(turn):
             yield self.check(self.answer(turn)).answer  # type: ignore[misc]
             return
@@ -231,7 +250,7 @@ class AnswerChain:
 def build_chain(chain: AnswerChain) -> Runnable:
     """The LangChain runnable: ``{"question", "history"}`` → ``Answer``."""
     return (
-        RunnableLambda(lambda x: Turn(x["question"], list(x.get("history") or [])))
+        RunnableLambda(lambda x: Turn(x["question"], list(x.get("history") or []), frozenset(x.get("doc_ids") or ())))
         | chain.runnable
         | RunnableLambda(lambda turn: turn.answer)
     )

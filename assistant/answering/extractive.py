@@ -43,6 +43,7 @@ class Citation:
     section_id: str
     title: str  # display title path: 第３章 協働の形態 ＞ （７）後援
     quote: str  # the exact quoted text, a substring of the section's text
+    name: str = ""  # the document and the section, as an answer names them: 協働ガイドライン 第３章（７）後援
 
 
 @dataclass
@@ -70,8 +71,14 @@ class Answer:
             "answer": self.answer,
             "abstained": self.abstained,
             "citations": [asdict(c) for c in self.citations],
-            "contexts": [{"section_id": c.section_id, "score": c.score, "text": c.text} for c in self.contexts],
-            "suggestions": [{"section_id": c.section_id, "title": c.title} for c in self.suggestions],
+            "contexts": [
+                {"doc_id": c.doc_id, "section_id": c.section_id, "score": c.score, "text": c.text}
+                for c in self.contexts
+            ],
+            "suggestions": [
+                {"doc_id": c.doc_id, "section_id": c.section_id, "title": c.title, "name": c.name}
+                for c in self.suggestions
+            ],
             "flagged": self.flagged,
             "notes": self.notes,
         }
@@ -217,12 +224,11 @@ class ExtractiveAnswerer:
         for doc_id, section_id in chosen:
             section = self.section(doc_id, section_id)
             spans = self.pick_sentences(doc_id, section_id, scored[(doc_id, section_id)])
-            title = self.documents[doc_id].title_path(section_id)
+            document = self.documents[doc_id]
+            title, name = document.title_path(section_id), document.citation_name(section_id)
             quotes = [section.text[s:e] for s, e in _contiguous_runs(section.text, spans)]
-            citations += [Citation(doc_id, section_id, title, q) for q in quotes]
-            blocks.append(
-                f"■ {title}{_department(section)}\n" + "\n".join(quotes) + f"［{section_id} {section.title}］"
-            )
+            citations += [Citation(doc_id, section_id, title, q, name) for q in quotes]
+            blocks.append(f"■ {name}{_department(section)}\n" + "\n".join(quotes) + f"［{section_id} {section.title}］")
         lead = self._lead(question, [self.section(d, s) for d, s in chosen])
         return lead + "\n\n" + "\n\n".join(blocks), citations
 

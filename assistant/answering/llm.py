@@ -160,8 +160,9 @@ class LLMAnswerer:
             section = self.extractive.section(hit_doc, section_id)
             scored = self.extractive.score_sentences(hit_doc, section_id, terms, query_vector)
             spans = self.extractive.pick_sentences(hit_doc, section_id, scored)
-            title = self.extractive.documents[hit_doc].title_path(section_id)
-            citations += [Citation(hit_doc, section_id, title, section.text[s:e]) for s, e in spans]
+            document = self.extractive.documents[hit_doc]
+            title, name = document.title_path(section_id), document.citation_name(section_id)
+            citations += [Citation(hit_doc, section_id, title, section.text[s:e], name) for s, e in spans]
         if ABSTENTION_TEXT in cleaned and not kept:
             citations = []
         return replace(

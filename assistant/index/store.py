@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,7 +184,7 @@ def build_index(
 
             embeddings = open_embeddings(settings)
         tokenizer = tokenizer or default_tokenizer()
-        documents = load_corpus(settings.corpus_dir)
+        documents = load_corpus(settings.corpus_dir, settings.max_document_bytes)
         chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
         old_ids: set[str] = set()
         reusable_terms: dict[str, list[str]] = {}
@@ -365,23 +365,28 @@ class Index:
             )
         self.model_id: str = self.manifest["config"]["embedding_model"]
 
-    def dense(self, query_vector: list[float], n: int) -> list[tuple[int, float]]:
-        """(chunk position, cosine similarity), best first."""
+    def dense(
+        self, query_vector: list[float], n: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk position, cosine similarity), best first; ``doc_ids`` limits it to those documents."""
         n = min(n, len(self.chunks))
         if n == 0:
             return []
-        result = self.collection.query(query_embeddings=[query_vector], n_results=n, include=["distances"])
+        where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
+        result = self.collection.query(query_embeddings=[query_vector], n_results=n, where=where, include=["distances"])
         return [
             (self.position[cid], 1.0 - float(d))
             for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
             if cid in self.position
         ]
 
-    def keyword(self, terms: list[str], n: int) -> list[tuple[int, float]]:
+    def keyword(self, terms: list[str], n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """(chunk position, BM25 score), best first; chunks sharing no term are left out."""
         if not terms or not self.chunks:
             return []
         scores = self.bm25.get_scores(terms)
+        if doc_ids:
+            scores = np.where([c.doc_id in doc_ids for c in self.chunks], scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -186,12 +186,17 @@ class _HTMLLines(HTMLParser):
         self.parts: list[str] = []
         self.level: int | None = None
         self.skipping = 0
-        self.where = ""
+        self.pre = 0
+        self.line = 0
 
     def flush(self) -> None:
-        text = re.sub(r"\s+", " ", "".join(self.parts)).strip()
-        if text:
-            self.lines.append(SourceLine(text, self.where, style_level=self.level, whole=True))
+        text = "".join(self.parts)
+        # Inside <pre> a line break is a line (LibreOffice writes a text file as one <pre>).
+        for k, part in enumerate(text.split("\n") if self.pre else [text]):
+            part = re.sub(r"\s+", " ", part).strip()
+            if part:
+                where = f"{self.line + k}行目"
+                self.lines.append(SourceLine(part, where, style_level=self.level, whole=True))
         self.parts, self.level = [], None
 
     def handle_starttag(self, tag: str, attrs) -> None:
@@ -199,6 +204,7 @@ class _HTMLLines(HTMLParser):
             self.skipping += 1
         elif tag in self.BLOCKS:
             self.flush()
+            self.pre += tag == "pre"
             if re.fullmatch(r"h[1-6]", tag):
                 self.level = int(tag[1])
 
@@ -207,12 +213,13 @@ class _HTMLLines(HTMLParser):
             self.skipping = max(0, self.skipping - 1)
         elif tag in self.BLOCKS:
             self.flush()
+            self.pre = max(0, self.pre - (tag == "pre"))
 
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
         if not self.parts:
-            self.where = f"{self.getpos()[0]}行目"
+            self.line = self.getpos()[0]
         self.parts.append(data)
 
 

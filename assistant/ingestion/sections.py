@@ -81,10 +81,16 @@ class Document:
         return " ＞ ".join(s.heading for s in self.ancestors(section_id))
 
     def citation_name(self, section_id: str) -> str:
-        """``協働ガイドライン 第３章（７）後援``: the document and the section, as an answer names them."""
+        """How an answer names a section with its document: ``協働ガイドライン 第３章（７）後援``,
+        ``補助金交付要綱 第５条第２項``; unnumbered headings (Markdown, Word styles) as a path."""
         chain = self.ancestors(section_id)
-        outer = "".join(s.label or s.heading for s in chain[:-1])
-        return f"{self.title} {outer}{chain[-1].heading}"
+        name = ""
+        for section in chain[:-1]:
+            name += section.label if section.label else f"{section.heading} ＞ "
+        last = chain[-1]
+        if not last.title and last.label.isdigit() and len(chain) > 1 and chain[-2].label.endswith("条"):
+            return f"{self.title} {name}第{last.label}項"
+        return f"{self.title} {name}{last.heading}"
 
     def leaves(self) -> list[Section]:
         parents = {s.parent for s in self.sections}
