@@ -106,8 +106,9 @@ def test_answers_carry_their_contexts_with_scores(chain):
     assert {c.section_id for c in answer.citations} <= {c.section_id for c in answer.contexts}
     data = answer.to_json()
     assert set(data) >= {"question", "answer", "abstained", "citations", "contexts"}
-    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote"}
-    assert set(data["contexts"][0]) == {"section_id", "score", "text"}
+    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote", "name"}
+    assert data["citations"][0]["name"].startswith("協働ガイドライン 第")
+    assert set(data["contexts"][0]) == {"doc_id", "section_id", "score", "text"}
 
 
 def test_the_langchain_runnable(chain):
