@@ -42,11 +42,13 @@ wheelhouse:
 	du -sh $(WHEELHOUSE)
 
 # Debian's chromium drives the browser tests (Playwright cannot download its own browser here);
+# LibreOffice (headless) renders the PDF, Word and HTML files the document tests ingest;
 # the CJK fonts make the screenshots readable.
 # torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
-	command -v chromium >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; }
+	command -v chromium >/dev/null && command -v soffice >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-writer; }
 	$(BIN)/pip install -q torch==2.13.0
 	ls $(LLAMA_WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
 		$(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==0.3.36
