@@ -176,8 +176,7 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Do
                 ja="登録された文書がありません。`assistant add` で追加してください。",
             )
         for stray in unlisted_files(corpus_dir):
-            if stray.name != EXTRACTED:
-                log.warning("%s is not a listed document and is ignored (add it with `assistant add`)", stray)
+            log.warning("%s is not a listed document and is ignored (add it with `assistant add`)", stray)
         documents = []
         for entry in entries:
             document = load_document(corpus_dir / entry.file, entry.doc_id, entry.title, max_bytes)
