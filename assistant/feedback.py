@@ -1,7 +1,8 @@
 """Staff feedback (👍 / 👎) on answers, kept in a small SQLite file, and its export as eval candidates.
 
-Every click becomes one row: the question, the conversation before it, the answer and its
-citations, an optional comment and the settings that produced the answer. 👎 rows can be
+Each answer has at most one row: the question, the conversation before it, the answer and its
+citations, an optional comment and the settings that produced the answer. A record carrying the
+answer's ``answer_id`` replaces that answer's earlier rating (a staff member may change their mind). 👎 rows can be
 exported as candidate eval cases (JSON Lines) for a maintainer to review and correct.
 
 Storage rules:
@@ -50,7 +51,8 @@ MAX_CITATIONS = 50
 MAX_CITATIONS_JSON_CHARS = 100_000
 MAX_SETTINGS_JSON_CHARS = 10_000
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: answer_id (one rating per answer)
+MAX_ANSWER_ID_CHARS = 64
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 
@@ -67,13 +69,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer      TEXT NOT NULL,
     citations   TEXT NOT NULL,   -- JSON list of {"doc_id", "section_id", "title", "quote"}
     comment     TEXT NOT NULL DEFAULT '',
-    settings    TEXT NOT NULL    -- JSON object
+    settings    TEXT NOT NULL,   -- JSON object
+    answer_id   TEXT NOT NULL DEFAULT ''  -- the UI's id of the rated answer; '' when unknown
 )
 """,
     "CREATE INDEX IF NOT EXISTS feedback_by_rating ON feedback (rating, id)",
 )
+_ANSWER_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS feedback_by_answer ON feedback (answer_id) WHERE answer_id != ''"
 
-_COLUMNS = "id, created_at, rating, question, history, answer, citations, comment, settings"
+
+_COLUMNS = "id, created_at, rating, question, history, answer, citations, comment, settings, answer_id"
 
 
 class FeedbackError(AssistantError):
@@ -99,6 +104,7 @@ class FeedbackRecord:
     comment: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # model ids, mode, top_k …
     created_at: str = field(default_factory=utc_now_iso)
+    answer_id: str = ""  # the same id again replaces that answer's rating
     id: int | None = None  # assigned by FeedbackStore.add
 
     def validate(self) -> None:
@@ -116,6 +122,7 @@ class FeedbackRecord:
         _check_text("question", "質問", self.question, MAX_QUESTION_CHARS)
         _check_text("answer", "回答", self.answer, MAX_ANSWER_CHARS)
         _check_text("comment", "コメント", self.comment, MAX_COMMENT_CHARS)
+        _check_text("answer_id", "回答の識別子", self.answer_id, MAX_ANSWER_ID_CHARS)
         _check_history(self.history)
         _check_citations(self.citations)
         if not isinstance(self.settings, dict):
@@ -229,7 +236,9 @@ class FeedbackStore:
     # --- public API -------------------------------------------------------------------------
 
     def add(self, record: FeedbackRecord) -> int:
-        """Validate and store one record in its own transaction; return (and set) its row id."""
+        """Validate and store one record in its own transaction; return (and set) its row id.
+
+        A record with an ``answer_id`` already stored updates that row (rating, comment, time)."""
         record.validate()
         row = (
             record.created_at,
@@ -240,17 +249,21 @@ class FeedbackStore:
             _to_json(record.citations, "citations"),
             record.comment,
             _to_json(record.settings, "settings"),
+            record.answer_id,
         )
 
         def insert(conn: sqlite3.Connection) -> int:
             with _immediate_transaction(conn):
-                cursor = conn.execute(
-                    "INSERT INTO feedback (created_at, rating, question, history, answer, citations, comment, settings)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (row_id,) = conn.execute(
+                    "INSERT INTO feedback"
+                    " (created_at, rating, question, history, answer, citations, comment, settings, answer_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (answer_id) WHERE answer_id != '' DO UPDATE SET"
+                    " created_at = excluded.created_at, rating = excluded.rating, comment = excluded.comment"
+                    " RETURNING id",
                     row,
-                )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+                ).fetchone()
+            return int(row_id)
 
         self._ensure_ready()
         record.id = self._call(insert)
@@ -285,6 +298,7 @@ class FeedbackStore:
                     citations=json.loads(row[6]),
                     comment=row[7],
                     settings=json.loads(row[8]),
+                    answer_id=row[9],
                 )
                 for row in rows
             ]
@@ -373,6 +387,10 @@ class FeedbackStore:
         with _immediate_transaction(conn):
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
+            if "answer_id" not in columns:  # a version 1 file
+                conn.execute("ALTER TABLE feedback ADD COLUMN answer_id TEXT NOT NULL DEFAULT ''")
+            conn.execute(_ANSWER_INDEX)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -1,22 +1,30 @@
 """The staff chat UI: a thin Gradio shell over the library.
 
-``StaffAssistant`` holds the callbacks as plain methods over plain data (lists of dicts, strings),
-so they can be tested without a browser; ``build_app`` only lays out the components and wires
-them to those methods. Serving it (login, limits, the JSON API, ``assistant serve``) is
+``StaffAssistant`` holds what the UI does as plain methods over plain data (dicts, strings), so
+they can be tested without a browser; ``build_app`` lays out the components and wires them to
+those methods. Serving it (login, limits, the JSON API, ``assistant serve``) is
 ``assistant.ui.server``.
 
-A chat turn, as kept in the session state::
+The chat and the guideline browser are drawn in the page by ``static/chat.js`` and
+``static/guide.js``: the conversation lives in the browser (``localStorage``, so a reload keeps it
+and the server keeps nothing per user), and each answer is one direct call to ``answer`` — no
+queue round trip, no re-render of the whole conversation. Everything shown that comes from a
+document, a question or an answer is escaped: by ``render`` on the server, or set as text by the
+scripts. A chat turn, as the browser keeps it::
 
-    {"question": str, "answer": str, "abstained": bool, "error": bool, "pending": bool,
-     "citations": [{"doc_id", "section_id", "title", "quote"}], "suggestions": [...],
-     "answerer": str, "notes": [str]}
+    {"answer_id": str, "question": str, "answer": str, "abstained": bool, "error": bool,
+     "citations": [{"doc_id", "section_id", "title", "quote"}],
+     "sources": [{"doc_id", "section_id", "label", "title"}], "sources_heading": str,
+     "answerer": str, "notes": [str], "rating": "up" | "down" | None}
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator, Mapping
+import threading
+import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,7 +32,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answering.chain import AnswerChain
-from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
+from assistant.answering.extractive import MAX_QUESTION_CHARS
 from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
@@ -39,42 +47,30 @@ from assistant.ui.onboarding import (
     quiz_finished,
     quiz_progress,
     quiz_question,
+    self_mark,
 )
 from assistant.ui.render import (
-    BROWSE_PLACEHOLDER,
-    SECTION_PLACEHOLDER,
-    chat_text,
+    chat_shell_html,
+    deep_link,
     find_section,
+    guide_html,
     notice_html,
     section_html,
-    source_buttons,
-    toc_html,
+    section_label,
 )
 
 log = logging.getLogger(__name__)
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONCURRENCY_LIMIT = 4  # answers computed at once, chat and the /ask API together; the others wait
 
 GENERIC_ERROR = "エラーが発生しました。時間をおいてもう一度お試しください。"
-THINKING = "回答を作成しています…"
 EXAMPLE_QUESTIONS = (
     "後援名義を使わせてはいけないのはどんな場合？",
     "委託と補助の違いは？",
     "協働は経費削減のためですか？",
 )
-NO_SOURCES = "質問すると、回答の根拠となったガイドラインの箇所がここに表示されます。"
 RATINGS = {"up": "👍", "down": "👎"}
-
-# Clicks on anything with data-section inside a gr.HTML become one "click" event carrying the
-# section id; ctrl/cmd/middle clicks on links keep the browser's behaviour (open the deep link).
-OPEN_SECTION_JS = """
-element.addEventListener('click', (event) => {
-  const target = event.target.closest('[data-section]');
-  if (!target || !element.contains(target)) return;
-  if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-  event.preventDefault();
-  trigger('click', {section: target.dataset.section, doc: target.dataset.doc || ''});
-});
-"""
 
 
 def error_message(exc: BaseException) -> str:
@@ -84,75 +80,13 @@ def error_message(exc: BaseException) -> str:
     return GENERIC_ERROR
 
 
-# --------------------------------------------------------------------------- chat turns
-
-
-def turn_from_answer(question: str, answer: Answer) -> dict[str, Any]:
-    return {
-        "question": question,
-        "answer": answer.answer,
-        "abstained": answer.abstained,
-        "error": False,
-        "pending": False,
-        "citations": [asdict(c) for c in answer.citations],
-        "suggestions": [asdict(s) for s in answer.suggestions],
-        "answerer": answer.answerer,
-        "notes": list(answer.notes),
-    }
-
-
-def error_turn(question: str, message: str) -> dict[str, Any]:
-    return {
-        "question": question,
-        "answer": message,
-        "abstained": False,
-        "error": True,
-        "pending": False,
-        "citations": [],
-        "suggestions": [],
-        "answerer": "",
-        "notes": [],
-    }
-
-
-def chain_history(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The earlier turns as the chain takes them; failed and unfinished turns are left out."""
-    history: list[dict[str, str]] = []
-    for turn in turns:
-        if turn.get("error") or turn.get("pending"):
-            continue
-        history.append({"role": "user", "content": turn["question"]})
-        history.append({"role": "assistant", "content": turn["answer"]})
-    return history
-
-
-def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The Chatbot's messages, escaped (the Chatbot parses content as HTML)."""
-    messages = []
-    for turn in turns:
-        if turn["question"].strip():
-            messages.append({"role": "user", "content": chat_text(turn["question"])})
-        messages.append({"role": "assistant", "content": chat_text(turn["answer"] or THINKING)})
-    return messages
-
-
-def turn_of_message(turns: list[dict[str, Any]], message_index: int) -> int | None:
-    """Which turn the ``message_index``-th Chatbot message belongs to."""
-    owners = []
-    for i, turn in enumerate(turns):
-        owners.extend([i] * (2 if turn["question"].strip() else 1))
-    return owners[message_index] if 0 <= message_index < len(owners) else None
-
-
-def _selected_turn(turns: list[dict[str, Any]], selected: int | None) -> dict[str, Any] | None:
-    if selected is None or not 0 <= selected < len(turns):
-        return None
-    return turns[selected]
-
-
 def _excerpt(text: str, limit: int = 30) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _text(value: Any, limit: int = 20_000) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def parse_deep_link(query: Mapping[str, str]) -> tuple[str, str] | None:
@@ -163,7 +97,23 @@ def parse_deep_link(query: Mapping[str, str]) -> tuple[str, str] | None:
     return str(query.get("doc") or "").strip(), section_id
 
 
-# --------------------------------------------------------------------------- the callbacks
+def history_messages(turns: Any) -> list[dict[str, str]]:
+    """Earlier turns as the chain takes them (the browser sends ``{"role", "content"}`` messages);
+    anything else is dropped. The chain caps and cleans what is left."""
+    if not isinstance(turns, list):
+        return []
+    return [
+        {"role": m["role"], "content": m["content"]}
+        for m in turns
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+    ]
+
+
+def load_js(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- what the UI does
 
 
 class StaffAssistant:
@@ -175,122 +125,111 @@ class StaffAssistant:
         self.documents = chain.service.documents
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
+        self.answer_slots = threading.BoundedSemaphore(CONCURRENCY_LIMIT)
 
     # --- chat ------------------------------------------------------------------------------
 
-    def respond(self, question: str, turns: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        """Yield the conversation as it grows: the question with a pending answer, the streamed
-        text (LLM mode), then the finished turn. A failure ends the turn with a Japanese message."""
-        question = question if isinstance(question, str) else ""
-        earlier = list(turns or [])
-        pending = {**error_turn(question, ""), "error": False, "pending": True}
-        yield [*earlier, pending]
-        final = None
-        text = ""
+    def answer(self, question: Any, history: Any = None) -> dict[str, Any]:
+        """One chat turn for the browser: the answer, its citations, the sections to open (its
+        sources, or the nearest sections when it abstained) with their labels. A failure is a turn
+        with ``error`` set and a Japanese message as its answer."""
+        question = _text(question)
+        turn: dict[str, Any] = {
+            "answer_id": uuid.uuid4().hex,
+            "question": question,
+            "answer": "",
+            "abstained": False,
+            "error": False,
+            "citations": [],
+            "sources": [],
+            "sources_heading": "",
+            "answerer": "",
+            "notes": [],
+        }
         try:
-            for piece in self.chain.stream(question, chain_history(earlier)):
-                if isinstance(piece, Answer):
-                    final = turn_from_answer(question, piece)
-                else:
-                    text += piece
-                    yield [*earlier, {**pending, "answer": text}]
-            if final is None:
-                raise RuntimeError("the chain's stream ended without an Answer")
+            with self.answer_slots:
+                result = self.chain.ask(question, history_messages(history))
         except AssistantError as exc:
             log.info("question not answered: %s", exc)
-            final = error_turn(question, error_message(exc))
+            return {**turn, "answer": error_message(exc), "error": True}
         except Exception as exc:
             log.exception("answering failed")
-            final = error_turn(question, error_message(exc))
-        yield [*earlier, final]
+            return {**turn, "answer": error_message(exc), "error": True}
+        references = result.suggestions if result.abstained else result.citations
+        heading = "近い内容の箇所（参考）" if result.abstained else "出典（押すと本文をここに表示）"
+        return {
+            **turn,
+            "answer": result.answer,
+            "abstained": result.abstained,
+            "citations": [asdict(c) for c in result.citations],
+            "sources": self.sources(asdict(r) for r in references),
+            "sources_heading": heading,
+            "answerer": result.answerer,
+            "notes": list(result.notes),
+        }
 
-    def sources_html(self, turns: list[dict[str, Any]], selected: int | None) -> str:
-        """The source buttons of the selected answer (its citations, or the nearest sections when
-        it abstained), with the chain's notes."""
-        turn = _selected_turn(turns, selected)
-        if turn is None:
-            return notice_html(NO_SOURCES)
-        if turn["error"] or turn["pending"]:
-            return ""
-        about = f"「{_excerpt(turn['question'])}」への回答"
-        if turn["abstained"]:
-            html = source_buttons(self.documents, turn["suggestions"], f"近い内容の箇所（参考・{about}）")
-        else:
-            html = source_buttons(self.documents, turn["citations"], f"出典（{about}）— クリックで本文を表示")
-        return html + "".join(notice_html(note) for note in turn["notes"])
+    def sources(self, references: Any) -> list[dict[str, str]]:
+        """One entry per cited section, in the order first cited, labelled ``第３章（７）後援``."""
+        seen: dict[tuple[str, str], dict[str, str]] = {}
+        for ref in references:
+            key = (str(ref.get("doc_id") or ""), str(ref.get("section_id") or ""))
+            if key in seen or not key[1]:
+                continue
+            document = find_section(self.documents, key[1], key[0])
+            label = section_label(document, key[1]) if document else str(ref.get("title") or key[1])
+            title = document.title_path(key[1]) if document else label
+            doc_id = document.doc_id if document else key[0]
+            seen[key] = {"doc_id": doc_id, "section_id": key[1], "label": label, "title": title}
+        return list(seen.values())
 
-    def open_source(self, turns: list[dict[str, Any]], selected: int | None, doc_id: str, section_id: str) -> str:
-        """A section for the side panel, with the selected answer's quotes from it marked."""
+    def open_section(self, doc_id: Any, section_id: Any, quotes: Any = ()) -> dict[str, str]:
+        """A section as HTML (escaped), with the given quotes marked, and its deep link; or a
+        Japanese notice when there is no such section."""
+        doc_id, section_id = _text(doc_id, 200), _text(section_id, 200)
         document = find_section(self.documents, section_id, doc_id)
         if document is None:
-            return notice_html(f"項目「{_excerpt(section_id)}」はガイドラインにありません。")
-        turn = _selected_turn(turns, selected)
-        quotes = [
-            c["quote"]
-            for c in (turn or {}).get("citations", [])
-            if c["section_id"] == section_id and c["doc_id"] == document.doc_id
-        ]
-        return section_html(self.documents, document, section_id, quotes)
+            return {"html": notice_html(f"項目「{_excerpt(section_id)}」はガイドラインにありません。"), "href": ""}
+        quotes = [q for q in (quotes if isinstance(quotes, list) else []) if isinstance(q, str)]
+        return {
+            "html": section_html(self.documents, document, section_id, quotes),
+            "href": deep_link(self.documents, document.doc_id, section_id),
+            "section_id": section_id,
+            "doc_id": document.doc_id,
+        }
 
-    def feedback_target(self, turns: list[dict[str, Any]], selected: int | None) -> str:
-        """Which answer a rating goes to, as HTML in which the question is plain text."""
-        turn = _selected_turn(turns, selected)
-        if turn is None or turn["error"] or turn["pending"]:
-            return notice_html("評価できる回答はまだありません。")
-        return notice_html(
-            f"評価する回答: 「{_excerpt(turn['question'])}」への回答（チャットの回答をクリックすると対象を変えられます）"
-        )
-
-    def save_feedback(
-        self, turns: list[dict[str, Any]], selected: int | None, rating: str | None, comment: str | None
-    ) -> tuple[bool, str]:
-        """Store 👍/👎 (and the comment) for the selected answer; return whether it was saved and
-        what to tell the user."""
-        turn = _selected_turn(turns, selected)
-        if turn is None or turn["error"] or turn["pending"]:
-            return False, "評価できる回答がありません。先に質問してください。"
+    def rate(self, turn: Any, rating: Any, comment: Any = "", history: Any = None) -> dict[str, Any]:
+        """Store 👍/👎 (and a comment) for one answer; rating the same answer again replaces its
+        earlier rating. Returns whether it was saved and what to tell the user."""
+        if not isinstance(turn, dict) or turn.get("error") or not _text(turn.get("answer")):
+            return {"saved": False, "message": "評価できる回答がありません。"}
         if rating not in RATINGS:
-            return False, "👍 か 👎 を選んでから送信してください。"
+            return {"saved": False, "message": "👍 か 👎 を選んでください。"}
         settings = self.chain.settings
+        citations = turn.get("citations")
         record = FeedbackRecord(
             rating=rating,
-            question=turn["question"],
-            history=chain_history(turns[:selected]),
-            answer=turn["answer"],
-            citations=turn["citations"],
-            comment=(comment or "").strip(),
+            question=_text(turn.get("question")),
+            history=history_messages(history),
+            answer=_text(turn.get("answer")),
+            citations=citations if isinstance(citations, list) else [],
+            comment=_text(comment).strip(),
+            answer_id=_text(turn.get("answer_id"), 64),
             settings={
                 "mode": settings.mode,
                 "embedding_model": self.chain.service.embeddings.model_id,
-                "answerer": turn["answerer"],
+                "answerer": _text(turn.get("answerer"), 100),
             },
         )
         try:
             self.store.add(record)
         except FeedbackError as exc:
             log.warning("feedback not saved: %s", exc)
-            return False, exc.ja
+            return {"saved": False, "message": exc.ja}
         except Exception:
             log.exception("feedback not saved")
-            return False, GENERIC_ERROR
-        return True, f"フィードバック（{RATINGS[rating]}）を保存しました。ご協力ありがとうございます。"
-
-    # --- guideline browser -----------------------------------------------------------------
-
-    def open_section(self, doc_id: str, section_id: str) -> str:
-        document = find_section(self.documents, section_id, doc_id)
-        if document is None:
-            return notice_html(
-                f"項目「{_excerpt(section_id)}」はガイドラインにありません。左の目次から選んでください。"
-            )
-        return section_html(self.documents, document, section_id)
-
-    def deep_link(self, query: Mapping[str, str]) -> str | None:
-        """The section a ``?section=`` link asks for (or why it cannot be shown); None without one."""
-        link = parse_deep_link(query)
-        if link is None:
-            return None
-        return self.open_section(*link)
+            return {"saved": False, "message": GENERIC_ERROR}
+        what = "コメント" if record.comment else f"評価（{RATINGS[rating]}）"
+        return {"saved": True, "message": f"{what}を保存しました。ご協力ありがとうございます。"}
 
     # --- onboarding ------------------------------------------------------------------------
 
@@ -308,6 +247,9 @@ class StaffAssistant:
             return QuizResult(state, notice_html(f"答えが長すぎます。{MAX_QUESTION_CHARS}文字以内にまとめてください。"))
         return grade_answer(self.quiz_cases, self.documents, self.tokenizer, state, text)
 
+    def mark_quiz(self, state: dict[str, Any], correct: bool) -> dict[str, Any]:
+        return self_mark(state, correct)
+
     def next_quiz_question(self, state: dict[str, Any]) -> dict[str, Any]:
         return next_question(state)
 
@@ -315,26 +257,25 @@ class StaffAssistant:
 # --------------------------------------------------------------------------- layout
 
 
-def clicked_section(evt: gr.EventData) -> tuple[str, str] | None:
-    """``(doc_id, section_id)`` from a click sent by ``OPEN_SECTION_JS``; None for any other click."""
-    try:
-        section_id, doc_id = evt.section, getattr(evt, "doc", "")
-    except (AttributeError, TypeError):  # a click without data
-        return None
-    if not isinstance(section_id, str) or not section_id:
-        return None
-    return str(doc_id or ""), section_id
-
-
 def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
     """The whole UI over one loaded chain (shared by every session); ``server.create_app`` adds
     the API and the queue, ``server.launch`` serves it."""
     ui = StaffAssistant(chain, feedback_store)
 
+    # The browser calls these directly (gr.HTML server functions: one POST each, behind the login).
+    def answer(request: Any) -> dict[str, Any]:
+        request = request if isinstance(request, dict) else {}
+        return ui.answer(request.get("question"), request.get("history"))
+
+    def section(request: Any) -> dict[str, str]:
+        request = request if isinstance(request, dict) else {}
+        return ui.open_section(request.get("doc_id"), request.get("section_id"), request.get("quotes"))
+
+    def rate(request: Any) -> dict[str, Any]:
+        request = request if isinstance(request, dict) else {}
+        return ui.rate(request.get("turn"), request.get("rating"), request.get("comment"), request.get("history"))
+
     with gr.Blocks(title="協働ガイドライン アシスタント", analytics_enabled=False) as app:
-        turns = gr.State([])
-        selected = gr.State(None)
-        asked = gr.State("")
         chapter_index = gr.State(0)
         quiz = gr.State(None)
 
@@ -344,224 +285,186 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
             "</header>",
             js_on_load=None,
         )
-        with gr.Tabs() as tabs:
-            with gr.Tab("質問する", id="chat"), gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="会話",
-                        elem_id="chat",
-                        height=560,
-                        render_markdown=False,
-                        latex_delimiters=[],  # `$$…$$` in a question stays text
-                        sanitize_html=True,
-                        allow_tags=False,
-                        buttons=["copy", "copy_all"],
-                        feedback_options=None,
-                        layout="bubble",
-                        placeholder=(
-                            "**協働ガイドラインについて、何でも質問してください。**\n\n"
-                            "下の例を押すと、そのまま質問できます。"
-                        ),
-                        examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
-                    )
-                    sources = gr.HTML(
-                        notice_html(NO_SOURCES), js_on_load=OPEN_SECTION_JS, elem_id="sources", padding=True
-                    )
-                    with gr.Row():
-                        question = gr.Textbox(
-                            show_label=False,
-                            placeholder="例: 後援と共催の違いは？（Enter で送信）",
-                            elem_id="question",
-                            scale=5,
-                            max_length=MAX_QUESTION_CHARS,
-                        )
-                        send = gr.Button("送信", variant="primary", scale=1, elem_id="send")
-                    clear = gr.Button("会話をクリア", size="sm", elem_id="clear")
-                    with gr.Accordion("回答を評価する（👍 / 👎）", open=True, elem_id="feedback"):
-                        target = gr.HTML(ui.feedback_target([], None), js_on_load=None, elem_id="feedback-target")
-                        with gr.Row():
-                            rating = gr.Radio(
-                                [("👍 役に立った", "up"), ("👎 役に立たなかった", "down")],
-                                label="この回答は役に立ちましたか？",
-                                elem_id="rating",
-                                scale=1,
-                            )
-                            comment = gr.Textbox(
-                                label="コメント（任意）",
-                                placeholder="どこが違っていたか、何が知りたかったか など",
-                                lines=2,
-                                max_length=2000,
-                                elem_id="comment",
-                                scale=2,
-                            )
-                        send_feedback = gr.Button("評価を送信", size="sm", elem_id="send-feedback")
-                        feedback_status = gr.HTML("", js_on_load=None, elem_id="feedback-status")
-                with gr.Column(scale=2):
-                    source_panel = gr.HTML(
-                        notice_html(SECTION_PLACEHOLDER),
-                        js_on_load=OPEN_SECTION_JS,
-                        elem_id="source-panel",
-                        container=True,
-                        max_height=780,
-                        padding=True,
-                    )
-
-            with gr.Tab("ガイドラインを読む", id="browse"), gr.Row(equal_height=False):
-                with gr.Column(scale=2):
-                    toc = gr.HTML(
-                        toc_html(ui.documents),
-                        js_on_load=OPEN_SECTION_JS,
-                        elem_id="toc",
-                        container=True,
-                        padding=True,
-                        max_height=720,
-                    )
-                with gr.Column(scale=3):
-                    browse_panel = gr.HTML(
-                        notice_html(BROWSE_PLACEHOLDER),
-                        js_on_load=OPEN_SECTION_JS,
-                        elem_id="browse-panel",
-                        container=True,
-                        max_height=720,
-                        padding=True,
-                    )
-
-            with gr.Tab("新人研修", id="onboarding"), gr.Tabs():
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("質問する", id="chat", elem_id="tab-chat"):
+                gr.HTML(
+                    chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS),
+                    js_on_load=load_js("chat.js"),
+                    elem_id="chat-app",
+                    server_functions=[answer, section, rate],
+                )
+            with gr.Tab("ガイドラインを読む", id="browse", elem_id="tab-browse"):
+                gr.HTML(
+                    guide_html(ui.documents),
+                    js_on_load=load_js("guide.js"),
+                    elem_id="guide",
+                    server_functions=[section],
+                )
+            with gr.Tab("新人研修", id="onboarding", elem_id="tab-onboarding"), gr.Tabs() as onboarding_tabs:
                 with gr.Tab("章ごとに読む", id="chapters"):
                     first = ui.chapter(0)
                     chapter_progress = gr.Markdown(f"**{first.progress}**　{first.title}", elem_id="chapter-progress")
-                    with gr.Row():
-                        previous_chapter = gr.Button("← 前へ", interactive=False, elem_id="previous-chapter")
-                        next_chapter = gr.Button("次へ →", variant="primary", elem_id="next-chapter")
+                    with gr.Row(elem_classes="chapter-nav"):
+                        previous_chapter = gr.Button("← 前の章", interactive=False, elem_id="previous-chapter")
+                        next_chapter = gr.Button("次の章へ →", variant="primary", elem_id="next-chapter")
                     chapter_view = gr.HTML(first.html, js_on_load=None, elem_id="chapter", padding=True)
+                    with gr.Row(elem_classes="chapter-nav"):
+                        previous_chapter_bottom = gr.Button(
+                            "← 前の章", interactive=False, elem_id="previous-chapter-bottom"
+                        )
+                        next_chapter_bottom = gr.Button("次の章へ →", variant="primary", elem_id="next-chapter-bottom")
                 with gr.Tab("理解度クイズ", id="quiz"):
                     gr.Markdown(
                         "ガイドラインの内容についての問題です。自分の言葉で答えてから「採点する」を押すと、"
-                        "模範解答・根拠の箇所・点数が表示されます。"
+                        "模範解答と根拠の箇所が表示されます。"
                     )
                     quiz_status = gr.Markdown("", elem_id="quiz-progress")
                     quiz_text = gr.HTML("", js_on_load=None, elem_id="quiz-question", padding=True)
                     quiz_answer = gr.Textbox(
                         label="あなたの答え", lines=3, max_length=MAX_QUESTION_CHARS, elem_id="quiz-answer"
                     )
-                    with gr.Row():
-                        grade = gr.Button("採点する", variant="primary", elem_id="grade")
-                        next_quiz = gr.Button("次の問題へ", elem_id="next-question")
-                        restart_quiz = gr.Button("新しいクイズを始める", elem_id="new-quiz")
+                    grade = gr.Button("採点する", variant="primary", elem_id="grade")
                     quiz_result = gr.HTML("", js_on_load=None, elem_id="quiz-result", padding=True)
+                    with gr.Row(visible=False, elem_id="self-mark") as self_mark_row:
+                        mark_right = gr.Button("合っていた（正解にする）", elem_id="mark-right")
+                        mark_wrong = gr.Button("違っていた（不正解にする）", elem_id="mark-wrong")
+                    next_quiz = gr.Button("次の問題へ →", variant="primary", elem_id="next-question")
+                    restart_quiz = gr.Button("最初からやり直す", size="sm", elem_id="new-quiz")
+                    with gr.Row(visible=False, elem_id="confirm-restart") as confirm_row:
+                        gr.Markdown("今までの答えと点数は消えます。最初からやり直しますか？")
+                        confirm_restart = gr.Button("やり直す", variant="stop", elem_id="confirm-new-quiz")
+                        cancel_restart = gr.Button("続ける", elem_id="cancel-new-quiz")
 
-        # --- chat wiring -------------------------------------------------------------------
-        chat_outputs = [chatbot, turns, selected, sources, target, feedback_status]
+        # --- deep links: ?section=… opens the guideline tab (guide.js opens the section itself) ---
+        def on_load(request: gr.Request) -> Any:
+            query = dict(request.query_params) if request is not None else {}
+            return gr.Tabs(selected="browse") if parse_deep_link(query) else gr.skip()
 
-        def show_turns(new_turns: list[dict[str, Any]]) -> tuple:
-            latest = len(new_turns) - 1 if new_turns else None
-            return (
-                chat_messages(new_turns),
-                new_turns,
-                latest,
-                ui.sources_html(new_turns, latest),
-                ui.feedback_target(new_turns, latest),
-                "",
-            )
-
-        def answer(text: str, current: list[dict[str, Any]]) -> Iterator[tuple]:
-            for new_turns in ui.respond(text, current):
-                yield show_turns(new_turns)
-
-        def take_question(text: str) -> tuple[str, str]:
-            return "", text
-
-        def take_example(evt: gr.SelectData) -> str:
-            value = evt.value
-            return value.get("text", "") if isinstance(value, dict) else str(value or "")
-
-        for trigger in (question.submit, send.click):
-            trigger(take_question, [question], [question, asked], queue=False).then(
-                answer, [asked, turns], chat_outputs
-            )
-        chatbot.example_select(take_example, None, [asked], queue=False).then(answer, [asked, turns], chat_outputs)
-
-        def reset() -> tuple:
-            return (*show_turns([]), notice_html(SECTION_PLACEHOLDER), None, "")
-
-        clear.click(reset, None, [*chat_outputs, source_panel, rating, comment], queue=False)
-        chatbot.clear(reset, None, [*chat_outputs, source_panel, rating, comment], queue=False)
-
-        def select_answer(current: list[dict[str, Any]], evt: gr.SelectData) -> tuple:
-            index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-            chosen = turn_of_message(current, int(index))
-            if chosen is None:
-                return gr.skip(), gr.skip(), gr.skip()
-            return chosen, ui.sources_html(current, chosen), ui.feedback_target(current, chosen)
-
-        chatbot.select(select_answer, [turns], [selected, sources, target], queue=False)
-
-        def open_cited(current: list[dict[str, Any]], chosen: int | None, evt: gr.EventData) -> str:
-            link = clicked_section(evt)
-            return gr.skip() if link is None else ui.open_source(current, chosen, *link)
-
-        sources.click(open_cited, [turns, selected], [source_panel])
-        source_panel.click(open_cited, [turns, selected], [source_panel])
-
-        def submit_feedback(current, chosen, given_rating, given_comment) -> tuple:
-            saved, message = ui.save_feedback(current, chosen, given_rating, given_comment)
-            return notice_html(message), (None if saved else gr.skip()), ("" if saved else gr.skip())
-
-        send_feedback.click(submit_feedback, [turns, selected, rating, comment], [feedback_status, rating, comment])
-
-        # --- guideline browser and deep links ----------------------------------------------
-        def open_in_browser(evt: gr.EventData) -> str:
-            link = clicked_section(evt)
-            return gr.skip() if link is None else ui.open_section(*link)
-
-        toc.click(open_in_browser, None, [browse_panel])
-        browse_panel.click(open_in_browser, None, [browse_panel])
-
-        def on_load(request: gr.Request) -> tuple:
-            html = ui.deep_link(dict(request.query_params)) if request is not None else None
-            if html is None:
-                return gr.skip(), gr.skip()
-            return gr.Tabs(selected="browse"), html
-
-        app.load(on_load, None, [tabs, browse_panel], queue=False)
+        app.load(on_load, None, [tabs], queue=False, api_visibility="undocumented")
 
         # --- onboarding --------------------------------------------------------------------
         def show_chapter(index: int) -> tuple:
             page = ui.chapter(index)
+            next_label = "次の章へ →" if page.has_next else "理解度クイズへ進む →"
             return (
                 page.index,
                 f"**{page.progress}**　{page.title}",
                 page.html,
                 gr.Button(interactive=page.has_previous),
-                gr.Button(interactive=page.has_next),
+                gr.Button(next_label),
+                gr.Button(interactive=page.has_previous),
+                gr.Button(next_label),
             )
 
-        chapter_outputs = [chapter_index, chapter_progress, chapter_view, previous_chapter, next_chapter]
-        previous_chapter.click(lambda i: show_chapter(i - 1), [chapter_index], chapter_outputs, queue=False)
-        next_chapter.click(lambda i: show_chapter(i + 1), [chapter_index], chapter_outputs, queue=False)
+        chapter_outputs = [
+            chapter_index,
+            chapter_progress,
+            chapter_view,
+            previous_chapter,
+            next_chapter,
+            previous_chapter_bottom,
+            next_chapter_bottom,
+        ]
+
+        def go_next(index: int) -> tuple:
+            if not ui.chapter(index).has_next:  # the last chapter leads on to the quiz
+                return (*[gr.skip()] * len(chapter_outputs), gr.Tabs(selected="quiz"))
+            return (*show_chapter(index + 1), gr.skip())
+
+        for button in (previous_chapter, previous_chapter_bottom):
+            button.click(
+                lambda i: show_chapter(i - 1),
+                [chapter_index],
+                chapter_outputs,
+                queue=False,
+                api_visibility="undocumented",
+            )
+        for button in (next_chapter, next_chapter_bottom):
+            button.click(
+                go_next,
+                [chapter_index],
+                [*chapter_outputs, onboarding_tabs],
+                queue=False,
+                api_visibility="undocumented",
+            )
+        for button in (previous_chapter_bottom, next_chapter_bottom):  # the new chapter starts at its top
+            button.click(None, js="() => document.getElementById('chapter-progress').scrollIntoView()")
 
         def show_quiz(state: dict[str, Any]) -> tuple:
+            finished = quiz_finished(state)
             return (
                 state,
                 f"**{quiz_progress(state)}**",
                 notice_html(ui.quiz_question(state), "quiz-question"),
+                gr.Textbox(value="", visible=not finished),
                 "",
-                "",
-                gr.Button(interactive=not quiz_finished(state)),
+                gr.Button(visible=not finished),
+                gr.Row(visible=False),
+                gr.Button(visible=not finished),
+                gr.Row(visible=False),
             )
 
-        quiz_outputs = [quiz, quiz_status, quiz_text, quiz_answer, quiz_result, grade]
+        quiz_outputs = [
+            quiz,
+            quiz_status,
+            quiz_text,
+            quiz_answer,
+            quiz_result,
+            grade,
+            self_mark_row,
+            next_quiz,
+            confirm_row,
+        ]
 
         def start_quiz() -> tuple:
             return show_quiz(ui.start_quiz())
 
         def grade_quiz(state: dict[str, Any], text: str) -> tuple:
             result = ui.grade_quiz(state, text)
-            return result.state, f"**{quiz_progress(result.state)}**", result.html
+            return result.state, f"**{quiz_progress(result.state)}**", result.html, gr.Row(visible=result.unsure)
 
-        app.load(start_quiz, None, quiz_outputs, queue=False)
-        restart_quiz.click(start_quiz, None, quiz_outputs, queue=False)
-        grade.click(grade_quiz, [quiz, quiz_answer], [quiz, quiz_status, quiz_result])
-        next_quiz.click(lambda s: show_quiz(ui.next_quiz_question(s)), [quiz], quiz_outputs, queue=False)
+        def mark(state: dict[str, Any], correct: bool) -> tuple:
+            state = ui.mark_quiz(state, correct)
+            return state, f"**{quiz_progress(state)}**", gr.Row(visible=False)
 
+        def ask_restart(state: dict[str, Any] | None) -> Any:
+            if state is None or state["answered"] == 0 or quiz_finished(state):
+                return (*start_quiz(),)
+            return (*[gr.skip()] * (len(quiz_outputs) - 1), gr.Row(visible=True))
+
+        app.load(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
+        restart_quiz.click(ask_restart, [quiz], quiz_outputs, queue=False, api_visibility="undocumented")
+        confirm_restart.click(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
+        cancel_restart.click(
+            lambda: gr.Row(visible=False), None, [confirm_row], queue=False, api_visibility="undocumented"
+        )
+        grade.click(
+            grade_quiz,
+            [quiz, quiz_answer],
+            [quiz, quiz_status, quiz_result, self_mark_row],
+            api_visibility="undocumented",
+        )
+        mark_right.click(
+            lambda s: mark(s, True),
+            [quiz],
+            [quiz, quiz_status, self_mark_row],
+            queue=False,
+            api_visibility="undocumented",
+        )
+        mark_wrong.click(
+            lambda s: mark(s, False),
+            [quiz],
+            [quiz, quiz_status, self_mark_row],
+            queue=False,
+            api_visibility="undocumented",
+        )
+        next_quiz.click(
+            lambda s: show_quiz(ui.next_quiz_question(s)),
+            [quiz],
+            quiz_outputs,
+            queue=False,
+            api_visibility="undocumented",
+        )
+
+    app.answer_slots = ui.answer_slots  # type: ignore[attr-defined]  # shared with the /ask API (server.py)
     return app

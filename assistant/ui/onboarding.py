@@ -1,9 +1,12 @@
 """The new-hire tab: a walk through the guideline chapter by chapter, and a short quiz drawn from
-the eval dataset, scored with the same matching the evals use (``match_answer``).
+the eval dataset: the learner's answer is checked for the model answer's keywords word by word
+(fugashi lemmas, negation noticed); where that cannot decide, the learner compares with the model
+answer and its evidence and marks the answer themselves.
 
 Quiz progress is a plain dict kept in the browser session::
 
-    {"ids": ["ch3-kouen-01", …], "position": 0, "answered": 0, "correct": 0, "graded": False}
+    {"ids": ["ch3-kouen-01", …], "position": 0, "answered": 0, "correct": 0, "graded": False,
+     "unsure": False}
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ from html import escape
 from typing import Any
 
 from assistant.evals.dataset import EvalCase
-from assistant.evals.evaluator import match_answer
-from assistant.evals.metrics import coverage
 from assistant.ingestion.corpus import Document
-from assistant.ingestion.japanese import Tokenizer, normalize
+from assistant.ingestion.japanese import Token, Tokenizer, normalize, split_sentences
 from assistant.ui.render import body_html, chapter_html, find_section, notice_html, section_label
 
 QUIZ_LENGTH = 5
@@ -57,16 +58,30 @@ def chapter_page(document: Document, index: int) -> ChapterPage:
 
 # --------------------------------------------------------------------------- quiz
 
+GRADING_RULE = (
+    "採点のしかた: 模範解答のキーワードが全部入っていれば正解、半分以上なら模範解答と見比べて自分で判定、"
+    "半分未満は不正解です。言葉の形の違い（「伝える」と「伝えて」など）は同じ言葉として数えます。"
+    "キーワードを「〜ない」のように逆の意味で使っているときは、入っていないものとして数えます。"
+)
+NEGATIONS = {("助動詞", "ない"), ("助動詞", "ず"), ("助動詞", "ぬ"), ("形容詞", "無い"), ("形容詞", "ない")}
+
 
 def quiz_cases(cases: Sequence[EvalCase]) -> list[EvalCase]:
     """The cases a new hire can answer alone: answered by the guideline (not out of scope, not a
-    detail it lacks), one turn, with a reference answer."""
-    return [c for c in cases if c.expected == "answer" and not c.history and c.reference_answer.strip()]
+    detail it lacks), one turn, with a reference answer and keywords."""
+    return [
+        c
+        for c in cases
+        if c.expected == "answer"
+        and not c.history
+        and c.reference_answer.strip()
+        and any(p.strip() for p in c.must_include)
+    ]
 
 
 def new_quiz(cases: Sequence[EvalCase], rng: random.Random, length: int = QUIZ_LENGTH) -> dict[str, Any]:
     chosen = rng.sample(list(cases), min(length, len(cases)))
-    return {"ids": [c.id for c in chosen], "position": 0, "answered": 0, "correct": 0, "graded": False}
+    return {"ids": [c.id for c in chosen], "position": 0, "answered": 0, "correct": 0, "graded": False, "unsure": False}
 
 
 def quiz_finished(state: dict[str, Any]) -> bool:
@@ -74,7 +89,7 @@ def quiz_finished(state: dict[str, Any]) -> bool:
 
 
 def quiz_progress(state: dict[str, Any]) -> str:
-    """``第2問 / 全5問　これまで 1問中1問正解``."""
+    """``第2問 / 全5問　（これまで 1問中1問正解）``."""
     total = len(state["ids"])
     score = f"{state['answered']}問中{state['correct']}問正解"
     if quiz_finished(state):
@@ -84,20 +99,90 @@ def quiz_progress(state: dict[str, Any]) -> str:
 
 def quiz_question(cases: dict[str, EvalCase], state: dict[str, Any]) -> str:
     if quiz_finished(state):
-        return "すべての問題に答えました。「新しいクイズを始める」で別の問題に挑戦できます。"
+        return "すべての問題に答えました。「最初からやり直す」で別の問題に挑戦できます。"
     return cases[state["ids"][state["position"]]].question
 
 
 def next_question(state: dict[str, Any]) -> dict[str, Any]:
     if quiz_finished(state):
         return state
-    return {**state, "position": state["position"] + 1, "graded": False}
+    return {**state, "position": state["position"] + 1, "graded": False, "unsure": False}
+
+
+def self_mark(state: dict[str, Any], correct: bool) -> dict[str, Any]:
+    """The learner's own verdict on an answer the grading could not decide (counted once)."""
+    if not state.get("unsure"):
+        return state
+    return {**state, "correct": state["correct"] + int(correct), "unsure": False}
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    phrase: str
+    found: float  # share of the keyword's content words (lemmas) that the answer uses
+    reversed: bool  # the answer negates what the model answer affirms, or the other way round
+
+    @property
+    def score(self) -> float:
+        return 0.0 if self.reversed else self.found
+
+
+def _negated_after(tokens: Sequence[Token], index: int) -> bool:
+    """Whether the clause from ``tokens[index]`` to the next punctuation is negated (an odd number
+    of ない/ず/ぬ: 「示さない」 is, 「しなければならない」 is not)."""
+    count = 0
+    for token in tokens[index:]:
+        if token.pos == "補助記号":
+            break
+        count += (token.pos, token.lemma) in NEGATIONS
+    return count % 2 == 1
+
+
+def _polarity(tokens: Sequence[Token], lemmas: Sequence[str]) -> bool | None:
+    """Negated or not where the keyword's last word first occurs in ``tokens``; None if it does not."""
+    for i, token in enumerate(tokens):
+        if token.lemma == lemmas[-1]:
+            return _negated_after(tokens, i)
+    return None
+
+
+def match_keywords(text: str, reference: str, keywords: Sequence[str], tokenizer: Tokenizer) -> list[KeywordMatch]:
+    """Each keyword of the model answer against the learner's answer, word by word on lemmas
+    (fugashi), so 「伝えて」 matches 「伝える」; a keyword said the opposite way is caught."""
+    answer_tokens = tokenizer.tokenize(text)
+    answer_lemmas = {t.lemma for t in answer_tokens}
+    reference_tokens = tokenizer.tokenize(reference)
+    matches = []
+    for phrase in keywords:
+        lemmas = tokenizer.content_lemmas(phrase)
+        if not lemmas:  # a keyword of function words only: look for it as written
+            found = float(normalize(phrase) in normalize(text))
+            matches.append(KeywordMatch(phrase, found, False))
+            continue
+        found = sum(lemma in answer_lemmas for lemma in lemmas) / len(lemmas)
+        expected = _polarity(reference_tokens, lemmas)
+        if expected is None:
+            expected = _polarity(tokenizer.tokenize(phrase), lemmas)
+        said = _polarity(answer_tokens, lemmas)
+        matches.append(KeywordMatch(phrase, found, said is not None and said != expected))
+    return matches
 
 
 @dataclass(frozen=True)
 class QuizResult:
     state: dict[str, Any]
     html: str
+    unsure: bool = False  # the learner is asked to mark the answer themselves
+
+
+def _keyword_item(match: KeywordMatch) -> str:
+    if match.reversed:
+        return f'<li class="miss">{escape(match.phrase)}（逆の意味になっています）</li>'
+    if match.found >= 1:
+        return f'<li class="hit">{escape(match.phrase)}</li>'
+    if match.found > 0:
+        return f'<li class="partial">{escape(match.phrase)}（一部の言葉だけ）</li>'
+    return f'<li class="miss">{escape(match.phrase)}</li>'
 
 
 def grade_answer(
@@ -107,10 +192,11 @@ def grade_answer(
     state: dict[str, Any],
     text: str,
 ) -> QuizResult:
-    """Score the new hire's answer against the case's reference, then show the reference and the
-    gold sections. An empty answer, or a second answer to the same question, is not counted."""
+    """Grade the new hire's answer by the rule in ``GRADING_RULE``, then show the model answer and
+    the sections it comes from with the model answer's sentences marked. An empty answer, or a
+    second answer to the same question, is not counted."""
     if quiz_finished(state):
-        return QuizResult(state, notice_html("クイズは終了しました。「新しいクイズを始める」を押してください。"))
+        return QuizResult(state, notice_html("クイズは終了しました。「最初からやり直す」を押してください。"))
     if state["graded"]:
         return QuizResult(state, notice_html("この問題は採点済みです。「次の問題へ」を押してください。"))
     if not text or not text.strip():
@@ -118,37 +204,42 @@ def grade_answer(
             state, notice_html("答えが空です。自分の言葉で答えを入力してから「採点する」を押してください。")
         )
     case = cases[state["ids"][state["position"]]]
-    match = match_answer(text, case.reference_answer, case.must_include, tokenizer)
+    matches = match_keywords(text, case.reference_answer, [p for p in case.must_include if p.strip()], tokenizer)
+    score = sum(m.score for m in matches) / len(matches)
+    passed, unsure = score >= 1, 0.5 <= score < 1
     new_state = {
         **state,
         "answered": state["answered"] + 1,
-        "correct": state["correct"] + int(match.passed),
+        "correct": state["correct"] + int(passed),
         "graded": True,
+        "unsure": unsure,
     }
-    verdict = "合格" if match.passed else "もう一歩"
-    css = "pass" if match.passed else "retry"
-    phrases = "".join(
-        f'<li class="{"hit" if coverage(text, [p], normalize=normalize) else "miss"}">{escape(p)}</li>'
-        for p in case.must_include
-    )
+    if passed:
+        verdict = '<p class="verdict pass">正解です</p>'
+    elif unsure:
+        verdict = (
+            '<p class="verdict unsure">自動では判定できませんでした</p>'
+            '<p class="hint">キーワードの一部が入っています。下の模範解答と見比べて、'
+            "「合っていた」か「違っていた」を押してください。</p>"
+        )
+    else:
+        verdict = '<p class="verdict retry">不正解です（もう一歩）</p>'
+    sentences = [case.reference_answer[s:e] for s, e in split_sentences(case.reference_answer)]
     gold = []
     for section_id in case.gold_sections:
         document = find_section(documents, section_id)
         if document is None:
             continue
         gold.append(
-            f"<details><summary>{escape(section_label(document, section_id))}</summary>"
-            f"{body_html(document.section(section_id).text, [])}</details>"
+            f"<details open><summary>{escape(section_label(document, section_id))}</summary>"
+            f"{body_html(document.section(section_id).text, sentences)}</details>"
         )
     html = f"""<div class="quiz-result">
-<p class="verdict {css}">{verdict}</p>
-<table class="scores">
-<tr><th>キーワードの含有率</th><td>{match.must_include:.0%}</td></tr>
-<tr><th>模範解答との一致度（単語F1）</th><td>{match.token_f1:.2f}</td></tr>
-</table>
-<p class="hint">キーワードの半分以上を含むか、一致度が 0.40 以上で合格です。</p>
-<p class="quiz-heading">キーワード（✓ は含まれていたもの）</p><ul class="phrases">{phrases}</ul>
+{verdict}
+<p class="quiz-heading">キーワード（✓ 入っていた　△ 一部だけ　✗ 入っていなかった）</p>
+<ul class="phrases">{"".join(_keyword_item(m) for m in matches)}</ul>
 <p class="quiz-heading">模範解答</p><p class="reference">{escape(case.reference_answer)}</p>
-<p class="quiz-heading">根拠となるガイドラインの箇所（クリックで本文を表示）</p>{"".join(gold)}
+<p class="quiz-heading">根拠となるガイドラインの箇所（色の付いた部分が模範解答のもとになった文です）</p>{"".join(gold)}
+<p class="hint">{escape(GRADING_RULE)}</p>
 </div>"""
-    return QuizResult(new_state, html)
+    return QuizResult(new_state, html, unsure)

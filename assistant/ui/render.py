@@ -1,23 +1,21 @@
 """HTML for what the staff see of the guideline: sections with their quoted sentences marked,
-source buttons under an answer, the table of contents and the onboarding chapters.
+the chat's frame, the guideline browser with its table of contents and the onboarding chapters.
 
 Every piece of text that comes from a document, a question or an answer is escaped here, once,
 so that ``<script>``, ``<img onerror=…>`` or a Markdown link shows as the characters it is and
 never becomes an element. Elements that open a section carry ``data-doc`` / ``data-section``;
-the UI turns a click on them into an event (see ``assistant.ui.app.OPEN_SECTION_JS``).
+the page's scripts (``static/chat.js``, ``static/guide.js``) open them in place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
 from urllib.parse import urlencode
 
 from assistant.ingestion.corpus import Document, Section
 
-SECTION_PLACEHOLDER = "出典をクリックすると、ここにガイドラインの該当箇所が表示されます。"
-BROWSE_PLACEHOLDER = "左の目次から読みたい項目を選んでください。"
+BROWSE_PLACEHOLDER = "目次から読みたい項目を選んでください。選んだ項目の本文がここに表示されます。"
 
 
 def find_section(documents: Sequence[Document], section_id: str, doc_id: str = "") -> Document | None:
@@ -125,27 +123,6 @@ def section_link(documents: Sequence[Document], document: Document, section: Sec
     )
 
 
-def source_buttons(documents: Sequence[Document], references: Sequence[Mapping[str, Any]], heading: str) -> str:
-    """One button per cited section (in the order first cited), labelled ``第３章（７）後援``."""
-    seen: list[tuple[str, str]] = []
-    buttons = []
-    for ref in references:
-        key = (str(ref.get("doc_id", "")), str(ref.get("section_id", "")))
-        if key in seen:
-            continue
-        seen.append(key)
-        document = find_section(documents, key[1], key[0])
-        label = section_label(document, key[1]) if document else str(ref.get("title") or key[1])
-        title = document.title_path(key[1]) if document else label
-        buttons.append(
-            f'<button type="button" class="source-button" data-doc="{escape(key[0])}" '
-            f'data-section="{escape(key[1])}" title="{escape(title)}">{escape(label)}</button>'
-        )
-    if not buttons:
-        return ""
-    return f'<div class="sources"><p class="sources-heading">{escape(heading)}</p>{"".join(buttons)}</div>'
-
-
 # --------------------------------------------------------------------------- whole sections
 
 
@@ -196,8 +173,38 @@ def toc_html(documents: Sequence[Document]) -> str:
         return f"<ul>{items}</ul>"
 
     return "\n".join(
-        f'<nav class="toc"><p class="toc-title">{escape(d.title)}</p>{tree(d, None)}</nav>' for d in documents
+        f'<div class="toc"><p class="toc-title">{escape(d.title)}</p>{tree(d, None)}</div>' for d in documents
     )
+
+
+def guide_html(documents: Sequence[Document]) -> str:
+    """The guideline browser: the open section (first, so a phone shows it above) and the contents."""
+    return (
+        '<div class="guide">'
+        f'<section class="guide-section" tabindex="-1" aria-label="選んだ項目">{notice_html(BROWSE_PLACEHOLDER)}</section>'
+        f'<nav class="guide-toc" aria-label="目次">{toc_html(documents)}</nav>'
+        "</div>"
+    )
+
+
+def chat_shell_html(examples: Sequence[str], max_chars: int) -> str:
+    """The chat's frame: the conversation (drawn by ``static/chat.js``), example questions for an
+    empty conversation, and the question box."""
+    buttons = "".join(f'<button type="button" class="example">{escape(q)}</button>' for q in examples)
+    return f"""<div class="chat-app">
+<div class="chat-log" role="log" aria-label="会話" aria-live="polite">
+<div class="chat-empty"><p class="chat-welcome">協働ガイドラインについて、何でも質問してください。</p>
+<p class="hint">例（押すと、そのまま質問します）</p><div class="examples">{buttons}</div></div>
+</div>
+<form class="chat-form">
+<label class="visually-hidden" for="question-input">質問</label>
+<textarea id="question-input" rows="2" maxlength="{max_chars}" enterkeyhint="send" aria-describedby="question-hint"
+ placeholder="例: 後援と共催の違いは？"></textarea>
+<button type="submit" class="send-button">送信</button>
+</form>
+<div class="chat-footer"><p id="question-hint" class="hint">Enter で送信、Shift + Enter で改行</p>
+<button type="button" class="clear-button">会話をクリア</button></div>
+</div>"""
 
 
 def chapter_html(document: Document, chapter_id: str) -> str:

@@ -37,13 +37,12 @@ from assistant.answering.chain import AnswerChain, load_chain
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
-from assistant.ui.app import build_app
+from assistant.ui.app import CONCURRENCY_LIMIT, build_app
 from assistant.users import UserStore
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-CONCURRENCY_LIMIT = 4  # answers computed at once (chat and /ask together); the rest wait in the queue
 ANSWER_CONCURRENCY_ID = "answer"
 QUEUE_MAX_SIZE = 64
 
@@ -110,9 +109,9 @@ class AskResult(TypedDict, total=False):
 def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
     """The UI of ``build_app`` with the JSON ``/ask`` API and the queue that limits concurrency.
 
-    The chat and ``/ask`` share one concurrency group, so API callers wait in the same queue as
-    the chat instead of running beside it. Only ``/ask`` is listed by ``view_api()``; the UI's
-    own events stay private wiring.
+    The chat (its page calls ``StaffAssistant.answer`` directly) and ``/ask`` take their turn from
+    the same ``answer_slots``, so API callers wait with the chat instead of running beside it.
+    Only ``/ask`` is listed by ``view_api()``; the UI's own events stay private wiring.
     """
     app = build_app(chain, feedback_store)
 
@@ -122,7 +121,8 @@ def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
         """
         try:
-            answer = chain.ask(question, history or [])
+            with app.answer_slots:
+                answer = chain.ask(question, history or [])
         except AssistantError as exc:
             return {"error": exc.ja}  # never the question: error replies do not echo input
         data = answer.to_json()
@@ -131,13 +131,8 @@ def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
     # Gradio reads the types for view_api() from the signature: resolve this module's postponed annotations.
     ask.__signature__ = inspect.signature(ask, eval_str=True)  # type: ignore[attr-defined]
 
-    chat_events = [fn for fn in app.fns.values() if fn.name == "answer"]
-    if not chat_events:
-        raise RuntimeError("build_app has no 'answer' event to share the answering queue with /ask")
     for fn in app.fns.values():
         fn.api_visibility = "private"
-    for fn in chat_events:
-        fn.concurrency_id = ANSWER_CONCURRENCY_ID
     with app:
         gr.api(
             ask,

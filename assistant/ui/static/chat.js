@@ -1,0 +1,287 @@
+// The chat, drawn in the page (run by gr.HTML as js_on_load: `element` is the component,
+// `server` calls the Python functions answer / section / rate).
+// The conversation is kept in localStorage, so a reload keeps it and the server keeps nothing.
+// Text from a question, an answer or a document is only ever set with textContent; the one
+// HTML that is inserted (a section) was escaped by assistant/ui/render.py.
+const STORE_KEY = "kyodo-assistant.conversation.v1";
+const THINKING = "回答を作成しています…";
+const FAILED = "エラーが発生しました。時間をおいてもう一度お試しください。";
+const RATING_LABELS = { up: "👍 役に立った", down: "👎 役に立たなかった" };
+
+const log = element.querySelector(".chat-log");
+const empty = element.querySelector(".chat-empty");
+const form = element.querySelector(".chat-form");
+const box = element.querySelector("#question-input");
+const sendButton = element.querySelector(".send-button");
+let turns = loadTurns();
+let busy = false;
+
+function loadTurns() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(STORE_KEY) || "[]");
+    return Array.isArray(stored) ? stored.filter((t) => t && typeof t.question === "string" && typeof t.answer === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveTurns() {
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify(turns.filter((t) => !t.pending)));
+  } catch {
+    // storage full or disabled: the conversation still works, it is just not kept
+  }
+}
+
+function make(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function historyBefore(turn) {
+  const messages = [];
+  for (const t of turns) {
+    if (t === turn) break;
+    if (t.pending || t.error) continue;
+    messages.push({ role: "user", content: t.question }, { role: "assistant", content: t.answer });
+  }
+  return messages;
+}
+
+// Fit the chat to the window: the log is the one scroll area, the question box stays in view.
+function fit() {
+  if (!element.offsetParent) return; // the tab is hidden
+  const top = element.getBoundingClientRect().top + window.scrollY;
+  const height = Math.max(260, window.innerHeight - top - 12);
+  element.style.setProperty("--chat-height", `${height}px`);
+}
+
+// Scroll the log (not the page) so that `target` is in view: its top at the top if it does not fit.
+function reveal(target, alignTop = false) {
+  const logBox = log.getBoundingClientRect();
+  const rect = target.getBoundingClientRect();
+  if (alignTop || rect.top < logBox.top || rect.bottom > logBox.bottom) {
+    log.scrollTop += rect.top - logBox.top - 8;
+  }
+}
+
+function absoluteLinks(view) {
+  for (const link of view.querySelectorAll("a.share-link")) {
+    const url = new URL(link.getAttribute("href"), window.location.href);
+    link.textContent = url.href;
+    link.href = url.href;
+  }
+}
+
+async function openSource(turn, node, button, docId, sectionId) {
+  const view = node.querySelector(".source-view");
+  const same = view.dataset.section === sectionId && !view.hidden;
+  for (const b of node.querySelectorAll(".source-button")) b.setAttribute("aria-expanded", "false");
+  if (same && button) {
+    view.hidden = true;
+    view.dataset.section = "";
+    return;
+  }
+  const quotes = (turn.citations || []).filter((c) => c.section_id === sectionId).map((c) => c.quote);
+  let result;
+  try {
+    result = await server.section({ doc_id: docId, section_id: sectionId, quotes });
+  } catch {
+    result = { html: `<p class="notice">${FAILED}</p>` };
+  }
+  view.innerHTML = result.html;
+  absoluteLinks(view);
+  view.dataset.section = sectionId;
+  view.hidden = false;
+  if (button) button.setAttribute("aria-expanded", "true");
+  reveal(view);
+}
+
+async function rate(turn, node, rating, comment) {
+  const status = node.querySelector(".rating-status");
+  let result;
+  try {
+    result = await server.rate({ turn, rating, comment: comment || "", history: historyBefore(turn) });
+  } catch {
+    result = { saved: false, message: FAILED };
+  }
+  status.textContent = result.message;
+  if (!result.saved) return;
+  turn.rating = rating;
+  saveTurns();
+  markRating(turn, node);
+  node.querySelector(".comment-form").hidden = false;
+}
+
+function markRating(turn, node) {
+  for (const b of node.querySelectorAll(".rate-button")) {
+    b.setAttribute("aria-pressed", String(b.dataset.rating === turn.rating));
+  }
+  const badge = node.querySelector(".rated-badge");
+  node.classList.toggle("rated", Boolean(turn.rating));
+  badge.textContent = turn.rating ? `評価済み: ${RATING_LABELS[turn.rating]}（押し直すと変更できます）` : "";
+}
+
+async function copyText(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = make("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  const label = button.textContent;
+  button.textContent = "コピーしました";
+  setTimeout(() => (button.textContent = label), 1500);
+}
+
+function renderAnswer(turn, node) {
+  const bubble = node.querySelector(".bot");
+  bubble.querySelector(".answer-text").textContent = turn.pending ? THINKING : turn.answer;
+  bubble.classList.toggle("pending", Boolean(turn.pending));
+  bubble.classList.toggle("error", Boolean(turn.error));
+  bubble.setAttribute("aria-busy", String(Boolean(turn.pending)));
+  const extra = bubble.querySelector(".answer-extra");
+  extra.replaceChildren();
+  if (turn.pending) return;
+  for (const note of turn.notes || []) extra.append(make("p", "notice", note));
+  if ((turn.sources || []).length) {
+    const sources = make("div", "sources");
+    sources.append(make("p", "sources-heading", turn.sources_heading));
+    for (const source of turn.sources) {
+      const button = make("button", "source-button", source.label);
+      button.type = "button";
+      button.title = source.title;
+      button.dataset.section = source.section_id;
+      button.dataset.doc = source.doc_id;
+      button.setAttribute("aria-expanded", "false");
+      button.addEventListener("click", () => openSource(turn, node, button, source.doc_id, source.section_id));
+      sources.append(button);
+    }
+    extra.append(sources);
+  }
+  const view = make("div", "source-view");
+  view.hidden = true;
+  view.setAttribute("role", "region");
+  view.setAttribute("aria-label", "出典の本文");
+  view.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-section]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    openSource(turn, node, null, link.dataset.doc || "", link.dataset.section);
+  });
+  extra.append(view);
+  if (turn.error) return;
+
+  const actions = make("div", "answer-actions");
+  for (const rating of ["up", "down"]) {
+    const button = make("button", `rate-button rate-${rating}`, RATING_LABELS[rating]);
+    button.type = "button";
+    button.dataset.rating = rating;
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", () => rate(turn, node, rating));
+    actions.append(button);
+  }
+  const copy = make("button", "copy-button", "回答をコピー");
+  copy.type = "button";
+  copy.addEventListener("click", () => copyText(turn.answer, copy));
+  actions.append(copy);
+  extra.append(actions, make("p", "rated-badge"));
+  const status = make("p", "rating-status");
+  status.setAttribute("role", "status");
+  extra.append(status);
+
+  const commentForm = make("form", "comment-form");
+  commentForm.hidden = true;
+  const label = make("label", "comment-label", "コメント（任意）: どこが違っていたか、何が知りたかったか など");
+  const area = make("textarea", "comment-input");
+  area.rows = 2;
+  area.maxLength = 2000;
+  label.append(area);
+  const send = make("button", "comment-send", "コメントを送る");
+  send.type = "submit";
+  commentForm.append(label, send);
+  commentForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (turn.rating && area.value.trim()) rate(turn, node, turn.rating, area.value);
+  });
+  extra.append(commentForm);
+  markRating(turn, node);
+}
+
+function renderTurn(turn, index) {
+  const node = make("article", "turn");
+  const user = make("div", "bubble user");
+  user.append(make("span", "visually-hidden", "質問: "), make("span", "question-text", turn.question));
+  const bot = make("div", "bubble bot");
+  bot.tabIndex = 0;
+  bot.setAttribute("aria-label", `回答 ${index + 1}`);
+  bot.append(make("p", "answer-text"), make("div", "answer-extra"));
+  node.append(user, bot);
+  renderAnswer(turn, node);
+  return node;
+}
+
+function renderAll() {
+  log.querySelectorAll(".turn").forEach((n) => n.remove());
+  turns.forEach((turn, i) => log.append(renderTurn(turn, i)));
+  empty.hidden = turns.length > 0;
+}
+
+async function ask(text) {
+  const question = (text || "").trim();
+  if (!question || busy) return;
+  busy = true;
+  sendButton.disabled = true;
+  const turn = { question, answer: "", pending: true };
+  turns.push(turn);
+  empty.hidden = true;
+  const node = renderTurn(turn, turns.length - 1);
+  log.append(node);
+  box.value = "";
+  reveal(node, true);
+  let result;
+  try {
+    result = await server.answer({ question, history: historyBefore(turn) });
+  } catch {
+    result = { question, answer: FAILED, error: true };
+  }
+  Object.assign(turn, result, { pending: false, rating: null });
+  renderAnswer(turn, node);
+  saveTurns();
+  busy = false;
+  sendButton.disabled = false;
+  reveal(node, true); // the new answer's first lines in view, under its question
+  element.dispatchEvent(new CustomEvent("answer-rendered", { bubbles: true }));
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  ask(box.value);
+});
+box.addEventListener("keydown", (event) => {
+  // Enter sends; Shift+Enter is a new line; Enter that confirms an IME conversion does neither
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+  event.preventDefault();
+  ask(box.value);
+});
+for (const example of element.querySelectorAll(".example")) {
+  example.addEventListener("click", () => ask(example.textContent));
+}
+element.querySelector(".clear-button").addEventListener("click", () => {
+  turns = [];
+  saveTurns();
+  renderAll();
+  box.focus();
+});
+
+renderAll();
+fit();
+window.addEventListener("resize", fit);
+new ResizeObserver(fit).observe(document.body);
+if (turns.length) reveal(log.lastElementChild, true);
