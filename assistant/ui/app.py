@@ -24,7 +24,6 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -87,14 +86,6 @@ def _excerpt(text: str, limit: int = 30) -> str:
 
 def _text(value: Any, limit: int = 20_000) -> str:
     return value[:limit] if isinstance(value, str) else ""
-
-
-def parse_deep_link(query: Mapping[str, str]) -> tuple[str, str] | None:
-    """``?section=3-7`` (optionally ``&doc=…``) → ``(doc_id, section_id)``; None without ``section``."""
-    section_id = str(query.get("section") or "").strip()
-    if not section_id:
-        return None
-    return str(query.get("doc") or "").strip(), section_id
 
 
 def history_messages(turns: Any) -> list[dict[str, str]]:
@@ -285,7 +276,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
             "</header>",
             js_on_load=None,
         )
-        with gr.Tabs(elem_id="tabs") as tabs:
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):
             with gr.Tab("質問する", id="chat", elem_id="tab-chat"):
                 gr.HTML(
                     chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS),
@@ -300,7 +291,10 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                     elem_id="guide",
                     server_functions=[section],
                 )
-            with gr.Tab("新人研修", id="onboarding", elem_id="tab-onboarding"), gr.Tabs() as onboarding_tabs:
+            with (
+                gr.Tab("新人研修", id="onboarding", elem_id="tab-onboarding"),
+                gr.Tabs(overflow_behavior="wrap") as onboarding_tabs,
+            ):
                 with gr.Tab("章ごとに読む", id="chapters"):
                     first = ui.chapter(0)
                     chapter_progress = gr.Markdown(f"**{first.progress}**　{first.title}", elem_id="chapter-progress")
@@ -334,13 +328,6 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                         gr.Markdown("今までの答えと点数は消えます。最初からやり直しますか？")
                         confirm_restart = gr.Button("やり直す", variant="stop", elem_id="confirm-new-quiz")
                         cancel_restart = gr.Button("続ける", elem_id="cancel-new-quiz")
-
-        # --- deep links: ?section=… opens the guideline tab (guide.js opens the section itself) ---
-        def on_load(request: gr.Request) -> Any:
-            query = dict(request.query_params) if request is not None else {}
-            return gr.Tabs(selected="browse") if parse_deep_link(query) else gr.skip()
-
-        app.load(on_load, None, [tabs], queue=False, api_visibility="undocumented")
 
         # --- onboarding --------------------------------------------------------------------
         def show_chapter(index: int) -> tuple:

@@ -56,6 +56,8 @@ function fit() {
   const top = element.getBoundingClientRect().top + window.scrollY;
   const height = Math.max(260, window.innerHeight - top - 12);
   element.style.setProperty("--chat-height", `${height}px`);
+  const over = document.scrollingElement.scrollHeight - window.innerHeight; // the page's own margins
+  if (over > 0 && height - over >= 260) element.style.setProperty("--chat-height", `${height - over}px`);
 }
 
 // Scroll the log (not the page) so that `target` is in view: its top at the top if it does not fit.
@@ -279,6 +281,16 @@ element.querySelector(".clear-button").addEventListener("click", () => {
   renderAll();
   box.focus();
 });
+
+// A ?section= address (a deep link, or back/forward to one) belongs to the guideline tab: show
+// it; static/guide.js opens the section when that tab mounts or when the address changes.
+function followAddress() {
+  if (!new URLSearchParams(window.location.search).get("section")) return;
+  const tab = document.getElementById("tab-browse-button");
+  if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+}
+window.addEventListener("popstate", followAddress);
+followAddress();
 
 renderAll();
 fit();

@@ -1,7 +1,8 @@
 // The guideline browser (run by gr.HTML as js_on_load): the table of contents opens a section
 // beside it (above it on a phone), the address bar follows the open section (?section=3-7), so
 // a section can be bookmarked and the back button goes to the one read before.
-// The section HTML comes from server.section, escaped by assistant/ui/render.py.
+// The section HTML comes from server.section, escaped by assistant/ui/render.py. (chat.js, always
+// mounted, switches to this tab for a ?section= address; this script opens the section.)
 const PLACEHOLDER = element.querySelector(".guide-section").innerHTML;
 const view = element.querySelector(".guide-section");
 const toc = element.querySelector(".guide-toc");
@@ -9,12 +10,6 @@ const toc = element.querySelector(".guide-toc");
 function requested() {
   const query = new URLSearchParams(window.location.search);
   return { section: query.get("section") || "", doc: query.get("doc") || "" };
-}
-
-function showTab() {
-  const tab = document.getElementById("tab-browse-button") ||
-    [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "ガイドラインを読む");
-  if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
 }
 
 function markToc(sectionId, docId) {
@@ -63,7 +58,6 @@ element.addEventListener("click", (event) => {
 
 window.addEventListener("popstate", () => {
   const { section, doc } = requested();
-  if (section) showTab();
   open(doc, section, "history");
 });
 
