@@ -358,24 +358,27 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                 return (*[gr.skip()] * len(chapter_outputs), gr.Tabs(selected="quiz"))
             return (*show_chapter(index + 1), gr.skip())
 
+        top_of_chapter = "() => document.getElementById('chapter-progress').scrollIntoView()"
         for button in (previous_chapter, previous_chapter_bottom):
-            button.click(
+            event = button.click(
                 lambda i: show_chapter(i - 1),
                 [chapter_index],
                 chapter_outputs,
                 queue=False,
                 api_visibility="undocumented",
             )
+            if button is previous_chapter_bottom:  # the new chapter is read from its top
+                event.then(None, js=top_of_chapter)
         for button in (next_chapter, next_chapter_bottom):
-            button.click(
+            event = button.click(
                 go_next,
                 [chapter_index],
                 [*chapter_outputs, onboarding_tabs],
                 queue=False,
                 api_visibility="undocumented",
             )
-        for button in (previous_chapter_bottom, next_chapter_bottom):  # the new chapter starts at its top
-            button.click(None, js="() => document.getElementById('chapter-progress').scrollIntoView()")
+            if button is next_chapter_bottom:
+                event.then(None, js=top_of_chapter)
 
         def show_quiz(state: dict[str, Any]) -> tuple:
             finished = quiz_finished(state)

@@ -1,17 +1,24 @@
-"""The staff UI in a real browser (headless Chromium via Playwright) against the real app: real
-chain over a freshly built index, real SQLite feedback file. Screenshots of the main states go to
-test-artifacts/screenshots/; the chat one is also copied to docs/screenshot-chat.png."""
+"""The staff UI as staff meet it, in a real browser (headless Chromium via Playwright) against the
+real app: real chain over a freshly built index, real SQLite feedback file. One server and one
+browser for the module; each test opens its own page at a laptop (1366×768) or phone (390×844,
+touch) size, light or dark. axe-core (from npm, see the Makefile) checks accessibility in the page.
+Screenshots of a phone user's journey go to test-artifacts/screenshots/ (ignored by git)."""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import statistics
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.settings import PROJECT_ROOT
 from assistant.ui.server import create_app, launch
@@ -32,11 +39,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+AXE = PROJECT_ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
 TIMEOUT_MS = 30_000
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
 OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
+TURNS = "#chat-app .turn"
 
 
 @pytest.fixture(scope="module")
@@ -67,96 +80,376 @@ def browser():
             browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+@contextmanager
+def open_page(browser, url: str, viewport: dict[str, int] = LAPTOP, scheme: str = "light"):
+    phone = viewport["width"] < 600
+    context = browser.new_context(
+        viewport=viewport, locale="ja-JP", color_scheme=scheme, has_touch=phone, is_mobile=phone
+    )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
-    page.wait_for_selector("#question textarea")
-    yield page
-    context.close()
+    page.goto(url)
+    page.wait_for_selector("#question-input", state="attached")
+    try:
+        yield page
+    finally:
+        context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with open_page(browser, server) as page:
+        yield page
 
 
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)  # no hover effects in the picture
     path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
     return path
 
 
 def ask(page, question: str) -> None:
-    """Type a question, send it and wait until its answer is in the chat."""
-    answers = page.locator("#chat [data-testid=bot]")
-    before = answers.count()
-    box = page.locator("#question textarea")
+    """Type a question, press Enter and wait until its answer is in the chat."""
+    before = page.locator(TURNS).count()
+    box = page.locator("#question-input")
     box.fill(question)
     box.press("Enter")
     page.wait_for_function(
-        """([before, thinking]) => {
-            const bots = document.querySelectorAll('#chat [data-testid=bot]');
-            return bots.length > before && !bots[bots.length - 1].innerText.includes(thinking);
+        """n => {
+            const turns = document.querySelectorAll('#chat-app .turn');
+            return turns.length > n && !turns[turns.length - 1].querySelector('.bot').classList.contains('pending');
         }""",
-        arg=[before, "回答を作成しています"],
+        arg=before,
     )
 
 
 def last_answer(page) -> str:
-    return page.locator("#chat [data-testid=bot]").last.inner_text()
+    return page.locator(f"{TURNS} .answer-text").last.inner_text()
 
 
-def test_answer_with_citation_opens_the_quoted_section(page):
-    ask(page, COVERED)
-    button = page.locator("#sources .source-button[data-section='3-7']")
-    button.wait_for()
-    assert button.inner_text() == "第３章（７）後援"
-    assert ABSTENTION_TEXT not in last_answer(page)
-
-    button.click()
-    panel = page.locator("#source-panel")
-    panel.locator("mark").first.wait_for()
-    assert panel.locator("h3").inner_text() == "（７）後援"
-    assert panel.locator("mark").count() >= 1
-    assert panel.locator("a.share-link").get_attribute("href") == "?section=3-7"
-    screenshot(page, "chat-with-source.png")  # README's docs/screenshot-chat.png is copied from it by hand
-
-    # a follow-up is answered in the context of the conversation
-    ask(page, "それはお金の支援もありますか？")
-    assert ABSTENTION_TEXT not in last_answer(page)
-    assert page.locator("#sources .source-button").count() >= 1
-    assert "それはお金の支援もありますか？" in page.locator("#sources .sources-heading").inner_text()
-
-    # clicking the first answer shows its sources again
-    page.locator("#chat [data-testid=bot]").first.click()
-    page.wait_for_function(
-        "q => document.querySelector('#sources .sources-heading').innerText.includes(q)", arg=COVERED
+def in_viewport(page, selector: str) -> bool:
+    """Whether the top of the element (at least its first 40 px) is on screen."""
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                  return r.top >= -2 && r.top + Math.min(r.height, 40) <= innerHeight && r.left >= 0 && r.right <= innerWidth; }""",
+        selector,
     )
 
-    page.locator("#clear").click()
-    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=bot]').length === 0")
-    page.get_by_text("委託と補助の違いは？").wait_for()  # the examples are back for a fresh start
+
+def page_scrolls(page) -> bool:
+    return page.evaluate("document.scrollingElement.scrollHeight > innerHeight + 1")
 
 
-def test_example_question_is_answered(page):
-    page.get_by_text("協働は経費削減のためですか？").click()
-    page.locator("#sources .source-button").first.wait_for()
-    assert page.locator("#chat [data-testid=user]").inner_text() == "協働は経費削減のためですか？"
+# --------------------------------------------------------------------------- 1. sources where the eye is
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_source_opens_under_its_answer_in_view(browser, server, size):
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        ask(page, COVERED)
+        assert ABSTENTION_TEXT not in last_answer(page)
+        if size == "phone":
+            screenshot(page, "phone-1-ask.png")
+        chip = page.locator(f"{TURNS} .source-button[data-section='3-7']").last
+        assert chip.inner_text() == "第３章（７）後援"
+        chip.click()
+        view = page.locator(f"{TURNS} .source-view").last
+        view.locator("mark").first.wait_for()
+        assert view.locator("h3").inner_text() == "（７）後援"
+        assert chip.get_attribute("aria-expanded") == "true"
+        assert in_viewport(page, "#chat-app .turn:last-child .source-view h3")
+        assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
+        share = view.locator("a.share-link")
+        assert share.inner_text() == f"{server}?section=3-7"  # absolute, ready to paste
+        if size == "phone":
+            screenshot(page, "phone-2-source.png")
+        chip.click()  # the same chip closes it
+        assert view.is_hidden()
+        if size == "phone":
+            page.locator(TURNS).last.get_by_role("button", name="👍 役に立った").click()
+            page.locator(f"{TURNS} .rated-badge").last.wait_for()
+            assert in_viewport(page, "#chat-app .turn:last-child .rated-badge")
+            screenshot(page, "phone-3-rate.png")
+
+
+def test_each_answer_keeps_its_own_sources(page):
+    ask(page, COVERED)
+    ask(page, "それはお金の支援もありますか？")
+    assert ABSTENTION_TEXT not in last_answer(page)
+    first, second = page.locator(TURNS).nth(0), page.locator(TURNS).nth(1)
+    assert first.locator(".source-button[data-section='3-7']").count() == 1
+    assert second.locator(".source-button").count() >= 1
+    first.locator(".source-button").first.click()
+    first.locator(".source-view mark").first.wait_for()
+    assert second.locator(".source-view").is_hidden()  # opening the first answer's source leaves the second alone
 
 
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
     ask(page, OUT_OF_SCOPE)
     assert ABSTENTION_TEXT in last_answer(page)
-    suggestions = page.locator("#sources .source-button")
-    suggestions.first.wait_for()
-    assert "近い内容の箇所" in page.locator("#sources .sources-heading").inner_text()
-    suggestions.first.click()
-    page.locator("#source-panel h3").wait_for()
-    assert page.locator("#source-panel mark").count() == 0
-    screenshot(page, "abstention.png")
+    turn = page.locator(TURNS).last
+    assert "近い内容の箇所" in turn.locator(".sources-heading").inner_text()
+    turn.locator(".source-button").first.click()
+    turn.locator(".source-view h3").wait_for()
+    assert turn.locator(".source-view mark").count() == 0
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_deep_link_opens_the_section_first_and_the_address_follows(browser, server, size):
+    with open_page(browser, server + "?section=3-7", VIEWPORTS[size]) as page:
+        section = page.locator("#guide .guide-section")
+        section.locator("h3").wait_for()
+        assert section.locator("h3").inner_text() == "（７）後援"
+        assert "財政的な支援等はありません。" in section.inner_text()
+        assert page.get_by_role("tab", name="ガイドラインを読む").get_attribute("aria-selected") == "true"
+        assert in_viewport(page, "#guide .guide-section h3")
+        assert page.locator("#guide a[aria-current='true']").get_attribute("data-section") == "3-7"
+        if size == "phone":
+            screenshot(page, "phone-deep-link.png")
+
+        page.locator("#guide .guide-toc a[data-section='6-Q4']").click()
+        page.wait_for_function("() => document.querySelector('#guide .guide-section h3').innerText.includes('Ｑ４')")
+        assert page.url == server + "?section=6-Q4"
+        assert in_viewport(page, "#guide .guide-section h3")
+        assert page.locator("#guide a[aria-current='true']").get_attribute("data-section") == "6-Q4"
+
+        page.go_back()
+        page.wait_for_function("() => document.querySelector('#guide .guide-section h3').innerText.includes('後援')")
+        assert page.url == server + "?section=3-7"
+        page.go_back()  # to the chat, with the question box
+        page.wait_for_function("() => !location.search")
+
+
+# --------------------------------------------------------------------------- 2. layout
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_first_load_shows_the_question_box_and_labelled_tabs(browser, server, size):
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        box = page.locator("#question-input").bounding_box()
+        viewport = VIEWPORTS[size]
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+        assert not page_scrolls(page), "the chat is one scroll area: the page itself does not scroll"
+        assert page.get_by_role("button", name="More tabs").count() == 0
+        for name in ("質問する", "ガイドラインを読む", "新人研修"):
+            tab = page.get_by_role("tab", name=name)
+            assert tab.is_visible() and in_viewport(page, f"#{tab.get_attribute('id')}")
+        for i in range(6):  # a long conversation scrolls inside the log; the box stays put
+            ask(page, f"後援とは？（{i + 1}）")
+        assert not page_scrolls(page)
+        assert page.locator("#question-input").bounding_box()["y"] + box["height"] <= viewport["height"]
+        if size == "phone":
+            screenshot(page, "phone-0-first-load.png")
+
+
+# --------------------------------------------------------------------------- 3. rating
+
+
+def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
+    ask(page, "委託と補助の違いは？")
+    ask(page, COVERED)
+    first, second = page.locator(TURNS).nth(0), page.locator(TURNS).nth(1)
+    first.get_by_role("button", name="👍 役に立った").click()
+    first.locator(".rating-status").get_by_text("保存しました").wait_for()
+    assert first.get_by_role("button", name="👍 役に立った").get_attribute("aria-pressed") == "true"
+    assert "評価済み" in first.locator(".rated-badge").inner_text()
+    assert second.locator(".rated-badge").is_hidden()
+    assert "rated" not in (second.locator(".bot").get_attribute("class") or "")
+
+    first.get_by_role("button", name="👎 役に立たなかった").click()  # changed mind
+    page.wait_for_function(
+        "() => document.querySelector('#chat-app .turn .rate-down').getAttribute('aria-pressed') === 'true'"
+    )
+    assert first.get_by_role("button", name="👍 役に立った").get_attribute("aria-pressed") == "false"
+    first.locator(".comment-input").fill("補助・助成の説明も欲しい")
+    first.get_by_role("button", name="コメントを送る").click()
+    first.locator(".rating-status").get_by_text("コメントを保存しました").wait_for()
+    with sqlite3.connect(feedback_db) as conn:
+        rows = conn.execute(
+            "SELECT rating, comment, citations FROM feedback WHERE question = '委託と補助の違いは？'"
+        ).fetchall()
+    assert len(rows) == 1, "one answer, one row however often it is rated"
+    assert rows[0][:2] == ("down", "補助・助成の説明も欲しい")
+    assert '"section_id"' in rows[0][2]
+    screenshot(page, "rated.png")
+
+
+def test_answers_are_reached_with_the_keyboard(page):
+    ask(page, COVERED)
+    page.locator("#question-input").focus()
+    reached = False
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.classList.contains('bot')"):
+            reached = True
+            break
+    assert reached, "Shift+Tab from the question box reaches the answer"
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答 1"
+
+
+# --------------------------------------------------------------------------- 4. the quiz
+
+
+def quiz_case(page):
+    question = page.locator("#quiz-question .quiz-question").inner_text()
+    return next(c for c in load_dataset(DEFAULT_DATASET) if c.question == question)
+
+
+def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browser, server):
+    with open_page(browser, server, PHONE) as page:
+        page.get_by_role("tab", name="新人研修").click()
+        assert "第1章 / 全6章" in page.locator("#chapter-progress").inner_text()
+        bottom = page.locator("#next-chapter-bottom")
+        for chapter in range(2, 7):  # the walk goes on from the bottom of each long page
+            bottom.scroll_into_view_if_needed()
+            bottom.click()
+            page.wait_for_function(
+                "n => document.querySelector('#chapter-progress').innerText.includes(`第${n}章 / 全6章`)", arg=chapter
+            )
+            assert in_viewport(page, "#chapter-progress")
+        assert bottom.inner_text() == "理解度クイズへ進む →"
+        bottom.click()
+        quiz_tab = page.get_by_role("tab", name="理解度クイズ")
+        page.wait_for_function("tab => tab.getAttribute('aria-selected') === 'true'", arg=quiz_tab.element_handle())
+        page.locator("#quiz-question .quiz-question").wait_for()
+        assert "第1問 / 全5問" in page.locator("#quiz-progress").inner_text()
+
+        case = quiz_case(page)
+        page.locator("#quiz-answer textarea").fill(case.reference_answer)
+        page.locator("#grade").click()
+        page.locator("#quiz-result .verdict").wait_for()
+        assert page.locator("#quiz-result .verdict").inner_text() == "正解です"
+        assert case.reference_answer in page.locator("#quiz-result .reference").inner_text()
+        assert page.locator("#quiz-result details mark").count() >= 1  # the evidence, marked
+        assert "単語F1" not in page.content()
+        screenshot(page, "phone-4-quiz.png")
+
+        page.locator("#next-question").click()
+        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第2問')")
+        case = quiz_case(page)
+        page.locator("#quiz-answer textarea").fill(case.must_include[0] + "かどうかは分からない")
+        page.locator("#grade").click()
+        page.locator("#quiz-result .verdict").wait_for()
+        verdict = page.locator("#quiz-result .verdict").inner_text()
+        assert verdict in ("自動では判定できませんでした", "不正解です（もう一歩）")
+        if verdict == "自動では判定できませんでした":
+            page.locator("#mark-right").click()
+            page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('2問中2問正解')")
+            assert page.locator("#self-mark").is_hidden()
+
+        page.locator("#new-quiz").click()  # asks first: progress is not wiped by one tap
+        page.locator("#confirm-restart").wait_for()
+        page.locator("#cancel-new-quiz").click()
+        page.locator("#confirm-restart").wait_for(state="hidden")
+        assert "第2問" in page.locator("#quiz-progress").inner_text()
+        page.locator("#new-quiz").click()
+        page.locator("#confirm-new-quiz").click()
+        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第1問')")
+
+
+# --------------------------------------------------------------------------- 5, 6, 8. contrast, Japanese, axe
+
+ENGLISH = re.compile(r"\b(?!Enter\b|Shift\b|https?\b)[A-Za-z]{3,}\b")
+
+
+def axe_violations(page) -> list[dict]:
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: run `npm install --prefix .cache/npm axe-core@4` (make test does)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def visit_every_tab(page):
+    """Each tab in a state with its content shown; yields the tab's name after getting it there."""
+    ask(page, COVERED)
+    page.locator(f"{TURNS} .source-button").first.click()
+    page.locator(f"{TURNS} .source-view mark").first.wait_for()
+    page.locator(TURNS).last.get_by_role("button", name="👍 役に立った").click()
+    page.locator(f"{TURNS} .rating-status").get_by_text("保存しました").wait_for()
+    yield "質問する"
+    page.get_by_role("tab", name="ガイドラインを読む").click()
+    page.locator("#guide .guide-toc a[data-section='3-7']").click()
+    page.locator("#guide .guide-section h3").wait_for()
+    yield "ガイドラインを読む"
+    page.get_by_role("tab", name="新人研修").click()
+    page.locator("#chapter").wait_for()
+    yield "章ごとに読む"
+    page.get_by_role("tab", name="理解度クイズ").click()
+    page.locator("#quiz-answer textarea").fill("市民と市が対等な立場で協力すること")
+    page.locator("#grade").click()
+    page.locator("#quiz-result .verdict").wait_for()
+    yield "理解度クイズ"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations_on_any_tab(browser, server, scheme):
+    with open_page(browser, server, LAPTOP, scheme) as page:
+        found = {}
+        for tab in visit_every_tab(page):
+            violations = axe_violations(page)
+            if violations:
+                found[tab] = violations
+            screenshot(page, f"{scheme}-{tab}.png")
+        assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+def test_every_label_and_accessible_name_is_japanese(page):
+    ask(page, COVERED)
+    texts = page.evaluate(
+        """() => {
+            const out = [];
+            for (const el of document.querySelectorAll('button, a, [role=tab], textarea, input, [aria-label], [title], [placeholder]')) {
+                if (!el.getClientRects().length) continue;
+                for (const attr of ['aria-label', 'title', 'placeholder']) if (el.getAttribute(attr)) out.push(el.getAttribute(attr));
+                if (el.matches('button, [role=tab]')) out.push(el.innerText);
+            }
+            return out;
+        }"""
+    )
+    english = [t for t in texts if ENGLISH.search(t)]
+    assert not english, english
+    assert page.get_by_role("textbox", name="質問").count() == 1
+    assert page.get_by_role("button", name="回答をコピー").count() == 1
+
+
+# --------------------------------------------------------------------------- 7. small things
+
+
+def test_conversation_survives_a_reload_and_empty_questions_are_ignored(page):
+    box = page.locator("#question-input")
+    for empty in ("", "   ", "\n"):
+        box.fill(empty)
+        box.press("Enter")
+        page.locator(".send-button").click()
+    assert page.locator(TURNS).count() == 0
+    ask(page, COVERED)
+    page.reload()
+    page.locator(TURNS).first.wait_for()
+    assert page.locator(f"{TURNS} .question-text").inner_text() == COVERED
+    page.locator(f"{TURNS} .source-button").first.click()  # still openable after the reload
+    page.locator(f"{TURNS} .source-view mark").first.wait_for()
+    ask(page, "それはお金の支援もありますか？")  # and the follow-up still has its context
+    assert ABSTENTION_TEXT not in last_answer(page)
+    page.locator(".clear-button").click()
+    assert page.locator(TURNS).count() == 0
+    page.reload()
+    page.get_by_role("button", name="委託と補助の違いは？").wait_for()
+    assert page.locator(TURNS).count() == 0
+
+
+def test_example_question_is_answered(page):
+    page.get_by_role("button", name="協働は経費削減のためですか？").click()
+    page.locator(f"{TURNS} .source-button").first.wait_for()
+    assert page.locator(f"{TURNS} .question-text").inner_text() == "協働は経費削減のためですか？"
 
 
 def test_markup_in_a_question_is_shown_as_text(page):
@@ -164,56 +457,45 @@ def test_markup_in_a_question_is_shown_as_text(page):
         '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> [押して](javascript:alert(1)) 後援とは？'
     )
     ask(page, question)
-    assert page.locator("#chat [data-testid=user]").inner_text().strip() == question
+    assert page.locator(f"{TURNS} .question-text").inner_text().strip() == question
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator('img[src="x"]').count() == 0
-    assert page.locator("#chat script, #chat a").count() == 0
+    assert page.locator("#chat-app .turn script, #chat-app .turn .answer-text a").count() == 0
 
 
-def test_deep_link_opens_the_section_and_the_toc_opens_others(page, server):
-    page.goto(server + "?section=3-7")
-    panel = page.locator("#browse-panel")
-    panel.locator("h3").wait_for()
-    assert panel.locator("h3").inner_text() == "（７）後援"
-    assert "財政的な支援等はありません。" in panel.inner_text()
-    assert panel.locator("a.share-link").inner_text() == "?section=3-7"
-    assert page.get_by_role("tab", name="ガイドラインを読む").get_attribute("aria-selected") == "true"
-    screenshot(page, "deep-link.png")
+# --------------------------------------------------------------------------- 10. latency a user feels
 
-    page.locator("#toc a[data-section='6-Q4']").click()
-    page.wait_for_function("() => document.querySelector('#browse-panel h3').innerText.includes('Ｑ４')")
-    assert page.url.endswith("?section=3-7")  # opened in place, not by reloading
+LATENCY_QUESTIONS = [
+    c.question
+    for c in load_dataset(DEFAULT_DATASET)
+    if c.split == "dev" and c.expected == "answer" and not c.history and len(c.question) < 60
+][:20]
 
 
-def test_feedback_is_stored(page, feedback_db):
-    ask(page, "委託と補助の違いは？")
-    page.locator("#rating label", has_text="役に立たなかった").click()
-    page.locator("#comment textarea").fill("補助・助成の説明も欲しい")
-    page.locator("#send-feedback").click()
-    page.get_by_text("フィードバック（👎）を保存しました。").wait_for()
-    with sqlite3.connect(feedback_db) as conn:
-        rows = conn.execute("SELECT rating, question, comment, citations FROM feedback").fetchall()
-    assert ("down", "委託と補助の違いは？", "補助・助成の説明も欲しい") in [r[:3] for r in rows]
-    assert all('"section_id"' in r[3] for r in rows if r[2] == "補助・助成の説明も欲しい")
-
-
-def test_onboarding_walk_and_quiz(page):
-    page.get_by_role("tab", name="新人研修").click()
-    progress = page.locator("#chapter-progress")
-    assert "第1章 / 全6章" in progress.inner_text()
-    page.locator("#next-chapter").click()
-    page.wait_for_function("() => document.querySelector('#chapter-progress').innerText.includes('第2章 / 全6章')")
-    assert "協働のパートナーは様々" in page.locator("#chapter").inner_text()
-    screenshot(page, "onboarding.png")
-
-    page.get_by_role("tab", name="理解度クイズ").click()
-    page.locator("#quiz-question .quiz-question").wait_for()
-    assert "第1問 / 全5問" in page.locator("#quiz-progress").inner_text()
-    page.locator("#quiz-answer textarea").fill("市民と市が対等な立場で、互いの特性を生かして協力すること")
-    page.locator("#grade").click()
-    verdict = page.locator("#quiz-result .verdict")
-    verdict.wait_for()
-    assert verdict.inner_text() in ("合格", "もう一歩")
-    assert "1問中" in page.locator("#quiz-progress").inner_text()
-    assert page.locator("#quiz-result details").count() >= 1  # the gold sections, openable
-    screenshot(page, "quiz.png")
+def test_latency_from_enter_to_the_rendered_answer(page):
+    """Press Enter → the answer and its sources drawn (the frame after they are in the page), over 20
+    questions. Printed and written to test-artifacts/latency.json; the targets are in the README."""
+    page.evaluate(
+        """() => {
+            window.__latencies = [];
+            let start = 0;
+            document.querySelector('#question-input').addEventListener('keydown', e => {
+                if (e.key === 'Enter') start = performance.now();
+            }, true);
+            document.querySelector('#chat-app').addEventListener('answer-rendered', () => {
+                requestAnimationFrame(() => window.__latencies.push(performance.now() - start));
+            });
+        }"""
+    )
+    for done, question in enumerate(LATENCY_QUESTIONS, start=1):
+        ask(page, question)
+        page.wait_for_function("n => window.__latencies.length >= n", arg=done)
+    latencies = sorted(page.evaluate("window.__latencies"))
+    assert len(latencies) == 20
+    median = statistics.median(latencies)
+    p95 = latencies[int(0.95 * (len(latencies) - 1) + 0.5)]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "latency.json").write_text(
+        json.dumps({"median_ms": median, "p95_ms": p95, "all_ms": latencies}, indent=1), encoding="utf-8"
+    )
+    print(f"\nEnter → rendered answer over {len(latencies)} questions: median {median:.0f} ms, p95 {p95:.0f} ms")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from html import escape
 from pathlib import Path
 
-import gradio as gr
 import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
@@ -15,25 +15,18 @@ from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.ingestion.corpus import Document, Section
-from assistant.ui.app import (
-    GENERIC_ERROR,
-    StaffAssistant,
-    chain_history,
-    chat_messages,
-    clicked_section,
-    error_turn,
-    parse_deep_link,
-    turn_of_message,
-)
-from assistant.ui.onboarding import quiz_cases, quiz_progress
+from assistant.ingestion.japanese import default_tokenizer
+from assistant.ui.app import GENERIC_ERROR, StaffAssistant, history_messages
+from assistant.ui.onboarding import match_keywords, quiz_cases, quiz_progress
 from assistant.ui.render import (
     body_html,
     chapter_html,
+    chat_shell_html,
+    guide_html,
     highlighted_paragraphs,
     quote_spans,
     section_html,
     section_label,
-    source_buttons,
     toc_html,
 )
 
@@ -50,13 +43,6 @@ def store(tmp_path: Path) -> FeedbackStore:
 @pytest.fixture
 def staff(chain, store) -> StaffAssistant:
     return StaffAssistant(chain, store)
-
-
-def ask(staff: StaffAssistant, question: str, turns: list | None = None) -> list[dict]:
-    steps = list(staff.respond(question, turns or []))
-    assert steps[0][-1]["pending"], "the question shows at once, with a pending answer"
-    assert not steps[-1][-1]["pending"]
-    return steps[-1]
 
 
 def hostile_document() -> Document:
@@ -118,24 +104,10 @@ def test_hostile_text_is_shown_as_text():
     document = hostile_document()
     html = section_html([document], document, "1-1", [MALICIOUS]) + toc_html([document])
     html += chapter_html(document, "1") + body_html(MALICIOUS)
-    html += source_buttons([document], [{"doc_id": "x", "section_id": MALICIOUS, "title": MALICIOUS}], MALICIOUS)
     for injected in ("<script", "<img", "<b>", "<i>", 'href="javascript'):
         assert injected not in html
     assert "<mark>&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;&lt;script&gt;alert(2)" in html
     assert '<p class="bullet">・ 箇条 &lt;i&gt;1&lt;/i&gt;</p>' in html
-
-
-def test_source_buttons_one_per_section_in_citation_order(guideline):
-    refs = [
-        {"doc_id": guideline.doc_id, "section_id": "3-7", "title": "", "quote": "a"},
-        {"doc_id": guideline.doc_id, "section_id": "3-6", "title": "", "quote": "b"},
-        {"doc_id": guideline.doc_id, "section_id": "3-7", "title": "", "quote": "c"},
-    ]
-    html = source_buttons([guideline], refs, "出典")
-    assert html.count("<button") == 2
-    assert html.index('data-section="3-7"') < html.index('data-section="3-6"')
-    assert ">第３章（７）後援</button>" in html
-    assert source_buttons([guideline], [], "出典") == ""
 
 
 def test_section_view_has_path_children_and_share_link(guideline):
@@ -147,67 +119,79 @@ def test_section_view_has_path_children_and_share_link(guideline):
     assert "<mark>" not in html
 
 
+def test_chat_frame_and_guide_escape_what_they_show():
+    html = chat_shell_html([MALICIOUS])
+    assert "<img" not in html and "<script" not in html
+    assert 'for="question-input"' in html and ">質問</label>" in html
+    document = hostile_document()
+    guide = guide_html([document])
+    assert "<script" not in guide and guide.index("guide-section") < guide.index("guide-toc")
+
+
 # --------------------------------------------------------------------------- chat
 
 
 def test_covered_question_is_answered_with_openable_sources(staff):
-    turns = ask(staff, COVERED)
-    turn = turns[-1]
+    turn = staff.answer(COVERED, [])
     assert not turn["abstained"] and not turn["error"]
-    cited = {c["section_id"] for c in turn["citations"]}
-    assert "3-7" in cited
-    sources = staff.sources_html(turns, 0)
-    assert 'data-section="3-7"' in sources and "第３章（７）後援" in sources
-    panel = staff.open_source(turns, 0, "", "3-7")
-    assert "<h3>（７）後援</h3>" in panel
-    marked = [c["quote"] for c in turn["citations"] if c["section_id"] == "3-7"]
-    assert panel.count("<mark>") >= 1
-    assert all(quote.split("\n")[0] in panel for quote in marked)
+    assert len(turn["answer_id"]) == 32
+    assert "3-7" in {c["section_id"] for c in turn["citations"]}
+    assert {"doc_id": "kyodo-guideline", "section_id": "3-7", "label": "第３章（７）後援"}.items() <= next(
+        s for s in turn["sources"] if s["section_id"] == "3-7"
+    ).items()
+    assert turn["sources_heading"].startswith("出典")
+    quotes = [c["quote"] for c in turn["citations"] if c["section_id"] == "3-7"]
+    opened = staff.open_section("", "3-7", quotes)
+    assert "<h3>（７）後援</h3>" in opened["html"] and opened["href"] == "?section=3-7"
+    assert opened["html"].count("<mark>") >= 1
+    assert all(quote.split("\n")[0] in opened["html"] for quote in quotes)
+
+
+def test_sources_are_one_per_section_in_citation_order(staff, guideline):
+    refs = [
+        {"doc_id": guideline.doc_id, "section_id": "3-7", "title": "", "quote": "a"},
+        {"doc_id": guideline.doc_id, "section_id": "3-6", "title": "", "quote": "b"},
+        {"doc_id": guideline.doc_id, "section_id": "3-7", "title": "", "quote": "c"},
+    ]
+    assert [s["section_id"] for s in staff.sources(refs)] == ["3-7", "3-6"]
+    assert staff.sources([]) == []
 
 
 def test_out_of_scope_question_abstains_and_offers_nearest_sections(staff):
-    turns = ask(staff, OUT_OF_SCOPE)
-    turn = turns[-1]
+    turn = staff.answer(OUT_OF_SCOPE, [])
     assert turn["abstained"] and not turn["citations"]
     assert ABSTENTION_TEXT in turn["answer"]
-    sources = staff.sources_html(turns, 0)
-    assert "近い内容の箇所" in sources
-    assert sources.count('class="source-button"') == len({s["section_id"] for s in turn["suggestions"]}) > 0
+    assert "近い内容の箇所" in turn["sources_heading"] and turn["sources"]
     # a suggested section opens without marks: nothing was quoted from it
-    assert "<mark>" not in staff.open_source(turns, 0, "", turn["suggestions"][0]["section_id"])
+    assert "<mark>" not in staff.open_section("", turn["sources"][0]["section_id"], [])["html"]
 
 
 def test_follow_up_gets_the_earlier_turns_as_history(staff, chain, monkeypatch):
     seen = []
-    real_stream = chain.stream
+    real_ask = chain.ask
 
-    def recording_stream(question, history):
+    def recording_ask(question, history):
         seen.append(history)
-        return real_stream(question, history)
+        return real_ask(question, history)
 
-    monkeypatch.setattr(chain, "stream", recording_stream)
-    turns = ask(staff, COVERED)
-    turns = ask(staff, "", turns)  # a failed turn is shown but not part of the history
-    turns = ask(staff, "それはお金の支援もありますか？", turns)
-    assert seen[-1] == [
+    monkeypatch.setattr(chain, "ask", recording_ask)
+    first = staff.answer(COVERED, [])
+    history = [
         {"role": "user", "content": COVERED},
-        {"role": "assistant", "content": turns[0]["answer"]},
+        {"role": "assistant", "content": first["answer"]},
+        {"role": "robot", "content": "捨てられる"},
+        "壊れた行",
     ]
-    assert turns[-1]["citations"], "the follow-up is answered from the guideline"
+    follow_up = staff.answer("それはお金の支援もありますか？", history)
+    assert seen[-1] == history[:2]
+    assert follow_up["citations"], "the follow-up is answered from the guideline"
 
 
-@pytest.mark.parametrize(
-    ("question", "message"),
-    [
-        ("", "質問が空です。知りたいことを入力してください。"),
-        ("   \n", "質問が空です。知りたいことを入力してください。"),
-    ],
-)
-def test_empty_question_gets_a_japanese_message(staff, question, message):
-    turns = ask(staff, question)
-    assert turns[-1]["error"] and turns[-1]["answer"] == message
-    assert chat_messages(turns) == [{"role": "assistant", "content": message}]
-    assert staff.sources_html(turns, 0) == ""
+@pytest.mark.parametrize("question", ["", "   \n", None, 42])
+def test_empty_question_gets_a_japanese_message(staff, question):
+    turn = staff.answer(question, [])
+    assert turn["error"] and turn["answer"] == "質問が空です。知りたいことを入力してください。"
+    assert turn["sources"] == []
 
 
 @pytest.mark.parametrize(
@@ -218,63 +202,71 @@ def test_empty_question_gets_a_japanese_message(staff, question, message):
     ],
 )
 def test_a_failing_request_ends_with_a_japanese_message(staff, chain, monkeypatch, failure, message):
-    def failing_stream(question, history):
-        yield "途中まで"
+    def failing_ask(question, history):
         raise failure
 
-    monkeypatch.setattr(chain, "stream", failing_stream)
-    steps = list(staff.respond(COVERED, []))
-    assert steps[1][-1]["answer"] == "途中まで"  # streamed text is shown as it comes
-    assert steps[-1][-1] == error_turn(COVERED, message)
+    monkeypatch.setattr(chain, "ask", failing_ask)
+    turn = staff.answer(COVERED, [])
+    assert turn["error"] and turn["answer"] == message and turn["question"] == COVERED
 
 
-def test_chat_messages_are_escaped_and_map_back_to_turns():
-    turns = [
-        {**error_turn(MALICIOUS, "回答"), "error": False},
-        error_turn("", "質問が空です。"),
-        {**error_turn("次", "<b>x</b>"), "error": False},
+def test_history_messages_keep_only_well_formed_turns():
+    assert history_messages("x") == []
+    assert history_messages([{"role": "user", "content": "a"}, {"role": "user"}, None]) == [
+        {"role": "user", "content": "a"}
     ]
-    messages = chat_messages(turns)
-    assert [m["role"] for m in messages] == ["user", "assistant", "assistant", "user", "assistant"]
-    assert "<" not in messages[0]["content"] and "&lt;script&gt;" in messages[0]["content"]
-    assert messages[4]["content"] == "&lt;b&gt;x&lt;/b&gt;"
-    assert [turn_of_message(turns, i) for i in range(6)] == [0, 0, 1, 2, 2, None]
-    assert chain_history(turns) == [
-        {"role": "user", "content": MALICIOUS},
-        {"role": "assistant", "content": "回答"},
-        {"role": "user", "content": "次"},
-        {"role": "assistant", "content": "<b>x</b>"},
-    ]
+
+
+def test_unknown_section_is_a_japanese_notice(staff):
+    opened = staff.open_section("", "<script>9-9</script>", [])
+    assert "ガイドラインにありません" in opened["html"] and "<script>" not in opened["html"]
+    assert opened["href"] == ""
+    assert staff.open_section(None, None, None)["href"] == ""
 
 
 # --------------------------------------------------------------------------- feedback
 
 
-def test_feedback_is_saved_with_its_context(staff, store):
-    turns = ask(staff, COVERED)
-    turns = ask(staff, "委託と補助の違いは？", turns)
-    saved = staff.save_feedback(turns, 1, "down", "  補助の説明が足りない  ")
-    assert saved == (True, "フィードバック（👎）を保存しました。ご協力ありがとうございます。")
+def test_one_rating_per_answer_changeable_with_its_context(staff, store):
+    first = staff.answer(COVERED, [])
+    history = [{"role": "user", "content": COVERED}, {"role": "assistant", "content": first["answer"]}]
+    turn = staff.answer("委託と補助の違いは？", history)
+    assert staff.rate(turn, "up", "", history) == {
+        "saved": True,
+        "message": "評価（👍）を保存しました。ご協力ありがとうございます。",
+    }
+    assert staff.rate(turn, "down", "  補助の説明が足りない  ", history) == {
+        "saved": True,
+        "message": "コメントを保存しました。ご協力ありがとうございます。",
+    }
+    staff.rate(first, "up", "", [])
     with sqlite3.connect(store.path) as conn:
-        rows = conn.execute("SELECT rating, question, comment, history, citations, settings FROM feedback").fetchall()
-    assert len(rows) == 1
-    rating, question, comment, history, citations, settings = rows[0]
-    assert (rating, question, comment) == ("down", "委託と補助の違いは？", "補助の説明が足りない")
-    assert COVERED in history and turns[0]["answer"][:20] in history
+        rows = conn.execute(
+            "SELECT rating, question, comment, history, citations, settings, answer_id FROM feedback"
+        ).fetchall()
+    assert len(rows) == 2, "rating an answer again replaces its rating"
+    rating, question, comment, stored_history, citations, settings, answer_id = rows[0]
+    assert (rating, question, comment, answer_id) == (
+        "down",
+        "委託と補助の違いは？",
+        "補助の説明が足りない",
+        turn["answer_id"],
+    )
+    assert COVERED in stored_history and first["answer"][:20] in stored_history
     assert '"section_id": "3-5"' in citations
     assert set(json.loads(settings)) == {"mode", "embedding_model", "answerer"}
-    [record] = store.all()
-    assert record.citations == turns[1]["citations"]
+    record = store.all()[0]
+    assert record.citations == turn["citations"]
     assert record.settings["embedding_model"] == staff.chain.service.embeddings.model_id
 
 
 def test_feedback_needs_an_answer_and_a_rating(staff, store):
-    no_answer = (False, "評価できる回答がありません。先に質問してください。")
-    assert staff.save_feedback([], None, "up", "") == no_answer
-    turns = ask(staff, "")
-    assert staff.save_feedback(turns, 0, "up", "") == no_answer
-    turns = ask(staff, COVERED)
-    assert staff.save_feedback(turns, 0, None, "") == (False, "👍 か 👎 を選んでから送信してください。")
+    no_answer = {"saved": False, "message": "評価できる回答がありません。"}
+    assert staff.rate(None, "up") == no_answer
+    assert staff.rate(staff.answer("", []), "up") == no_answer
+    turn = staff.answer(COVERED, [])
+    assert staff.rate(turn, None) == {"saved": False, "message": "👍 か 👎 を選んでください。"}
+    assert staff.rate(turn, "sideways") == {"saved": False, "message": "👍 か 👎 を選んでください。"}
     assert store.count() == 0
 
 
@@ -282,36 +274,14 @@ def test_feedback_error_is_shown_in_japanese(chain, tmp_path):
     folder = tmp_path / "not-a-file"
     folder.mkdir()
     staff = StaffAssistant(chain, FeedbackStore(folder))
-    turns = ask(staff, COVERED)
-    assert staff.save_feedback(turns, 0, "up", "") == (
-        False,
-        f"フィードバックの保存先がフォルダになっています: {folder}",
-    )
+    turn = staff.answer(COVERED, [])
+    assert staff.rate(turn, "up") == {
+        "saved": False,
+        "message": f"フィードバックの保存先がフォルダになっています: {folder}",
+    }
 
 
 # --------------------------------------------------------------------------- guideline browser
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ({"section": "3-7"}, ("", "3-7")),
-        ({"section": " 6-Q4 ", "doc": "kyodo-guideline"}, ("kyodo-guideline", "6-Q4")),
-        ({"section": ""}, None),
-        ({"other": "1"}, None),
-    ],
-)
-def test_parse_deep_link(query, expected):
-    assert parse_deep_link(query) == expected
-
-
-def test_deep_link_opens_the_section(staff):
-    html = staff.deep_link({"section": "3-7"})
-    assert "<h3>（７）後援</h3>" in html and "財政的な支援等はありません。" in html
-    assert 'href="?section=3-7"' in html
-    assert staff.deep_link({}) is None
-    unknown = staff.deep_link({"section": "<script>9-9</script>"})
-    assert "ガイドラインにありません" in unknown and "<script>" not in unknown
 
 
 def test_table_of_contents_lists_every_section(staff, guideline):
@@ -339,14 +309,41 @@ def test_chapter_walk(staff, guideline):
     assert "第４章" not in chapter3
 
 
-def test_quiz_cases_are_in_scope_single_turn():
+def test_quiz_cases_are_in_scope_single_turn_with_keywords():
     cases = load_dataset(DEFAULT_DATASET)
     chosen = quiz_cases(cases)
     assert chosen and len(chosen) < len(cases)
-    assert not any(c.out_of_scope or c.history for c in chosen)
+    assert all(c.expected == "answer" and not c.history and c.must_include for c in chosen)
 
 
-def test_quiz_scoring_and_progress(staff):
+@pytest.mark.parametrize(
+    ("answer", "reference", "keywords", "found", "reversed_"),
+    [
+        # the issue's case: a different form of the same verb is the same word; 明確 is not はっきり
+        ("はっきり伝える", "相手に明確に伝えてください。", ["明確に伝えて"], [0.5], [False]),
+        ("明確に伝えることが大切", "相手に明確に伝えてください。", ["明確に伝えて"], [1.0], [False]),
+        # a keyword said the opposite way does not count
+        (
+            "市の基本的な考え方や市職員の心構えは示さない",
+            "市の基本的な考え方や市職員の心構えを示します。",
+            ["市職員の心構え", "市の基本的な考え方"],
+            [1.0, 1.0],
+            [True, True],
+        ),
+        # the model answer is itself negative: a negative answer agrees, a positive one does not
+        ("財政的な支援はない", "財政的な支援等はありません。", ["財政的な支援"], [1.0], [False]),
+        ("財政的な支援がある", "財政的な支援等はありません。", ["財政的な支援"], [1.0], [True]),
+        # a double negative is an affirmative
+        ("相談しなければならない", "相談します。", ["相談"], [1.0], [False]),
+    ],
+)
+def test_keywords_match_on_lemmas_and_notice_negation(answer, reference, keywords, found, reversed_):
+    matches = match_keywords(answer, reference, keywords, default_tokenizer())
+    assert [m.found for m in matches] == found
+    assert [m.reversed for m in matches] == reversed_
+
+
+def test_quiz_grading_progress_and_self_marking(staff):
     state = staff.start_quiz(seed=7)
     assert state == staff.start_quiz(seed=7) and len(state["ids"]) == 5
     assert quiz_progress(state) == "第1問 / 全5問　（これまで 0問中0問正解）"
@@ -357,9 +354,11 @@ def test_quiz_scoring_and_progress(staff):
     assert empty.state == state and "答えが空です" in empty.html
 
     passed = staff.grade_quiz(state, case.reference_answer)
-    assert (passed.state["answered"], passed.state["correct"]) == (1, 1)
-    assert '<p class="verdict pass">合格</p>' in passed.html
-    assert "100%" in passed.html and "1.00" in passed.html
+    assert (passed.state["answered"], passed.state["correct"], passed.unsure) == (1, 1, False)
+    assert '<p class="verdict pass">正解です</p>' in passed.html
+    assert escape(case.reference_answer) in passed.html
+    assert "<mark>" in passed.html  # the evidence, with the model answer's sentences marked
+    assert "F1" not in passed.html and "一致度" not in passed.html
     for section_id in case.gold_sections:
         assert section_label(staff.documents[0], section_id) in passed.html
     again = staff.grade_quiz(passed.state, case.reference_answer)
@@ -367,13 +366,23 @@ def test_quiz_scoring_and_progress(staff):
 
     state = staff.next_quiz_question(passed.state)
     failed = staff.grade_quiz(state, "わかりません")
-    assert '<p class="verdict retry">もう一歩</p>' in failed.html
+    assert '<p class="verdict retry">不正解です（もう一歩）</p>' in failed.html and not failed.unsure
     assert quiz_progress(failed.state) == "第2問 / 全5問　（これまで 2問中1問正解）"
 
-    state = failed.state
+    state = staff.next_quiz_question(failed.state)
+    case = staff.quiz_cases[state["ids"][2]]
+    half = "。".join(case.must_include[: (len(case.must_include) + 1) // 2])
+    unsure = staff.grade_quiz(state, half)
+    if len(case.must_include) > 1:
+        assert unsure.unsure and "自分で判定" in unsure.html
+        marked = staff.mark_quiz(unsure.state, True)
+        assert quiz_progress(marked) == "第3問 / 全5問　（これまで 3問中2問正解）"
+        assert staff.mark_quiz(marked, True) == marked  # counted once
+
+    state = unsure.state
     for _ in range(10):
         state = staff.next_quiz_question(state)
-    assert quiz_progress(state) == "クイズ終了　2問中1問正解でした。"
+    assert quiz_progress(state).startswith("クイズ終了")
     assert "クイズは終了しました" in staff.grade_quiz(state, "答え").html
 
 
@@ -381,17 +390,3 @@ def test_quiz_answer_is_escaped(staff):
     state = staff.start_quiz(seed=1)
     result = staff.grade_quiz(state, MALICIOUS)
     assert "<script" not in result.html and "<img" not in result.html
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        ({"section": "3-7", "doc": "kyodo-guideline"}, ("kyodo-guideline", "3-7")),
-        ({"section": "3-7"}, ("", "3-7")),
-        ({}, None),
-        (None, None),
-        ({"section": 5}, None),
-    ],
-)
-def test_click_data_names_the_section(data, expected):
-    assert clicked_section(gr.EventData(None, data)) == expected
