@@ -63,7 +63,7 @@ def page(hostile_server):
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(hostile_server)
-        page.wait_for_selector("#question textarea")
+        page.wait_for_selector("#question-input", state="attached")
         yield page
         assert not dialogs
         browser.close()
@@ -81,14 +81,14 @@ def test_document_markup_is_text_in_chat_source_panel_and_browser(page, hostile_
     assert "<script>window.__xss=3</script>" in last_answer(page)
     assert_inert(page)
 
-    page.locator("#sources button, #sources a, #sources [data-section]").first.click()
-    panel = page.locator("#source-panel")
+    page.locator("#chat-app .turn .source-button").first.click()
+    panel = page.locator("#chat-app .turn .source-view")
     panel.locator("mark").first.wait_for()
     assert '<img src=x onerror="window.__xss=4">' in panel.inner_text()
     assert_inert(page)
 
     page.goto(hostile_server + "?section=3-7")
-    browse = page.locator("#browse-panel")
+    browse = page.locator("#guide .guide-section")
     browse.locator("h3").wait_for()
     assert "[押して](javascript:window.__xss=6)" in browse.inner_text()
     assert_inert(page)

@@ -85,6 +85,44 @@ def test_round_trip_keeps_japanese_history_and_citations(tmp_path: Path) -> None
     assert "後援" in citations_json
 
 
+def test_rating_the_same_answer_again_replaces_its_row(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    first = store.add(make_record(rating="up", comment="", answer_id="a1"))
+    again = store.add(make_record(rating="down", comment="やはり違う", answer_id="a1"))
+    other = store.add(make_record(rating="up", answer_id="a2"))
+    store.add(make_record(rating="up"))  # no answer id: a row of its own, as before
+    store.add(make_record(rating="up"))
+    assert first == again != other
+    records = {r.id: r for r in store.all()}
+    assert len(records) == 4
+    assert (records[first].rating, records[first].comment, records[first].answer_id) == ("down", "やはり違う", "a1")
+
+
+def test_a_version_1_file_gets_the_answer_id_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,"
+            " rating TEXT NOT NULL, question TEXT NOT NULL, history TEXT NOT NULL, answer TEXT NOT NULL,"
+            " citations TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '', settings TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO feedback (created_at, rating, question, history, answer, citations, settings)"
+            " VALUES ('2025-01-31T09:15:02+00:00', 'down', '古い質問', '[]', '古い回答', '[]', '{}')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+    store = FeedbackStore(path)
+    store.add(make_record(answer_id="a1"))
+    store.add(make_record(rating="up", answer_id="a1"))
+    records = store.all()
+    assert [(r.question, r.answer_id, r.rating) for r in records] == [
+        ("古い質問", "", "down"),
+        (make_record().question, "a1", "up"),
+    ]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+
+
 def test_count_all_and_downvoted(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "fb.sqlite3")
     assert store.count() == 0 and store.all() == [] and store.downvoted() == []

@@ -120,9 +120,9 @@ def test_section_view_has_path_children_and_share_link(guideline):
 
 
 def test_chat_frame_and_guide_escape_what_they_show():
-    html = chat_shell_html([MALICIOUS])
+    html = chat_shell_html([MALICIOUS], 300)
     assert "<img" not in html and "<script" not in html
-    assert 'for="question-input"' in html and ">質問</label>" in html
+    assert 'for="question-input"' in html and ">質問</label>" in html and 'maxlength="300"' in html
     document = hostile_document()
     guide = guide_html([document])
     assert "<script" not in guide and guide.index("guide-section") < guide.index("guide-toc")
