@@ -49,6 +49,9 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	command -v chromium >/dev/null && command -v soffice >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-writer; }
+	# axe-core, run inside the page by the browser tests' accessibility check
+	command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
+	test -f .cache/npm/node_modules/axe-core/axe.min.js || npm install --prefix .cache/npm --no-fund --no-audit axe-core@4
 	$(BIN)/pip install -q torch==2.13.0
 	ls $(LLAMA_WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
 		$(BIN)/pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==0.3.36
