@@ -36,6 +36,7 @@ from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
 from assistant.ui.onboarding import (
+    GRADING_RULE,
     ChapterPage,
     QuizResult,
     chapter_page,
@@ -310,7 +311,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                 with gr.Tab("理解度クイズ", id="quiz"):
                     gr.Markdown(
                         "ガイドラインの内容についての問題です。自分の言葉で答えてから「採点する」を押すと、"
-                        "模範解答と根拠の箇所が表示されます。"
+                        "模範解答と根拠の箇所が表示されます。\n\n" + GRADING_RULE
                     )
                     quiz_status = gr.Markdown("", elem_id="quiz-progress")
                     quiz_text = gr.HTML("", js_on_load=None, elem_id="quiz-question", padding=True)
@@ -433,7 +434,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
             [quiz, quiz_answer],
             [quiz, quiz_status, quiz_result, self_mark_row],
             api_visibility="undocumented",
-        )
+        ).then(None, js="() => document.getElementById('quiz-result').scrollIntoView({block: 'start'})")
         mark_right.click(
             lambda s: mark(s, True),
             [quiz],

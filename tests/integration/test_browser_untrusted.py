@@ -81,7 +81,7 @@ def test_document_markup_is_text_in_chat_source_panel_and_browser(page, hostile_
     assert "<script>window.__xss=3</script>" in last_answer(page)
     assert_inert(page)
 
-    page.locator("#chat-app .turn .source-button").first.click()
+    page.locator("#chat-app .turn .source-button[data-section='3-7']").click()
     panel = page.locator("#chat-app .turn .source-view")
     panel.locator("mark").first.wait_for()
     assert '<img src=x onerror="window.__xss=4">' in panel.inner_text()
