@@ -1,6 +1,7 @@
-"""In Chromium, behind the real login: a staff member logs in through the login page, and what they
-type stays text where it is shown again — LaTeX (``$$…$$``) in the chat, Markdown and HTML in the
-feedback panel's "which answer" line — and the page fetches nothing a question names."""
+"""In Chromium, behind the real login: a staff member logs in through the login page, asks and rates
+(the page's direct calls work behind the login), and what they type stays text where it is shown
+again — LaTeX (``$$…$$``), Markdown and HTML in the chat — and the page fetches nothing a question
+names."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def page(server):
         page.locator("input[type=text]").fill("sato")
         page.locator("input[type=password]").fill("s3cret-pass")
         page.keyboard.press("Enter")
-        page.wait_for_selector("#question textarea")
+        page.wait_for_selector("#question-input")
         yield page
         browser.close()
         assert not probes, f"the page fetched what a question named: {probes}"
@@ -52,15 +53,15 @@ def page(server):
 def test_latex_in_a_question_stays_literal(page):
     question = "$$x^2+\\frac{1}{2}$$ 後援とは？"
     ask(page, question)
-    assert page.locator("#chat [data-testid=user]").last.inner_text().strip() == question
-    assert page.locator("#chat .katex, #chat math").count() == 0
+    assert page.locator("#chat-app .turn .question-text").last.inner_text().strip() == question
+    assert page.locator("#chat-app .katex, #chat-app math").count() == 0
 
 
-def test_the_feedback_panel_shows_the_question_as_text(page):
+def test_a_rated_question_with_markup_stays_text(page):
     question = "[リンク](/probe-link) **太字** <img src=/probe-img> 後援とは？"
     ask(page, question)
-    target = page.locator("#feedback-target")
-    target.get_by_text("評価する回答").wait_for()
-    shown = target.inner_text()
-    assert "[リンク](/probe-link)" in shown and "**太字**" in shown
-    assert target.locator("a, strong, img").count() == 0
+    turn = page.locator("#chat-app .turn").last
+    assert turn.locator(".question-text").inner_text().strip() == question
+    turn.get_by_role("button", name="👍 役に立った").click()
+    turn.locator(".rating-status").get_by_text("保存しました").wait_for()
+    assert turn.locator(".question-text a, .question-text strong, .question-text img").count() == 0
