@@ -121,11 +121,12 @@ class StaffAssistant:
 
     # --- chat ------------------------------------------------------------------------------
 
-    def answer(self, question: Any, history: Any = None) -> dict[str, Any]:
+    def answer(self, question: Any, history: Any = None, doc_ids: Any = None) -> dict[str, Any]:
         """One chat turn for the browser: the answer, its citations, the sections to open (its
         sources, or the nearest sections when it abstained) with their labels. A failure is a turn
-        with ``error`` set and a Japanese message as its answer."""
+        with ``error`` set and a Japanese message as its answer. ``doc_ids``: answer only from those."""
         question = _text(question)
+        chosen = [d for d in doc_ids if isinstance(d, str)] if isinstance(doc_ids, list) else []
         turn: dict[str, Any] = {
             "answer_id": uuid.uuid4().hex,
             "question": question,
@@ -140,7 +141,7 @@ class StaffAssistant:
         }
         try:
             with self.answer_slots:
-                result = self.chain.ask(question, history_messages(history))
+                result = self.chain.ask(question, history_messages(history), doc_ids=chosen)
         except AssistantError as exc:
             log.info("question not answered: %s", exc)
             return {**turn, "answer": error_message(exc), "error": True}
@@ -169,6 +170,8 @@ class StaffAssistant:
                 continue
             document = find_section(self.documents, key[1], key[0])
             label = section_label(document, key[1]) if document else str(ref.get("title") or key[1])
+            if document and len(self.documents) > 1:  # name the document the section is from
+                label = f"{document.title} {label}"
             title = document.title_path(key[1]) if document else label
             doc_id = document.doc_id if document else key[0]
             seen[key] = {"doc_id": doc_id, "section_id": key[1], "label": label, "title": title}
@@ -257,7 +260,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
     # The browser calls these directly (gr.HTML server functions: one POST each, behind the login).
     def answer(request: Any) -> dict[str, Any]:
         request = request if isinstance(request, dict) else {}
-        return ui.answer(request.get("question"), request.get("history"))
+        return ui.answer(request.get("question"), request.get("history"), request.get("doc_ids"))
 
     def section(request: Any) -> dict[str, str]:
         request = request if isinstance(request, dict) else {}
@@ -280,7 +283,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):
             with gr.Tab("質問する", id="chat", elem_id="tab-chat"):
                 gr.HTML(
-                    chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS),
+                    chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS, ui.documents),
                     js_on_load=load_js("chat.js"),
                     elem_id="chat-app",
                     server_functions=[answer, section, rate],

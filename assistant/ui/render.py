@@ -187,9 +187,20 @@ def guide_html(documents: Sequence[Document]) -> str:
     )
 
 
-def chat_shell_html(examples: Sequence[str], max_chars: int) -> str:
+def document_filter_html(documents: Sequence[Document]) -> str:
+    """A choice of the document to answer from; nothing when there is only one."""
+    if len(documents) < 2:
+        return ""
+    options = "".join(f'<option value="{escape(d.doc_id)}">{escape(d.title)}</option>' for d in documents)
+    return (
+        '<label class="doc-filter-label" for="doc-filter">対象の文書</label>'
+        f'<select id="doc-filter" class="doc-filter"><option value="">すべての文書</option>{options}</select>'
+    )
+
+
+def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence[Document] = ()) -> str:
     """The chat's frame: the conversation (drawn by ``static/chat.js``), example questions for an
-    empty conversation, and the question box."""
+    empty conversation, the question box and, with several documents, which one to answer from."""
     buttons = "".join(f'<button type="button" class="example">{escape(q)}</button>' for q in examples)
     return f"""<div class="chat-app">
 <div class="chat-log" role="log" aria-label="会話" aria-live="polite">
@@ -203,6 +214,7 @@ def chat_shell_html(examples: Sequence[str], max_chars: int) -> str:
 <button type="submit" class="send-button">送信</button>
 </form>
 <div class="chat-footer"><p id="question-hint" class="hint">Enter で送信、Shift + Enter で改行</p>
+{document_filter_html(documents)}
 <button type="button" class="clear-button">会話をクリア</button></div>
 </div>"""
 

@@ -339,3 +339,50 @@ def test_documents_added_with_the_cli_are_answered_with_citations_naming_them(re
     assert removed.returncode == 0, removed.stderr
     after = _cli("ask", "--json", "後援名義の申請は催しの何日前までに出せばいいですか？", corpus=corpus, index=index)
     assert "kouen-guide" not in after.stdout and "４５日前" not in after.stdout
+
+
+# --------------------------------------------------------------------------- answered, in the library and the UI
+
+
+@pytest.mark.slow
+def test_incremental_documents_limited_questions_and_the_ui(rendered, tmp_path, cached_embeddings):
+    from assistant.answering.chain import AnswerChain
+    from assistant.feedback import FeedbackStore
+    from assistant.index.store import build_index
+    from assistant.ingestion.chunking import chunk_documents
+    from assistant.ingestion.japanese import default_tokenizer
+    from assistant.service import load_service
+    from assistant.settings import Settings
+    from assistant.ui.app import StaffAssistant
+    from assistant.ui.render import document_filter_html
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    settings = Settings.from_env({}, corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, cached_embeddings)
+    document, _ = add_document(corpus, rendered["guide.md"], title="後援名義の手引き", doc_id="kouen-guide")
+    added = build_index(settings, cached_embeddings)
+    own_chunks = chunk_documents([document], default_tokenizer(), settings.chunk_max_tokens, 1)
+    # only the new document's text is embedded; the guideline's vectors are reused
+    assert added.embedded == len(own_chunks) and added.added == len(own_chunks) and added.removed == 0
+
+    service = load_service(settings)
+    service.embeddings = cached_embeddings
+    chain = AnswerChain(service)
+    limited = chain.ask("後援名義の申請は催しの何日前までに出せばいいですか？", doc_ids=["kouen-guide"])
+    assert {c.doc_id for c in limited.citations} == {"kouen-guide"}
+    assert any("４５日前" in c.quote for c in limited.citations)
+    other = chain.ask("後援名義の申請は催しの何日前までに出せばいいですか？", doc_ids=["kyodo-guideline"])
+    assert other.citations and {c.doc_id for c in other.contexts} == {"kyodo-guideline"}
+
+    staff = StaffAssistant(chain, FeedbackStore(tmp_path / "feedback.sqlite3"))
+    turn = staff.answer("後援名義の申請期限は？", [], ["kouen-guide"])
+    assert turn["sources"] and all(s["doc_id"] == "kouen-guide" for s in turn["sources"])
+    assert turn["sources"][0]["label"].startswith("後援名義の手引き ")
+    assert 'value="kouen-guide">後援名義の手引き</option>' in document_filter_html(service.documents)
+    unknown = staff.answer("後援名義の申請期限は？", [], ["no-such-doc"])
+    assert unknown["error"] and "no-such-doc" in unknown["answer"]
+
+    remove_document(corpus, "kouen-guide")
+    removed = build_index(settings, cached_embeddings)
+    assert removed.embedded == 0 and removed.removed == len(own_chunks)

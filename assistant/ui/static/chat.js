@@ -13,6 +13,7 @@ const empty = element.querySelector(".chat-empty");
 const form = element.querySelector(".chat-form");
 const box = element.querySelector("#question-input");
 const sendButton = element.querySelector(".send-button");
+const docFilter = element.querySelector("#doc-filter"); // only with several documents
 let turns = loadTurns();
 let busy = false;
 
@@ -249,7 +250,8 @@ async function ask(text) {
   reveal(node, true);
   let result;
   try {
-    result = await server.answer({ question, history: historyBefore(turn) });
+    const docIds = docFilter && docFilter.value ? [docFilter.value] : [];
+    result = await server.answer({ question, history: historyBefore(turn), doc_ids: docIds });
   } catch {
     result = { question, answer: FAILED, error: true };
   }
