@@ -170,9 +170,9 @@ def test_follow_up_gets_the_earlier_turns_as_history(staff, chain, monkeypatch):
     seen = []
     real_ask = chain.ask
 
-    def recording_ask(question, history):
+    def recording_ask(question, history, **options):
         seen.append(history)
-        return real_ask(question, history)
+        return real_ask(question, history, **options)
 
     monkeypatch.setattr(chain, "ask", recording_ask)
     first = staff.answer(COVERED, [])
@@ -202,7 +202,7 @@ def test_empty_question_gets_a_japanese_message(staff, question):
     ],
 )
 def test_a_failing_request_ends_with_a_japanese_message(staff, chain, monkeypatch, failure, message):
-    def failing_ask(question, history):
+    def failing_ask(question, history, **options):
         raise failure
 
     monkeypatch.setattr(chain, "ask", failing_ask)
