@@ -6,7 +6,9 @@ A section is the unit of ranking (a long section's chunks count once, by their b
 - words: BM25 over fugashi content lemmas of the section's title path, department and body;
 - chars: BM25 over character bigrams of the same text folded to one form (NFKC, lower case,
   katakana as hiragana), which survives half-width katakana, kana spellings of a term and typos;
-- department: the sections of a department the query names (chapter 5's 危機管理室 …).
+- title: the sections whose own title the query names (後援, 補助・助成 → 補助 or 助成);
+- department: the sections of a department the query names (chapter 5's 危機管理室 …);
+- previous: for a follow-up, the sections the previous answer cited.
 
 Queries are expanded with the staff-word glossary (``corpus/glossary.toml``) for the two keyword
 rankings. Every hit says why it was chosen: its fused score and each ranking's rank and score.
@@ -14,6 +16,7 @@ rankings. Every hit says why it was chosen: its fused score and each ranking's r
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from collections.abc import Collection
@@ -33,7 +36,7 @@ from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
-RANKINGS = ("dense", "words", "chars", "department")
+RANKINGS = ("dense", "words", "chars", "title", "department", "previous")
 
 
 def fold(text: str) -> str:
@@ -163,6 +166,7 @@ class _Entry:
     title: str
     searchable: str  # title path, department and body: what the keyword rankings see
     department: str  # folded, "" when the section names none
+    title_words: tuple[str, ...]  # the section's own title, folded, split at ・ (補助・助成 → 補助, 助成)
 
 
 class _BM25:
@@ -210,17 +214,13 @@ class HybridRetriever(BaseRetriever):
                     continue
                 title = document.title_path(section.section_id)
                 searchable = "\n".join(filter(None, [title, section.department or "", section.text]))
+                words = tuple(w for w in (fold(part) for part in re.split(r"[・･、\s]", section.title)) if len(w) >= 2)
                 self._entries.append(
-                    _Entry(document.doc_id, section, title, searchable, fold(section.department or ""))
+                    _Entry(document.doc_id, section, title, searchable, fold(section.department or ""), words)
                 )
         self._position = {(e.doc_id, e.section.section_id): i for i, e in enumerate(self._entries)}
         self._words = _BM25([self.tokenizer.content_lemmas(e.searchable) or ["\x00"] for e in self._entries])
         self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
-
-    def expanded(self, query: str) -> str:
-        """The query with the guideline's terms for its staff words appended."""
-        extra = self.glossary.expand(query)
-        return f"{query} {' '.join(extra)}" if extra else query
 
     def rankings(
         self,
@@ -245,11 +245,17 @@ class HybridRetriever(BaseRetriever):
                     best[section] = similarity
             ranked["dense"] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
         if mode in ("hybrid", "bm25"):
-            expanded = self.expanded(query)
-            ranked["words"] = self._words.rank(self.tokenizer.content_lemmas(expanded), n)
-            ranked["chars"] = self._chars.rank(char_ngrams(expanded), n)
+            # the query's own words count twice the glossary's: an expansion must not outvote the question
+            extra = " ".join(self.glossary.expand(query))
+            words = self.tokenizer.content_lemmas(query) * 2 + self.tokenizer.content_lemmas(extra)
+            chars = char_ngrams(query) * 2 + [g for term in extra.split() for g in char_ngrams(term)]
+            ranked["words"] = self._words.rank(words, n)
+            ranked["chars"] = self._chars.rank(chars, n)
             folded = fold(query)
-            named = [i for i, e in enumerate(self._entries) if e.department and e.department in folded]
+            titled = [i for i, e in enumerate(self._entries) if any(w in folded for w in e.title_words)]
+            if titled:
+                ranked["title"] = [(i, 1.0) for i in titled]
+            named = self.named_departments(query)
             if named:
                 ranked["department"] = [(i, 1.0) for i in named]
         if doc_ids:
@@ -259,18 +265,37 @@ class HybridRetriever(BaseRetriever):
             }
         return ranked
 
+    def get(self, key: tuple[str, str]) -> SectionHit | None:
+        """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""
+        pos = self._position.get(key)
+        return None if pos is None else self.hit(pos, 0.0, {}, {})
+
+    def named_departments(self, query: str) -> list[int]:
+        """Positions of the sections whose department the query names."""
+        folded = fold(query)
+        return [i for i, e in enumerate(self._entries) if e.department and e.department in folded]
+
     def search(
         self,
         query: str,
         k: int | None = None,
         mode: str | None = None,
         query_vector: list[float] | None = None,
+        previous: list[tuple[str, str]] | None = None,
         doc_ids: Collection[str] | None = None,
     ) -> list[SectionHit]:
         """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known;
-        ``doc_ids``: only from these documents)."""
+        ``previous``: the (doc_id, section_id) a follow-up's previous answer cited; ``doc_ids``: only
+        from these documents)."""
         k = self.k if k is None else k
-        return self.fuse(self.rankings(query, mode, query_vector, doc_ids))[:k]
+        rankings = self.rankings(query, mode, query_vector, doc_ids)
+        if previous:
+            rankings["previous"] = [
+                (self._position[key], 1.0)
+                for key in previous
+                if key in self._position and (not doc_ids or key[0] in doc_ids)
+            ]
+        return self.fuse(rankings)[:k]
 
     def fuse(self, rankings: dict[str, list[tuple[int, float]]]) -> list[SectionHit]:
         """Weighted reciprocal rank fusion of ranked lists of (section position, score)."""

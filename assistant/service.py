@@ -30,7 +30,7 @@ class Service:
     @cached_property
     def retriever(self) -> HybridRetriever:
         from assistant.ingestion.corpus import GLOSSARY
-        from assistant.retrieval import Glossary, HybridRetriever  # LangChain's retriever is slow to import
+        from assistant.retrieval import RANKINGS, Glossary, HybridRetriever  # LangChain's retriever is slow to import
 
         s = self.settings
         return HybridRetriever(
@@ -43,7 +43,13 @@ class Service:
             k=s.top_k,
             candidates=s.candidates,
             rrf_k=s.rrf_k,
-            weights={"dense": s.dense_weight, "words": s.bm25_weight, "chars": s.bm25_weight, "department": 1.0},
+            weights={
+                **dict.fromkeys(RANKINGS, 1.0),
+                "dense": s.dense_weight,
+                "words": s.bm25_weight,
+                "chars": s.bm25_weight,
+                "title": 0.25,
+            },
         )
 
     def document(self, doc_id: str) -> Document:

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=0, le=10_000)
     dense_weight: Number = Field(1.0, ge=0)
     bm25_weight: Number = Field(1.0, ge=0)
+    # Rerank: empty = the answerer's own evidence (no model); else a sentence-transformers
+    # CrossEncoder by name or folder (e.g. a copied Japanese reranker)
+    reranker_model: str = ""
 
     # Abstention: answer only when evidence = best dense similarity + weight × term coverage
     # reaches the threshold (calibrated on the eval dataset: `assistant eval --calibrate`).

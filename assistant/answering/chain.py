@@ -1,8 +1,11 @@
-"""The answering chain: question (+ history) → follow-up resolution → hybrid retrieval
-→ answerer (extractive, or an LLM) → citation check → ``Answer``.
+"""The answering chain: one LangChain graph ``resolve | retrieve | rerank | compose | check`` for the
+CLI, the chat (streaming), the /ask API and the eval.
 
-It is a LangChain runnable (``build_chain``); ``AnswerChain.stream`` also yields the
-LLM's tokens as they come, for the chat UI.
+- resolve: analyse the question; decide from evidence whether a follow-up needs the previous turn;
+- retrieve: rank the guideline's sections (and each side of a comparison);
+- rerank: reorder them (default: the answerer's own evidence; optionally a cross-encoder);
+- compose: an extractive answer (or an LLM's), or a partial or full abstention;
+- check: never an answer without a citation of a retrieved section.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -26,18 +30,23 @@ from assistant.answering.extractive import (
     validate_question,
 )
 from assistant.answering.llm import LLMAnswerer, make_chat_model
+from assistant.answering.question import Question, analyze
+from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.sentences import section_sentences
 from assistant.errors import LLMError
 from assistant.retrieval import SectionHit
 from assistant.service import Service, load_service
 from assistant.settings import Settings
 
-# A follow-up that leans on the previous turn: 「それは…」「その場合…」「他には？」
-ELLIPTIC = re.compile(
-    r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)|それ|その場合|そちら"
+# A question that points back at the previous turn: 「それは…」「その場合…」「じゃあ…」
+POINTS_BACK = re.compile(
+    r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
 )
+# Markers of cited sections in an earlier answer's text, for histories that carry no citations as data.
 MARKER = re.compile(r"[\[［]\s*([0-9０-９]+(?:-[0-9０-９A-Za-zＱ]+)*)(?:[\s　][^\]］]*)?[\]］]")
 SUGGESTIONS = 3
+FOLLOW_UP_GAIN = 0.01  # how much stronger the evidence with the previous turn must be to use it
+TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 
 log = logging.getLogger(__name__)
 
@@ -47,87 +56,209 @@ class Turn:
     """What flows through the chain, one step adding to it."""
 
     question: str
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     doc_ids: frozenset[str] = frozenset()  # only these documents (empty: all)
+    analysis: Question | None = None
     resolved_query: str = ""
     context_question: str = ""  # the earlier turn a follow-up leans on
+    previous: list[tuple[str, str]] = field(default_factory=list)  # what the previous answer cited
     query_vector: list[float] | None = None
+    alone_vector: list[float] | None = None  # the question's own embedding (differs for a follow-up)
+    alone_evidence: float = 0.0
     hits: list[SectionHit] = field(default_factory=list)
+    blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
+    missing: str = ""  # a detail asked for that the quoted sections do not state
+    unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
     answer: Answer | None = None
 
 
-def previous_user_question(history: list[dict[str, str]]) -> str:
+def previous_user_question(history: list[dict[str, Any]]) -> str:
     for message in reversed(history):
         if message.get("role") == "user" and str(message.get("content", "")).strip():
             return str(message["content"])
     return ""
 
 
-def previous_cited_titles(history: list[dict[str, str]], service: Service) -> list[str]:
-    """Titles of the sections the last assistant answer cited (its ［3-7 後援］ markers)."""
+def previous_citations(history: list[dict[str, Any]], service: Service) -> list[tuple[str, str]]:
+    """(doc_id, section_id) the last answer cited: its citations as data, else its ［3-7 後援］ markers."""
     for message in reversed(history):
-        if message.get("role") == "assistant":
-            titles = []
-            for section_id in MARKER.findall(str(message.get("content", ""))):
-                for document in service.documents:
-                    if section_id in document:
-                        titles.append(document.section(section_id).title)
-            return list(dict.fromkeys(titles))
+        if message.get("role") != "assistant":
+            continue
+        if message.get("citations"):
+            keys = [(c["doc_id"], c["section_id"]) for c in message["citations"]]
+        else:
+            keys = [
+                (d.doc_id, sid)
+                for sid in MARKER.findall(str(message.get("content", "")))
+                for d in service.documents
+                if sid in d
+            ]
+        return [k for k in dict.fromkeys(keys) if any(d.doc_id == k[0] and k[1] in d for d in service.documents)]
     return []
+
+
+def make_reranker(settings: Settings, answerer: ExtractiveAnswerer) -> Reranker:
+    if settings.reranker_model:
+        return CrossEncoderReranker(settings.reranker_model)
+    return EvidenceReranker(answerer)
 
 
 class AnswerChain:
     """Answers questions for one loaded ``Service``; safe to share between threads."""
 
     def __init__(
-        self, service: Service, chat_model: BaseChatModel | None = None, model_id: str = "", warning: str = ""
+        self,
+        service: Service,
+        chat_model: BaseChatModel | None = None,
+        model_id: str = "",
+        warning: str = "",
+        reranker: Reranker | None = None,
     ) -> None:
         self.service = service
         self.settings = service.settings
         self.idf = idf_table(service.index.terms)
         sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
         self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
+        self.reranker = reranker or make_reranker(self.settings, self.extractive)
+        self.topics = self.topic_terms()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
             else None
         )
         self.warning = warning  # shown with every answer, e.g. when the configured LLM failed to load
+        self.prepare: Runnable = (
+            RunnableLambda(self.resolve, name="resolve")
+            | RunnableLambda(self.retrieve, name="retrieve")
+            | RunnableLambda(self.rerank, name="rerank")
+        )
         self.runnable: Runnable = (
-            RunnableLambda(self.resolve, name="resolve_follow_up")
-            | RunnableLambda(self.retrieve, name="hybrid_retrieval")
-            | RunnableLambda(self.answer, name="answer")
-            | RunnableLambda(self.check, name="citation_check")
+            self.prepare | RunnableLambda(self.compose, name="compose") | RunnableLambda(self.check, name="check")
         ).with_config(run_name="guideline_qa")
 
     # ------------------------------------------------------------------ steps
 
     def resolve(self, turn: Turn) -> Turn:
-        """Make an elliptic follow-up self-contained for retrieval."""
+        """Analyse the question and decide, from evidence, whether it leans on the previous turn."""
         turn.question = validate_question(turn.question)
         turn.history = clean_history(turn.history)
+        turn.analysis = analyze(turn.question)
         turn.resolved_query = turn.question
-        if not turn.history:
+        turn.alone_vector = turn.query_vector = self.service.embeddings.embed_query(turn.question)
+        turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
+        terms = self.service.tokenizer.content_lemmas(turn.question)
+        turn.unreadable = not terms and not POINTS_BACK.search(turn.question)
+        if not turn.history or turn.unreadable:
             return turn
+        turn.previous = previous_citations(turn.history, self.service)
         if self.llm is not None:
             turn.resolved_query = self.llm.condense(turn.question, turn.history)
+            if turn.resolved_query != turn.question:
+                turn.context_question = previous_user_question(turn.history)
+                turn.query_vector = self.service.embeddings.embed_query(turn.resolved_query)
             return turn
-        known = [t for t in self.service.tokenizer.content_lemmas(turn.question) if t in self.idf]
-        if ELLIPTIC.search(turn.question) or len(known) < 2:
-            earlier = previous_user_question(turn.history)
-            carried = " ".join(previous_cited_titles(turn.history, self.service))
-            turn.context_question = f"{earlier} {carried}".strip()
-            turn.resolved_query = f"{turn.context_question} {turn.question}".strip()
+        points_back = bool(POINTS_BACK.search(turn.question))
+        if self.has_topic(turn.question, terms) and not points_back:
+            return turn  # a question with its own topic is never mixed with the previous one
+        if not points_back and self.out_of_scope_alone(terms) and turn.alone_evidence < self.settings.abstain_threshold:
+            return turn  # out of scope on its own: the conversation does not rescue it
+        earlier = previous_user_question(turn.history)
+        titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
+        combined = f"{earlier} {titles} {turn.question}".strip()
+        vector = self.service.embeddings.embed_query(combined)
+        if self.evidence(combined, vector, turn.doc_ids) >= turn.alone_evidence + FOLLOW_UP_GAIN:
+            turn.context_question = f"{earlier} {titles}".strip()
+            turn.resolved_query, turn.query_vector = combined, vector
         return turn
 
-    def retrieve(self, turn: Turn) -> Turn:
-        turn.query_vector = self.service.embeddings.embed_query(turn.resolved_query)
-        turn.hits = self.service.retriever.search(
-            turn.resolved_query, query_vector=turn.query_vector, doc_ids=turn.doc_ids
+    def topic_terms(self) -> frozenset[str]:
+        """The nouns the guideline's headings are about (共催, 後援, ゼロごみ …), Q&A questions aside."""
+        tokenizer = self.service.tokenizer
+        return frozenset(
+            t.lemma
+            for d in self.service.documents
+            for s in d.sections
+            if "Q" not in s.section_id
+            for t in tokenizer.tokenize(s.title)
+            if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
         )
-        turn.evidence = self.evidence(turn.resolved_query, turn.query_vector, turn.doc_ids)
+
+    def has_topic(self, question: str, terms: list[str]) -> bool:
+        """Whether the question names something of its own: a heading's subject, a glossary word
+        or a department. (「共催とは？」 does; 「お金の負担はどうなるの？」 does not.)"""
+        retriever = self.service.retriever
+        if retriever.glossary.expand(question) or retriever.named_departments(question):
+            return True
+        return any(t in self.topics for t in terms)
+
+    def out_of_scope_alone(self, terms: list[str]) -> bool:
+        """Most of the question's words are words the guideline never uses (有給休暇の申請)."""
+        unknown = [t for t in terms if t not in self.idf]
+        return bool(terms) and len(unknown) * 2 > len(terms)
+
+    def retrieve(self, turn: Turn) -> Turn:
+        previous = turn.previous if turn.context_question else None
+        turn.hits = self.service.retriever.search(
+            turn.resolved_query, query_vector=turn.query_vector, previous=previous, doc_ids=turn.doc_ids
+        )
+        turn.evidence = (
+            self.evidence(turn.resolved_query, turn.query_vector, turn.doc_ids)
+            if turn.context_question
+            else turn.alone_evidence
+        )
         return turn
+
+    def rerank(self, turn: Turn) -> Turn:
+        """Reorder the sections, then choose what to quote: the best one, or one per side."""
+        assert turn.analysis is not None
+        related = self.service.retriever.glossary.expand(turn.question)
+        terms = self.extractive.query_terms(turn.question, turn.context_question, related)
+        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector)
+        if not turn.hits:
+            return turn
+        turn.blocks = [turn.hits[0]]
+        if turn.analysis.compares:
+            turn.blocks = self.sides(turn)
+        else:
+            # a department named in the question, or asked for: the top section's siblings of that department
+            named = {self.extractive.section(*h.key).department for h in turn.hits[:1]}
+            if self.service.retriever.named_departments(turn.question) or turn.analysis.asks_department:
+                turn.blocks += [
+                    h
+                    for h in turn.hits[1:3]
+                    if None not in named and self.extractive.section(*h.key).department in named
+                ]
+        supplies = turn.analysis.detail_pattern
+        if supplies is not None and not any(supplies.search(h.text) for h in turn.blocks):
+            turn.missing = turn.analysis.detail
+        return turn
+
+    def sides(self, turn: Turn) -> list[SectionHit]:
+        """One section per side of a comparison: each side's best section among the retrieved ones;
+        a side the question leaves implicit (「後援とはどう違うの？」) is the previous answer's topic."""
+        assert turn.analysis is not None
+        pool = {h.key: h for h in turn.hits}
+        chosen: list[SectionHit] = []
+        for side in turn.analysis.sides:
+            for hit in self.service.retriever.search(side, k=3, mode="bm25", doc_ids=turn.doc_ids):
+                if hit.key in pool and pool[hit.key] not in chosen:
+                    chosen.append(pool[hit.key])
+                    break
+        if len(chosen) < 2 and turn.previous:
+            for key in turn.previous:
+                hit = pool.get(key) or self.service.retriever.get(key)
+                if hit is not None and hit not in chosen:
+                    if key not in pool:
+                        turn.hits.append(hit)  # retrieved for this side: citable
+                    chosen.append(hit)
+                    break
+        for hit in turn.hits:
+            if len(chosen) >= 2:
+                break
+            if hit not in chosen:
+                chosen.append(hit)
+        return chosen
 
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
@@ -153,27 +284,28 @@ class AnswerChain:
         )
 
     def _too_weak(self, turn: Turn) -> bool:
-        return turn.evidence < self.settings.abstain_threshold or not turn.hits
+        return turn.unreadable or turn.evidence < self.settings.abstain_threshold or not turn.hits
 
-    def answer(self, turn: Turn) -> Turn:
+    def compose(self, turn: Turn) -> Turn:
         base = self._base(turn)
         if self._too_weak(turn):
-            turn.answer = self.abstention(base, turn.hits)
+            turn.answer = self.abstention(base, turn)
             return turn
         if self.llm is not None:
             turn.answer = self.llm.answer(base, turn.hits, turn.query_vector)
             return turn
         text, citations = self.quote(turn)
-        turn.answer = replace(base, answer=text, citations=citations)
+        turn.answer = replace(base, answer=text, citations=citations, partial=bool(turn.missing))
         return turn
 
     def quote(self, turn: Turn) -> tuple[str, list[Citation]]:
         """The extractive answer. For a follow-up, sentences are chosen by what the follow-up itself
         asks (「お金の支援も？」); the earlier turn only chose the sections."""
-        focus = turn.query_vector
-        if turn.context_question:
-            focus = self.service.embeddings.embed_query(turn.question)
-        return self.extractive.answer(turn.question, turn.hits, focus, turn.context_question)
+        assert turn.analysis is not None
+        related = self.service.retriever.glossary.expand(turn.question)
+        return self.extractive.answer(
+            turn.analysis, turn.blocks or turn.hits[:1], turn.alone_vector, turn.context_question, turn.missing, related
+        )
 
     def check(self, turn: Turn) -> Turn:
         """Never an answer without a citation to a retrieved section."""
@@ -195,17 +327,25 @@ class AnswerChain:
                 answer, answer=text, citations=citations, answerer="extractive", notes=[*answer.notes, note]
             )
             if not citations:
-                answer = self.abstention(answer, turn.hits)
+                answer = self.abstention(answer, turn)
         turn.answer = answer
         return turn
 
-    def abstention(self, base: Answer, hits: list[SectionHit]) -> Answer:
+    def abstention(self, base: Answer, turn: Turn) -> Answer:
+        """「記載が見つかりませんでした」 with the sections nearest to the question itself: those sharing
+        a word with it (none when it shares none: an unrelated suggestion helps nobody)."""
         suggestions = []
-        for doc_id, section_id, _ in self.extractive.rank_sections(hits)[:SUGGESTIONS]:
-            document = self.service.document(doc_id)
-            title, name = document.title_path(section_id), document.citation_name(section_id)
-            suggestions.append(Citation(doc_id, section_id, title, "", name))
+        if not turn.unreadable:
+            near = self.service.retriever.search(
+                turn.question, k=10, query_vector=turn.alone_vector, doc_ids=turn.doc_ids
+            )
+            for hit in [h for h in near if "words" in h.ranks][:SUGGESTIONS]:
+                suggestions.append(
+                    Citation(hit.doc_id, hit.section_id, hit.title, "", self.extractive.citation_name(hit))
+                )
         text = ABSTENTION_TEXT
+        if turn.unreadable:
+            text += "知りたいことを、もう少し詳しく入力してください。"
         if suggestions:
             text += "\n\n近い内容の箇所:\n" + "\n".join(f"・{s.name}［{s.section_id}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
@@ -223,19 +363,20 @@ class AnswerChain:
             )
         return frozenset(doc_ids)
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None, doc_ids: Collection[str] = ()) -> Answer:
+    def ask(self, question: str, history: list[dict[str, Any]] | None = None, doc_ids: Collection[str] = ()) -> Answer:
         """Answer one question; ``doc_ids`` limits the answer to those documents."""
         turn = self.runnable.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
         assert turn.answer is not None
         return turn.answer
 
     def stream(
-        self, question: str, history: list[dict[str, str]] | None = None, doc_ids: Collection[str] = ()
+        self, question: str, history: list[dict[str, Any]] | None = None, doc_ids: Collection[str] = ()
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``."""
-        turn = self.retrieve(self.resolve(Turn(question, list(history or []), self._documents(doc_ids))))
+        """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``:
+        the same resolve | retrieve | rerank steps, then compose streams."""
+        turn = self.prepare.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
         if self.llm is None or self._too_weak(turn):
-            yield self.check(self.answer(turn)).answer  # type: ignore[misc]
+            yield self.check(self.compose(turn)).answer  # type: ignore[misc]
             return
         answer = None
         for piece in self.llm.stream(self._base(turn), turn.hits, turn.query_vector):

@@ -159,10 +159,11 @@ class LLMAnswerer:
                 continue
             section = self.extractive.section(hit_doc, section_id)
             scored = self.extractive.score_sentences(hit_doc, section_id, terms, query_vector)
-            spans = self.extractive.pick_sentences(hit_doc, section_id, scored)
+            top = sorted(scored, key=lambda s: -s.score)[: self.extractive.max_sentences]
+            spans = self.extractive.with_context(section, sorted((s.start, s.end) for s in top))
             document = self.extractive.documents[hit_doc]
             title, name = document.title_path(section_id), document.citation_name(section_id)
-            citations += [Citation(hit_doc, section_id, title, section.text[s:e], name) for s, e in spans]
+            citations += [Citation(hit_doc, section_id, title, section.text[s:e], name, s, e) for s, e in spans]
         if ABSTENTION_TEXT in cleaned and not kept:
             citations = []
         return replace(

@@ -44,20 +44,18 @@ def test_covered_questions_get_cited_quotes(chain, guideline, question, gold):
     assert f"［{gold} {guideline.section(gold).title}］" in answer.answer
 
 
-def test_quotes_keep_the_guidelines_order_and_list_items(chain, guideline):
+def test_quotes_keep_the_guidelines_order_and_list_items(chain):
     answer = chain.ask("後援名義を使わせてはいけないのはどんな場合？")
-    text = guideline.section("3-7").text
-    positions = [text.index(c.quote) for c in answer.citations if c.section_id == "3-7"]
+    positions = [c.start for c in answer.citations if c.section_id == "3-7"][1:]  # after the leading answer
     assert positions == sorted(positions)
+    assert "次の項目に当てはまる場合は" in answer.answer
     assert "・ 宗教的又は政治的色彩を有している。" in answer.answer
     assert "・ 社会的な非難を受けるおそれがある。" in answer.answer
 
 
 def test_which_department_questions_name_the_section(chain):
     answer = chain.ask("DV防止のリーフレットを作ったのはどの課？")
-    assert answer.answer.startswith(
-        "該当するのは「（７）女性に対する暴力をなくす啓発事業」（担当: 男女平等参画課）です。"
-    )
+    assert answer.answer.startswith("担当は男女平等参画課です（「（７）女性に対する暴力をなくす啓発事業」）。")
     answer = chain.ask("市民の事業に後援名義を使わせるのは、どの形態？")
     assert answer.answer.startswith("該当するのは「（７）後援」です。")
 
@@ -76,7 +74,7 @@ def test_unrelated_questions_are_declined_with_nearest_sections(chain, question)
     assert answer.abstained
     assert answer.answer.startswith(ABSTENTION_TEXT)
     assert answer.citations == []
-    assert 1 <= len(answer.suggestions) <= 3
+    assert len(answer.suggestions) <= 3  # only sections sharing a word with the question
     for suggestion in answer.suggestions:
         assert f"［{suggestion.section_id}］" in answer.answer
 
@@ -106,9 +104,9 @@ def test_answers_carry_their_contexts_with_scores(chain):
     assert {c.section_id for c in answer.citations} <= {c.section_id for c in answer.contexts}
     data = answer.to_json()
     assert set(data) >= {"question", "answer", "abstained", "citations", "contexts"}
-    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote", "name"}
+    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote", "name", "start", "end"}
     assert data["citations"][0]["name"].startswith("協働ガイドライン 第")
-    assert set(data["contexts"][0]) == {"doc_id", "section_id", "score", "text"}
+    assert set(data["contexts"][0]) == {"doc_id", "section_id", "title", "score", "ranks", "scores", "text"}
 
 
 def test_the_langchain_runnable(chain):

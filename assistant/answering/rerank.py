@@ -1,0 +1,96 @@
+"""The rerank step: reorder the retrieved sections before the answer is composed.
+
+Two implementations behind one small interface:
+
+- ``EvidenceReranker`` (default, no model): adds to each section's fused retrieval score a share of
+  the evidence the answerer computes anyway, its best sentence's score for the question, which
+  separates sibling sections whose titles and vocabulary overlap (3-3 協定 vs 3-4 事業協力);
+- ``CrossEncoderReranker``: a sentence-transformers ``CrossEncoder`` given by name or folder
+  (``ASSISTANT_RERANKER_MODEL``, e.g. a copied Japanese reranker), scoring (question, section) pairs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from assistant.errors import AssistantError
+from assistant.retrieval import SectionHit
+
+if TYPE_CHECKING:
+    from assistant.answering.extractive import ExtractiveAnswerer
+
+
+class RerankerError(AssistantError):
+    ja = "再順位付けモデル（ASSISTANT_RERANKER_MODEL）を読み込めません。"
+
+
+class Reranker(Protocol):
+    name: str
+
+    def rerank(
+        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+    ) -> list[SectionHit]:
+        """The same hits, best first, each with its new ``score``."""
+        ...
+
+
+class EvidenceReranker:
+    """Fused score + ``weight`` × the best sentence's score, for the first ``depth`` hits."""
+
+    name = "evidence"
+
+    def __init__(self, answerer: ExtractiveAnswerer, weight: float = 0.002, depth: int = 10) -> None:
+        self.answerer = answerer
+        self.weight = weight
+        self.depth = depth
+
+    def rerank(
+        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+    ) -> list[SectionHit]:
+        if not self.weight:
+            return hits
+        head, tail = hits[: self.depth], hits[self.depth :]
+        rescored = []
+        for hit in head:
+            best = self.answerer.best_sentence(hit, terms, query_vector)
+            evidence = best.score if best else 0.0
+            rescored.append(replace(hit, score=hit.score + self.weight * evidence))
+        return sorted(rescored, key=lambda h: -h.score) + tail
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers cross-encoder reading (question, title + section) pairs."""
+
+    name = "cross-encoder"
+
+    def __init__(self, model: str, depth: int = 10, device: str = "cpu") -> None:
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError as exc:
+            raise RerankerError(
+                "sentence-transformers is not installed (pip install 'kyodo-assistant[sentence-transformers]')",
+                ja="再順位付けモデルには sentence-transformers が必要です: pip install 'kyodo-assistant[sentence-transformers]'",
+            ) from exc
+        try:
+            self.model = CrossEncoder(model, device=device)
+        except Exception as exc:
+            raise RerankerError(
+                f"cannot load the cross-encoder {model!r}: {exc}",
+                ja=f"再順位付けモデル「{model}」を読み込めません。名前かフォルダの場所を確認してください。",
+            ) from None
+        self.model_id = model
+        self.depth = depth
+        self._lock = threading.Lock()  # one forward pass at a time on the shared model
+
+    def rerank(
+        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+    ) -> list[SectionHit]:
+        head, tail = hits[: self.depth], hits[self.depth :]
+        if not head:
+            return hits
+        with self._lock:
+            scores = self.model.predict([(question, f"{h.title}\n{h.text}") for h in head], show_progress_bar=False)
+        rescored = [replace(h, score=float(s)) for h, s in zip(head, scores, strict=True)]
+        return sorted(rescored, key=lambda h: -h.score) + tail

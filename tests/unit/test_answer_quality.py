@@ -1,0 +1,208 @@
+"""Every example of issue 14 through the real chain (real index, tokenizer and embedder):
+follow-ups decided by evidence, comparisons, missing details, paraphrase, composition, departments."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.answering.question import analyze
+
+
+def turn(chain, question):
+    """A history of one question and the chain's own answer, its citations carried as data."""
+    answer = chain.ask(question)
+    cited = [{"doc_id": c.doc_id, "section_id": c.section_id} for c in answer.citations]
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer, "citations": cited}]
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+def test_a_new_topic_is_not_mixed_with_the_old_one(chain):
+    answer = chain.ask("共催とは？", turn(chain, "後援とは？"))
+    assert answer.cited_sections[0] == "3-1"
+    assert "3-7" not in answer.cited_sections
+    assert answer.resolved_query == "共催とは？"
+
+
+def test_an_off_topic_question_after_an_on_topic_one_is_refused(chain):
+    answer = chain.ask("有給休暇の申請ってどうやるの？", turn(chain, "後援とは？"))
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+
+
+def test_a_meaningless_message_mid_conversation_is_refused(chain):
+    answer = chain.ask("あ", turn(chain, "協働とは何ですか？"))
+    assert answer.abstained
+    assert "詳しく入力してください" in answer.answer
+    assert answer.suggestions == []
+
+
+def test_a_comparison_with_sore_is_not_a_follow_up(chain):
+    answer = chain.ask("委託と補助、それぞれの注意点は？", turn(chain, "後援とは？"))
+    assert answer.resolved_query == "委託と補助、それぞれの注意点は？"
+    assert {"3-5", "3-6"} <= set(answer.cited_sections)
+    assert "3-7" not in answer.cited_sections
+
+
+def test_a_follow_up_that_needs_the_previous_turn_gets_it(chain):
+    history = turn(chain, "後援名義を使わせてはいけないのはどんな場合？")
+    answer = chain.ask("政治団体の集会だったら？", history)
+    assert answer.cited_sections[0] == "3-7"
+    assert "宗教的又は政治的色彩を有している。" in answer.answer
+
+
+def test_a_terse_follow_up_about_partners(chain):
+    answer = chain.ask("企業だとどう？", turn(chain, "協働のパートナーにはどんな相手がいるの？"))
+    assert not answer.abstained
+    assert {"2-1", "2-1-1"} & set(answer.cited_sections)
+    assert "企業" in answer.answer
+    assert "パートナー" in answer.resolved_query  # searched with the previous turn
+
+
+def test_follow_up_markers_in_text_still_work_without_citation_data(chain):
+    history = turn(chain, "後援とは？")
+    del history[1]["citations"]
+    answer = chain.ask("それはお金の支援もありますか？", history)
+    assert answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("財政的な支援等はありません。") or "財政的な支援等はありません。" in answer.answer
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("委託と補助の違いは？", ("3-5", "3-6")),
+        ("後援と共催の違いは？", ("3-7", "3-1")),
+        ("協定と事業協力ってどう違うんですか", ("3-3", "3-4")),
+    ],
+)
+def test_comparisons_get_one_block_per_side(chain, question, sides):
+    answer = chain.ask(question)
+    assert set(sides) <= set(answer.cited_sections)
+    blocks = [b for b in answer.answer.split("\n\n") if b.startswith("■")]
+    assert len(blocks) == 2
+    for side, block in zip(sorted(sides), sorted(blocks, key=lambda b: b.rsplit("［", 1)[1]), strict=True):
+        assert block.rstrip().endswith("］") and f"［{side} " in block
+
+
+def test_a_comparison_with_the_previous_topic(chain):
+    answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
+    assert {"3-1", "3-7"} <= set(answer.cited_sections)
+
+
+# --------------------------------------------------------------------------- missing details
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "named"),
+    [
+        ("後援の申請って何日前までに出せばいい？", "3-7", "期限"),
+        ("補助金の上限額っていくらまで？", "3-6", "金額"),
+        ("委託するときの契約書の様式はどれを使う？", "3-5", "様式"),
+    ],
+)
+def test_a_missing_detail_is_said_first_then_what_is_nearby(chain, question, section, named):
+    answer = chain.ask(question)
+    assert not answer.abstained and answer.partial
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("ガイドラインには") and named in first and "記載はありません。" in first
+    assert section in answer.cited_sections
+
+
+def test_a_detail_the_guideline_states_is_not_called_missing(chain):
+    answer = chain.ask("ゼロごみの日の清掃って年に何回あるの？")
+    assert not answer.partial
+    assert "年２回" in answer.answer
+
+
+# --------------------------------------------------------------------------- paraphrase
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("仕事を下請けに出すときの注意は？", "3-5"),
+        ("協働のメリデメを教えて", "6-Q3"),
+        ("ｼﾝﾎﾟｼﾞｳﾑを団体と一緒に開くときの形態は？", "3-1"),
+        ("協働とは何ですか？", "1-2"),
+    ],
+)
+def test_staff_words_find_the_guidelines_section(chain, question, gold):
+    answer = chain.ask(question)
+    assert not answer.abstained
+    assert answer.cited_sections[0] == gold
+
+
+def test_departments_are_searchable(chain):
+    answer = chain.ask("危機管理室の協働の取組は？")
+    assert {"5-3", "5-4"} <= set(answer.cited_sections)
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def test_the_answer_leads_with_the_deciding_sentence(chain):
+    answer = chain.ask("後援ってお金の支援もあるの？")
+    assert answer.answer.splitlines()[0].startswith("財政的な支援等はありません。") or (
+        "財政的な支援等はありません。" in answer.answer.split("\n\n")[0]
+    )
+
+
+def test_list_items_come_with_their_lead_in(chain):
+    answer = chain.ask("お祭りは協働に向いている分野？")
+    assert "・ お祭り" in answer.answer
+    assert answer.answer.index("多様な主体の参画が求められる分野") < answer.answer.index("・ お祭り")
+
+
+def test_a_sentence_opening_with_a_connective_brings_the_one_before(chain, guideline):
+    answer = chain.ask("協働は経費削減のためなの？")
+    text = guideline.section("6-Q4").text
+    for citation in answer.citations:
+        if citation.section_id == "6-Q4" and citation.quote.startswith("ですから"):
+            pytest.fail("a quote opens with ですから without its previous sentence")
+    assert any(c.section_id == "6-Q4" and c.quote in text for c in answer.citations)
+
+
+def test_a_which_department_question_names_the_department(chain):
+    answer = chain.ask("DV防止のリーフレットを作ったのはどの課？")
+    assert answer.answer.startswith("担当は男女平等参画課です")
+
+
+def test_citations_are_structured_quote_spans(chain, guideline):
+    answer = chain.ask("委託と補助の違いは？")
+    for citation in answer.citations:
+        text = guideline.section(citation.section_id).text
+        assert text[citation.start : citation.end] == citation.quote
+    assert {"doc_id", "section_id", "title", "quote", "start", "end"} <= set(answer.to_json()["citations"][0])
+
+
+def test_suggestions_share_a_word_with_the_question(chain):
+    answer = chain.ask("有給休暇の残りの日数はどこで確認できますか？")
+    assert answer.abstained
+    assert all(s.section_id not in ("5-11", "5-10") for s in answer.suggestions)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "sides"),
+    [
+        ("委託と補助の違いは？", "comparison", ["委託", "補助"]),
+        ("共催と後援って何が違うの？", "comparison", ["共催", "後援"]),
+        ("後援とはどう違うの？", "comparison", ["後援"]),
+        ("委託と補助、それぞれの注意点は？", "multi-part", ["委託", "補助"]),
+        ("後援の申請って何日前までに出せばいい？", "detail", []),
+        ("地区ごとの避難計画づくりを所管している部署は？", "which", []),
+        ("協働とは何ですか？", "definition", []),
+        ("後援名義を使わせてもいい？", "yes-no", []),
+        ("どうやって協働を進めればいい？", "how-to", []),
+    ],
+)
+def test_question_analysis(question, kind, sides):
+    analysis = analyze(question)
+    assert analysis.kind == kind
+    assert analysis.sides[: len(sides)] == sides
