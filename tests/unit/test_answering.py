@@ -10,7 +10,13 @@ import sys
 import pytest
 
 from assistant.answering.chain import build_chain
-from assistant.answering.extractive import ABSTENTION_TEXT, QuestionError, content_sentences, validate_question
+from assistant.answering.extractive import (
+    ABSTENTION_TEXT,
+    MAX_QUESTION_CHARS,
+    QuestionError,
+    content_sentences,
+    validate_question,
+)
 
 
 def assert_grounded(answer, guideline):
@@ -120,7 +126,7 @@ def test_the_langchain_runnable(chain):
         ("", "空"),
         ("   \n\t ", "空"),
         ("\u200b\u200e\u202e", "空"),
-        ("あ" * 1001, "長すぎます"),
+        ("あ" * (MAX_QUESTION_CHARS + 1), "長すぎます"),
         ("後援\ud800とは", "読み取れない"),
         ("。。。？！", "文字が含まれていません"),
         (None, "読み取れません"),
@@ -135,7 +141,7 @@ def test_bad_questions_get_a_clear_japanese_message(raw, message):
 def test_odd_unicode_is_cleaned_not_refused():
     assert validate_question("\u202e後援\u200bとは\x07何ですか？\n") == "後援とは何ですか？"
     assert validate_question("ＮＰＯと協働したい 🙂") == "ＮＰＯと協働したい 🙂"
-    assert len(validate_question("い" * 1000)) == 1000
+    assert len(validate_question("い" * MAX_QUESTION_CHARS)) == MAX_QUESTION_CHARS
 
 
 def run_cli(service, *args, stdin=None):
