@@ -490,11 +490,8 @@ def parse_lines(source_lines: list[SourceLine], doc_id: str, title: str, source:
             m = CIRCLED_RE.match(line.text)
             assert m
             parent = builder.parent_for(RANK_CIRCLED)
-            number = ord(m["label"]) - 0x2460 + 1
-            builder.open(
-                _Draft(builder.child_id(parent, str(number)), m["title"], RANK_CIRCLED, "circled", parent,
-                       m["label"], line.where)
-            )  # fmt: skip
+            section_id = builder.child_id(parent, str(ord(m["label"]) - 0x2460 + 1))  # ① → 1
+            builder.open(_Draft(section_id, m["title"], RANK_CIRCLED, "circled", parent, m["label"], line.where))
         else:
             builder.text(
                 line

@@ -135,3 +135,23 @@ def test_questions_moved_after_answers_are_paired_by_their_words():
     document = parse_document(text, "faq", "よくある質問")
     assert document.section("1-Q1").text.startswith("補助金の申請は") and "郵送" in document.section("1-Q1").text
     assert document.section("1-Q2").text == "後援名義の使用は、事業の３０日前までに申請してください。"
+
+
+def test_circled_numbers_and_a_faq_in_the_usual_order():
+    text = (
+        "第１章 総則\n１ 対象\n（１）範囲\n① 市の事業\n市が行う事業です。\n② 団体の事業\n団体が行う事業です。\n"
+        "第２章 よくある質問\nＱ１ 申請はいつまでですか？\nＡ 催しの３０日前までです。\nＱ２ 費用はかかりますか？\nＡ かかりません。\n"
+    )
+    document = parse_document(text, "rules", "規程")
+    assert [(s.section_id, s.heading) for s in document.sections] == [
+        ("1", "第１章 総則"),
+        ("1-1", "１ 対象"),
+        ("1-1-1", "（１）範囲"),
+        ("1-1-1-1", "① 市の事業"),
+        ("1-1-1-2", "② 団体の事業"),
+        ("2", "第２章 よくある質問"),
+        ("2-Q1", "Ｑ１ 申請はいつまでですか？"),
+        ("2-Q2", "Ｑ２ 費用はかかりますか？"),
+    ]
+    assert document.section("2-Q1").text == "Ａ 催しの３０日前までです。"
+    assert document.citation_name("1-1-1-2") == "規程 第１章１（１）② 団体の事業"
