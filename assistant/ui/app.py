@@ -7,8 +7,9 @@ those methods. Serving it (login, limits, the JSON API, ``assistant serve``) is
 
 The chat and the guideline browser are drawn in the page by ``static/chat.js`` and
 ``static/guide.js``: the conversation lives in the browser (``localStorage``, so a reload keeps it
-and the server keeps nothing per user), and each answer is one direct call to ``answer`` — no
-queue round trip, no re-render of the whole conversation. Everything shown that comes from a
+and the server keeps nothing per user), and an answer is one direct call to ``answer`` — no
+queue round trip, no re-render of the whole conversation; a slow generated answer (LLM mode) is
+followed with ``progress`` calls that bring its text as it streams. Everything shown that comes from a
 document, a question or an answer is escaped: by ``render`` on the server, or set as text by the
 scripts. A chat turn, as the browser keeps it::
 
@@ -31,7 +32,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answering.chain import AnswerChain
-from assistant.answering.extractive import MAX_QUESTION_CHARS
+from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
 from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
@@ -107,6 +108,30 @@ def load_js(name: str) -> str:
 
 # --------------------------------------------------------------------------- what the UI does
 
+FIRST_WAIT_S = 5.0  # an extractive answer is done well within this: one request, no polling
+PROGRESS_WAIT_S = 1.0  # a generated answer's text is sent on at least this often
+MAX_FINISHED_KEPT = 32
+
+
+class PendingAnswer:
+    """An answer being computed in the background; generated text grows in ``text`` as it streams."""
+
+    def __init__(self, answer_id: str, question: str):
+        self.text = ""
+        self.done = threading.Event()
+        self.turn: dict[str, Any] = {
+            "answer_id": answer_id,
+            "question": question,
+            "answer": "",
+            "abstained": False,
+            "error": False,
+            "citations": [],
+            "sources": [],
+            "sources_heading": "",
+            "answerer": "",
+            "notes": [],
+        }
+
 
 class StaffAssistant:
     """Everything the UI does, over one shared chain and one feedback store."""
@@ -118,48 +143,80 @@ class StaffAssistant:
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
         self.answer_slots = threading.BoundedSemaphore(CONCURRENCY_LIMIT)
+        self._pending: dict[str, PendingAnswer] = {}
+        self._pending_lock = threading.Lock()
 
     # --- chat ------------------------------------------------------------------------------
 
-    def answer(self, question: Any, history: Any = None, doc_ids: Any = None) -> dict[str, Any]:
-        """One chat turn for the browser: the answer, its citations, the sections to open (its
-        sources, or the nearest sections when it abstained) with their labels. A failure is a turn
-        with ``error`` set and a Japanese message as its answer. ``doc_ids``: answer only from those."""
-        question = _text(question)
+    def answer(
+        self, question: Any, history: Any = None, doc_ids: Any = None, wait: float = FIRST_WAIT_S
+    ) -> dict[str, Any]:
+        """Start answering and report within ``wait`` seconds: the finished turn (``done``) — the
+        answer, its citations, the sections to open (its sources, or the nearest sections when it
+        abstained) with their labels — or, for a slow generated answer, the text so far and the
+        ``answer_id`` to ask ``progress`` with. A failure is a turn with ``error`` set and a
+        Japanese message as its answer. ``doc_ids``: answer only from those."""
+        answer_id = uuid.uuid4().hex
+        pending = PendingAnswer(answer_id, _text(question))
+        with self._pending_lock:
+            for stale in [k for k, v in self._pending.items() if v.done.is_set()][: -MAX_FINISHED_KEPT or None]:
+                del self._pending[stale]  # finished, but nobody asked for it (the page was closed)
+            self._pending[answer_id] = pending
         chosen = [d for d in doc_ids if isinstance(d, str)] if isinstance(doc_ids, list) else []
-        turn: dict[str, Any] = {
-            "answer_id": uuid.uuid4().hex,
-            "question": question,
-            "answer": "",
-            "abstained": False,
-            "error": False,
-            "citations": [],
-            "sources": [],
-            "sources_heading": "",
-            "answerer": "",
-            "notes": [],
-        }
+        threading.Thread(target=self._compute, args=(pending, history, chosen), daemon=True).start()
+        return self._report(pending, wait)
+
+    def progress(self, answer_id: Any, wait: float = PROGRESS_WAIT_S) -> dict[str, Any]:
+        """The answer ``answer`` started, when it is done, or its text so far after ``wait`` seconds."""
+        with self._pending_lock:
+            pending = self._pending.get(_text(answer_id, 64))
+        if pending is None:
+            return {
+                **PendingAnswer(_text(answer_id, 64), "").turn,
+                "answer": GENERIC_ERROR,
+                "error": True,
+                "done": True,
+            }
+        return self._report(pending, wait)
+
+    def _report(self, pending: PendingAnswer, wait: float) -> dict[str, Any]:
+        if pending.done.wait(wait):
+            with self._pending_lock:
+                self._pending.pop(pending.turn["answer_id"], None)
+            return {**pending.turn, "done": True}
+        return {"answer_id": pending.turn["answer_id"], "answer": pending.text, "done": False}
+
+    def _compute(self, pending: PendingAnswer, history: Any, doc_ids: list[str]) -> None:
+        turn = pending.turn
         try:
             with self.answer_slots:
-                result = self.chain.ask(question, history_messages(history), doc_ids=chosen)
+                result = None
+                for piece in self.chain.stream(turn["question"], history_messages(history), doc_ids=doc_ids):
+                    if isinstance(piece, Answer):
+                        result = piece
+                    else:
+                        pending.text += piece
+            if result is None:
+                raise RuntimeError("the chain's stream ended without an Answer")
         except AssistantError as exc:
             log.info("question not answered: %s", exc)
-            return {**turn, "answer": error_message(exc), "error": True}
+            turn.update(answer=error_message(exc), error=True)
         except Exception as exc:
             log.exception("answering failed")
-            return {**turn, "answer": error_message(exc), "error": True}
-        references = result.suggestions if result.abstained else result.citations
-        heading = "近い内容の箇所（参考）" if result.abstained else "出典（押すと本文をここに表示）"
-        return {
-            **turn,
-            "answer": result.answer,
-            "abstained": result.abstained,
-            "citations": [asdict(c) for c in result.citations],
-            "sources": self.sources(asdict(r) for r in references),
-            "sources_heading": heading,
-            "answerer": result.answerer,
-            "notes": list(result.notes),
-        }
+            turn.update(answer=error_message(exc), error=True)
+        else:
+            references = result.suggestions if result.abstained else result.citations
+            turn.update(
+                answer=result.answer,
+                abstained=result.abstained,
+                citations=[asdict(c) for c in result.citations],
+                sources=self.sources(asdict(r) for r in references),
+                sources_heading="近い内容の箇所（参考）" if result.abstained else "出典（押すと本文をここに表示）",
+                answerer=result.answerer,
+                notes=list(result.notes),
+            )
+        finally:
+            pending.done.set()
 
     def sources(self, references: Any) -> list[dict[str, str]]:
         """One entry per cited section, in the order first cited, labelled ``第３章（７）後援``."""
@@ -262,6 +319,10 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         request = request if isinstance(request, dict) else {}
         return ui.answer(request.get("question"), request.get("history"), request.get("doc_ids"))
 
+    def progress(request: Any) -> dict[str, Any]:
+        request = request if isinstance(request, dict) else {}
+        return ui.progress(request.get("answer_id"))
+
     def section(request: Any) -> dict[str, str]:
         request = request if isinstance(request, dict) else {}
         return ui.open_section(request.get("doc_id"), request.get("section_id"), request.get("quotes"))
@@ -286,7 +347,7 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
                     chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS, ui.documents),
                     js_on_load=load_js("chat.js"),
                     elem_id="chat-app",
-                    server_functions=[answer, section, rate],
+                    server_functions=[answer, progress, section, rate],
                 )
             with gr.Tab("ガイドラインを読む", id="browse", elem_id="tab-browse"):
                 gr.HTML(

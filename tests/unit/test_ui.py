@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from html import escape
 from pathlib import Path
 
@@ -168,13 +169,13 @@ def test_out_of_scope_question_abstains_and_offers_nearest_sections(staff):
 
 def test_follow_up_gets_the_earlier_turns_as_history(staff, chain, monkeypatch):
     seen = []
-    real_ask = chain.ask
+    real_stream = chain.stream
 
-    def recording_ask(question, history, **options):
+    def recording_stream(question, history, **options):
         seen.append(history)
-        return real_ask(question, history, **options)
+        return real_stream(question, history, **options)
 
-    monkeypatch.setattr(chain, "ask", recording_ask)
+    monkeypatch.setattr(chain, "stream", recording_stream)
     first = staff.answer(COVERED, [])
     history = [
         {"role": "user", "content": COVERED},
@@ -202,12 +203,35 @@ def test_empty_question_gets_a_japanese_message(staff, question):
     ],
 )
 def test_a_failing_request_ends_with_a_japanese_message(staff, chain, monkeypatch, failure, message):
-    def failing_ask(question, history, **options):
+    def failing_stream(question, history, **options):
+        yield "途中まで"
         raise failure
 
-    monkeypatch.setattr(chain, "ask", failing_ask)
+    monkeypatch.setattr(chain, "stream", failing_stream)
     turn = staff.answer(COVERED, [])
     assert turn["error"] and turn["answer"] == message and turn["question"] == COVERED
+
+
+def test_a_slow_generated_answer_streams_through_progress(staff, chain, monkeypatch):
+    release = threading.Event()
+    real_stream = chain.stream
+
+    def slow_stream(question, history, **options):
+        yield "協働とは、"
+        release.wait(30)
+        yield "市民と市が力を合わせることです。"
+        yield from (piece for piece in real_stream(question, history) if not isinstance(piece, str))
+
+    monkeypatch.setattr(chain, "stream", slow_stream)
+    started = staff.answer(COVERED, [], wait=0.2)
+    assert started["done"] is False and started["answer"] == "協働とは、"
+    assert staff.progress(started["answer_id"], wait=0.1)["answer"] == "協働とは、"
+    release.set()
+    finished = staff.progress(started["answer_id"], wait=30)
+    assert finished["done"] and finished["answer_id"] == started["answer_id"]
+    assert "3-7" in {c["section_id"] for c in finished["citations"]}
+    gone = staff.progress(started["answer_id"], wait=0)  # collected once
+    assert gone["error"] and gone["done"]
 
 
 def test_history_messages_keep_only_well_formed_turns():

@@ -1,5 +1,5 @@
 // The chat, drawn in the page (run by gr.HTML as js_on_load: `element` is the component,
-// `server` calls the Python functions answer / section / rate).
+// `server` calls the Python functions answer / progress / section / rate).
 // The conversation is kept in localStorage, so a reload keeps it and the server keeps nothing.
 // Text from a question, an answer or a document is only ever set with textContent; the one
 // HTML that is inserted (a section) was escaped by assistant/ui/render.py.
@@ -252,6 +252,11 @@ async function ask(text) {
   try {
     const docIds = docFilter && docFilter.value ? [docFilter.value] : [];
     result = await server.answer({ question, history: historyBefore(turn), doc_ids: docIds });
+    while (result && result.done === false) {
+      // a generated answer: show its text as it grows, until it is done
+      node.querySelector(".answer-text").textContent = result.answer || THINKING;
+      result = await server.progress({ answer_id: result.answer_id });
+    }
   } catch {
     result = { question, answer: FAILED, error: true };
   }
