@@ -169,7 +169,7 @@ def test_a_worker_crash_in_the_middle_of_a_batch_costs_one_line(service):
             proc.wait()
 
 
-def test_batch_lines_may_carry_a_history(service):
+def test_batch_lines_may_carry_a_history(service, chain):
     history = [
         {"role": "user", "content": "後援とは？"},
         {
@@ -178,7 +178,7 @@ def test_batch_lines_may_carry_a_history(service):
         },
     ]
     lines = [
-        json.dumps({"question": "それはお金の支援もありますか？", "history": history}, ensure_ascii=False),
+        json.dumps({"question": "その申請方法は？", "history": history}, ensure_ascii=False),
         json.dumps({"question": "後援とは？"}, ensure_ascii=False),
         '{"question": "後援とは？", "history": "後援"}',
         '{"question": "後援とは？", "history": [{"role": "system", "content": "x"}]}',
@@ -199,8 +199,13 @@ def test_batch_lines_may_carry_a_history(service):
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(rows) == len(lines)
     follow_up, plain = rows[0], rows[1]
-    assert follow_up["question"] == "それはお金の支援もありますか？" and not follow_up["abstained"]
-    assert "3-7" in {c["section_id"] for c in follow_up["citations"]}  # understood as being about 後援
+    # The line's history reaches the chain: the row is the library's answer with that history, which
+    # is not its answer without one.
+    expected = json.loads(json.dumps(chain.ask("その申請方法は？", history).to_json()))
+    for key in ("question", "answer", "abstained", "citations"):
+        assert follow_up[key] == expected[key]
+    assert "3-7" in {c["section_id"] for c in follow_up["citations"]}  # the 後援 it follows
+    assert follow_up["answer"] != chain.ask("その申請方法は？").answer
     assert "後援" in plain["answer"]
     assert "history" in rows[2]["error"] and "history" in rows[3]["error"]
     assert "question" in rows[4]["error"]
