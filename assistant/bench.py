@@ -322,6 +322,26 @@ def measure_latency(settings: Settings, questions: list[str], options: BenchOpti
     }
 
 
+def measure_worst_question(options: BenchOptions) -> dict[str, Any]:
+    """Tokenizing the longest question made of one repeated character (MeCab's unknown-word grouping
+    is quadratic in such runs): the worst a question can cost the tokenizer, per piece, in ms."""
+    from assistant.answering.extractive import MAX_QUESTION_CHARS
+    from assistant.ingestion.japanese import default_tokenizer
+
+    tokenizer = default_tokenizer()
+    per_piece = {}
+    for piece in ["ア", "x", "１", "😀", "\u0301"]:
+        text = (piece * MAX_QUESTION_CHARS)[:MAX_QUESTION_CHARS]
+        runs = []
+        for _ in range(options.repeats):
+            started = time.perf_counter()
+            tokenizer.content_lemmas(text)
+            runs.append((time.perf_counter() - started) * 1000)
+        per_piece[piece] = spread(runs)
+    worst = max(per_piece, key=lambda p: per_piece[p]["median"])
+    return {"chars": MAX_QUESTION_CHARS, "worst_piece": worst, "worst_question_tokenize_ms": per_piece[worst]}
+
+
 def measure_cold_start(settings: Settings, options: BenchOptions) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -483,6 +503,8 @@ def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] 
             results["scales"][f"{scale}x"] = {"build_s": build_s, **measure_latency(settings, questions, options)}
         log("adding one document to ten …")
         results["add_document"] = measure_add_document(one, work)
+        log("worst-case question tokenization …")
+        results["tokenizer"] = measure_worst_question(options)
         log("cold start …")
         results["cold_start"] = measure_cold_start(one, options)
         log("serve and concurrent users …")
@@ -580,6 +602,11 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| adding one document ({add['new_document_chunks']} chunks) to ten indexed: add + re-index / "
             f"embedding its text alone | {add['add_and_reindex_s']:.2f} s / {add['embed_new_document_s']:.2f} s |"
+        )
+    if tok := r.get("tokenizer"):
+        lines.append(
+            f"| tokenizing the worst {tok['chars']}-character question ({tok['worst_piece']!r} repeated) | "
+            f"{s(tok['worst_question_tokenize_ms'], ' ms', 1)} |"
         )
     lines.append(f"| `assistant ask` cold start (index built) | {s(r['cold_start']['ask_cold_start_s'], ' s')} |")
     lines.append(f"| `assistant serve` RSS after warm-up | {r['serve']['serve_rss_after_warmup_mb']:.0f} MB |")

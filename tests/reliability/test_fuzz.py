@@ -35,7 +35,9 @@ from assistant.settings import PROJECT_ROOT
 CORPUS_TXT = PROJECT_ROOT / "corpus" / "kyodo-guideline.txt"
 REAL_TEXT = CORPUS_TXT.read_text(encoding="utf-8")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-FUZZ = settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# derandomize: each property draws the same inputs on every run (seeded from the test), so the
+# counts it asserts are the seed's own; a new Hypothesis version may draw others.
+FUZZ = settings(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 # --------------------------------------------------------------------------- strategies
 
@@ -184,7 +186,10 @@ def test_parser_gives_a_document_or_a_corpus_error():
 
     check()
     report("parse_document", inputs=counts.total() - counts["with_surrogates"], **counts)
-    assert counts["documents"] >= 50 and counts["corpus_errors"] >= 50  # both outcomes were exercised
+    # Both outcomes exercised. The derandomized run drew documents 450, corpus_errors 257 (Hypothesis
+    # 6.170): the floors are half of that, so a parser change that shifts the split passes, one that
+    # stops producing an outcome fails. Floors in the tests below follow the same rule.
+    assert counts["documents"] >= 225 and counts["corpus_errors"] >= 128
 
 
 def test_parser_on_100k_character_inputs():
@@ -362,28 +367,22 @@ def test_chunks_are_the_sections_own_text():
 
     check()
     report("chunk_section", **counts)
-    # Both outcomes were exercised. Over six seeds: documents 39-80, corpus_errors 91-138, chunks 439-499;
-    # the floors sit well below that spread so a random seed cannot fail the run.
-    assert counts["documents"] >= 15 and counts["corpus_errors"] >= 15 and counts["chunks"] >= 300
+    # The derandomized run drew documents 32, corpus_errors 150, chunks 457: the floors are half.
+    assert counts["documents"] >= 16 and counts["corpus_errors"] >= 75 and counts["chunks"] >= 228
 
 
-def test_the_longest_question_is_tokenized_quickly():
+def test_the_longest_runs_of_one_character_class_are_tokenized():
     """MeCab's unknown-word grouping is quadratic in the length of a run of one character class
-    (20,000 × 「ア」 or 「😀」: about 1 s; 100,000: about 20 s). Questions are capped at
-    MAX_QUESTION_CHARS, which keeps a question's worst case far below what a person notices."""
-    import time
-
+    (100,000 × 「ア」: about 20 s). Questions are capped at MAX_QUESTION_CHARS, so these runs are the
+    worst a question can be: they are tokenized whole here, and how long they take is measured by
+    ``assistant bench`` (``worst_question_tokenize_ms``), not asserted on a shared machine."""
     from assistant.answering.extractive import MAX_QUESTION_CHARS
 
-    tokenizer = default_tokenizer()
-    worst = 0.0
     for piece in ["ア", "x", "1", "１", "😀", "\u0301", "ا", "\ufffd", "。", "<", "\u200b", "🇯🇵"]:
-        text = (piece * MAX_QUESTION_CHARS)[:MAX_QUESTION_CHARS]
-        started = time.perf_counter()
-        tokenizer.content_lemmas(text)
-        worst = max(worst, time.perf_counter() - started)
-    report("longest question tokenized", worst_ms=round(worst * 1000))
-    assert worst < 0.5
+        check_text_stages((piece * MAX_QUESTION_CHARS)[:MAX_QUESTION_CHARS], thorough=False)
+    with pytest.raises(QuestionError) as caught:
+        validate_question("ア" * (MAX_QUESTION_CHARS + 1))
+    assert "長すぎます" in caught.value.ja
 
 
 def test_lone_surrogates_stop_at_the_two_doors():
@@ -494,19 +493,18 @@ def test_ask_gives_an_answer_or_a_question_error(chain):
 
     check()
     report("chain.ask", inputs=counts.total(), **counts)
-    assert counts["answers"] and counts["abstentions"] and counts["question_errors"]
+    # The derandomized run gave answers 29, abstentions 23, question_errors 133: the floors are half.
+    assert counts["answers"] >= 14 and counts["abstentions"] >= 11 and counts["question_errors"] >= 66
 
 
-def test_ask_with_an_unreadable_character_in_history_is_a_question_error(chain):
-    """BUG: the question is checked, the history is not. A lone surrogate in an earlier user turn
-    reaches the tokenizer through the follow-up resolution and raises UnicodeEncodeError."""
+def test_an_unreadable_character_in_history_is_dropped_and_the_follow_up_understood(chain):
+    """BUG (fixed): the question was checked, the history was not: a lone surrogate in an earlier
+    user turn reached the tokenizer through the follow-up resolution and raised UnicodeEncodeError.
+    The history is input too: unreadable characters are dropped from it, like invisible ones."""
     history = [{"role": "user", "content": "後援\ud800とは"}, {"role": "assistant", "content": "［3-7 後援］"}]
-    try:
-        answer = chain.ask("それは？", history=history)
-    except QuestionError as exc:
-        assert JAPANESE.search(exc.ja)
-    else:
-        json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")
+    answer = chain.ask("それは？", history=history)
+    json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")
+    assert not answer.abstained and "3-7" in answer.cited_sections
 
 
 def _cli_env(service) -> dict[str, str]:
@@ -567,7 +565,7 @@ def test_cli_batch_answers_every_line_with_json(service):
             assert row["question"] == validate_question(line) and row["answer"].strip()
             counts["answers"] += 1
     report("assistant ask --json -", lines=len(lines), **counts)
-    assert counts["errors"] and counts["answers"]
+    assert counts["errors"] >= 9 and counts["answers"] >= 27  # seed 20240611 gave 19 and 54: half of each
 
 
 @pytest.mark.parametrize(
