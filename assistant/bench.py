@@ -417,7 +417,7 @@ def ask_over_http(client: Any, url: str, question: str) -> Any:
     stream = client.get(f"{url}gradio_api/call/ask/{joined.json()['event_id']}").text
     if "event: complete" not in stream:
         return stream
-    return json.loads(stream.split("data:", 1)[1])[0]
+    return json.loads(stream.split("event: complete", 1)[1].split("data:", 1)[1])[0]
 
 
 def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from assistant.ui.render import (
     section_html,
     section_label,
 )
+from assistant.ui.slots import AnswerSlots
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class StaffAssistant:
         self.documents = chain.service.documents
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
-        self.answer_slots = threading.BoundedSemaphore(CONCURRENCY_LIMIT)
+        self.answer_slots = AnswerSlots(CONCURRENCY_LIMIT)
         self._pending: dict[str, PendingAnswer] = {}
         self._pending_lock = threading.Lock()
 
@@ -189,7 +190,7 @@ class StaffAssistant:
     def _compute(self, pending: PendingAnswer, history: Any, doc_ids: list[str]) -> None:
         turn = pending.turn
         try:
-            with self.answer_slots:
+            with self.answer_slots.slot(turn["question"]):
                 result = None
                 for piece in self.chain.stream(turn["question"], history_messages(history), doc_ids=doc_ids):
                     if isinstance(piece, Answer):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 from urllib.parse import parse_qs
 
+import anyio.to_thread
 import gradio as gr
 import orjson
 import uvicorn
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ANSWER_CONCURRENCY_ID = "answer"
+ANSWER_WORKERS = 16  # /ask requests let past the queue at once: they wait in AnswerSlots, shortest first
 QUEUE_MAX_SIZE = 64
 
 MAX_BODY_BYTES = 512 * 1024  # a question, 12 history messages of 4,000 characters and JSON around them
@@ -121,7 +123,7 @@ def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
         """
         try:
-            with app.answer_slots:
+            with app.answer_slots.slot(question):
                 answer = chain.ask(question, history or [])
         except AssistantError as exc:
             return {"error": exc.ja}  # never the question: error replies do not echo input
@@ -138,7 +140,7 @@ def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
             ask,
             api_name="ask",
             queue=True,
-            concurrency_limit=CONCURRENCY_LIMIT,
+            concurrency_limit=ANSWER_WORKERS,
             concurrency_id=ANSWER_CONCURRENCY_ID,
         )
     # api_open=False: a queued event (the chat, /ask) cannot be called around the queue via /run/.
@@ -491,6 +493,16 @@ class Readiness:
         return True
 
 
+def _verify_off_the_event_loop(users: UserStore) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio awaits a coroutine ``auth``: argon2 takes ~0.1 s of CPU and 64 MB by design, which
+    would stall every other request if it ran on the event loop."""
+
+    async def verify(name: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(users.verify, name, password)
+
+    return verify
+
+
 def launch(
     app: gr.Blocks,
     host: str = "127.0.0.1",
@@ -525,7 +537,7 @@ def launch(
         server_port=port,
         footer_links=[],
         run_history=False,
-        auth=users.verify if users is not None else None,
+        auth=_verify_off_the_event_loop(users) if users is not None else None,
         auth_message="協働ガイドライン アシスタント: 職員用のユーザー名とパスワードを入力してください。"
         if users is not None
         else None,

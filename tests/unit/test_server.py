@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import threading
+import time
+from contextlib import ExitStack
 
 import pytest
 
@@ -14,6 +16,7 @@ from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.ui import server as ui_server
 from assistant.ui.server import LoginThrottle, create_app, serve, users_from_settings
+from assistant.ui.slots import AnswerSlots
 from assistant.users import UserStore, add_user, read_users, remove_user
 
 
@@ -169,15 +172,68 @@ def test_chat_and_ask_share_the_answer_slots_and_only_ask_is_public(chain, tmp_p
     public = [fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"]
     assert public == ["ask"]
     ask = next(fn.fn for fn in app.fns.values() if fn.api_name == "ask")
-    for _ in range(ui_server.CONCURRENCY_LIMIT):  # the chat is answering as many as it may
-        app.answer_slots.acquire()
-    results: list = []
-    waiting = threading.Thread(target=lambda: results.append(ask("後援とは？")))
-    waiting.start()
-    waiting.join(0.5)
-    assert waiting.is_alive() and not results, "/ask waits for a free answer slot"
-    app.answer_slots.release()
+    with ExitStack() as busy:
+        for _ in range(ui_server.CONCURRENCY_LIMIT):  # the chat is answering as many as it may
+            busy.enter_context(app.answer_slots.slot("後援とは？"))
+        results: list = []
+        waiting = threading.Thread(target=lambda: results.append(ask("後援とは？")))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and not results, "/ask waits for a free answer slot"
     waiting.join(60)
     assert results and results[0]["citations"]
-    for _ in range(ui_server.CONCURRENCY_LIMIT - 1):
-        app.answer_slots.release()
+
+
+def _holder(slots: AnswerSlots, question: str, started: list, release: threading.Event) -> threading.Thread:
+    def run() -> None:
+        with slots.slot(question):
+            started.append(question)
+            release.wait(30)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _settle(started: list, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(started) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # long enough for anyone else who could start to have started
+
+
+def test_answer_slots_let_a_short_question_past_a_flood_of_long_ones():
+    slots = AnswerSlots(3, short_chars=10, long_slots=2)
+    started: list[str] = []
+    release_long = threading.Event()
+    long_questions = [f"long-{i}-" + "x" * 20 for i in range(6)]
+    threads = [_holder(slots, q, started, release_long) for q in long_questions]
+    _settle(started, 2)
+    assert len(started) == 2  # no more long questions at once than long_slots
+    release_short = threading.Event()
+    threads.append(_holder(slots, "short", started, release_short))
+    _settle(started, 3)
+    assert started[-1] == "short"  # it did not wait behind the 4 long ones queued before it
+    release_short.set()
+    release_long.set()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(started) == sorted([*long_questions, "short"]) and slots.in_use == 0
+
+
+def test_answer_slots_give_a_freed_slot_to_the_shortest_waiting_question():
+    slots = AnswerSlots(2, short_chars=100)
+    started: list[str] = []
+    hold = threading.Event()
+    first = [_holder(slots, q, started, hold) for q in ("a" * 5, "b" * 5)]
+    _settle(started, 2)
+    done = threading.Event()
+    done.set()  # these finish as soon as they start
+    later: list[threading.Thread] = []
+    for question in ("c" * 50, "d" * 3, "e" * 20):  # all wait: both slots are busy
+        later.append(_holder(slots, question, started, done))
+        _settle(started, 2)
+    hold.set()
+    for thread in first + later:
+        thread.join(30)
+    assert started[2:] == ["d" * 3, "e" * 20, "c" * 50]
