@@ -95,6 +95,7 @@ def _cli_env(service) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_overflowing_question_is_answered_and_no_later_line_is_lost(service):
     """Before the fix, the second line aborted the process: lines 3 and 4 got no answer."""
     lines = ["後援とは？", OVERFLOW, f"{OVERFLOW}後援名義の使用承認の基準は？", "委託とは？"]
@@ -127,6 +128,7 @@ def _in_syscall(pid: int, number: int, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_a_worker_crash_in_the_middle_of_a_batch_costs_one_line(service):
     """The worker dies while a line waits for it: that line gets a Japanese error, the next ones answers."""
     proc = subprocess.Popen(
@@ -169,6 +171,7 @@ def test_a_worker_crash_in_the_middle_of_a_batch_costs_one_line(service):
             proc.wait()
 
 
+@pytest.mark.slow
 def test_batch_lines_may_carry_a_history(service, chain):
     history = [
         {"role": "user", "content": "後援とは？"},

@@ -225,6 +225,7 @@ def kill_build(settings: Settings, previous: str, *, delay: float | None = None,
     return proc.returncode == -signal.SIGKILL, STAGES[stage]
 
 
+@pytest.mark.slow
 def test_killed_builds_leave_the_previous_index_usable(tmp_path, cached_embeddings):
     rng = random.Random(7)
     settings = make_settings(tmp_path)
@@ -336,6 +337,7 @@ def test_damaged_index_is_detected_at_load(built_index, tmp_path, damage):
     assert "壊れているか不完全" in caught.value.ja
 
 
+@pytest.mark.slow
 def test_cli_reports_a_damaged_index_and_the_rebuild_mends_it(built_index, tmp_path, cached_embeddings):
     copies = {
         name: damaged_copy(built_index, tmp_path / f"case{i}", DAMAGES[name]) for i, name in enumerate(CLI_DAMAGES)
@@ -358,6 +360,7 @@ def test_cli_reports_a_damaged_index_and_the_rebuild_mends_it(built_index, tmp_p
     print(f"\nCRASH damaged indexes reported by the CLI and rebuilt: {len(results)} ({', '.join(results)})")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["CURRENT names a missing build", "manifest.json truncated"])
 def test_ask_rebuilds_an_index_it_cannot_trust(built_index, tmp_path, cached_embeddings, damage):
     """``Index()`` calls these corrupt, but ``assistant ask`` (load_service) first brings the index up
@@ -422,6 +425,7 @@ def test_index_files_of_another_shape_are_reported_as_corrupt(built_index, tmp_p
 # --------------------------------------------------------------------------- (c) two builds at once
 
 
+@pytest.mark.slow
 def test_a_build_while_another_runs_is_refused(tmp_path, cached_embeddings):
     """While a build holds the lock (held here through the library's own ``build_lock``, so the
     overlap does not depend on timing), ``assistant index`` is refused with a clear message."""
@@ -439,6 +443,7 @@ def test_a_build_while_another_runs_is_refused(tmp_path, cached_embeddings):
     check_usable(settings, cached_embeddings)
 
 
+@pytest.mark.slow
 def test_with_wait_the_second_build_runs_after_the_first(tmp_path, cached_embeddings):
     settings = make_settings(tmp_path)
     build_index(settings, cached_embeddings)

@@ -167,6 +167,7 @@ def parse_or_refuse(raw: str) -> Document | None:
     return document
 
 
+@pytest.mark.slow
 def test_parser_gives_a_document_or_a_corpus_error():
     counts = Counter()
 
@@ -192,6 +193,7 @@ def test_parser_gives_a_document_or_a_corpus_error():
     assert counts["documents"] >= 225 and counts["corpus_errors"] >= 128
 
 
+@pytest.mark.slow
 def test_parser_on_100k_character_inputs():
     counts = Counter()
 
@@ -302,6 +304,7 @@ def _single_section(text: str) -> tuple[Document, Section]:
     return Document("fuzz", "ファズ", (section,)), section
 
 
+@pytest.mark.slow
 def test_tokenizer_sentences_and_normalize_point_at_the_input():
     counts = Counter()
 
@@ -320,6 +323,7 @@ def test_tokenizer_sentences_and_normalize_point_at_the_input():
     assert counts["inputs"] >= 400
 
 
+@pytest.mark.slow
 def test_tokenizer_and_chunker_on_100k_character_inputs():
     counts = Counter()
 
@@ -338,6 +342,7 @@ def test_tokenizer_and_chunker_on_100k_character_inputs():
     assert counts["inputs"] >= 5
 
 
+@pytest.mark.slow
 def test_chunks_are_the_sections_own_text():
     counts = Counter()
     parsed = guideline_like(VALID_NOISE).map(lambda body: "第１章 はじめに\n" + body)
@@ -472,6 +477,7 @@ def check_answer_or_refusal(chain, question: str) -> str:
     return "answers"
 
 
+@pytest.mark.slow
 def test_ask_gives_an_answer_or_a_question_error(chain):
     counts = Counter()
     for question in ADVERSARIAL_QUESTIONS:
@@ -543,6 +549,7 @@ def _random_lines(n: int, seed: int) -> list[str]:
     return lines
 
 
+@pytest.mark.slow
 def test_cli_batch_answers_every_line_with_json(service):
     lines = [q.replace("\n", " ") for q in ADVERSARIAL_QUESTIONS if not _has_surrogate(q)]
     lines += _random_lines(40, seed=20240611)
@@ -568,6 +575,7 @@ def test_cli_batch_answers_every_line_with_json(service):
     assert counts["errors"] >= 9 and counts["answers"] >= 27  # seed 20240611 gave 19 and 54: half of each
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env",
     [{}, {"PYTHONIOENCODING": "utf-8"}],

@@ -22,6 +22,7 @@ import threading
 import time
 
 import psutil
+import pytest
 
 from assistant.settings import PROJECT_ROOT
 
@@ -45,6 +46,7 @@ def soak_lines(n: int) -> list[tuple[str, bool]]:
     return lines
 
 
+@pytest.mark.slow
 def test_one_process_answers_every_line_with_flat_memory(service, tmp_path):
     lines = soak_lines(WARMUP + SOAK_LINES)
     env = {

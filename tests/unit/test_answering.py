@@ -151,6 +151,7 @@ def run_cli(service, *args, stdin=None):
     )
 
 
+@pytest.mark.slow
 def test_cli_ask_human_and_json(service):
     human = run_cli(service, "ask", "後援と共催の違いは？")
     assert human.returncode == 0, human.stderr
@@ -165,6 +166,7 @@ def test_cli_ask_rejects_an_empty_question(service):
     assert result.stderr.startswith("エラー: 質問が空です") and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_batch_reports_bad_lines_and_carries_on(service):
     result = run_cli(service, "ask", "--json", "-", stdin="後援とは？\n\n" + "あ" * 2000 + "\n委託とは？\n")
     assert result.returncode == 0, result.stderr

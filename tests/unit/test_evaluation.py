@@ -182,6 +182,7 @@ def run_cli(service, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_gate_passes_its_own_baseline_and_fails_a_degraded_run(service, small_cases, tmp_path):
     dataset = tmp_path / "small.jsonl"
     rows = [json.loads(line) for line in DEFAULT_DATASET.read_text(encoding="utf-8").splitlines()]
@@ -212,6 +213,7 @@ def test_the_cli_reports_a_malformed_dataset_line(service, tmp_path):
     assert result.returncode == 2 and "1 行目" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_judge_is_skipped_with_a_note_without_an_llm(service, tmp_path):
     dataset = tmp_path / "one.jsonl"
     dataset.write_text(DEFAULT_DATASET.read_text(encoding="utf-8").splitlines()[0] + "\n", "utf-8")

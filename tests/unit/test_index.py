@@ -132,6 +132,7 @@ def test_missing_and_damaged_indexes_are_named_clearly(settings, cached_embeddin
     assert len(Index(settings).chunks) == 53
 
 
+@pytest.mark.slow
 def test_cli_index_twice_says_nothing_changed(tmp_path):
     import os
 

@@ -105,6 +105,7 @@ def test_langchain_interface(service):
     assert len(service.retriever.invoke("後援とは", k=1)) == 1
 
 
+@pytest.mark.slow
 def test_cli_search_json(service):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(service.settings.index_dir)}
     result = subprocess.run(
