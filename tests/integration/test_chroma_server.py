@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.index.store import Index, build_index
+from assistant.ingestion.corpus import load_corpus
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
@@ -53,7 +54,12 @@ def test_index_and_query_through_a_chroma_server(chroma_server, tmp_path, cached
     index = Index(settings)
     assert index.collection.count() == 53
     assert not (index.build_dir / "chroma").exists()  # the vectors live on the server
-    retriever = HybridRetriever(index=index, embeddings=cached_embeddings, tokenizer=default_tokenizer())
+    retriever = HybridRetriever(
+        index=index,
+        embeddings=cached_embeddings,
+        tokenizer=default_tokenizer(),
+        documents=load_corpus(settings.corpus_dir),
+    )
     assert retriever.search("DV防止のリーフレットを作った課は？", mode="dense")[0].section_id == "5-7"
     # a rebuild makes a new collection and drops the one before the previous
     build_index(settings, cached_embeddings, rebuild=True)

@@ -29,6 +29,7 @@ import pytest
 
 from assistant.index.embeddings import CachedEmbeddings
 from assistant.index.store import REBUILD_HINT, Index, IndexBusyError, IndexCorruptError, build_index, build_lock
+from assistant.ingestion.corpus import load_corpus
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
@@ -120,7 +121,9 @@ def check_usable(settings: Settings, embeddings: CachedEmbeddings) -> Index:
     index = Index(settings)
     assert index.manifest["build_id"] == current_build_id(settings)
     assert len(index.chunks) == index.manifest["chunks"] == 53
-    retriever = HybridRetriever(index=index, embeddings=embeddings, tokenizer=default_tokenizer())
+    retriever = HybridRetriever(
+        index=index, embeddings=embeddings, tokenizer=default_tokenizer(), documents=load_corpus(settings.corpus_dir)
+    )
     assert "3-7" in [hit.section_id for hit in retriever.search("後援とは", k=3)]
     return index
 
