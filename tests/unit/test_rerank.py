@@ -1,0 +1,71 @@
+"""The rerank step's two implementations: the default (the answerer's evidence, no model) and a
+sentence-transformers CrossEncoder, whose plumbing is tested with a tiny model built here from a config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from assistant.answering.chain import AnswerChain, make_reranker
+from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, RerankerError
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory, guideline):
+    """A 2-layer BERT with one output, random weights, a character vocabulary of the guideline."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("sentence_transformers")
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
+    characters = sorted({ch for s in guideline.sections for ch in s.title + s.text if not ch.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = transformers.BertTokenizer(str(folder / "vocab.txt"), do_lower_case=False, tokenize_chinese_chars=True)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
+    transformers.BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_the_default_reranker_is_the_answerers_evidence(chain):
+    assert isinstance(chain.reranker, EvidenceReranker)
+    hits = chain.service.retriever.search("協定と事業協力の違い", k=5)
+    terms = chain.extractive.query_terms("協定と事業協力の違い")
+    reranked = chain.reranker.rerank("協定と事業協力の違い", hits, terms, None)
+    assert {h.key for h in reranked} == {h.key for h in hits}
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    # every score gained the weighted evidence of its best sentence, none lost
+    before = {h.key: h.score for h in hits}
+    assert all(h.score >= before[h.key] for h in reranked)
+
+
+def test_a_cross_encoder_given_by_folder_reorders_the_sections(service, tiny_cross_encoder):
+    settings = service.settings.model_copy(update={"reranker_model": str(tiny_cross_encoder)})
+    chain = AnswerChain(dataclasses.replace(service, settings=settings))
+    assert isinstance(chain.reranker, CrossEncoderReranker)
+    hits = service.retriever.search("後援名義を使わせてはいけないのはどんな場合？", k=5)
+    reranked = chain.reranker.rerank("後援名義を使わせてはいけないのはどんな場合？", hits, {}, None)
+    assert sorted(h.key for h in reranked) == sorted(h.key for h in hits)
+    scores = [h.score for h in reranked]
+    assert scores == sorted(scores, reverse=True)
+    assert scores != [h.score for h in hits]  # the model's scores, not the fused ones
+    answer = chain.ask("後援とは？")
+    assert answer.citations and not answer.abstained
+
+
+def test_a_missing_cross_encoder_is_reported_in_japanese(service, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    settings = service.settings.model_copy(update={"reranker_model": str(tmp_path / "no-such-model")})
+    with pytest.raises(RerankerError) as raised:
+        make_reranker(settings, None)  # type: ignore[arg-type]
+    assert "再順位付けモデル" in raised.value.ja
