@@ -139,21 +139,54 @@ class SentenceTransformerEmbeddings(Embeddings):
 class CachedEmbeddings(Embeddings):
     """Passage vectors cached on disk by model id and text hash: unchanged text is never embedded twice.
 
-    Queries are not cached (they are cheap and private).
+    Queries are not cached (they are cheap and private). A cache file that is not a readable
+    database is set aside (``*.damaged``) and started afresh; a cached vector of the wrong size or
+    with non-finite values is embedded again. In a read-only folder the cache is only read, and
+    new vectors are kept in memory.
+
+    Not LangChain's ``CacheBackedEmbeddings``: it offers none of the above (a damaged entry or a
+    read-only store ends the call), and it would bring the ``langchain`` package for one class.
     """
 
     def __init__(self, inner: Embeddings, cache_dir: Path, batch_size: int = 16) -> None:
         self.inner = inner
         self.model_id: str = inner.model_id  # type: ignore[attr-defined]
-        cache_dir.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_id)
         self.path = cache_dir / f"embeddings-{slug}.sqlite3"
         self.batch_size = batch_size
         self.misses = 0  # passages embedded by the model in this process (for reports and tests)
+        self.writable = True
+        self.warning = ""  # what went wrong with the cache file, if anything
+        self._memory: dict[str, list[float]] = {}  # vectors that could not be stored
+        self._size = 0  # bytes of one stored vector, once known
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._open()
+        except (sqlite3.OperationalError, OSError) as exc:  # a read-only folder, a full disk
+            self._use_read_only(exc)
+        except sqlite3.DatabaseError as exc:  # not a database, or a malformed one
+            damaged = self.path.with_name(self.path.name + ".damaged")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(self.path) + suffix)
+                if part.exists():
+                    os.replace(part, Path(str(damaged) + suffix))
+            self.warning = f"the embedding cache {self.path} was unreadable ({exc}); set aside as {damaged.name}"
+            log.warning("%s", self.warning)
+            self._open()
+
+    def _open(self) -> None:
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+            db.execute("SELECT key, vector FROM vectors LIMIT 1").fetchall()
+
+    def _use_read_only(self, exc: BaseException) -> None:
+        self.writable = False
+        self.warning = f"the embedding cache {self.path} cannot be written ({exc}); new vectors stay in memory"
+        log.info("%s", self.warning)
 
     def _connect(self) -> sqlite3.Connection:
+        if not self.writable:
+            return sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=60)
         db = sqlite3.connect(self.path, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
         return db
@@ -162,28 +195,66 @@ class CachedEmbeddings(Embeddings):
     def key(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def _cached(self, keys: list[str]) -> dict[str, list[float]]:
+        found = {k: self._memory[k] for k in keys if k in self._memory}
+        rows: list[tuple[str, bytes]] = []
+        try:
+            with self._connect() as db:
+                for i in range(0, len(keys), 500):
+                    part = keys[i : i + 500]
+                    rows += db.execute(
+                        f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                    ).fetchall()
+        except sqlite3.Error as exc:  # an unreadable read-only cache: embed everything
+            log.warning("cannot read the embedding cache %s: %s", self.path, exc)
+        size = self._vector_bytes()
+        for k, v in rows:
+            if isinstance(v, bytes) and len(v) == size and size % 4 == 0:
+                vector = np.frombuffer(v, dtype=np.float32)
+                if np.isfinite(vector).all():
+                    found[k] = vector.tolist()
+        return found
+
+    def _vector_bytes(self) -> int:
+        """The size most stored vectors have: one of another size is damage, not a vector."""
+        if not self._size:
+            try:
+                with self._connect() as db:
+                    row = db.execute(
+                        "SELECT length(vector) FROM vectors GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                    ).fetchone()
+            except sqlite3.Error:
+                row = None
+            self._size = row[0] if row else 0
+        return self._size
+
+    def _store(self, pairs: list[tuple[str, list[float]]]) -> None:
+        if pairs and not self._size:
+            self._size = 4 * len(pairs[0][1])
+        if self.writable:
+            try:
+                with self._connect() as db:  # committed per batch: an interrupted build keeps its work
+                    db.executemany(
+                        "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                        [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in pairs],
+                    )
+                return
+            except sqlite3.OperationalError as exc:  # read-only, or a full disk: keep answering
+                log.warning("cannot store vectors in %s: %s", self.path, exc)
+        self._memory.update(pairs)
+
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
         keys = [self.key(t) for t in texts]
-        found: dict[str, list[float]] = {}
-        with self._connect() as db:
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                rows = db.execute(
-                    f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
-                ).fetchall()
-                found.update((k, np.frombuffer(v, dtype=np.float32).tolist()) for k, v in rows)
+        found = self._cached(keys)
         if progress:
             progress(sum(1 for k in keys if k in found))
         missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
         for i in range(0, len(missing), self.batch_size):
             batch = missing[i : i + self.batch_size]
             vectors = self.inner.embed_documents([t for _, t in batch])
-            with self._connect() as db:  # committed per batch: an interrupted build keeps its work
-                db.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
-                    [(k, np.asarray(v, dtype=np.float32).tobytes()) for (k, _), v in zip(batch, vectors, strict=True)],
-                )
-            found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
+            pairs = [(k, v) for (k, _), v in zip(batch, vectors, strict=True)]
+            self._store(pairs)
+            found.update(pairs)
             self.misses += len(batch)
             if progress:
                 progress(len(batch))

@@ -3,13 +3,17 @@
 Layout under ``settings.index_dir``::
 
     CURRENT                  name of the build in use (replaced atomically at the end of a build)
-    builds/<id>/             one complete build: manifest.json, chunks.jsonl, bm25/, chroma/
+    builds/<id>/             one complete build: manifest.json, corpus/ (the files it was built from),
+                             chunks.jsonl, bm25/, chroma/, lease
     cache/                   passage embeddings by model and text hash (survive rebuilds)
     .build.lock              held while a build runs
 
-A build writes a new folder and only then points CURRENT at it, so a crash or
-Ctrl-C mid-build leaves the previous index usable. With ``chroma_url`` set, the
-vectors go to a collection named after the build on that Chroma server instead.
+A build writes a new folder and only then points CURRENT at it, so a crash or Ctrl-C mid-build
+leaves the previous index usable. Every process that reads a build holds a shared ``flock`` on its
+``lease`` file (the kernel drops it when the process dies, however it dies); a build other than
+CURRENT is deleted only under an exclusive lock on that file, so never while anyone reads it.
+With ``chroma_url`` set, the vectors go to a collection named after the build on that Chroma
+server instead.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -33,12 +39,14 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.ingestion.chunking import Chunk, chunk_documents
-from assistant.ingestion.corpus import corpus_files, load_corpus
+from assistant.ingestion.corpus import EXTRACTED, corpus_files, load_corpus
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
-FORMAT = 3  # bump when the files of a build change shape: older builds are then rebuilt
+FORMAT = 4  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
+CORPUS = "corpus"  # in a build: the corpus files it was built from
+LEASE = "lease"  # in a build: readers hold a shared flock on it
 
 
 class IndexMissingError(AssistantError):
@@ -51,6 +59,10 @@ class IndexCorruptError(AssistantError):
 
 class IndexBusyError(AssistantError):
     ja = "別の索引作成が実行中です。終わってからもう一度実行してください。"
+
+
+class IndexReadOnlyError(AssistantError):
+    ja = "索引のフォルダに書き込めないため、索引を作成・更新できません。フォルダの権限と空き容量を確認してください。"
 
 
 @dataclass(frozen=True)
@@ -111,12 +123,37 @@ def _config(settings: Settings, model_id: str) -> dict[str, Any]:
     }
 
 
-def _current_build(index_dir: Path) -> Path | None:
-    pointer = index_dir / "CURRENT"
-    if not pointer.exists():
+def current_build_id(index_dir: Path) -> str | None:
+    """The name in CURRENT (None without one): a cheap check for a newer build."""
+    try:
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"cannot read {index_dir / 'CURRENT'}: {exc}") from None
+    return name or None
+
+
+def _current_build(index_dir: Path) -> Path | None:
+    name = current_build_id(index_dir)
     return index_dir / "builds" / name if name else None
+
+
+def _previous(index_dir: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    """The build in use and its manifest (None when it cannot be read: a build then starts afresh)."""
+    with contextlib.suppress(IndexCorruptError):
+        previous = _current_build(index_dir)
+        if previous is not None and previous.is_dir():
+            return previous, _read_manifest(previous)
+    return None, None
+
+
+def _up_to_date(settings: Settings, config: dict[str, Any], manifest: dict[str, Any] | None) -> bool:
+    return (
+        manifest is not None
+        and manifest.get("config") == config
+        and manifest.get("corpus_digest") == _file_digest(_corpus_files(settings))
+    )
 
 
 def _read_manifest(build_dir: Path) -> dict[str, Any]:
@@ -161,20 +198,17 @@ def build_index(
     """
     started = time.perf_counter()
     index_dir = settings.index_dir
+    config = _config(settings, embeddings.model_id if embeddings else settings.embedding_model_id)
+    if index_dir.is_dir() and not os.access(index_dir, os.W_OK):  # a read-only index is used as it is
+        previous, old_manifest = _previous(index_dir)
+        if not rebuild and _up_to_date(settings, config, old_manifest):
+            assert old_manifest is not None
+            return BuildReport("unchanged", old_manifest["build_id"], old_manifest["chunks"], 0, 0, 0, 0.0)
+        raise IndexReadOnlyError(f"{index_dir} is read-only and the index is out of date")
     with build_lock(index_dir, wait=wait):
-        config = _config(settings, embeddings.model_id if embeddings else settings.embedding_model_id)
-        corpus_digest = _file_digest(_corpus_files(settings))
-        previous = _current_build(index_dir)
-        old_manifest: dict[str, Any] | None = None
-        if previous is not None and previous.is_dir():
-            with contextlib.suppress(IndexCorruptError):
-                old_manifest = _read_manifest(previous)
-        if (
-            not rebuild
-            and old_manifest is not None
-            and old_manifest.get("config") == config
-            and old_manifest.get("corpus_digest") == corpus_digest
-        ):
+        previous, old_manifest = _previous(index_dir)
+        if not rebuild and _up_to_date(settings, config, old_manifest):
+            assert old_manifest is not None
             return BuildReport(
                 "unchanged", old_manifest["build_id"], old_manifest["chunks"], 0, 0, 0, time.perf_counter() - started
             )
@@ -184,20 +218,22 @@ def build_index(
 
             embeddings = open_embeddings(settings)
         tokenizer = tokenizer or default_tokenizer()
-        documents = load_corpus(settings.corpus_dir, settings.max_document_bytes)
-        chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
-        old_ids: set[str] = set()
-        reusable_terms: dict[str, list[str]] = {}
-        if old_manifest is not None and old_manifest.get("config") == config and not rebuild:
-            for row in _read_chunk_rows(previous):
-                old_ids.add(row["chunk_id"])
-                reusable_terms[row["content_hash"]] = row["terms"]
-
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         builds = index_dir / "builds"
         partial = builds / f"{build_id}.partial"
         partial.mkdir(parents=True)
         try:
+            # The build keeps its own copy of the corpus: a server answers from the documents its
+            # index was made of, even after the corpus folder changed or became unreadable.
+            corpus_digest = _snapshot_corpus(settings.corpus_dir, partial / CORPUS)
+            documents = load_corpus(partial / CORPUS, settings.max_document_bytes)
+            chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
+            old_ids: set[str] = set()
+            reusable_terms: dict[str, list[str]] = {}
+            if old_manifest is not None and old_manifest.get("config") == config and not rebuild:
+                for row in _read_chunk_rows(previous):
+                    old_ids.add(row["chunk_id"])
+                    reusable_terms[row["content_hash"]] = row["terms"]
             terms = [reusable_terms.get(c.content_hash) or tokenizer.content_lemmas(c.embed_text) for c in chunks]
             misses_before = embeddings.misses
             vectors = _embed_with_progress(embeddings, [c.embed_text for c in chunks], progress)
@@ -216,6 +252,7 @@ def build_index(
                 "collection": collection_name,
             }
             (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+            (partial / LEASE).touch()
             final = builds / build_id
             partial.rename(final)
             _fsync_dir(builds)
@@ -223,7 +260,7 @@ def build_index(
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        _remove_old_builds(settings, keep={build_id, previous.name if previous else ""})
+        delete_unused_builds(settings)
         status = "built" if old_manifest is None or old_manifest.get("config") != config or rebuild else "updated"
         return BuildReport(
             status,
@@ -305,38 +342,127 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_old_builds(settings: Settings, keep: set[str]) -> None:
-    """Drop all but the new and the previous build (a running server may still read the previous one)."""
+def _snapshot_corpus(corpus_dir: Path, target: Path) -> str:
+    """Copy the corpus files (and their extracted text) into a build; the digest of the copy."""
+    target.mkdir()
+    files = corpus_files(corpus_dir)
+    for path in files:
+        shutil.copy2(path, target / path.name)
+    if (corpus_dir / EXTRACTED).is_dir():
+        shutil.copytree(corpus_dir / EXTRACTED, target / EXTRACTED)
+    return _file_digest([target / p.name for p in files])
+
+
+def take_lease(build_dir: Path) -> int | None:
+    """A shared lock on the build's lease (an open descriptor), or None when the build is gone.
+
+    Works on a read-only folder too. Blocks only while a builder is deleting this very build."""
+    try:
+        fd = os.open(build_dir / LEASE, os.O_RDONLY)
+    except FileNotFoundError:
+        if build_dir.is_dir() and (build_dir / "manifest.json").exists():
+            raise IndexCorruptError(f"the build {build_dir} has no lease file") from None
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    if not (build_dir / "manifest.json").exists():  # deleted while we waited
+        os.close(fd)
+        return None
+    return fd
+
+
+def delete_unused_builds(settings: Settings) -> list[str]:
+    """Delete half-written builds and every build except CURRENT that no process reads; the names deleted.
+
+    Call only while holding the build lock (a ``.partial`` folder is then a dead build's leftover)."""
     builds = settings.index_dir / "builds"
-    for path in builds.iterdir():
-        if path.name in keep:
+    if not builds.is_dir():
+        return []
+    current = current_build_id(settings.index_dir)
+    deleted = []
+    for path in sorted(builds.iterdir()):
+        if path.name == current:
             continue
-        if settings.chroma_url and not path.name.endswith(".partial"):
-            with contextlib.suppress(Exception):
-                _chroma_client(settings, path).delete_collection(f"kyodo-{path.name}")
-        shutil.rmtree(path, ignore_errors=True)
+        fd = None
+        if not path.name.endswith(".partial"):
+            with contextlib.suppress(FileNotFoundError):
+                fd = os.open(path / LEASE, os.O_RDONLY)
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # a running server or CLI still reads it
+                    os.close(fd)
+                    continue
+        try:
+            if settings.chroma_url and not path.name.endswith(".partial"):
+                with contextlib.suppress(Exception):
+                    _chroma_client(settings, path).delete_collection(f"kyodo-{path.name}")
+            shutil.rmtree(path, ignore_errors=True)
+            deleted.append(path.name)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return deleted
+
+
+def sweep(settings: Settings) -> list[str]:
+    """At start-up: delete what killed builds and retired servers left, unless a build runs now
+    (it cleans up after itself) or the folder is read-only. The names deleted."""
+    if not (settings.index_dir / "builds").is_dir():
+        return []
+    try:
+        with build_lock(settings.index_dir, wait=False):
+            return delete_unused_builds(settings)
+    except (IndexBusyError, OSError):
+        return []
 
 
 # --------------------------------------------------------------------------- read
 
 
 class Index:
-    """A loaded, read-only build: the chunks, their BM25 index and their Chroma collection."""
+    """A loaded, read-only build: its documents, chunks, BM25 index and Chroma collection.
+
+    It holds the build's lease until ``close()`` (or the process ends), so no builder deletes it."""
 
     def __init__(self, settings: Settings) -> None:
-        build_dir = _current_build(settings.index_dir)
-        if build_dir is None:
-            raise IndexMissingError(f"no index in {settings.index_dir}")
-        if not build_dir.is_dir():
-            raise IndexCorruptError(f"CURRENT points to a missing build: {build_dir}")
+        for _ in range(10):  # CURRENT may move on while we take the lease: then read it again
+            build_dir = _current_build(settings.index_dir)
+            if build_dir is None:
+                raise IndexMissingError(f"no index in {settings.index_dir}")
+            if not build_dir.is_dir():
+                raise IndexCorruptError(f"CURRENT points to a missing build: {build_dir}")
+            lease = take_lease(build_dir)
+            if lease is not None:
+                break
+        else:
+            raise IndexCorruptError(f"the builds of {settings.index_dir} keep disappearing")
+        self._release = weakref.finalize(self, os.close, lease)  # an Index dropped unclosed lets go too
         self.build_dir = build_dir
-        self.manifest = _read_manifest(build_dir)
-        if not isinstance(self.manifest.get("config"), dict) or self.manifest["config"].get("format") != FORMAT:
-            raise IndexCorruptError(f"the index in {build_dir} was built by another version of the assistant")
+        self.build_id = build_dir.name
+        self._client = None
+        self._scratch: Path | None = None
         try:
-            self._load(settings, build_dir)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:  # files of an unexpected shape
-            raise IndexCorruptError(f"the index in {build_dir} has malformed files: {exc!r}") from None
+            self.manifest = _read_manifest(build_dir)
+            if not isinstance(self.manifest.get("config"), dict) or self.manifest["config"].get("format") != FORMAT:
+                raise IndexCorruptError(f"the index in {build_dir} was built by another version of the assistant")
+            try:
+                self._load(settings, build_dir)
+            except (KeyError, IndexError, TypeError, ValueError) as exc:  # files of an unexpected shape
+                raise IndexCorruptError(f"the index in {build_dir} has malformed files: {exc!r}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the build: its Chroma client and the lease (a builder may then delete it)."""
+        if self._client is not None and hasattr(self._client, "close"):
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        self._release()
 
     def _load(self, settings: Settings, build_dir: Path) -> None:
         rows = _read_chunk_rows(build_dir)
@@ -347,12 +473,25 @@ class Index:
         self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         try:
+            self.documents = load_corpus(build_dir / CORPUS, settings.max_document_bytes)
+        except AssistantError as exc:
+            raise IndexCorruptError(f"cannot read the corpus copy of {build_dir}: {exc}") from None
+        try:
             import bm25s
 
             self.bm25 = bm25s.BM25.load(str(build_dir / "bm25"), show_progress=False)
-            self.collection = _chroma_client(settings, build_dir).get_collection(
-                self.manifest["collection"], embedding_function=None
-            )
+            try:
+                self._client = _chroma_client(settings, build_dir)
+                self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
+            except Exception as exc:
+                if settings.chroma_url or not any(w in str(exc).lower() for w in ("readonly", "disk is full")):
+                    raise
+                # Chroma writes to its database when it opens it: on a read-only folder or a full
+                # disk it reads a private copy instead, so the folder itself is never written.
+                self._scratch = Path(tempfile.mkdtemp(prefix="assistant-chroma-"))
+                shutil.copytree(build_dir / "chroma", self._scratch / "chroma")
+                self._client = _chroma_client(settings, self._scratch)
+                self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
             vector_count = self.collection.count()
         except Exception as exc:
             raise IndexCorruptError(f"cannot open the index in {build_dir}: {exc}") from None

