@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import AssistantError
 from assistant.index.embeddings import CachedEmbeddings, open_embeddings
-from assistant.index.store import Index, IndexCorruptError, build_index, current_build_id, sweep
+from assistant.index.store import Index, IndexCorruptError, build_index, has_build, sweep
 from assistant.ingestion.corpus import CorpusError, Document
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
@@ -96,7 +96,7 @@ def load_service(settings: Settings, build_if_missing: bool = True, progress: bo
         try:
             build_index(settings, embeddings, wait=True, progress=progress)
         except Exception as exc:  # whatever stopped the build, an earlier build may still answer
-            if current_build_id(settings.index_dir) is None:
+            if not has_build(settings):
                 raise
             warning = build_failure_warning(exc)
             log.warning("%s (%s: %s)", warning, type(exc).__name__, exc)

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -39,12 +40,13 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.ingestion.chunking import Chunk, chunk_documents
-from assistant.ingestion.corpus import EXTRACTED, corpus_files, load_corpus
+from assistant.ingestion.corpus import EXTRACTED, Document, corpus_files, load_corpus
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
-FORMAT = 4  # bump when the files of a build change shape: older builds are then rebuilt
+FORMAT = 5  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
+BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 CORPUS = "corpus"  # in a build: the corpus files it was built from
 LEASE = "lease"  # in a build: readers hold a shared flock on it
 
@@ -55,6 +57,11 @@ class IndexMissingError(AssistantError):
 
 class IndexCorruptError(AssistantError):
     ja = f"索引が壊れているか不完全です。`{REBUILD_HINT}` を実行して作り直してください。"
+
+
+def damaged(detail: str, what: str) -> IndexCorruptError:
+    """An ``IndexCorruptError`` whose Japanese message also names what is damaged."""
+    return IndexCorruptError(detail, ja=f"{IndexCorruptError.ja}（{what}）")
 
 
 class IndexBusyError(AssistantError):
@@ -125,13 +132,16 @@ def _config(settings: Settings, model_id: str) -> dict[str, Any]:
 
 def current_build_id(index_dir: Path) -> str | None:
     """The name in CURRENT (None without one): a cheap check for a newer build."""
+    pointer = index_dir / "CURRENT"
     try:
-        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"cannot read {index_dir / 'CURRENT'}: {exc}") from None
-    return name or None
+        raise damaged(f"cannot read {pointer}: {exc}", "CURRENT を読めません") from None
+    if not BUILD_ID.fullmatch(name):
+        raise damaged(f"{pointer} holds {name[:40]!r}, not a build name", "CURRENT の中身が索引の名前ではありません")
+    return name
 
 
 def _current_build(index_dir: Path) -> Path | None:
@@ -157,10 +167,63 @@ def _up_to_date(settings: Settings, config: dict[str, Any], manifest: dict[str, 
 
 
 def _read_manifest(build_dir: Path) -> dict[str, Any]:
+    path = build_dir / "manifest.json"
     try:
-        return json.loads((build_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise damaged(f"{path} is missing", "manifest.json がありません") from None
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"cannot read the manifest of {build_dir}: {exc}") from None
+        raise damaged(f"cannot read {path}: {exc}", "manifest.json を読めません") from None
+    if not isinstance(manifest, dict):
+        raise damaged(f"{path} holds a {type(manifest).__name__}", "manifest.json の形が違います")
+    return manifest
+
+
+MANIFEST_FIELDS = {"build_id": str, "chunks": int, "collection": str, "corpus_digest": str, "dimension": int}
+
+
+def _check_manifest(manifest: dict[str, Any], build_dir: Path) -> None:
+    config = manifest.get("config")
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise damaged(
+            f"the index in {build_dir} was built by another version of the assistant",
+            "別のバージョンのアシスタントで作成された索引です",
+        )
+    for key, kind in MANIFEST_FIELDS.items():
+        value = manifest.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+            raise damaged(f"manifest field {key} is {value!r}", f"manifest.json の {key} が正しくありません")
+    if manifest["build_id"] != build_dir.name:
+        raise damaged(
+            f"manifest build_id {manifest['build_id']} in {build_dir.name}",
+            "manifest.json の build_id がフォルダの名前と違います",
+        )
+    files = manifest.get("files")
+    if (
+        not isinstance(files, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+        or "chunks.jsonl" not in files
+        or not any(k.startswith("bm25/") for k in files)
+        or not any(k.startswith(f"{CORPUS}/") for k in files)
+        or any(k.startswith("/") or ".." in Path(k).parts for k in files)
+    ):
+        raise damaged(f"manifest files of {build_dir} are {files!r:.200}", "manifest.json の files が正しくありません")
+    for name, digest in files.items():
+        path = build_dir / name
+        if not path.is_file():
+            raise damaged(f"{path} is missing", f"{name} がありません")
+        if _sha256(path) != digest:
+            raise damaged(f"{path} differs from its digest", f"{name} の内容が作成時と違います")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _file_digests(build_dir: Path) -> dict[str, str]:
+    """sha256 of every file of a build that nothing writes after the build (Chroma writes to its own)."""
+    paths = [build_dir / "chunks.jsonl", *(build_dir / "bm25").rglob("*"), *(build_dir / CORPUS).rglob("*")]
+    return {p.relative_to(build_dir).as_posix(): _sha256(p) for p in sorted(paths) if p.is_file()}
 
 
 @contextlib.contextmanager
@@ -250,6 +313,8 @@ def build_index(
                 "documents": {d.doc_id: len(d.sections) for d in documents},
                 "chunks": len(chunks),
                 "collection": collection_name,
+                "dimension": len(vectors[0]) if vectors else 0,
+                "files": _file_digests(partial),
             }
             (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
             (partial / LEASE).touch()
@@ -317,11 +382,65 @@ def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) 
 
 
 def _read_chunk_rows(build_dir: Path) -> list[dict[str, Any]]:
+    path = build_dir / "chunks.jsonl"
     try:
-        with open(build_dir / "chunks.jsonl", encoding="utf-8") as rows:
+        with open(path, encoding="utf-8") as rows:
             return [json.loads(line) for line in rows]
+    except FileNotFoundError:
+        raise damaged(f"{path} is missing", "chunks.jsonl がありません") from None
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"cannot read the chunks of {build_dir}: {exc}") from None
+        raise damaged(f"cannot read {path}: {exc}", "chunks.jsonl を読めません") from None
+
+
+CHUNK_FIELDS = {
+    "doc_id": str,
+    "section_id": str,
+    "index": int,
+    "title_path": str,
+    "text": str,
+    "start": int,
+    "end": int,
+    "chunk_id": str,
+    "content_hash": str,
+    "terms": list,
+}
+
+
+def _check_chunks(rows: list[Any], documents: list[Document]) -> list[Chunk]:
+    """The chunks of chunks.jsonl, each checked against the documents it quotes."""
+    sections = {(d.doc_id, s.section_id): s for d in documents for s in d.sections}
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        where = f"chunks.jsonl の {number} 行目"
+        if not isinstance(row, dict) or any(
+            not isinstance(row.get(k), kind) or isinstance(row.get(k), bool) for k, kind in CHUNK_FIELDS.items()
+        ):
+            raise damaged(f"chunks.jsonl row {number} is malformed", f"{where}の形が違います")
+        if not all(isinstance(t, str) for t in row["terms"]):
+            raise damaged(f"chunks.jsonl row {number} has non-text terms", f"{where}の形が違います")
+        chunk = Chunk(**{k: row[k] for k in ("doc_id", "section_id", "index", "title_path", "text", "start", "end")})
+        if chunk.chunk_id != row["chunk_id"] or chunk.chunk_id in seen:
+            raise damaged(
+                f"chunks.jsonl row {number}: bad or repeated id {row['chunk_id']!r}", f"{where}の ID が正しくありません"
+            )
+        section = sections.get((chunk.doc_id, chunk.section_id))
+        if section is None:
+            raise damaged(
+                f"chunks.jsonl row {number}: no section {chunk.section_id}", f"{where}が文書にない節を指しています"
+            )
+        if (
+            not (0 <= chunk.start < chunk.end <= len(section.text))
+            or section.text[chunk.start : chunk.end] != chunk.text
+        ):
+            raise damaged(
+                f"chunks.jsonl row {number}: offsets do not match the text", f"{where}の位置が文書と合いません"
+            )
+        if chunk.content_hash != row["content_hash"]:
+            raise damaged(f"chunks.jsonl row {number}: content hash differs", f"{where}のダイジェストが合いません")
+        seen.add(chunk.chunk_id)
+        chunks.append(chunk)
+    return chunks
 
 
 def _replace_text(path: Path, text: str) -> None:
@@ -361,7 +480,7 @@ def take_lease(build_dir: Path) -> int | None:
         fd = os.open(build_dir / LEASE, os.O_RDONLY)
     except FileNotFoundError:
         if build_dir.is_dir() and (build_dir / "manifest.json").exists():
-            raise IndexCorruptError(f"the build {build_dir} has no lease file") from None
+            raise damaged(f"the build {build_dir} has no lease file", "lease ファイルがありません") from None
         return None
     fcntl.flock(fd, fcntl.LOCK_SH)
     if not (build_dir / "manifest.json").exists():  # deleted while we waited
@@ -412,8 +531,17 @@ def sweep(settings: Settings) -> list[str]:
     try:
         with build_lock(settings.index_dir, wait=False):
             return delete_unused_builds(settings)
-    except (IndexBusyError, OSError):
+    except (AssistantError, OSError):  # busy, a damaged CURRENT, a read-only folder
         return []
+
+
+def has_build(settings: Settings) -> bool:
+    """Whether CURRENT names a build that exists (whatever its state)."""
+    try:
+        name = current_build_id(settings.index_dir)
+    except IndexCorruptError:
+        return False
+    return name is not None and (settings.index_dir / "builds" / name).is_dir()
 
 
 # --------------------------------------------------------------------------- read
@@ -430,7 +558,9 @@ class Index:
             if build_dir is None:
                 raise IndexMissingError(f"no index in {settings.index_dir}")
             if not build_dir.is_dir():
-                raise IndexCorruptError(f"CURRENT points to a missing build: {build_dir}")
+                raise damaged(
+                    f"CURRENT points to a missing build: {build_dir}", f"CURRENT が指す {build_dir.name} がありません"
+                )
             lease = take_lease(build_dir)
             if lease is not None:
                 break
@@ -443,12 +573,8 @@ class Index:
         self._scratch: Path | None = None
         try:
             self.manifest = _read_manifest(build_dir)
-            if not isinstance(self.manifest.get("config"), dict) or self.manifest["config"].get("format") != FORMAT:
-                raise IndexCorruptError(f"the index in {build_dir} was built by another version of the assistant")
-            try:
-                self._load(settings, build_dir)
-            except (KeyError, IndexError, TypeError, ValueError) as exc:  # files of an unexpected shape
-                raise IndexCorruptError(f"the index in {build_dir} has malformed files: {exc!r}") from None
+            _check_manifest(self.manifest, build_dir)
+            self._load(settings, build_dir)
         except BaseException:
             self.close()
             raise
@@ -465,44 +591,60 @@ class Index:
         self._release()
 
     def _load(self, settings: Settings, build_dir: Path) -> None:
-        rows = _read_chunk_rows(build_dir)
-        self.chunks = [
-            Chunk(**{k: row[k] for k in ("doc_id", "section_id", "index", "title_path", "text", "start", "end")})
-            for row in rows
-        ]
-        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         try:
             self.documents = load_corpus(build_dir / CORPUS, settings.max_document_bytes)
         except AssistantError as exc:
-            raise IndexCorruptError(f"cannot read the corpus copy of {build_dir}: {exc}") from None
+            raise damaged(f"cannot read the corpus copy of {build_dir}: {exc}", "文書の写しを読めません") from None
+        rows = _read_chunk_rows(build_dir)
+        self.chunks = _check_chunks(rows, self.documents)
+        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         try:
             import bm25s
 
             self.bm25 = bm25s.BM25.load(str(build_dir / "bm25"), show_progress=False)
-            try:
-                self._client = _chroma_client(settings, build_dir)
-                self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
-            except Exception as exc:
-                if settings.chroma_url or not any(w in str(exc).lower() for w in ("readonly", "disk is full")):
-                    raise
-                # Chroma writes to its database when it opens it: on a read-only folder or a full
-                # disk it reads a private copy instead, so the folder itself is never written.
-                self._scratch = Path(tempfile.mkdtemp(prefix="assistant-chroma-"))
-                shutil.copytree(build_dir / "chroma", self._scratch / "chroma")
-                self._client = _chroma_client(settings, self._scratch)
-                self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
-            vector_count = self.collection.count()
+            bm25_docs = int(self.bm25.scores["num_docs"])
         except Exception as exc:
-            raise IndexCorruptError(f"cannot open the index in {build_dir}: {exc}") from None
-        expected = self.manifest.get("chunks")
-        bm25_docs = int(self.bm25.scores["num_docs"])
+            raise damaged(f"cannot open the BM25 index in {build_dir}: {exc}", "BM25 の索引を開けません") from None
+        try:
+            self._open_collection(settings, build_dir)
+            vector_count = self.collection.count()
+            stored = self.collection.get(ids=list(self.position), include=["embeddings"])
+        except Exception as exc:
+            raise damaged(f"cannot open the vectors in {build_dir}: {exc}", "ベクトル（Chroma）を開けません") from None
+        expected = self.manifest["chunks"]
         if not (expected == len(self.chunks) == vector_count == bm25_docs):
-            raise IndexCorruptError(
+            raise damaged(
                 f"index parts disagree: manifest {expected}, chunks {len(self.chunks)}, "
-                f"vectors {vector_count}, bm25 {bm25_docs}"
+                f"vectors {vector_count}, bm25 {bm25_docs}",
+                f"件数が合いません: manifest {expected}、チャンク {len(self.chunks)}、ベクトル {vector_count}、"
+                f"BM25 {bm25_docs}",
+            )
+        if set(stored["ids"]) != set(self.position):
+            raise damaged(
+                f"the vectors in {build_dir} have other ids than the chunks", "ベクトルの ID がチャンクと合いません"
+            )
+        embeddings = stored["embeddings"]
+        if len(embeddings) and np.asarray(embeddings).shape[1:] != (self.manifest["dimension"],):
+            raise damaged(
+                f"vectors of shape {np.asarray(embeddings).shape[1:]}, manifest says {self.manifest['dimension']}",
+                "ベクトルの次元が作成時と違います",
             )
         self.model_id: str = self.manifest["config"]["embedding_model"]
+
+    def _open_collection(self, settings: Settings, build_dir: Path) -> None:
+        try:
+            self._client = _chroma_client(settings, build_dir)
+            self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
+        except Exception as exc:
+            if settings.chroma_url or not any(w in str(exc).lower() for w in ("readonly", "disk is full")):
+                raise
+            # Chroma writes to its database when it opens it: on a read-only folder or a full
+            # disk it reads a private copy instead, so the folder itself is never written.
+            self._scratch = Path(tempfile.mkdtemp(prefix="assistant-chroma-"))
+            shutil.copytree(build_dir / "chroma", self._scratch / "chroma")
+            self._client = _chroma_client(settings, self._scratch)
+            self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
 
     def dense(
         self, query_vector: list[float], n: int, doc_ids: Collection[str] | None = None
