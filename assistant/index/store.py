@@ -473,17 +473,14 @@ def _snapshot_corpus(corpus_dir: Path, target: Path) -> str:
 
 
 def take_lease(build_dir: Path) -> int | None:
-    """A shared lock on the build's lease (an open descriptor), or None when the build is gone.
-
-    Works on a read-only folder too. Blocks only while a builder is deleting this very build."""
+    """A shared lock on the build's lease (an open descriptor), or None when the build is gone or
+    going. Works on a read-only folder too. Blocks only while a builder deletes this very build."""
     try:
         fd = os.open(build_dir / LEASE, os.O_RDONLY)
-    except FileNotFoundError:
-        if build_dir.is_dir() and (build_dir / "manifest.json").exists():
-            raise damaged(f"the build {build_dir} has no lease file", "lease ファイルがありません") from None
+    except (FileNotFoundError, NotADirectoryError):
         return None
     fcntl.flock(fd, fcntl.LOCK_SH)
-    if not (build_dir / "manifest.json").exists():  # deleted while we waited
+    if not build_dir.is_dir():  # deleted while we waited
         os.close(fd)
         return None
     return fd
@@ -564,8 +561,11 @@ class Index:
             lease = take_lease(build_dir)
             if lease is not None:
                 break
+            time.sleep(0.05)
         else:
-            raise IndexCorruptError(f"the builds of {settings.index_dir} keep disappearing")
+            if build_dir.is_dir():
+                raise damaged(f"the build {build_dir} has no lease file", "lease ファイルがありません")
+            raise damaged(f"the builds of {settings.index_dir} keep disappearing", "索引が次々に消えています")
         self._release = weakref.finalize(self, os.close, lease)  # an Index dropped unclosed lets go too
         self.build_dir = build_dir
         self.build_id = build_dir.name

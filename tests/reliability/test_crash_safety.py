@@ -39,7 +39,6 @@ from assistant.index.store import (
     build_lock,
     sweep,
 )
-from assistant.ingestion.corpus import load_corpus
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
@@ -132,7 +131,7 @@ def check_usable(settings: Settings, embeddings: CachedEmbeddings) -> Index:
     assert index.manifest["build_id"] == current_build_id(settings)
     assert len(index.chunks) == index.manifest["chunks"] == 53
     retriever = HybridRetriever(
-        index=index, embeddings=embeddings, tokenizer=default_tokenizer(), documents=load_corpus(settings.corpus_dir)
+        index=index, embeddings=embeddings, tokenizer=default_tokenizer(), documents=index.documents
     )
     assert "3-7" in [hit.section_id for hit in retriever.search("後援とは", k=3)]
     return index
