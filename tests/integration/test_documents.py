@@ -321,10 +321,10 @@ def test_documents_added_with_the_cli_are_answered_with_citations_naming_them(re
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
-    limit = ask("協働事業の補助金は最大でいくらまで出ますか？", "hojokin-yoko")
+    limit = ask("補助金の額の上限はいくらですか？", "hojokin-yoko")
     assert {c["doc_id"] for c in limit["citations"]} == {"hojokin-yoko"}
     assert any("１０万円を上限" in c["quote"] for c in limit["citations"])
-    assert "協働事業補助金交付要綱 第４条（補助金の額）" in limit["answer"]
+    assert any(c["name"] == "協働事業補助金交付要綱 第４条（補助金の額）" for c in limit["citations"])
 
     deadline = ask("後援名義の申請は催しの何日前までに出せばいいですか？", "kouen-guide")
     assert {c["doc_id"] for c in deadline["citations"]} == {"kouen-guide"}
