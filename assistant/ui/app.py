@@ -164,7 +164,10 @@ class StaffAssistant:
                 del self._pending[stale]  # finished, but nobody asked for it (the page was closed)
             self._pending[answer_id] = pending
         chosen = [d for d in doc_ids if isinstance(d, str)] if isinstance(doc_ids, list) else []
-        threading.Thread(target=self._compute, args=(pending, history, chosen), daemon=True).start()
+        if self.chain.llm is None:  # extractive: fast and nothing to stream, so no thread
+            self._compute(pending, history, chosen)
+        else:
+            threading.Thread(target=self._compute, args=(pending, history, chosen), daemon=True).start()
         return self._report(pending, wait)
 
     def progress(self, answer_id: Any, wait: float = PROGRESS_WAIT_S) -> dict[str, Any]:
