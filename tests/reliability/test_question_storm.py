@@ -189,6 +189,6 @@ def test_ten_thousand_generated_questions_are_answered_or_refused(chain):
         f"{seconds:.0f} s, {cpu:.0f} s of CPU (this process and the embedding workers)"
     )
     assert asked == BATCHES * BATCH
-    # Floors well under what the first 1,500 draws gave, so that all three outcomes are exercised.
-    assert counts["answered"] >= 300 and counts["abstained"] >= 300 and counts["refused"] >= 300
-    assert counts["answered"] + counts["abstained"] >= 3000  # ~45% of the draws reach the chain
+    # This seed gave 2,770 answered, 2,181 abstained, 5,049 refused (2026-11-29); the floors leave
+    # room for the chain's choices to change, not for a whole outcome to disappear.
+    assert counts["answered"] >= 1000 and counts["abstained"] >= 1000 and counts["refused"] >= 4000
