@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.errors import AssistantError
+from assistant.limits import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -42,7 +43,6 @@ T = TypeVar("T")
 RATINGS = ("up", "down")
 ROLES = ("user", "assistant", "system")
 
-MAX_QUESTION_CHARS = 4_000
 MAX_ANSWER_CHARS = 20_000
 MAX_COMMENT_CHARS = 2_000
 MAX_HISTORY_CHARS = 100_000  # all turns' contents together

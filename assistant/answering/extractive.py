@@ -21,9 +21,9 @@ from assistant.answering.sentences import SectionSentences
 from assistant.errors import AssistantError
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer, split_sentences
+from assistant.limits import MAX_QUESTION_CHARS
 from assistant.retrieval import SectionHit
 
-MAX_QUESTION_CHARS = 300  # the query embedding's time grows faster than the length (1,000 characters: ~8 s)
 ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりませんでした。"
 
 # After such a sentence the bullet items that follow belong to it.
