@@ -286,7 +286,7 @@ def measure_throughput(settings: Settings, options: BenchOptions, backend: str) 
 
 def measure_latency(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
     """Warm latency of retrieval alone and of a full extractive answer over the fixed questions."""
-    from assistant.answering.chain import load_chain
+    from assistant.answering.live import load_chain
 
     chain = load_chain(settings)
     retriever, embeddings = chain.service.retriever, chain.service.embeddings

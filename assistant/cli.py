@@ -223,7 +223,7 @@ def _answer_line(chain: AnswerChain, line: str, doc_ids: Sequence[str] = ()) -> 
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering.chain import load_chain
+    from assistant.answering.live import load_chain
 
     if args.question == "-":
         chain = load_chain(settings)
@@ -358,7 +358,7 @@ def _project_relative(path: Path) -> str:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering.chain import load_chain
+    from assistant.answering.live import load_chain
     from assistant.evals.dataset import EVAL_DATASETS, load_datasets
     from assistant.evals.evaluator import baseline_document, calibrate, check_against_baseline, run_eval
     from assistant.evals.report import summary_table, write_reports

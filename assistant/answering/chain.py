@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -29,17 +29,13 @@ from assistant.answering.extractive import (
     idf_table,
     validate_question,
 )
-from assistant.answering.llm import LLMAnswerer, make_chat_model
+from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.sentences import section_sentences
-from assistant.errors import LLMError
 from assistant.retrieval import SectionHit
-from assistant.service import Service, load_service
+from assistant.service import Service
 from assistant.settings import Settings
-
-if TYPE_CHECKING:
-    from assistant.answering.live import LiveChain
 
 # A question that points back at the previous turn: 「それは…」「その場合…」「じゃあ…」
 POINTS_BACK = re.compile(
@@ -398,30 +394,3 @@ def build_chain(chain: AnswerChain) -> Runnable:
         | chain.runnable
         | RunnableLambda(lambda turn: turn.answer)
     )
-
-
-def load_chain(settings: Settings, progress: bool = False) -> LiveChain:
-    """The chain over a freshly loaded service (index built on first use), with the LLM the settings choose;
-    it moves to a newer index build between requests (``LiveChain``).
-
-    An LLM that cannot be loaded is reported and the chain answers extractively; so is an index that
-    could not be brought up to date (the last good build answers).
-    """
-    from assistant.answering.live import LiveChain
-
-    service = load_service(settings, progress=progress)
-    chat_model, model_id, llm_warning = None, "", ""
-    try:
-        chosen = make_chat_model(settings)
-    except LLMError as exc:
-        log.warning("%s", exc.one_line())
-        llm_warning = exc.ja
-    else:
-        if chosen is not None:
-            chat_model, model_id = chosen
-
-    def make_chain(service: Service) -> AnswerChain:
-        warning = " ".join(w for w in (service.warning, llm_warning) if w)
-        return AnswerChain(service, chat_model=chat_model, model_id=model_id, warning=warning)
-
-    return LiveChain(make_chain(service), make_chain)

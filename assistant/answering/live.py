@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assistant.answering.chain import AnswerChain
+from assistant.answering.llm import make_chat_model
+from assistant.errors import LLMError
 from assistant.index.store import current_build_id
-from assistant.service import Service, open_service
+from assistant.service import Service, load_service, open_service
+from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.answering.chain import AnswerChain
     from assistant.answering.extractive import Answer
 
 log = logging.getLogger(__name__)
@@ -118,3 +121,28 @@ class LiveChain:
         if idle:
             retired.chain.service.close()
         log.info("now answering from the index build %s", service.index.build_id)
+
+
+def load_chain(settings: Settings, progress: bool = False) -> LiveChain:
+    """The chain over a freshly loaded service (index built on first use), with the LLM the settings choose;
+    it moves to a newer index build between requests (``LiveChain``).
+
+    An LLM that cannot be loaded is reported and the chain answers extractively; so is an index that
+    could not be brought up to date (the last good build answers).
+    """
+    service = load_service(settings, progress=progress)
+    chat_model, model_id, llm_warning = None, "", ""
+    try:
+        chosen = make_chat_model(settings)
+    except LLMError as exc:
+        log.warning("%s", exc.one_line())
+        llm_warning = exc.ja
+    else:
+        if chosen is not None:
+            chat_model, model_id = chosen
+
+    def make_chain(service: Service) -> AnswerChain:
+        warning = " ".join(w for w in (service.warning, llm_warning) if w)
+        return AnswerChain(service, chat_model=chat_model, model_id=model_id, warning=warning)
+
+    return LiveChain(make_chain(service), make_chain)

@@ -34,7 +34,8 @@ from gradio.http_server import Server
 from starlette.requests import HTTPConnection
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from assistant.answering.chain import AnswerChain, load_chain
+from assistant.answering.chain import AnswerChain
+from assistant.answering.live import load_chain
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.chain import AnswerChain, load_chain
+from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import Answer
+from assistant.answering.live import load_chain
 from assistant.answering.llm import SYSTEM_PROMPT, check_markers, make_chat_model
 from assistant.errors import LLMError
 from assistant.settings import PROJECT_ROOT

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.chain import load_chain
+from assistant.answering.live import load_chain
 from assistant.index.store import Index, build_index, current_build_id, sweep
 from assistant.settings import Settings
 from tests.reliability.test_crash_safety import (
