@@ -8,6 +8,7 @@ child process imports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -120,4 +121,7 @@ def describe_exit(process: subprocess.Popen, exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])))
+    # The parent may exit (an error, the end of a CLI run) before this worker has said it is ready or
+    # while it answers: that is a normal end for the worker, not a traceback on the user's terminal.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):
+        serve(Connection(int(sys.argv[1])))
