@@ -53,14 +53,16 @@ def test_build_then_nothing_changed_is_a_no_op(settings, cached_embeddings):
 
 def test_a_changed_section_re_embeds_only_what_changed(settings, cached_embeddings):
     build_index(settings, cached_embeddings)
-    before = {c.content_hash for c in Index(settings).chunks}
+    before = Index(settings).chunks
     edit_source(settings.corpus_dir, "財政的な支援等はありません。", "財政的な支援等は一切ありません。")
     report = build_index(settings, cached_embeddings)
     assert report.status == "updated"
     index = Index(settings)
-    changed = [c for c in index.chunks if c.content_hash not in before]
-    assert {c.section_id for c in changed} == {"3-7"}
-    assert report.embedded == len(changed)  # everything else came from the cache
+    changed = [c for c in index.chunks if c.content_hash not in {b.content_hash for b in before}]
+    assert {c.section_id for c in changed} == {"3-7"}  # the edited chunk, and the next one's offsets
+    new_text = [c for c in changed if c.text not in {b.text for b in before}]
+    # only new text is embedded (the shared test cache may already hold some of it); the rest came from the cache
+    assert 1 <= report.embedded <= len(new_text) <= 2
     assert (report.added, report.removed) == (0, 0)  # same chunk ids, new text
     assert any("一切ありません" in c.text for c in index.chunks)
     assert not any("財政的な支援等はありません。" in c.text for c in index.chunks)

@@ -33,7 +33,3 @@ class TestHybridRetrieverStandard(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "後援名義を使わせてはいけないのはどんな場合？"
-
-    @pytest.mark.asyncio  # the suite runs pytest-asyncio in strict mode
-    async def test_ainvoke_returns_documents(self, retriever) -> None:
-        await super().test_ainvoke_returns_documents(retriever)
