@@ -156,7 +156,7 @@ print(len(texts), flush=True)
 def test_worst_inputs_through_the_real_embedder_exit_cleanly():
     """The process must survive: before the guard, the first of these texts aborted it (exit -6)."""
     texts = adversarial_texts()
-    assert sum(overflows(t) for t in texts) >= 25  # 31 of 164 with this seed would overflow unguarded
+    assert sum(overflows(t) for t in texts) >= 12  # 15 of 164 with this seed would overflow unguarded
     sent = json.dumps(texts, ensure_ascii=True)  # lone surrogates travel as escapes
     run = subprocess.run(
         [sys.executable, "-c", CHILD], input=sent, capture_output=True, text=True, timeout=600, check=False
