@@ -337,9 +337,13 @@ def _rewrite_rows(path: Path, change) -> None:
 
 
 def _first_row(change):
-    """Change the first row of chunks.jsonl only."""
-    rows = iter([True])
-    return lambda s, b: _rewrite_rows(b / "chunks.jsonl", lambda row: change(row) if next(rows, False) else row)
+    """Change the first row of chunks.jsonl only (each time the damage is applied: tests reuse it)."""
+
+    def damage(settings: Settings, build: Path) -> None:
+        first = iter([True])
+        _rewrite_rows(build / "chunks.jsonl", lambda row: change(row) if next(first, False) else row)
+
+    return damage
 
 
 def _manifest(change):
