@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -60,6 +61,7 @@ from assistant.ui.render import (
     section_label,
 )
 from assistant.ui.slots import AnswerSlots
+from assistant.ui.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +139,16 @@ class PendingAnswer:
 class StaffAssistant:
     """Everything the UI does, over one shared chain and one feedback store."""
 
-    def __init__(self, chain: AnswerChain, feedback_store: FeedbackStore, quiz_dataset: Path = DEFAULT_DATASET):
+    def __init__(
+        self,
+        chain: AnswerChain,
+        feedback_store: FeedbackStore,
+        quiz_dataset: Path = DEFAULT_DATASET,
+        metrics: Metrics | None = None,
+    ):
         self.chain = chain
         self.store = feedback_store
+        self.metrics = metrics or Metrics()
         self.documents = chain.service.documents
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
@@ -192,6 +201,7 @@ class StaffAssistant:
 
     def _compute(self, pending: PendingAnswer, history: Any, doc_ids: list[str]) -> None:
         turn = pending.turn
+        started = time.perf_counter()
         try:
             with self.answer_slots.slot(turn["question"]):
                 result = None
@@ -204,11 +214,14 @@ class StaffAssistant:
                 raise RuntimeError("the chain's stream ended without an Answer")
         except AssistantError as exc:
             log.info("question not answered: %s", exc)
+            self.metrics.question("refused")
             turn.update(answer=error_message(exc), error=True)
         except Exception as exc:
             log.exception("answering failed")
+            self.metrics.question("error")
             turn.update(answer=error_message(exc), error=True)
         else:
+            self.metrics.answered(result, time.perf_counter() - started)
             references = result.suggestions if result.abstained else result.citations
             turn.update(
                 answer=result.answer,
@@ -284,6 +297,7 @@ class StaffAssistant:
         except Exception:
             log.exception("feedback not saved")
             return {"saved": False, "message": GENERIC_ERROR}
+        self.metrics.feedback.labels(rating).inc()
         what = "コメント" if record.comment else f"評価（{RATINGS[rating]}）"
         return {"saved": True, "message": f"{what}を保存しました。ご協力ありがとうございます。"}
 
@@ -313,10 +327,10 @@ class StaffAssistant:
 # --------------------------------------------------------------------------- layout
 
 
-def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
+def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metrics | None = None) -> gr.Blocks:
     """The whole UI over one loaded chain (shared by every session); ``server.create_app`` adds
     the API and the queue, ``server.launch`` serves it."""
-    ui = StaffAssistant(chain, feedback_store)
+    ui = StaffAssistant(chain, feedback_store, metrics=metrics)
 
     # The browser calls these directly (gr.HTML server functions: one POST each, behind the login).
     def answer(request: Any) -> dict[str, Any]:
@@ -526,4 +540,5 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
         )
 
     app.answer_slots = ui.answer_slots  # type: ignore[attr-defined]  # shared with the /ask API (server.py)
+    app.metrics = ui.metrics  # type: ignore[attr-defined]  # counted by the /ask API and served at /metrics
     return app

@@ -5,7 +5,10 @@ request passes ``Guard`` (an ASGI middleware) before it reaches Gradio: it caps 
 times out slow clients, refuses lone surrogates in JSON, keeps every data route behind the
 login, throttles failed logins, closes the upload routes the app does not need and never lets
 an error reply echo the input. ``/healthz`` and ``/readyz`` answer without login and say
-nothing but whether the server is alive and ready.
+nothing but whether the server is alive and ready; ``/metrics`` (Prometheus) answers without
+login too and is meant for the scraper on the server's own address, not for the proxy to pass on.
+Outside ``Guard``, ``RequestContext`` gives every request an id and a JSON access log line
+(``assistant.ui.telemetry``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import gradio as gr
 import orjson
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from gradio.http_server import Server
 from starlette.requests import HTTPConnection
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -40,6 +43,7 @@ from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.ui.app import CONCURRENCY_LIMIT, build_app
+from assistant.ui.telemetry import Metrics, RequestContext, log_json
 from assistant.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -109,25 +113,32 @@ class AskResult(TypedDict, total=False):
     error: str
 
 
-def create_app(chain: AnswerChain, feedback_store: FeedbackStore) -> gr.Blocks:
+def create_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metrics | None = None) -> gr.Blocks:
     """The UI of ``build_app`` with the JSON ``/ask`` API and the queue that limits concurrency.
 
     The chat (its page calls ``StaffAssistant.answer`` directly) and ``/ask`` take their turn from
     the same ``answer_slots``, so API callers wait with the chat instead of running beside it.
     Only ``/ask`` is listed by ``view_api()``; the UI's own events stay private wiring.
     """
-    app = build_app(chain, feedback_store)
+    app = build_app(chain, feedback_store, metrics)
+    metrics = app.metrics
 
     def ask(question: str, history: list[HistoryMessage] | None = None) -> AskResult:
         """Answer a question about the guideline, with the earlier turns of the conversation.
 
         Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
         """
+        started = time.perf_counter()
         try:
             with app.answer_slots.slot(question):
                 answer = chain.ask(question, history or [])
         except AssistantError as exc:
+            metrics.question("refused")
             return {"error": exc.ja}  # never the question: error replies do not echo input
+        except Exception:
+            metrics.question("error")
+            raise
+        metrics.answered(answer, time.perf_counter() - started)
         data = answer.to_json()
         return {key: data[key] for key in ("answer", "abstained", "citations", "notes")}  # type: ignore[return-value]
 
@@ -237,6 +248,7 @@ PUBLIC_PATHS = {
     "/gradio_api/login_check/",
     "/healthz",
     "/readyz",
+    "/metrics",
 }
 PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/")
 # Routes of features this app does not use (uploads, recordings, file proxies, monitoring, editing):
@@ -530,6 +542,14 @@ def launch(
         ready = readiness.ready()
         return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
 
+    metrics: Metrics = getattr(app, "metrics", None) or Metrics()
+
+    @outer.get("/metrics", include_in_schema=False)
+    def metrics_route() -> Response:
+        if readiness.chain is not None:
+            metrics.serving(readiness.chain.service.index.build_id)
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
     gr.mount_gradio_app(
         outer,
         app,
@@ -555,7 +575,7 @@ def launch(
     )
     gradio_app = outer.routes[-1].app  # the Mount that mount_gradio_app appended
     config = uvicorn.Config(
-        Guard(outer, gradio_app, users=users, throttle=throttle, limits=limits),
+        RequestContext(Guard(outer, gradio_app, users=users, throttle=throttle, limits=limits), metrics),
         host=host,
         port=port,
         log_level="warning",
@@ -589,6 +609,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     Login: set ``ASSISTANT_AUTH_FILE`` to a file managed with ``assistant user add NAME --role
     admin|staff`` and every visitor must log in. Unset, the UI has no login — keep it on 127.0.0.1 then.
     """
+    log_json()
     users = users_from_settings(settings)  # read first: a bad file fails before the models load
     chain = load_chain(settings)
     store = FeedbackStore.from_settings(settings)

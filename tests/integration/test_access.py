@@ -31,7 +31,8 @@ STAFF = ("sato", "s3cret-pass")
 ADMIN = ("kato", "admin-pass")
 
 # What an unauthenticated client may get with 200: the login page's HTML shell (without the API
-# schema), its assets and the routes that tell the page nobody is logged in; the health checks.
+# schema), its assets and the routes that tell the page nobody is logged in; the health checks and
+# the metrics (counts only, for the scraper on the server's own address).
 PUBLIC = {
     "/",
     "/login",
@@ -47,6 +48,7 @@ PUBLIC = {
     "/gradio_api/user/",
     "/healthz",
     "/readyz",
+    "/metrics",
 }
 GUIDELINE_TEXT = "財政的な支援等はありません"
 
@@ -98,7 +100,7 @@ def completed(stream: str) -> dict:
 
 def all_routes(app) -> list[tuple[str, str]]:
     """(method, path) of every route of the running Gradio app, its mounted API router included."""
-    found = [("GET", "/healthz"), ("GET", "/readyz")]
+    found = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
     for route in app.server_app.routes:
         inner = getattr(route, "original_router", None)
         for r in inner.routes if inner is not None else [route]:
