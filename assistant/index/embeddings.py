@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -15,7 +16,7 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -189,12 +190,20 @@ class CachedEmbeddings(Embeddings):
         self.warning = f"the embedding cache {self.path} cannot be written ({exc}); new vectors stay in memory"
         log.info("%s", self.warning)
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self.writable:
-            return sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=60)
-        db = sqlite3.connect(self.path, timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, committed (or rolled back) and closed at the end.
+
+        ``with sqlite3.connect(...)`` only commits: each call used to leave an open file behind.
+        """
+        if self.writable:
+            db = sqlite3.connect(self.path, timeout=60)
+        else:
+            db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=60)
+        with contextlib.closing(db), db:
+            if self.writable:
+                db.execute("PRAGMA journal_mode=WAL")
+            yield db
 
     @staticmethod
     def key(text: str) -> str:

@@ -28,17 +28,6 @@ pytestmark = pytest.mark.integration
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE = PROJECT_ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -68,20 +57,12 @@ def server(service, feedback_db) -> Iterator[str]:
         app.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (make test does)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @contextmanager
-def open_page(browser, url: str, viewport: dict[str, int] = LAPTOP, scheme: str = "light"):
+def open_page(
+    browser, url: str, viewport: dict[str, int] = LAPTOP, scheme: str = "light", ready: str = "#question-input"
+):
+    """A fresh page at ``url`` once ``ready`` is in it; afterwards, no JavaScript error and no dialog
+    (an ``alert`` a payload might raise) may have happened in it."""
     phone = viewport["width"] < 600
     context = browser.new_context(
         viewport=viewport, locale="ja-JP", color_scheme=scheme, has_touch=phone, is_mobile=phone
@@ -89,14 +70,17 @@ def open_page(browser, url: str, viewport: dict[str, int] = LAPTOP, scheme: str 
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
+    dialogs: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(url)
-    page.wait_for_selector("#question-input", state="attached")
+    page.wait_for_selector(ready, state="attached")
     try:
         yield page
     finally:
         context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    assert not dialogs, f"dialogs opened in the page: {dialogs}"
 
 
 @pytest.fixture

