@@ -43,6 +43,7 @@ POINTS_BACK = re.compile(
 )
 # Markers of cited sections in an earlier answer's text, for histories that carry no citations as data.
 MARKER = re.compile(r"[\[［]\s*([0-9０-９]+(?:-[0-9０-９A-Za-zＱ]+)*)(?:[\s　][^\]］]*)?[\]］]")
+ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 SUGGESTIONS = 3
 FOLLOW_UP_GAIN = 0.01  # how much stronger the evidence with the previous turn must be to use it
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
@@ -142,10 +143,15 @@ class AnswerChain:
         """Analyse the question and decide, from evidence, whether it leans on the previous turn."""
         turn.question = validate_question(turn.question)
         turn.history = clean_history(turn.history)
-        turn.analysis = analyze(turn.question)
+        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
         turn.resolved_query = turn.question
         turn.alone_vector = turn.query_vector = self.service.embeddings.embed_query(turn.question)
         turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
+        # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
+        # are what the guideline may lack, not what the question is about
+        topic = turn.analysis.topic_text
+        if topic != turn.question and self.service.tokenizer.content_lemmas(topic):
+            turn.alone_evidence = self.evidence(topic, self.service.embeddings.embed_query(topic), turn.doc_ids)
         terms = self.service.tokenizer.content_lemmas(turn.question)
         turn.unreadable = not terms and not POINTS_BACK.search(turn.question)
         if not turn.history or turn.unreadable:
@@ -158,9 +164,15 @@ class AnswerChain:
                 turn.query_vector = self.service.embeddings.embed_query(turn.resolved_query)
             return turn
         points_back = bool(POINTS_BACK.search(turn.question))
-        if self.has_topic(turn.question, terms) and not points_back:
+        if self.has_topic(turn.question) and not points_back:
             return turn  # a question with its own topic is never mixed with the previous one
-        if not points_back and self.out_of_scope_alone(terms) and turn.alone_evidence < self.settings.abstain_threshold:
+        topic_terms = self.service.tokenizer.content_lemmas(topic)
+        if (
+            not points_back
+            and not turn.analysis.asks_department
+            and self.out_of_scope_alone(topic_terms, turn.previous)
+            and turn.alone_evidence < self.settings.abstain_threshold
+        ):
             return turn  # out of scope on its own: the conversation does not rescue it
         earlier = previous_user_question(turn.history)
         titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
@@ -183,18 +195,39 @@ class AnswerChain:
             if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
         )
 
-    def has_topic(self, question: str, terms: list[str]) -> bool:
-        """Whether the question names something of its own: a heading's subject, a glossary word
-        or a department. (「共催とは？」 does; 「お金の負担はどうなるの？」 does not.)"""
+    def has_topic(self, question: str) -> bool:
+        """Whether the question names something of its own: a heading's subject used as a noun, a
+        glossary word or a department. (「共催とは？」 does; 「お金の負担はどうなるの？」 and
+        「どこが後援してるの？」, where 後援 is what someone does, do not.)"""
         retriever = self.service.retriever
         if retriever.glossary.expand(question) or retriever.named_departments(question):
             return True
-        return any(t in self.topics for t in terms)
+        tokens = self.service.tokenizer.tokenize(question)
+        # 「どこが後援してるの？」 asks who does it to something left unsaid: the act is no topic
+        asks_who = bool(ASKS_WHO.search(question))
+        return any(
+            t.is_content
+            and t.lemma in self.topics
+            and not (asks_who and i + 1 < len(tokens) and tokens[i + 1].lemma == "為る")
+            for i, t in enumerate(tokens)
+        )
 
-    def out_of_scope_alone(self, terms: list[str]) -> bool:
-        """Most of the question's words are words the guideline never uses (有給休暇の申請)."""
+    def out_of_scope_alone(self, terms: list[str], previous: list[tuple[str, str]]) -> bool:
+        """Most of the question's words are words the guideline never uses (有給休暇の申請), or some
+        are and none of the others is a word of the previous answer's sections (今日の天気)."""
         unknown = [t for t in terms if t not in self.idf]
-        return bool(terms) and len(unknown) * 2 > len(terms)
+        if not terms or not unknown:
+            return False
+        if len(unknown) * 2 > len(terms):
+            return True
+        earlier = {
+            t
+            for key in previous
+            if key in self.extractive.sentences
+            for s in self.extractive.sentences[key].terms
+            for t in s
+        }
+        return not any(t in earlier for t in terms if t not in unknown)
 
     def retrieve(self, turn: Turn) -> Turn:
         previous = turn.previous if turn.context_question else None
@@ -228,22 +261,22 @@ class AnswerChain:
                     for h in turn.hits[1:3]
                     if None not in named and self.extractive.section(*h.key).department in named
                 ]
-        supplies = turn.analysis.detail_pattern
-        if supplies is not None and not any(supplies.search(h.text) for h in turn.blocks):
-            turn.missing = turn.analysis.detail
+        # a detail is missing when none of the sections to quote states it (checked on their text)
+        missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
+        turn.missing = "・".join(d.name for d in missing[:2])
         return turn
 
     def sides(self, turn: Turn) -> list[SectionHit]:
-        """One section per side of a comparison: each side's best section among the retrieved ones;
+        """One section per side of a comparison: the section whose heading names the side best
+        (「災害協定」 → （４）災害に関する協定 before （３）協定), else the side's best retrieved section;
         a side the question leaves implicit (「後援とはどう違うの？」) is the previous answer's topic."""
         assert turn.analysis is not None
-        pool = {h.key: h for h in turn.hits}
         chosen: list[SectionHit] = []
         for side in turn.analysis.sides:
-            for hit in self.service.retriever.search(side, k=3, mode="bm25", doc_ids=turn.doc_ids):
-                if hit.key in pool and pool[hit.key] not in chosen:
-                    chosen.append(pool[hit.key])
-                    break
+            hit = self.side_section(side, turn, chosen)
+            if hit is not None:
+                chosen.append(hit)
+        pool = {h.key: h for h in turn.hits}
         if len(chosen) < 2 and turn.previous:
             for key in turn.previous:
                 hit = pool.get(key) or self.service.retriever.get(key)
@@ -258,6 +291,38 @@ class AnswerChain:
             if hit not in chosen:
                 chosen.append(hit)
         return chosen
+
+    def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> SectionHit | None:
+        """The section one side is about: most of the side's distinctive words in its heading (then the
+        fewest other words there), else the side's own best retrieved section. A section found only for
+        this side joins the retrieved ones, so citing it stays checked."""
+        terms = {t for t in self.service.tokenizer.content_lemmas(side) if self.idf.get(t, 0.0) >= TOPIC_IDF}
+        pool = {h.key: h for h in turn.hits}
+        taken = {h.key for h in chosen}
+        best, best_score = None, (0, 0.0)
+        for document in self.service.documents:
+            if turn.doc_ids and document.doc_id not in turn.doc_ids:
+                continue
+            for section in document.sections:
+                key = (document.doc_id, section.section_id)
+                title = {t for t in self.extractive._title_terms(*key) if self.idf.get(t, 0.0) >= TOPIC_IDF}
+                shared = len(terms & title)
+                # the heading names the side: it holds half of the side's words, or all of its own
+                names = shared and (shared * 2 >= len(terms) or shared == len(title))
+                score = (shared, shared / len(title) if title else 0.0)
+                if names and key not in taken and key in self.extractive.sentences and score > best_score:
+                    best, best_score = key, score
+        if best is None:
+            found = self.service.retriever.search(side, k=3, doc_ids=turn.doc_ids)
+            best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
+            if best is None:
+                best = next((h.key for h in found if h.key not in taken), None)
+        if best is None:
+            return None
+        hit = pool.get(best) or self.service.retriever.get(best)
+        if hit is not None and best not in pool:
+            turn.hits.append(hit)
+        return hit
 
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the

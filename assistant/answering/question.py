@@ -1,18 +1,25 @@
-"""Question analysis: what kind of answer a question wants, the sides of a comparison, and the
-detail it asks for (a deadline, an amount, a form …) that the guideline may not contain.
+"""Question analysis: what kind of answer a question wants, the parts it puts side by side, and the
+details it asks for (a deadline, an amount, a form …) that the guideline may not contain.
 
-Rules over the question's own words: cheap, explainable, and tested as a table.
+The analysis reads the question's structure through the tokenizer (nouns and their compounds,
+coordinating particles, interrogatives with a counter such as 何日・何円・何人) and a lexicon of
+detail nouns by category. Whether a detail is *missing* is not decided here: the chain checks each
+asked detail against the text of the sections it retrieved (``Detail.supplied_by``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from assistant.ingestion.japanese import Tokenizer, default_tokenizer, normalize
 
 KINDS = ("definition", "comparison", "multi-part", "yes-no", "which", "how-to", "detail", "other")
 
-COMPARISON = re.compile(r"違い|違う|ちがい|ちがう|異なる|比較|比べ|どっち|どちら|使い分け|vs|ＶＳ|ｖｓ")
-MULTI_PART = re.compile(r"それぞれ|両方|あわせて|合わせて|ともに|及び|および|と、.+も|について.+と.+について")
+COMPARISON = re.compile(
+    r"違い|違う|ちがい|ちがう|異なる|比較|比べ|くらべ|どっち|どちら|使い分け|差は|差って|変わる|かわる|vs|ＶＳ|ｖｓ"
+)
+MULTI_PART = re.compile(r"それぞれ|両方|両者|あわせて|合わせて|ともに|及び|および|についても|も知りたい|もあわせて")
 WHICH = re.compile(
     r"(どの|どんな|何という|なんという|何の|どこの|どちらの|どういう)(形態|事例|取組|取り組み|課|部署|部|担当|章|項目|形)"
     r"|(担当|所管)(課|部署)|どこ(が|で)(担当|所管|実施|やって)|何課|どこの課|どこがやって|どれに(当たる|あたる|なる)"
@@ -26,46 +33,172 @@ YES_NO = re.compile(
 )
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 
-# A detail the guideline may lack: (its name in the answer, what asks for it, what in a section supplies it).
-# The supplying patterns are concrete values (a number of days, an amount, a form's number), so a section
-# that merely uses the word 期限 in passing does not count as stating the deadline.
 NUM = "[0-9０-９一二三四五六七八九十百千]"
-DETAILS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
-    (
-        "期限（何日前・何日以内か）",
-        re.compile(r"何日前|何日以内|何日まで|何日|いつまで|期限|締め?切|〆切"),
-        re.compile(rf"{NUM}+日(前|以内|まで)|期限は"),
-    ),
-    (
-        "金額",
-        re.compile(r"いくら|金額|上限額|上限|何円|予算額|単価|限度額"),
-        re.compile(rf"{NUM}+(円|万円)|上限は"),
-    ),
-    (
-        "様式・書式",
-        re.compile(r"様式|書式|テンプレ|ひな形|雛形|ひながた|フォーマット|シート|記入例|申請書|契約書"),
-        re.compile(rf"様式第|別記様式|様式{NUM}|書式"),
-    ),
-    (
-        "負担の割合",
-        re.compile(r"何対何|割合|比率|何割|何パーセント|何％|何%"),
-        re.compile(rf"{NUM}+(割|％|%|対{NUM})"),
-    ),
-    (
+
+
+@dataclass(frozen=True)
+class DetailKind:
+    """A kind of detail staff ask for: its name in an answer, the nouns that ask for it, the
+    interrogatives with a counter that ask for it, and what in a section's text states a value."""
+
+    label: str
+    nouns: tuple[str, ...]
+    asks: str  # a regular expression over the question: 何日前, いくら …
+    value: str  # a regular expression over a section's text: a concrete value (３０日前, ５万円, 様式第１号)
+
+
+# Words that contain a detail noun without asking for it.
+NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
+
+# Order matters: the first kind whose noun or interrogative a phrase matches names it (何年ごと is a
+# frequency before it is a period).
+DETAIL_KINDS: tuple[DetailKind, ...] = (
+    DetailKind(
         "頻度・周期",
-        re.compile(r"何年ごと|何年に一度|何年おき|何年毎|頻度|周期|何か月ごと|何ヶ月ごと|何回"),
-        re.compile(rf"{NUM}+(年|か月|ヶ月)(ごと|毎|に一度)|毎年|{NUM}+回"),
+        ("頻度", "周期"),
+        r"何(年|か月|ヶ月|カ月)(ごと|毎|に一度|に1回|おき)",
+        rf"{NUM}+\s*(年|か月|ヶ月)(ごと|毎|に一度|おき)|毎年|毎月|年{NUM}+回",
     ),
-    ("保険料", re.compile(r"保険料|保険代|保険の費用"), re.compile(r"保険料")),
-    ("人数", re.compile(r"何人|人数|定員"), re.compile(rf"{NUM}+人|定員")),
+    DetailKind(
+        "期限・期間",
+        (
+            "期限",
+            "締切",
+            "締め切り",
+            "締めきり",
+            "〆切",
+            "しめきり",
+            "期日",
+            "日程",
+            "日時",
+            "日付",
+            "日にち",
+            "開催日",
+            "任期",
+            "期間",
+            "スケジュール",
+            "納期",
+        ),
+        r"何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|何時|いつまで|いつから",
+        rf"{NUM}+\s*(日|週間|か月|ヶ月|カ月|年|月)(前|以内|まで|以上|後|間|から)|{NUM}+\s*年度|{NUM}+\s*月\s*{NUM}+\s*日"
+        r"|(平成|令和|昭和)\s*[0-9０-９元]",
+    ),
+    DetailKind(
+        "割合",
+        ("割合", "比率", "補助率", "負担率", "助成率"),
+        r"何割|何パーセント|何[％%]|何対何",
+        rf"{NUM}+\s*(割|％|%|パーセント)|{NUM}+\s*対\s*{NUM}|{NUM}+\s*分の|半額|折半|全額",
+    ),
+    DetailKind(
+        "金額",
+        (
+            "金額",
+            "上限額",
+            "限度額",
+            "予算額",
+            "補助額",
+            "助成額",
+            "単価",
+            "相場",
+            "謝礼",
+            "報酬",
+            "奨励金",
+            "手数料",
+            "参加費",
+            "料金",
+            "委託料",
+            "日当",
+            "交通費",
+            "謝金",
+        ),
+        r"いくら|何円|何万円|何千円",
+        rf"{NUM}+\s*(円|万円|千円)",
+    ),
+    DetailKind(
+        "数",
+        ("人数", "定員", "回数", "件数", "団体数", "単位数"),
+        r"何(人|名|回|件|団体|社|か所|カ所|ヶ所|単位|校|チーム)|いくつ",
+        rf"{NUM}+\s*(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える",
+    ),
+    DetailKind(
+        "配点・審査基準",
+        ("審査基準", "評価基準", "採点基準", "配点", "点数", "満点", "評価項目"),
+        r"何点",
+        rf"{NUM}+\s*点",
+    ),
+    DetailKind(
+        "様式・書式",
+        (
+            "様式",
+            "書式",
+            "ひな形",
+            "雛形",
+            "ひながた",
+            "テンプレート",
+            "テンプレ",
+            "フォーマット",
+            "申請書",
+            "申込書",
+            "届出書",
+            "報告書",
+            "計画書",
+            "契約書",
+            "協定書",
+            "合意書",
+            "書類",
+            "記入例",
+            "シート",
+            "用紙",
+        ),
+        r"書き方|記入方法|書けば",
+        rf"様式第|別記様式|様式{NUM}",
+    ),
+    DetailKind(
+        "手続き",
+        ("手続き", "手続", "申請方法", "申込方法", "申請手順", "積算方法", "契約方法", "提出先"),
+        r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
+        r"申請書を|提出してください|手続き",
+    ),
+    DetailKind(
+        "決裁・承認",
+        ("決裁", "決裁者", "承認者", "決裁権者", "専決"),
+        r"誰が(決め|決裁|承認|許可|判子|ハンコ)|だれが(決め|決裁|承認|許可)",
+        r"決裁|承認|専決",
+    ),
+    DetailKind(
+        "窓口・連絡先",
+        ("窓口", "連絡先", "問い合わせ先", "問合せ先", "電話番号", "内線", "メールアドレス", "担当者"),
+        r"どこに(問い合わせ|連絡|電話)",
+        r"電話|内線|@|＠",
+    ),
+    DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
+    DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
 )
 
-# Words around the sides of 「AとBの違い」 that are not part of either side.
-SIDE_SPLIT = re.compile(r"と|や|か|、|，|,|・|／|/|vs|ＶＳ|ｖｓ|及び|および|または|又は")
-QUESTION_WORD = re.compile(r"^(どう|何|なに|なん|どこ|どれ|どんな|いつ|誰|違い)\W*$")
-SIDE_NOISE = re.compile(
-    r"^(の|って|は|を|で|に|が|も|、|\s)+|(の|って|は|を|で|に|が|も|何が|なにが|どう|どこが|にする|する|、|\s)+$"
-)
+
+@dataclass(frozen=True)
+class Detail:
+    """One detail a question asks for: ``name`` as an answer names it (the question's own words and
+    the kind), ``words`` that a section stating it would use, and whether only a value states it."""
+
+    name: str
+    kind: str
+    words: tuple[str, ...] = ()
+    needs_value: bool = False
+    span: tuple[int, int] = (0, 0)  # where the question names it
+    also: tuple[int, int] = (0, 0)  # where an interrogative asks for its value (「補助率は何パーセント」)
+
+    @property
+    def value(self) -> re.Pattern[str]:
+        return next(re.compile(k.value) for k in DETAIL_KINDS if k.label == self.kind)
+
+    def supplied_by(self, text: str) -> bool:
+        """Whether a section's text states this detail: a concrete value of its kind, or (for a
+        noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value."""
+        if self.value.search(text):
+            return True
+        folded = normalize(text)
+        return not self.needs_value and any(normalize(w) in folded for w in self.words)
 
 
 @dataclass(frozen=True)
@@ -73,29 +206,39 @@ class Question:
     text: str
     kind: str
     sides: list[str] = field(default_factory=list)  # comparison / multi-part: what each side is about
-    detail: str = ""  # the detail asked for, by its name in an answer; "" when none
-    detail_pattern: re.Pattern[str] | None = None  # what in a section would supply that detail
+    details: list[Detail] = field(default_factory=list)  # the details asked for (a deadline, an amount …)
     asks_department: bool = False
 
     @property
     def compares(self) -> bool:
         return self.kind in ("comparison", "multi-part")
 
+    @property
+    def topic_text(self) -> str:
+        """The question without the details it asks for: what its scope is judged on
+        (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」)."""
+        text = self.text
+        for start, end in sorted({s for d in self.details for s in (d.span, d.also)}, reverse=True):
+            text = text[:start] + text[end:]
+        return text
 
-def analyze(text: str) -> Question:
-    """The kind of a question, its sides and the detail it asks for."""
-    detail, supplies = "", None
-    for name, asks, supplied in DETAILS:
-        if asks.search(text):
-            detail, supplies = name, supplied
-            break
+
+def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str] = frozenset()) -> Question:
+    """The kind of a question, its sides and the details it asks for. ``topics`` are the nouns the
+    guideline's headings are about (委託, 後援 …): two parts naming different ones make a two-part
+    question even without a word such as 違い or それぞれ."""
+    tokenizer = tokenizer or default_tokenizer()
+    details = asked_details(text, tokenizer)
     asks_department = bool(DEPARTMENT_QUESTION.search(text))
-    sides = _sides(text)
+    sides = _sides(text, tokenizer)
+    named = [s for s in sides if topics & set(tokenizer.content_lemmas(s))]
+    if len(named) >= 2:
+        sides = named  # 「委託と補助、それぞれの注意点は？」: the parts naming a topic, not 注意点
     if COMPARISON.search(text):
         kind = "comparison"
-    elif MULTI_PART.search(text) or (len(sides) >= 2 and re.search(r"[？?].+[？?]", text)):
+    elif MULTI_PART.search(text) or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2)):
         kind = "multi-part"
-    elif detail:
+    elif details:
         kind = "detail"
     elif WHICH.search(text) or asks_department:
         kind = "which"
@@ -109,17 +252,108 @@ def analyze(text: str) -> Question:
         kind = "other"
     if kind not in ("comparison", "multi-part"):
         sides = []
-    return Question(text, kind, sides, detail, supplies, asks_department)
+    return Question(text, kind, sides, details, asks_department)
 
 
-def _sides(text: str) -> list[str]:
-    """The parts a comparison or two-part question puts side by side: 「委託と補助の違いは？」 → 委託, 補助."""
+def _noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
+    """Spans of compound nouns (名詞・接頭辞・接尾辞 in a row): 委託料, 上限額, 評価シート."""
+    spans: list[tuple[int, int]] = []
+    joined = False  # the previous token was part of a compound ending where this one starts
+    previous_end = -1
+    for t in tokenizer.tokenize(text):
+        nominal = t.pos in ("名詞", "接頭辞", "接尾辞")
+        if nominal and joined and t.start == previous_end:
+            spans[-1] = (spans[-1][0], t.end)
+        elif nominal:
+            spans.append((t.start, t.end))
+        joined, previous_end = nominal, t.end
+    return spans
+
+
+def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
+    """The details a question asks for, each named in the question's own words: 「委託料の積算方法
+    （手続き）」, 「期限・期間（何日前）」."""
+    phrases = _noun_phrases(text, tokenizer)
+    found: list[tuple[int, int, DetailKind, list[str]]] = []
+    for start, end in phrases:
+        for kind in DETAIL_KINDS:
+            words = [n for n in kind.nouns if n in NOT_ASKED.sub("", text[start:end])]
+            if words:
+                found.append((start, end, kind, words))
+                break
+    details: list[Detail] = []
+    seen: set[str] = set()
+    for start, end, kind, words in found:
+        if kind.label in seen or any(s == end + 1 and text[end] == "の" for s, _, _, _ in found):
+            continue  # 「委託料の積算方法」 asks for the 積算方法, 委託料 only says whose
+        seen.add(kind.label)
+        phrase = text[start:end]
+        # the noun that owns it, one step back: 「委託料の積算方法」, 「協働事業の評価シート」
+        owner = next(((s, e) for s, e in phrases if e == start - 1 and text[e] == "の"), None)
+        name = f"{text[owner[0] : owner[1]]}の{phrase}" if owner else phrase
+        if not any(w in name for w in kind.label.split("・")):
+            name += f"（{kind.label}）"
+        details.append(Detail(name, kind.label, (phrase, *words), span=(start, end)))
+    for kind in DETAIL_KINDS:
+        match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
+        if match and kind.label not in seen:
+            seen.add(kind.label)
+            details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
+        elif match:  # 「期限は何日前？」: the noun asked for a value
+            details = [replace(d, needs_value=True, also=match.span()) if d.kind == kind.label else d for d in details]
+    return details
+
+
+# Coordinators between the parts of a comparison or a two-part question.
+COORDINATORS = frozenset({"と", "や", "か", "及び", "および", "または", "又は", "それとも", "あと", "また"})
+PART_NOISE = re.compile(
+    r"^(の|って|は|を|で|に|が|も|、|\s)+|(の|って|は|を|で|に|が|も|何が|なにが|どう|どこが|にする|する|場合|、|\s)+$"
+)
+QUESTION_WORD = re.compile(
+    r"^(どう|何|なに|なん|どこ|どれ|どんな|いつ|誰|違い|それぞれ|どっち|どちら|いくら|いくつ|どのくらい|どれくらい)\W*$"
+)
+# Words that end a part without being what it is about: particles, auxiliaries, interrogatives.
+TRAILING_POS = frozenset({"助詞", "助動詞", "補助記号", "空白"})
+TRAILING_LEMMAS = frozenset({"何", "何処", "如何", "どう", "何れ", "幾ら", "其れ其れ", "それぞれ", "違い", "違う"})
+
+
+def _questions(text: str) -> int:
+    return len([q for q in re.split(r"[？?]", text) if q.strip()])
+
+
+def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
+    """The parts a question puts side by side, cut at coordinating particles and commas (from the
+    tokenizer, so と in とき or ところ is no cut): 「委託と補助の違いは？」 → 委託, 補助;
+    「後援の場合と共催の場合で…」 → 後援, 共催. Two questions in one are two parts."""
+    questions = [q.strip() for q in re.split(r"[？?]", text) if q.strip()]
     match = COMPARISON.search(text)
+    if len(questions) >= 2 and not match:
+        asked = [_trim(q, tokenizer) for q in questions]
+        return [q for q in asked if len(q) >= 2 and not QUESTION_WORD.match(q)][:3]
+    cue = bool(match or MULTI_PART.search(text))
     head = text[: match.start()] if match else text
-    # two questions in one: 「…ある？そもそも後援ってどういうもの？」
-    questions = [q for q in re.split(r"[？?。]", text) if q.strip()]
-    if not match and len(questions) >= 2:
-        return [q.strip() for q in questions[:3]]
-    head = re.sub(r"とは|って|については|について", " ", head)
-    parts = [SIDE_NOISE.sub("", p).strip() for p in SIDE_SPLIT.split(head)]
-    return [p for p in parts if len(p) >= 2 and not QUESTION_WORD.match(p)][:3]
+    head = re.sub(r"(って|とは)(何|なに|なん)(で|、|？|\?)", "、", head)  # 「共催って何で後援と…」
+    head = re.split(r"それぞれ|両方|両者", head)[0]  # what follows is asked of every part
+    cuts = [
+        (t.start, t.end)
+        for t in tokenizer.tokenize(head)
+        if (t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS)
+        or t.surface in ("・", "／", "/")
+        or (cue and t.surface in ("、", "，", ","))  # a comma lists parts only in a comparison or 「それぞれ」
+    ]
+    parts, begin = [], 0
+    for start, end in cuts:
+        parts.append(head[begin:start])
+        begin = end
+    parts.append(head[begin:])
+    cleaned = [_trim(PART_NOISE.sub("", p), tokenizer) for p in parts]
+    return [p for p in cleaned if len(p) >= 2 and not QUESTION_WORD.match(p)][:3]
+
+
+def _trim(part: str, tokenizer: Tokenizer) -> str:
+    """A part without its trailing particles and interrogatives: 「提案を受けたときに気をつけることは？」
+    → 「提案を受けたときに気をつけること」."""
+    tokens = tokenizer.tokenize(part)
+    while tokens and (tokens[-1].pos in TRAILING_POS or tokens[-1].lemma in TRAILING_LEMMAS):
+        tokens.pop()
+    return part[: tokens[-1].end].strip() if tokens else ""

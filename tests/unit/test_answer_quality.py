@@ -195,6 +195,10 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("共催と後援って何が違うの？", "comparison", ["共催", "後援"]),
         ("後援とはどう違うの？", "comparison", ["後援"]),
         ("委託と補助、それぞれの注意点は？", "multi-part", ["委託", "補助"]),
+        ("後援の場合と共催の場合で、市の経費負担はどう変わる？", "comparison", ["後援", "共催"]),
+        ("共催って何で後援とどう違う？", "comparison", ["共催", "後援"]),
+        ("協定・事業協力それぞれの特徴を教えて", "multi-part", ["協定", "事業協力"]),
+        ("市民が主体でやる事業を、市が脇から継続的に手伝うのはどの形態？", "which", []),
         ("後援の申請って何日前までに出せばいい？", "detail", []),
         ("地区ごとの避難計画づくりを所管している部署は？", "which", []),
         ("協働とは何ですか？", "definition", []),
@@ -206,3 +210,65 @@ def test_question_analysis(question, kind, sides):
     analysis = analyze(question)
     assert analysis.kind == kind
     assert analysis.sides[: len(sides)] == sides
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "named"),
+    [
+        ("後援の申請って何日前までに出せばいい？", "期限・期間", "何日前"),
+        ("委託料の積算方法を教えて", "手続き", "委託料の積算方法"),
+        ("補助金の補助率は何パーセントが上限？", "割合", "補助率"),
+        ("協議会の委員の任期は？", "期限・期間", "任期"),
+        ("クリーンアップサポーターの申込書はどこでもらえる？", "様式・書式", "申込書"),
+        ("後援名義の承認は誰が決裁するの？", "決裁・承認", "決裁"),
+        ("リーダーに認定されるには何単位とればいいの？", "数", "何単位"),
+    ],
+)
+def test_asked_details_are_named_in_the_questions_words(question, kind, named):
+    details = analyze(question).details
+    assert details and details[0].kind == kind and named in details[0].name
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "協働って短期間で成果が出るもの？",
+        "何年もかかる協働事業で気を付けることは？",
+        "後援とは？",
+        "委託と補助の違いは？",
+    ],
+)
+def test_no_detail_is_asked(question):
+    assert analyze(question).details == []
+
+
+def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
+    deadline = analyze("後援の申請って何日前までに出せばいい？").details[0]
+    assert deadline.supplied_by("申請は３０日前までに提出してください。")
+    assert not deadline.supplied_by("期限や使途の制限を設けるなど")  # the word alone is no number of days
+    agreement = analyze("サポーター制度の合意書には何を書くの？").details[0]
+    assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
+    assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("委託料の積算方法を教えて", "積算方法"),
+        ("協議会の委員の任期は？", "任期"),
+        ("補助金の補助率は何パーセントが上限？", "補助率"),
+    ],
+)
+def test_a_missing_detail_is_named_in_the_questions_words(chain, question, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and named in first and first.endswith("関連する箇所には次のように書かれています。")
+
+
+def test_an_unrelated_question_after_an_on_topic_one_is_refused(chain):
+    assert chain.ask("今日の天気は？", turn(chain, "協働とは？")).abstained
+
+
+def test_sides_are_found_by_the_headings_that_name_them(chain):
+    answer = chain.ask("地区別避難計画と災害協定、どっちも危機管理室の担当？")
+    assert {"5-3", "5-4"} <= set(answer.cited_sections)
