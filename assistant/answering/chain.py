@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answering.extractive import (
     ABSTENTION_TEXT,
@@ -71,6 +71,18 @@ class Turn:
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
     answer: Answer | None = None
+
+
+@dataclass
+class TurnChunk:
+    """What the compose and check steps stream: a generated piece of text, or the finished turn.
+    Chunks add up (as LangChain's message chunks do), so ``invoke`` gets the whole."""
+
+    text: str = ""
+    turn: Turn | None = None
+
+    def __add__(self, other: TurnChunk) -> TurnChunk:
+        return TurnChunk(self.text + other.text, other.turn or self.turn)
 
 
 def previous_user_question(history: list[dict[str, Any]]) -> str:
@@ -128,13 +140,14 @@ class AnswerChain:
             else None
         )
         self.warning = warning  # shown with every answer, e.g. when the configured LLM failed to load
-        self.prepare: Runnable = (
+        # compose and check are generators: ``stream`` yields the answer's pieces as they are made and
+        # ``invoke`` adds them up (``TurnChunk.__add__``), so both run this one graph
+        self.runnable: Runnable = (
             RunnableLambda(self.resolve, name="resolve")
             | RunnableLambda(self.retrieve, name="retrieve")
             | RunnableLambda(self.rerank, name="rerank")
-        )
-        self.runnable: Runnable = (
-            self.prepare | RunnableLambda(self.compose, name="compose") | RunnableLambda(self.check, name="check")
+            | RunnableGenerator(self.compose, name="compose")
+            | RunnableGenerator(self.check_stream, name="check")
         ).with_config(run_name="guideline_qa")
 
     # ------------------------------------------------------------------ steps
@@ -350,17 +363,27 @@ class AnswerChain:
     def _too_weak(self, turn: Turn) -> bool:
         return turn.unreadable or turn.evidence < self.settings.abstain_threshold or not turn.hits
 
-    def compose(self, turn: Turn) -> Turn:
-        base = self._base(turn)
-        if self._too_weak(turn):
-            turn.answer = self.abstention(base, turn)
-            return turn
-        if self.llm is not None:
-            turn.answer = self.llm.answer(base, turn.hits, turn.query_vector)
-            return turn
-        text, citations = self.quote(turn)
-        turn.answer = replace(base, answer=text, citations=citations, partial=bool(turn.missing))
-        return turn
+    def compose(self, turns: Iterator[Turn]) -> Iterator[TurnChunk]:
+        """The answer: generated pieces as they come (LLM), then the turn with its ``Answer``."""
+        for turn in turns:
+            base = self._base(turn)
+            if self._too_weak(turn):
+                turn.answer = self.abstention(base, turn)
+            elif self.llm is not None:
+                for piece in self.llm.stream(base, turn.hits, turn.query_vector):
+                    if isinstance(piece, Answer):
+                        turn.answer = piece
+                    else:
+                        yield TurnChunk(text=piece)
+            else:
+                text, citations = self.quote(turn)
+                turn.answer = replace(base, answer=text, citations=citations, partial=bool(turn.missing))
+            yield TurnChunk(turn=turn)
+
+    def check_stream(self, chunks: Iterator[TurnChunk]) -> Iterator[TurnChunk]:
+        """Pieces pass through as they come; the finished turn is checked."""
+        for chunk in chunks:
+            yield chunk if chunk.turn is None else TurnChunk(chunk.text, self.check(chunk.turn))
 
     def quote(self, turn: Turn) -> tuple[str, list[Citation]]:
         """The extractive answer. For a follow-up, sentences are chosen by what the follow-up itself
@@ -429,27 +452,21 @@ class AnswerChain:
 
     def ask(self, question: str, history: list[dict[str, Any]] | None = None, doc_ids: Collection[str] = ()) -> Answer:
         """Answer one question; ``doc_ids`` limits the answer to those documents."""
-        turn = self.runnable.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
-        assert turn.answer is not None
-        return turn.answer
+        result = self.runnable.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
+        assert result.turn is not None and result.turn.answer is not None
+        return result.turn.answer
 
     def stream(
         self, question: str, history: list[dict[str, Any]] | None = None, doc_ids: Collection[str] = ()
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``:
-        the same resolve | retrieve | rerank steps, then compose streams."""
-        turn = self.prepare.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
-        if self.llm is None or self._too_weak(turn):
-            yield self.check(self.compose(turn)).answer  # type: ignore[misc]
-            return
-        answer = None
-        for piece in self.llm.stream(self._base(turn), turn.hits, turn.query_vector):
-            if isinstance(piece, Answer):
-                answer = piece
-            else:
-                yield piece
-        turn.answer = answer
-        yield self.check(turn).answer  # type: ignore[misc]
+        """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``: the same
+        graph as ``ask``, streamed through every step."""
+        for chunk in self.runnable.stream(Turn(question, list(history or []), self._documents(doc_ids))):
+            if chunk.text:
+                yield chunk.text
+            if chunk.turn is not None:
+                assert chunk.turn.answer is not None
+                yield chunk.turn.answer
 
 
 def build_chain(chain: AnswerChain) -> Runnable:
@@ -457,5 +474,5 @@ def build_chain(chain: AnswerChain) -> Runnable:
     return (
         RunnableLambda(lambda x: Turn(x["question"], list(x.get("history") or []), frozenset(x.get("doc_ids") or ())))
         | chain.runnable
-        | RunnableLambda(lambda turn: turn.answer)
+        | RunnableLambda(lambda chunk: chunk.turn.answer)
     )

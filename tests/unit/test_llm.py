@@ -61,6 +61,43 @@ def test_grounded_answer_streams_and_keeps_valid_citations(service):
     )
 
 
+def test_streaming_runs_every_step_of_the_one_graph(service):
+    """The chat's stream is the graph's own stream: the steps start in order, the generated pieces
+    arrive from compose before check has the whole, and invoke adds up the same chunks."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    from assistant.answering.chain import Turn
+
+    class Steps(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def on_chain_start(self, serialized, inputs, *, name=None, **kwargs) -> None:
+            self.names.append(name or "")
+
+    chain, _ = llm_chain(service, "後援には財政的な支援等はありません。[3-7]")
+    steps = Steps()
+    chunks = list(chain.runnable.stream(Turn("後援にはお金の支援がありますか？"), config={"callbacks": [steps]}))
+    assert [n for n in steps.names if n in ("resolve", "retrieve", "rerank", "compose", "check")] == [
+        "resolve",
+        "retrieve",
+        "rerank",
+        "compose",
+        "check",
+    ]
+    pieces, final = chunks[:-1], chunks[-1]
+    assert len(pieces) > 3 and all(c.turn is None and c.text for c in pieces)
+    assert final.turn.answer.cited_sections == ["3-7"] and final.turn.answer.answerer == "llm"
+    whole = chain.runnable.invoke(Turn("後援にはお金の支援がありますか？"))
+    assert whole.text == "".join(c.text for c in pieces) and whole.turn.answer.answer == final.turn.answer.answer
+
+
+def test_extractive_stream_and_ask_give_the_same_answer(chain):
+    streamed = list(chain.stream("委託と補助の違いは？"))
+    assert len(streamed) == 1  # nothing is generated: the checked answer alone
+    assert streamed[0].answer == chain.ask("委託と補助の違いは？").answer
+
+
 def test_invented_markers_are_removed_and_the_answer_flagged(service):
     chain, _ = llm_chain(service, "後援は名義の支援です[3-7]。詳しくは[1][5]と[9-9]を参照。")
     answer = chain.ask("後援とは？")
