@@ -16,7 +16,10 @@ scripts. A chat turn, as the browser keeps it::
     {"answer_id": str, "question": str, "answer": str, "abstained": bool, "error": bool,
      "citations": [{"doc_id", "section_id", "title", "quote"}],
      "sources": [{"doc_id", "section_id", "label", "title"}], "sources_heading": str,
-     "answerer": str, "notes": [str], "rating": "up" | "down" | None}
+     "answerer": str, "notes": [str], "build_id": str, "rating": "up" | "down" | None}
+
+The documents offered (the chat's choice, the browser's contents) come from ``library`` when the page
+loads and again whenever an answer names another index build, so they follow a rebuilt index.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
 from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
+from assistant.ingestion.corpus import Document
 from assistant.ui.onboarding import (
     GRADING_RULE,
     ChapterPage,
@@ -54,11 +58,13 @@ from assistant.ui.onboarding import (
 from assistant.ui.render import (
     chat_shell_html,
     deep_link,
+    document_filter_html,
     find_section,
     guide_html,
     notice_html,
     section_html,
     section_label,
+    toc_html,
 )
 from assistant.ui.slots import AnswerSlots
 from assistant.ui.telemetry import Metrics
@@ -133,6 +139,7 @@ class PendingAnswer:
             "sources_heading": "",
             "answerer": "",
             "notes": [],
+            "build_id": "",
         }
 
 
@@ -149,12 +156,30 @@ class StaffAssistant:
         self.chain = chain
         self.store = feedback_store
         self.metrics = metrics or Metrics()
-        self.documents = chain.service.documents
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
         self.answer_slots = AnswerSlots(CONCURRENCY_LIMIT)
         self._pending: dict[str, PendingAnswer] = {}
         self._pending_lock = threading.Lock()
+
+    @property
+    def documents(self) -> list[Document]:
+        """The documents of the build answering now: a running server follows a rebuilt index."""
+        return self.chain.service.documents
+
+    @property
+    def build_id(self) -> str:
+        return self.chain.service.index.build_id
+
+    def library(self) -> dict[str, str]:
+        """What the page shows of the documents (the chat's choice of document, the guideline
+        browser's contents) for the newest build, which is loaded first if the index was rebuilt;
+        the page asks again when an answer reports another ``build_id``."""
+        refresh = getattr(self.chain, "refresh", None)  # a LiveChain; a fixed AnswerChain has one build
+        if refresh is not None:
+            refresh(wait=True)
+        documents = self.documents
+        return {"build_id": self.build_id, "filter": document_filter_html(documents), "toc": toc_html(documents)}
 
     # --- chat ------------------------------------------------------------------------------
 
@@ -231,6 +256,7 @@ class StaffAssistant:
                 sources_heading="近い内容の箇所（参考）" if result.abstained else "出典（押すと本文をここに表示）",
                 answerer=result.answerer,
                 notes=list(result.notes),
+                build_id=self.build_id,
             )
         finally:
             pending.done.set()
@@ -260,8 +286,8 @@ class StaffAssistant:
             return {"html": notice_html(f"項目「{_excerpt(section_id)}」はガイドラインにありません。"), "href": ""}
         quotes = [q for q in (quotes if isinstance(quotes, list) else []) if isinstance(q, str)]
         return {
-            "html": section_html(self.documents, document, section_id, quotes),
-            "href": deep_link(self.documents, document.doc_id, section_id),
+            "html": section_html(document, section_id, quotes),
+            "href": deep_link(document.doc_id, section_id),
             "section_id": section_id,
             "doc_id": document.doc_id,
         }
@@ -349,6 +375,9 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metric
         request = request if isinstance(request, dict) else {}
         return ui.rate(request.get("turn"), request.get("rating"), request.get("comment"), request.get("history"))
 
+    def library(request: Any) -> dict[str, str]:
+        return ui.library()
+
     with gr.Blocks(title="協働ガイドライン アシスタント", analytics_enabled=False) as app:
         chapter_index = gr.State(0)
         quiz = gr.State(None)
@@ -365,14 +394,14 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metric
                     chat_shell_html(EXAMPLE_QUESTIONS, MAX_QUESTION_CHARS, ui.documents),
                     js_on_load=load_js("chat.js"),
                     elem_id="chat-app",
-                    server_functions=[answer, progress, section, rate],
+                    server_functions=[answer, progress, section, rate, library],
                 )
             with gr.Tab("ガイドラインを読む", id="browse", elem_id="tab-browse"):
                 gr.HTML(
                     guide_html(ui.documents),
                     js_on_load=load_js("guide.js"),
                     elem_id="guide",
-                    server_functions=[section],
+                    server_functions=[section, library],
                 )
             with (
                 gr.Tab("新人研修", id="onboarding", elem_id="tab-onboarding"),

@@ -38,12 +38,11 @@ def section_label(document: Document, section_id: str) -> str:
     return label
 
 
-def deep_link(documents: Sequence[Document], doc_id: str, section_id: str) -> str:
-    """``?section=3-7`` — with ``&doc=`` only when another document has a section of that id too."""
-    params = {"section": section_id}
-    if sum(section_id in d for d in documents) > 1:
-        params["doc"] = doc_id
-    return "?" + urlencode(params)
+def deep_link(doc_id: str, section_id: str) -> str:
+    """``?doc=kyodo-guideline&section=3-7``: the document always, so a link keeps opening the same
+    section when documents with the same numbering are added. (A link without ``doc``, as older
+    ones were, opens the first listed document that has the section: the guideline.)"""
+    return "?" + urlencode({"doc": doc_id, "section": section_id})
 
 
 # --------------------------------------------------------------------------- text with marks
@@ -114,9 +113,9 @@ def body_html(text: str, quotes: Iterable[str] = ()) -> str:
 # --------------------------------------------------------------------------- links and buttons
 
 
-def section_link(documents: Sequence[Document], document: Document, section: Section, text: str = "") -> str:
+def section_link(document: Document, section: Section, text: str = "") -> str:
     """An ``<a>`` that opens the section in the app, and works as a deep link when opened in a new tab."""
-    href = deep_link(documents, document.doc_id, section.section_id)
+    href = deep_link(document.doc_id, section.section_id)
     return (
         f'<a href="{escape(href)}" data-doc="{escape(document.doc_id)}" data-section="{escape(section.section_id)}">'
         f"{escape(text or section.heading)}</a>"
@@ -126,14 +125,14 @@ def section_link(documents: Sequence[Document], document: Document, section: Sec
 # --------------------------------------------------------------------------- whole sections
 
 
-def section_html(documents: Sequence[Document], document: Document, section_id: str, quotes: Iterable[str] = ()) -> str:
+def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()) -> str:
     """A section as the side panel shows it: path, heading, department, text (quotes marked),
     its sub-sections and its shareable link."""
     section = document.section(section_id)
     parts = ['<article class="section-view">']
     ancestors = document.ancestors(section_id)[:-1]
     if ancestors:
-        path = " ＞ ".join(section_link(documents, document, s) for s in ancestors)
+        path = " ＞ ".join(section_link(document, s) for s in ancestors)
         parts.append(f'<p class="section-path">{path}</p>')
     parts.append(f"<h3>{escape(section.heading)}</h3>")
     if section.department:
@@ -144,9 +143,9 @@ def section_html(documents: Sequence[Document], document: Document, section_id: 
     parts.append(body_html(section.text, quotes))
     children = document.children(section_id)
     if children:
-        items = "".join(f"<li>{section_link(documents, document, c)}</li>" for c in children)
+        items = "".join(f"<li>{section_link(document, c)}</li>" for c in children)
         parts.append(f'<p class="children-heading">この項目の内容</p><ul class="children">{items}</ul>')
-    href = deep_link(documents, document.doc_id, section_id)
+    href = deep_link(document.doc_id, section_id)
     parts.append(
         f'<p class="share">共有用リンク: <a class="share-link" href="{escape(href)}" target="_blank" '
         f'rel="noopener">{escape(href)}</a></p>'
@@ -167,9 +166,7 @@ def toc_html(documents: Sequence[Document]) -> str:
         children = document.children(parent)
         if not children:
             return ""
-        items = "".join(
-            f"<li>{section_link(documents, document, c)}{tree(document, c.section_id)}</li>" for c in children
-        )
+        items = "".join(f"<li>{section_link(document, c)}{tree(document, c.section_id)}</li>" for c in children)
         return f"<ul>{items}</ul>"
 
     return "\n".join(
@@ -214,7 +211,7 @@ def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence
 <button type="submit" class="send-button">送信</button>
 </form>
 <div class="chat-footer"><p id="question-hint" class="hint">Enter で送信、Shift + Enter で改行</p>
-{document_filter_html(documents)}
+<span class="doc-filter-box">{document_filter_html(documents)}</span>
 <button type="button" class="clear-button">会話をクリア</button></div>
 </div>"""
 

@@ -148,7 +148,7 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
         assert in_viewport(page, "#chat-app .turn:last-child .source-view h3")
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
         share = view.locator("a.share-link")
-        assert share.inner_text() == f"{server}?section=3-7"  # absolute, ready to paste
+        assert share.inner_text() == f"{server}?doc=kyodo-guideline&section=3-7"  # absolute, ready to paste
         if size == "phone":
             screenshot(page, "phone-2-source.png")
         chip.click()  # the same chip closes it
@@ -184,6 +184,7 @@ def test_out_of_scope_question_abstains_with_nearest_sections(page):
 
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_deep_link_opens_the_section_first_and_the_address_follows(browser, server, size):
+    # a link of the older form, without the document, still opens the guideline's section
     with open_page(browser, server + "?section=3-7", VIEWPORTS[size]) as page:
         section = page.locator("#guide .guide-section")
         section.locator("h3").wait_for()
@@ -197,7 +198,7 @@ def test_deep_link_opens_the_section_first_and_the_address_follows(browser, serv
 
         page.locator("#guide .guide-toc a[data-section='6-Q4']").click()
         page.wait_for_function("() => document.querySelector('#guide .guide-section h3').innerText.includes('Ｑ４')")
-        assert page.url == server + "?section=6-Q4"
+        assert page.url == server + "?doc=kyodo-guideline&section=6-Q4"
         assert in_viewport(page, "#guide .guide-section h3")
         assert page.locator("#guide a[aria-current='true']").get_attribute("data-section") == "6-Q4"
 

@@ -103,7 +103,7 @@ def test_section_label(guideline, section_id, label):
 
 def test_hostile_text_is_shown_as_text():
     document = hostile_document()
-    html = section_html([document], document, "1-1", [MALICIOUS]) + toc_html([document])
+    html = section_html(document, "1-1", [MALICIOUS]) + toc_html([document])
     html += chapter_html(document, "1") + body_html(MALICIOUS)
     for injected in ("<script", "<img", "<b>", "<i>", 'href="javascript'):
         assert injected not in html
@@ -112,11 +112,11 @@ def test_hostile_text_is_shown_as_text():
 
 
 def test_section_view_has_path_children_and_share_link(guideline):
-    html = section_html([guideline], guideline, "1-2")
+    html = section_html(guideline, "1-2")
     assert "<h3>２ 協働とは</h3>" in html
     assert 'data-section="1"' in html  # the path up to its chapter
     assert 'data-section="1-2-1"' in html and 'data-section="1-2-2"' in html  # its items
-    assert 'href="?section=1-2"' in html
+    assert 'href="?doc=kyodo-guideline&amp;section=1-2"' in html
     assert "<mark>" not in html
 
 
@@ -143,7 +143,7 @@ def test_covered_question_is_answered_with_openable_sources(staff):
     assert turn["sources_heading"].startswith("出典")
     quotes = [c["quote"] for c in turn["citations"] if c["section_id"] == "3-7"]
     opened = staff.open_section("", "3-7", quotes)
-    assert "<h3>（７）後援</h3>" in opened["html"] and opened["href"] == "?section=3-7"
+    assert "<h3>（７）後援</h3>" in opened["html"] and opened["href"] == "?doc=kyodo-guideline&section=3-7"
     assert opened["html"].count("<mark>") >= 1
     assert all(quote.split("\n")[0] in opened["html"] for quote in quotes)
 
@@ -314,6 +314,14 @@ def test_table_of_contents_lists_every_section(staff, guideline):
     for section in guideline.sections:
         assert f'data-section="{section.section_id}"' in html
     assert html.index('data-section="6-Q1"') < html.index('data-section="6-Q8"')
+
+
+def test_the_library_is_that_of_the_build_answering(staff, chain):
+    library = staff.library()
+    assert library["build_id"] == chain.service.index.build_id
+    assert library["filter"] == ""  # one document: nothing to choose
+    assert library["toc"] == toc_html(chain.service.documents)
+    assert staff.answer(COVERED, [])["build_id"] == library["build_id"]  # the page compares the two
 
 
 # --------------------------------------------------------------------------- onboarding

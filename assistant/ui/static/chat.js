@@ -13,9 +13,10 @@ const empty = element.querySelector(".chat-empty");
 const form = element.querySelector(".chat-form");
 const box = element.querySelector("#question-input");
 const sendButton = element.querySelector(".send-button");
-const docFilter = element.querySelector("#doc-filter"); // only with several documents
+const filterBox = element.querySelector(".doc-filter-box"); // a choice of document, with several
 let turns = loadTurns();
 let busy = false;
+let libraryBuild = null; // the index build whose documents the page shows
 
 function loadTurns() {
   try {
@@ -250,6 +251,7 @@ async function ask(text) {
   reveal(node, true);
   let result;
   try {
+    const docFilter = filterBox.querySelector("#doc-filter");
     const docIds = docFilter && docFilter.value ? [docFilter.value] : [];
     result = await server.answer({ question, history: historyBefore(turn), doc_ids: docIds });
     while (result && result.done === false) {
@@ -267,7 +269,30 @@ async function ask(text) {
   sendButton.disabled = false;
   reveal(node, true); // the new answer's first lines in view, under its question
   element.dispatchEvent(new CustomEvent("answer-rendered", { bubbles: true }));
+  if (turn.build_id && libraryBuild !== null && turn.build_id !== libraryBuild) refreshLibrary();
 }
+
+// The documents of the newest index build: the choice here, the guideline browser's contents
+// (static/guide.js listens for "kyodo-library"). Asked on load, when the window comes back into
+// view and when an answer came from another build than the one shown.
+async function refreshLibrary() {
+  try {
+    document.dispatchEvent(new CustomEvent("kyodo-library", { detail: await server.library({}) }));
+  } catch {
+    // the page keeps what it shows
+  }
+}
+document.addEventListener("kyodo-library", (event) => {
+  const library = event.detail;
+  if (library.build_id === libraryBuild) return;
+  const chosen = filterBox.querySelector("#doc-filter")?.value || "";
+  filterBox.innerHTML = library.filter; // escaped by assistant/ui/render.py
+  const docFilter = filterBox.querySelector("#doc-filter");
+  if (docFilter && [...docFilter.options].some((o) => o.value === chosen)) docFilter.value = chosen;
+  libraryBuild = library.build_id;
+});
+window.addEventListener("focus", refreshLibrary);
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refreshLibrary());
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -300,6 +325,7 @@ window.addEventListener("popstate", followAddress);
 followAddress();
 
 renderAll();
+refreshLibrary();
 fit();
 window.addEventListener("resize", fit);
 new ResizeObserver(fit).observe(document.body);

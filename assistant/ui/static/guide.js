@@ -38,6 +38,8 @@ async function open(docId, sectionId, how) {
     link.textContent = url.href;
   }
   markToc(result.section_id || "", result.doc_id || "");
+  view.dataset.section = result.section_id || "";
+  view.dataset.doc = result.doc_id || "";
   if (how === "push" && result.href) {
     const url = new URL(result.href, window.location.href);
     if (url.href !== window.location.href) window.history.pushState({ section: sectionId }, "", url.href);
@@ -60,6 +62,25 @@ window.addEventListener("popstate", () => {
   const { section, doc } = requested();
   open(doc, section, "history");
 });
+
+// The contents follow the newest index build (chat.js asks for it and tells this script; the
+// guideline tab asks itself when it is opened, so a document added since shows up there).
+document.addEventListener("kyodo-library", (event) => {
+  if (toc.dataset.build === event.detail.build_id) return;
+  toc.innerHTML = event.detail.toc; // escaped by assistant/ui/render.py
+  toc.dataset.build = event.detail.build_id;
+  const { section, doc } = requested();
+  markToc(view.dataset.section || section, view.dataset.doc || doc);
+});
+async function refreshContents() {
+  try {
+    document.dispatchEvent(new CustomEvent("kyodo-library", { detail: await server.library({}) }));
+  } catch {
+    // keep the contents shown
+  }
+}
+document.getElementById("tab-browse-button")?.addEventListener("click", refreshContents);
+refreshContents();
 
 const first = requested();
 if (first.section) open(first.doc, first.section, "load");
