@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError
-from assistant.settings import Settings, SettingsError, bundled_dir
+from assistant.settings import Settings, SettingsError, bundled_dir, running_from_checkout
 
 if TYPE_CHECKING:
     from assistant.answering.chain import AnswerChain
@@ -92,9 +92,25 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def writable_corpus(settings: Settings) -> Settings:
+    """The settings with a corpus ``add``/``remove`` may change. Installed, the bundled guideline is
+    part of the package: the first change copies it to ``$ASSISTANT_HOME/corpus``, which is the
+    corpus from then on (see ``settings.default_corpus_dir``)."""
+    from assistant.ingestion.corpus import copy_corpus
+
+    bundled = bundled_dir("corpus")
+    if running_from_checkout() or settings.corpus_dir.resolve() != bundled.resolve():
+        return settings
+    target = settings.home / "corpus"
+    copy_corpus(bundled, target)
+    print(f"文書のフォルダを {target} に作りました（同梱のガイドラインも含みます）。", file=sys.stderr)
+    return settings.replace(corpus_dir=target)
+
+
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import add_document
 
+    settings = writable_corpus(settings)
     if (args.title or args.id) and len(args.files) > 1:
         print("エラー: --title と --id は1ファイルずつ指定してください。", file=sys.stderr)
         return 2
@@ -119,6 +135,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import remove_document
 
+    settings = writable_corpus(settings)
     entry = remove_document(settings.corpus_dir, args.doc_id)
     print(f"削除しました: {entry.doc_id}「{entry.title}」（{entry.file}）")
     if not args.no_index:

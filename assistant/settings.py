@@ -51,6 +51,15 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_corpus_dir(home: Path) -> Path:
+    """The checkout's ``corpus/``; installed, ``home/corpus`` once documents were added there (the
+    first ``assistant add`` copies the bundled guideline into it), else the bundled guideline."""
+    if running_from_checkout():
+        return PROJECT_ROOT / "corpus"
+    own = home / "corpus"
+    return own if (own / "documents.json").is_file() else bundled_dir("corpus")
+
+
 def _http_url(value: str) -> str:
     if value and not value.startswith(("http://", "https://")):
         raise ValueError("http:// または https:// で始まる URL にしてください / must start with http:// or https://")
@@ -82,7 +91,7 @@ class Settings(BaseSettings):
 
     # Where things live. The three state folders default to folders under ``home``.
     home: Path = Field(default_factory=default_home)
-    corpus_dir: Path = Field(default_factory=lambda: bundled_dir("corpus"))
+    corpus_dir: Path = Field(default_factory=lambda: default_corpus_dir(default_home()))
     index_dir: Path = Field(default_factory=lambda: default_home() / "index")
     data_dir: Path = Field(default_factory=lambda: default_home() / "data")
     reports_dir: Path = Field(default_factory=lambda: default_home() / "reports")
@@ -138,9 +147,10 @@ class Settings(BaseSettings):
     def _state_under_home(cls, data: Any) -> Any:
         """The index, data and reports folders not set on their own go under ``home``."""
         if isinstance(data, dict) and data.get("home"):
-            home = Path(data["home"])
+            home = Path(data["home"]).expanduser()
             for name in ("index_dir", "data_dir", "reports_dir"):
                 data.setdefault(name, home / name.removesuffix("_dir"))
+            data.setdefault("corpus_dir", default_corpus_dir(home))
         return data
 
     @field_validator("home", "corpus_dir", "index_dir", "data_dir", "reports_dir")

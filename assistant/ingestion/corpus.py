@@ -29,6 +29,7 @@ __all__ = [
     "DocumentEntry",
     "Section",
     "add_document",
+    "copy_corpus",
     "corpus_files",
     "load_corpus",
     "load_document",
@@ -189,6 +190,17 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Do
 
 
 # --------------------------------------------------------------------------- adding and removing
+
+
+def copy_corpus(source: Path, target: Path) -> None:
+    """Copy a corpus folder (its registry, documents, extracted texts and glossary) to ``target``,
+    unless ``target`` already lists documents of its own. How an installed assistant gets a
+    corpus it can add to: the bundled one is part of the package (read-only, replaced on upgrade)."""
+    if read_registry(target) is not None:
+        return
+    shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [target, *target.rglob("*")]:  # a package's files may be read-only; the copy is the user's
+        path.chmod(path.stat().st_mode | 0o200)
 
 
 def _doc_id_for(path: Path) -> str:

@@ -120,6 +120,42 @@ def ask_and_serve(venv_bin: Path, home: Path, cwd: Path) -> None:
         server.wait(timeout=60)
 
 
+def add_a_document(venv_bin: Path, home: Path, cwd: Path) -> None:
+    """``assistant add`` leaves the installed package alone: the first added document starts a corpus
+    of the user's own under the data folder, with the bundled guideline in it, and is answered from."""
+    from tests.integration.test_documents import GUIDE_MD
+
+    env = outside_env(home)
+    site_packages = (
+        venv_bin.parent / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    )
+    bundled = site_packages / "assistant" / "_bundled" / "corpus"
+    before = {p.name: p.read_bytes() for p in bundled.iterdir()}
+    guide = cwd.parent / "guide.md"
+    guide.write_text(GUIDE_MD, encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [venv_bin / "assistant", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=900
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    run("add", str(guide), "--title", "後援名義の手引き", "--id", "kouen-guide")
+    assert {p.name: p.read_bytes() for p in bundled.iterdir()} == before, "the installed package is not written to"
+    own = user_data_dir(home) / "corpus"
+    listed = json.loads(run("documents", "--json").stdout)["documents"]
+    assert [d["doc_id"] for d in listed] == ["kyodo-guideline", "kouen-guide"]
+    assert (own / "kyodo-guideline.txt").read_bytes() == before["kyodo-guideline.txt"] and (own / "guide.md").is_file()
+    reply = json.loads(run("ask", "--json", "--doc", "kouen-guide", "後援名義の申請は催しの何日前まで？").stdout)
+    assert {c["doc_id"] for c in reply["citations"]} == {"kouen-guide"} and "４５日前" in reply["answer"]
+    reply = json.loads(run("ask", "--json", QUESTION).stdout)  # the guideline is still answered from
+    assert "3-7" in {c["section_id"] for c in reply["citations"] if c["doc_id"] == "kyodo-guideline"}
+    run("remove", "kouen-guide")
+    assert [d["doc_id"] for d in json.loads(run("documents", "--json").stdout)["documents"]] == ["kyodo-guideline"]
+    assert list(cwd.iterdir()) == []
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -146,6 +182,7 @@ def test_an_installed_wheel_answers_outside_the_checkout(wheel, service, tmp_pat
     elsewhere.mkdir()
     seed_embedding_cache(service, home)
     ask_and_serve(venv_bin, home, elsewhere)
+    add_a_document(venv_bin, home, elsewhere)
 
 
 def test_a_wheelhouse_installs_and_answers_with_no_package_index(service, tmp_path):

@@ -139,3 +139,20 @@ def test_bench_without_its_extra_says_what_to_install():
     assert result.returncode == 2
     assert "pip install 'kyodo-assistant[bench]'" in result.stderr and "psutil" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_installed_assistant_reads_its_own_corpus_once_it_has_one(tmp_path, monkeypatch):
+    """Installed, the bundled guideline is read until ``assistant add`` copied it under the home
+    (``cli.writable_corpus``); from then on the home's corpus is the corpus."""
+    import assistant.settings as settings_module
+    from assistant.ingestion.corpus import copy_corpus, read_registry
+
+    monkeypatch.setattr(settings_module, "running_from_checkout", lambda: False)
+    home = tmp_path / "home"
+    assert Settings.from_env({}, home=home).corpus_dir == settings_module.bundled_dir("corpus")
+    copy_corpus(PROJECT_ROOT / "corpus", home / "corpus")
+    assert read_registry(home / "corpus") == read_registry(PROJECT_ROOT / "corpus")
+    assert Settings.from_env({}, home=home).corpus_dir == home / "corpus"
+    assert Settings.from_env({"ASSISTANT_HOME": str(home)}).corpus_dir == home / "corpus"
+    chosen = tmp_path / "elsewhere"
+    assert Settings.from_env({"ASSISTANT_CORPUS_DIR": str(chosen)}, home=home).corpus_dir == chosen
