@@ -31,6 +31,8 @@ def section_label(document: Document, section_id: str) -> str:
     chain = document.ancestors(section_id)
     if len(chain) == 1:
         return chain[0].heading
+    if not chain[-1].title:  # a rule's 項 (第５条第２項) and other bare numbers: as the answer names them
+        return document.citation_name(section_id).removeprefix(f"{document.title} ")
     parts = [s.label or s.title for s in chain[:-1]] + [chain[-1].heading]
     label = parts[0]
     for part in parts[1:]:

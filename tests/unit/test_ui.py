@@ -101,6 +101,20 @@ def test_section_label(guideline, section_id, label):
     assert section_label(guideline, section_id) == label
 
 
+def test_a_rules_paragraphs_are_labelled_as_staff_cite_them():
+    from assistant.ingestion.structure import parse_document
+
+    rule = parse_document(
+        "補助金交付要綱\n（趣旨）\n第１条 この要綱は、補助金について定める。\n（申請）\n"
+        "第２条 申請は、次に掲げる書類による。\n（１）申請書\n（２）予算書\n２ 市長は、申請を審査する。\n",
+        "yoko",
+        "補助金交付要綱",
+    )
+    assert section_label(rule, "2") == "第２条（申請）"
+    assert section_label(rule, "2-2") == "第２条第２項"
+    assert "（１）申請書" in rule.section("2").text  # a 号 stays in its article's text
+
+
 def test_hostile_text_is_shown_as_text():
     document = hostile_document()
     html = section_html(document, "1-1", [MALICIOUS]) + toc_html([document])
