@@ -44,11 +44,15 @@ wheelhouse:
 # Debian's chromium drives the browser tests (Playwright cannot download its own browser here);
 # LibreOffice (headless) renders the PDF, Word and HTML files the document tests ingest;
 # the CJK fonts make the screenshots readable.
+# PostgreSQL refuses to run as root: run as root (CI), the tests start it as the package's postgres user.
 # torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	command -v chromium >/dev/null && command -v soffice >/dev/null && fc-list | grep -q "Noto Sans CJK" || { \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk fonts-noto-color-emoji; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-writer; }
+	# PostgreSQL (Debian's server, started by the database tests in a temporary folder)
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
 	# axe-core, run inside the page by the browser tests' accessibility check
 	command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
 	test -f .cache/npm/node_modules/axe-core/axe.min.js || npm install --prefix .cache/npm --no-fund --no-audit axe-core@4

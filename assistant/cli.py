@@ -272,7 +272,41 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
 
     output = args.output or settings.reports_dir / "feedback_candidates.jsonl"
     count = export_candidates(FeedbackStore.from_settings(settings), output)
-    print(f"👎 の付いた回答 {count} 件を評価ケース候補として書き出しました: {output}")
+    print(f"👎 の付いた回答 {count} 件を評価ケースの下書き（split: dev、要確認）として書き出しました: {output}")
+    return 0
+
+
+def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.database import Database
+
+    db = Database.from_settings(settings)
+    before, after = db.migrate()
+    if before == after:
+        print(f"データベースは最新の版です（{after}）: {db.display}")
+    else:
+        print(f"データベースを {before or '空'} から {after} に更新しました: {db.display}")
+    return 0
+
+
+def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.database import Database
+
+    db = Database.from_settings(settings)
+    before, after = db.downgrade(args.revision)
+    print(f"データベースを {before or '空'} から {after or '空（表なし）'} に戻しました: {db.display}")
+    return 0
+
+
+def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.database import Database, copy_database
+
+    source = Database.from_settings(settings)
+    target = Database(args.to)
+    counts = copy_database(source, target)
+    print(
+        f"コピーしました: フィードバック {counts['feedback']:,} 件、質問ログ {counts['question_log']:,} 件"
+        f"（{source.display} → {target.display}）"
+    )
     return 0
 
 
@@ -545,6 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="書き出すファイル（既定: $ASSISTANT_HOME/reports/feedback_candidates.jsonl）"
     )
     p.set_defaults(func=cmd_feedback_export)
+
+    p = sub.add_parser("db", help="フィードバックと質問ログのデータベースを扱う（ASSISTANT_DATABASE_URL）")
+    db = p.add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("migrate", help="データベースの表を最新の版にする（既存の行はそのまま）")
+    p.set_defaults(func=cmd_db_migrate)
+    p = db.add_parser("downgrade", help="データベースの表を古い版に戻す（新しい版で増えた表の行は消える）")
+    p.add_argument("revision", help="戻す先の版（例: 0001_feedback。base ですべての表を削除）")
+    p.set_defaults(func=cmd_db_downgrade)
+    p = db.add_parser("copy", help="すべての行を別の空のデータベースにコピーする（例: SQLite から PostgreSQL へ）")
+    p.add_argument("--to", required=True, help="コピー先の URL（例: postgresql+psycopg://user:pass@host/dbname）")
+    p.set_defaults(func=cmd_db_copy)
 
     p = sub.add_parser("user", help="ログインできる職員を管理する（ASSISTANT_AUTH_FILE）")
     user = p.add_subparsers(dest="user_command", required=True)

@@ -1,44 +1,36 @@
-"""Staff feedback (👍 / 👎) on answers, kept in a small SQLite file, and its export as eval candidates.
+"""Staff feedback (👍 / 👎) on answers, kept in the database, and its export as draft eval cases.
 
 Each answer has at most one row: the question, the conversation before it, the answer and its
 citations, an optional comment and the settings that produced the answer. A record carrying the
 answer's ``answer_id`` replaces that answer's earlier rating (a staff member may change their mind). 👎 rows can be
-exported as candidate eval cases (JSON Lines) for a maintainer to review and correct.
+exported as draft eval cases (JSON Lines the dataset loader accepts, split dev) for a maintainer to review.
 
-Storage rules:
-
-* SQLite in WAL mode, ``synchronous=FULL``, with a busy timeout so that concurrent writers
-  (several UI workers, several processes) wait for each other instead of failing;
-* one short ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction per :meth:`FeedbackStore.add`;
-* a new connection per call (sqlite3 connections must not be shared between threads), so a
-  store object may be shared freely between threads;
-* a file at the path that is not an SQLite database, or is damaged, is reported with a
-  :class:`FeedbackError` naming the file and is never overwritten.
+Storage (``assistant.database``): the embedded SQLite file or PostgreSQL, one short write
+transaction per :meth:`FeedbackStore.add`, concurrent writers from threads and processes wait for
+each other, a damaged file is reported and never overwritten.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
-import sqlite3
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from assistant.database import DEFAULT_BUSY_TIMEOUT_S, Database, DatabaseError, damaged, feedback_table
+from assistant.evals.dataset import draft_case
 from assistant.limits import MAX_QUESTION_CHARS
+from assistant.privacy import mask_personal_data
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
-
-T = TypeVar("T")
 
 RATINGS = ("up", "down")
 ROLES = ("user", "assistant", "system")
@@ -50,39 +42,11 @@ MAX_HISTORY_TURNS = 100
 MAX_CITATIONS = 50
 MAX_CITATIONS_JSON_CHARS = 100_000
 MAX_SETTINGS_JSON_CHARS = 10_000
-
-SCHEMA_VERSION = 2  # 2: answer_id (one rating per answer)
 MAX_ANSWER_ID_CHARS = 64
-SQLITE_HEADER = b"SQLite format 3\x00"
-DEFAULT_BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS feedback (
-    -- AUTOINCREMENT: ids are never reused, even after rows are deleted, so the eval ids
-    -- "feedback-<id>" derived from them stay unique for ever.
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at  TEXT NOT NULL,
-    rating      TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    question    TEXT NOT NULL,
-    history     TEXT NOT NULL,   -- JSON list of {"role", "content"}
-    answer      TEXT NOT NULL,
-    citations   TEXT NOT NULL,   -- JSON list of {"doc_id", "section_id", "title", "quote"}
-    comment     TEXT NOT NULL DEFAULT '',
-    settings    TEXT NOT NULL,   -- JSON object
-    answer_id   TEXT NOT NULL DEFAULT ''  -- the UI's id of the rated answer; '' when unknown
-)
-""",
-    "CREATE INDEX IF NOT EXISTS feedback_by_rating ON feedback (rating, id)",
-)
-_ANSWER_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS feedback_by_answer ON feedback (answer_id) WHERE answer_id != ''"
 
 
-_COLUMNS = "id, created_at, rating, question, history, answer, citations, comment, settings, answer_id"
-
-
-class FeedbackError(AssistantError):
-    """Feedback could not be validated, stored or read."""
+class FeedbackError(DatabaseError):
+    """A feedback record that cannot be stored as it is (database failures are DatabaseError)."""
 
     ja = "フィードバックを保存できませんでした。"
 
@@ -209,274 +173,106 @@ def _to_json(value: Any, name: str) -> str:
         ) from None
 
 
-def _damaged(path: Path, detail: str) -> FeedbackError:
-    return FeedbackError(
-        f"{path} is damaged or is not an SQLite database ({detail}); it was left unchanged",
-        ja=(
-            f"フィードバックの保存ファイルが壊れているか、SQLite のファイルではありません: {path}\n"
-            "ファイルは変更していません。管理者に連絡し、このファイルを別の名前に変えて退避してから、"
-            "もう一度お試しください。"
-        ),
-    )
-
-
 class FeedbackStore:
-    """Feedback rows in one SQLite file; safe to share between threads and processes."""
+    """Feedback rows in the database (SQLite file or PostgreSQL); safe to share between threads and processes."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
-        self.path = Path(path)
-        self.busy_timeout = busy_timeout
-        self._ready = False
-        self._ready_lock = threading.Lock()
+    def __init__(self, database: Database | Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self.db = database if isinstance(database, Database) else Database(database, busy_timeout=busy_timeout)
+        insert = (sqlite_insert if self.db.is_sqlite else postgresql_insert)(feedback_table)
+        self._upsert = insert.on_conflict_do_update(
+            index_elements=[feedback_table.c.answer_id],
+            # Literal SQL, not a bound parameter: PostgreSQL matches the partial index by its predicate,
+            # which a parameter of a prepared statement (psycopg prepares after 5 runs) does not match.
+            index_where=sa.text("answer_id != ''"),
+            set_={name: insert.excluded[name] for name in ("created_at", "rating", "comment")},
+        ).returning(feedback_table.c.id)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedbackStore:
-        return cls(settings.feedback_db)
+        return cls(Database.from_settings(settings))
 
-    # --- public API -------------------------------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL)."""
+        return self.db.path
 
     def add(self, record: FeedbackRecord) -> int:
         """Validate and store one record in its own transaction; return (and set) its row id.
 
-        A record with an ``answer_id`` already stored updates that row (rating, comment, time)."""
+        A record with an ``answer_id`` already stored updates that row (rating, comment, time).
+        E-mail addresses and phone numbers in the question, the comment and the history are masked."""
         record.validate()
-        row = (
-            record.created_at,
-            record.rating,
-            record.question,
-            _to_json(record.history, "history"),
-            record.answer,
-            _to_json(record.citations, "citations"),
-            record.comment,
-            _to_json(record.settings, "settings"),
-            record.answer_id,
-        )
-
-        def insert(conn: sqlite3.Connection) -> int:
-            with _immediate_transaction(conn):
-                (row_id,) = conn.execute(
-                    "INSERT INTO feedback"
-                    " (created_at, rating, question, history, answer, citations, comment, settings, answer_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (answer_id) WHERE answer_id != '' DO UPDATE SET"
-                    " created_at = excluded.created_at, rating = excluded.rating, comment = excluded.comment"
-                    " RETURNING id",
-                    row,
-                ).fetchone()
-            return int(row_id)
-
-        self._ensure_ready()
-        record.id = self._call(insert)
+        history = [{**turn, "content": mask_personal_data(turn["content"])} for turn in record.history]
+        row = {
+            "created_at": record.created_at,
+            "rating": record.rating,
+            "question": mask_personal_data(record.question),
+            "history": _to_json(history, "history"),
+            "answer": record.answer,
+            "citations": _to_json(record.citations, "citations"),
+            "comment": mask_personal_data(record.comment),
+            "settings": _to_json(record.settings, "settings"),
+            "answer_id": record.answer_id,
+        }
+        record.id = int(self.db.write(lambda conn: conn.execute(self._upsert, row).scalar_one()))
         return record.id
 
     def all(self) -> list[FeedbackRecord]:
         """Every record, oldest first."""
-        return self._select(f"SELECT {_COLUMNS} FROM feedback ORDER BY id")
+        return self._select(sa.select(feedback_table).order_by(feedback_table.c.id))
 
     def downvoted(self) -> list[FeedbackRecord]:
         """The 👎 records, oldest first."""
-        return self._select(f"SELECT {_COLUMNS} FROM feedback WHERE rating = 'down' ORDER BY id")
+        table = feedback_table
+        return self._select(sa.select(table).where(table.c.rating == "down").order_by(table.c.id))
 
     def count(self) -> int:
-        self._ensure_ready()
-        return int(self._call(lambda conn: conn.execute("SELECT count(*) FROM feedback").fetchone()[0]))
+        query = sa.select(sa.func.count()).select_from(feedback_table)
+        return int(self.db.read(lambda conn: conn.execute(query).scalar_one()))
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _select(self, sql: str) -> list[FeedbackRecord]:
-        self._ensure_ready()
-        rows = self._call(lambda conn: conn.execute(sql).fetchall())
+    def _select(self, query: sa.Select) -> list[FeedbackRecord]:
+        rows = self.db.read(lambda conn: conn.execute(query).all())
         try:
             return [
                 FeedbackRecord(
-                    id=row[0],
-                    created_at=row[1],
-                    rating=row[2],
-                    question=row[3],
-                    history=json.loads(row[4]),
-                    answer=row[5],
-                    citations=json.loads(row[6]),
-                    comment=row[7],
-                    settings=json.loads(row[8]),
-                    answer_id=row[9],
+                    id=row.id,
+                    created_at=row.created_at,
+                    rating=row.rating,
+                    question=row.question,
+                    history=json.loads(row.history),
+                    answer=row.answer,
+                    citations=json.loads(row.citations),
+                    comment=row.comment,
+                    settings=json.loads(row.settings),
+                    answer_id=row.answer_id,
                 )
                 for row in rows
             ]
         except json.JSONDecodeError as exc:
-            raise _damaged(self.path, f"a JSON column cannot be read: {exc}") from None
-
-    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``operation`` on a fresh connection (closed afterwards); sqlite errors become FeedbackError.
-
-        ``busy_timeout`` makes SQLite wait for other writers, but in WAL mode a few cases return
-        SQLITE_BUSY at once without calling the busy handler (another connection is recovering the
-        WAL after a crash, or is the last one closing and cleaning the WAL up, or is switching the
-        journal mode). Those are retried here, with a short random back-off, until ``busy_timeout``
-        has passed. A retry is always safe: a busy error means the transaction did not commit, and
-        it has been rolled back.
-        """
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.002
-        while True:
-            conn = None
-            try:
-                conn = self._open()
-                return operation(conn)
-            except sqlite3.Error as exc:
-                if _is_busy(exc) and time.monotonic() < deadline:
-                    time.sleep(random.uniform(delay / 2, delay))
-                    delay = min(delay * 2, 0.1)
-                    continue
-                raise self._translate(exc) from exc
-            finally:
-                if conn is not None:
-                    conn.close()
-
-    def _open(self) -> sqlite3.Connection:
-        # timeout= sets SQLite's busy_timeout: a writer waits for the others instead of failing.
-        # isolation_level=None: no implicit transactions; add() issues BEGIN IMMEDIATE itself so the
-        # write lock is taken (waiting up to busy_timeout) before anything is read.
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        try:
-            # FULL rather than NORMAL: in WAL mode NORMAL survives an application crash but a power
-            # cut or OS crash can lose the last few commits. Feedback is written once per click, so an
-            # fsync per commit costs nothing noticeable, while a lost 👎 the staff member was told
-            # was saved is exactly the data this table exists to keep.
-            conn.execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _ensure_ready(self) -> None:
-        """On first use: create the folder, check the file, switch to WAL, create the table."""
-        if self._ready:
-            return
-        with self._ready_lock:
-            if self._ready:
-                return
-            self._check_header()
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise FeedbackError(
-                    f"cannot create the folder {self.path.parent}: {exc}",
-                    ja=f"フィードバックの保存先フォルダを作成できません: {self.path.parent}",
-                ) from None
-            self._call(self._create_schema)
-            self._ready = True
-
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
-        # Reading the schema first makes SQLite parse the file before anything is written.
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version > SCHEMA_VERSION:
-            raise FeedbackError(
-                f"{self.path} has schema version {version}; this program knows up to {SCHEMA_VERSION}",
-                ja=f"フィードバックの保存ファイルが新しい版のプログラムで作られています: {self.path}",
-            )
-        # journal_mode=WAL is persistent (stored in the file): switch only if it is not WAL yet.
-        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-        if str(mode).lower() != "wal":
-            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            if str(mode).lower() != "wal":
-                raise FeedbackError(
-                    f"{self.path}: the file system does not support WAL mode (journal_mode is {mode!r})",
-                    ja=f"フィードバックの保存先で WAL モードが使えません: {self.path}",
-                )
-        with _immediate_transaction(conn):
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
-            if "answer_id" not in columns:  # a version 1 file
-                conn.execute("ALTER TABLE feedback ADD COLUMN answer_id TEXT NOT NULL DEFAULT ''")
-            conn.execute(_ANSWER_INDEX)
-            if version < SCHEMA_VERSION:
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _check_header(self) -> None:
-        """A non-empty file that does not start with the SQLite header is refused before SQLite opens it."""
-        if self.path.is_dir():
-            raise FeedbackError(
-                f"{self.path} is a folder, not a file",
-                ja=f"フィードバックの保存先がフォルダになっています: {self.path}",
-            )
-        try:
-            with self.path.open("rb") as f:
-                header = f.read(len(SQLITE_HEADER))
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise FeedbackError(
-                f"cannot read {self.path}: {exc}",
-                ja=f"フィードバックの保存ファイルを読み込めません: {self.path}",
-            ) from None
-        if header and header != SQLITE_HEADER:
-            raise _damaged(self.path, "no SQLite header")
-
-    def _translate(self, exc: sqlite3.Error) -> FeedbackError:
-        name = getattr(exc, "sqlite_errorname", "")
-        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc) or "not a database" in str(exc):
-            return _damaged(self.path, str(exc))
-        if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in str(exc):
-            return FeedbackError(
-                f"{self.path} stayed locked for more than {self.busy_timeout} s: {exc}",
-                ja="フィードバックの保存先が混み合っています。しばらくしてから、もう一度送信してください。",
-            )
-        return FeedbackError(
-            f"SQLite error on {self.path}: {exc}",
-            ja=f"フィードバックを保存できませんでした（保存ファイル: {self.path}）。管理者に連絡してください。",
-        )
-
-
-@contextmanager
-def _immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` (takes the write lock first, waiting up to the busy timeout) … ``COMMIT``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):  # closing the connection rolls back anyway
-                conn.execute("ROLLBACK")
-        raise
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED and their extended codes
-    return "locked" in str(exc) or "busy" in str(exc)
+            raise damaged(self.db.display, f"a JSON column cannot be read: {exc}") from None
 
 
 # --- export ---------------------------------------------------------------------------------
 
 
 def candidate_case(record: FeedbackRecord) -> dict[str, Any]:
-    """One 👎 record as a candidate eval case (to be reviewed and corrected by a maintainer)."""
-    gold_sections: list[str] = []
-    for citation in record.citations:
-        section_id = citation.get("section_id")
-        if isinstance(section_id, str) and section_id and section_id not in gold_sections:
-            gold_sections.append(section_id)
-    return {
-        "id": f"feedback-{record.id}",
-        "question": record.question,
-        "history": [{"role": turn["role"], "content": turn["content"]} for turn in record.history],
-        "gold_sections": gold_sections,
-        "reference_answer": "",
-        "must_include": [],
-        "out_of_scope": False,
-        "tags": ["feedback", "needs-review"],
-        "feedback_comment": record.comment,
-        "given_answer": record.answer,
-        "created_at": record.created_at,
-    }
+    """One 👎 record as a draft eval case (split dev) that the dataset loader accepts, for review."""
+    note = f"👎 {record.created_at}"
+    if record.comment:
+        note += f" コメント: {record.comment}"
+    note += f"\n回答: {record.answer}"
+    return draft_case(
+        f"feedback-{record.id}",
+        record.question,
+        sections=[c.get("section_id") for c in record.citations],
+        history=record.history,
+        tags=["feedback"],
+        note=note,
+    )
 
 
 def export_candidates(store: FeedbackStore, path: Path) -> int:
-    """Write every 👎 record as one JSON line of a candidate eval dataset; return how many.
+    """Write every 👎 record as one JSON line of a draft eval dataset; return how many.
 
     The file is replaced atomically: readers see either the old file or the complete new one.
     """

@@ -67,6 +67,20 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def _database_url(value: str) -> str:
+    if value and not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+        raise ValueError(
+            "sqlite:///ファイルのパス か postgresql+psycopg://ユーザー:パスワード@ホスト/データベース名 の形にしてください"
+            " / must be sqlite:///path or postgresql+psycopg://user:password@host/dbname"
+        )
+    if value.startswith("postgresql://"):  # the driver installed with the assistant (psycopg 3)
+        value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+    return value
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 # Finite: NaN compares false with everything, so a NaN threshold would silently disable abstention.
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -138,6 +152,13 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(512, ge=1, le=100_000)
     llm_timeout: Number = Field(60.0, gt=0, le=3600)  # seconds of wall clock for one answer
     llm_temperature: Number = Field(0.0, ge=0, le=2)
+
+    # Feedback and the question log: empty = the SQLite file data_dir/feedback.sqlite3;
+    # else a database URL, e.g. postgresql+psycopg://user:password@host/dbname (several app servers)
+    database_url: DatabaseUrl = Field("", repr=False)
+    # The question log (admins' insights): off = nothing is logged; rows older than the retention are deleted
+    question_log: bool = True
+    log_retention_days: int = Field(90, ge=1, le=3650)
 
     # Web UI: a file of `name:role:argon2-hash` lines (`assistant user add`); empty = no login (keep 127.0.0.1)
     auth_file: str = ""
@@ -225,6 +246,7 @@ _JA = {
     "literal_error": "次のいずれかにしてください: {expected}",
     "extra_forbidden": "そのような設定はありません",
     "path_type": "フォルダまたはファイルのパスにしてください",
+    "bool_parsing": "on か off（true か false）にしてください",
 }
 
 
@@ -235,7 +257,8 @@ def describe(exc: ValidationError) -> str:
         field = str(error["loc"][0]) if error["loc"] else ""
         variable = ENV_PREFIX + field.upper() if field else ENV_PREFIX + "*"
         shown = error.get("input")
-        shown = "" if isinstance(shown, dict) else f"={shown!r}"
+        secret = field in ("database_url", "llm_api_key")  # a URL may carry a password
+        shown = "" if isinstance(shown, dict) or secret else f"={shown!r}"
         template = _JA.get(error["type"])
         if error["type"] == "value_error":  # our own validators write both languages
             message = str(error["ctx"]["error"])

@@ -72,3 +72,19 @@ def chain(service):
     from assistant.answering.chain import AnswerChain
 
     return AnswerChain(service)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session (Debian's package, started in a temporary folder)."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgresql_url(postgres_server) -> str:
+    """A fresh empty PostgreSQL database for one test, as an ASSISTANT_DATABASE_URL."""
+    return postgres_server.create_database()

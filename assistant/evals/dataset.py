@@ -15,7 +15,8 @@ A line of the dataset::
                   "citations": [{"doc_id": "kyodo-guideline", "section_id": "3-7"}]}],
      "tags": ["ch3"], "style": ["comparison"]}
 
-``sides``, ``missing``, ``history`` and ``style`` may be left out.
+``sides``, ``missing``, ``history``, ``style`` and ``note`` (free text for the reviewer of a draft
+case, e.g. the 👎 comment; not used by the evaluator) may be left out.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class EvalCase:
     sides: list[list[str]] = field(default_factory=list)  # comparison / two-part: each side's gold sections
     missing: list[str] = field(default_factory=list)  # partial: words, any of which names the missing detail
     style: list[str] = field(default_factory=list)
+    note: str = ""
 
     @property
     def out_of_scope(self) -> bool:
@@ -129,6 +131,49 @@ def load_datasets(paths: list[Path] | tuple[Path, ...]) -> list[EvalCase]:
     return cases
 
 
+def draft_case(
+    case_id: str,
+    question: str,
+    *,
+    sections: list[str],
+    abstained: bool = False,
+    history: list[dict[str, Any]] | None = None,
+    tags: list[str] | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """A dataset line (split dev) drafted from real use, for a maintainer to review before it is added.
+
+    The cited sections become its gold sections; an abstained question (or one with nothing cited)
+    is drafted as out of scope. The reviewer corrects ``gold_sections``, writes ``reference_answer``
+    and ``must_include``, and removes the ``needs-review`` tag.
+    """
+    gold = list(dict.fromkeys(s for s in sections if isinstance(s, str) and s))
+    out_of_scope = abstained or not gold
+    row: dict[str, Any] = {
+        "id": case_id,
+        "split": "dev",
+        "question": question,
+        "expected": "abstain" if out_of_scope else "answer",
+        "gold_sections": [] if out_of_scope else gold,
+        "reference_answer": "",
+        "must_include": [],
+        "tags": [*(tags or []), "needs-review"],
+    }
+    turns = [
+        {"role": m["role"], "content": m["content"]}
+        for m in history or []
+        if m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+    ]
+    if turns:
+        row["history"] = turns
+    if out_of_scope:
+        row["style"] = ["out-of-scope"]
+    if note:
+        row["note"] = note
+    _case(row, case_id)  # a draft the loader would refuse is a bug here, not the reviewer's problem
+    return row
+
+
 def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(x, str) and x for x in value)
 
@@ -142,7 +187,7 @@ def _case(row: Any, where: str) -> EvalCase:
     missing = [f for f in REQUIRED_FIELDS if f not in row]
     if missing:
         raise fail(f"missing field(s) {', '.join(missing)}")
-    unknown = sorted(set(row) - {*REQUIRED_FIELDS, "sides", "missing", "history", "style"})
+    unknown = sorted(set(row) - {*REQUIRED_FIELDS, "sides", "missing", "history", "style", "note"})
     if unknown:
         raise fail(f"unknown field(s) {', '.join(unknown)}")
     if not isinstance(row["id"], str) or not row["id"]:
@@ -176,6 +221,8 @@ def _case(row: Any, where: str) -> EvalCase:
     if not _strings(style) or not set(style) <= set(STYLES):
         raise fail(f"style must be a list of: {', '.join(STYLES)}")
     history = _history(row.get("history", []), fail)
+    if not isinstance(row.get("note", ""), str):
+        raise fail("note must be a string")
 
     if bool({"comparison", "two-part"} & set(style)) != bool(sides):
         raise fail("comparison and two-part cases (and only they) give sides")
@@ -198,6 +245,7 @@ def _case(row: Any, where: str) -> EvalCase:
         sides=[list(s) for s in sides],
         missing=list(detail),
         style=list(style),
+        note=row.get("note", ""),
     )
 
 

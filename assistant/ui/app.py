@@ -37,9 +37,10 @@ import gradio as gr
 
 from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
+from assistant.database import DatabaseError
 from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
-from assistant.feedback import FeedbackError, FeedbackRecord, FeedbackStore
+from assistant.feedback import FeedbackRecord, FeedbackStore
 from assistant.ingestion.corpus import Document
 from assistant.ui.onboarding import (
     GRADING_RULE,
@@ -317,7 +318,7 @@ class StaffAssistant:
         )
         try:
             self.store.add(record)
-        except FeedbackError as exc:
+        except DatabaseError as exc:
             log.warning("feedback not saved: %s", exc)
             return {"saved": False, "message": exc.ja}
         except Exception:

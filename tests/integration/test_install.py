@@ -164,13 +164,17 @@ def wheel(tmp_path_factory) -> Path:
     return next(out.glob("kyodo_assistant-*.whl"))
 
 
-def test_the_wheel_carries_the_guideline_and_the_eval_dataset(wheel):
+def test_the_wheel_carries_the_guideline_the_eval_dataset_and_the_migrations(wheel):
     import zipfile
 
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in [*(PROJECT_ROOT / "corpus").iterdir(), *(PROJECT_ROOT / "evals").rglob("*.json*")]:
         assert f"assistant/_bundled/{path.relative_to(PROJECT_ROOT)}" in names
     assert "assistant/ui/static/style.css" in names
+    # the database migrations run from the installed package (`assistant db migrate`, first use)
+    migrations = PROJECT_ROOT / "assistant" / "migrations"
+    for path in [migrations / "env.py", migrations / "script.py.mako", *migrations.glob("versions/*.py")]:
+        assert f"assistant/{path.relative_to(PROJECT_ROOT / 'assistant')}" in names
 
 
 def test_an_installed_wheel_answers_outside_the_checkout(wheel, service, tmp_path):

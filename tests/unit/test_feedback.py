@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.database import Database, DatabaseError, head_revision
+from assistant.evals.dataset import load_dataset
 from assistant.feedback import (
     MAX_COMMENT_CHARS,
     MAX_QUESTION_CHARS,
@@ -119,8 +121,7 @@ def test_a_version_1_file_gets_the_answer_id_and_keeps_its_rows(tmp_path: Path) 
         ("古い質問", "", "down"),
         (make_record().question, "a1", "up"),
     ]
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert Database(path).revision() == head_revision()
 
 
 def test_count_all_and_downvoted(tmp_path: Path) -> None:
@@ -227,7 +228,7 @@ def test_a_writer_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_path
     try:
         impatient = FeedbackStore(path, busy_timeout=0.3)
         started = time.perf_counter()
-        with pytest.raises(FeedbackError) as caught:
+        with pytest.raises(DatabaseError) as caught:
             impatient.add(make_record())
         waited = time.perf_counter() - started
     finally:
@@ -242,15 +243,15 @@ def test_busy_errors_returned_without_waiting_are_retried(tmp_path: Path, monkey
     """SQLite returns SQLITE_BUSY at once in a few WAL cases (recovery, WAL clean-up); add() retries them."""
     store = FeedbackStore(tmp_path / "fb.sqlite3")
     store.add(make_record())
-    real_open = store._open
+    real_connect = store.db._connect
     failures = iter([True, True, True])
 
-    def flaky_open() -> sqlite3.Connection:
+    def flaky_connect(write: bool):
         if next(failures, False):
             raise sqlite3.OperationalError("database is locked")
-        return real_open()
+        return real_connect(write)
 
-    monkeypatch.setattr(store, "_open", flaky_open)
+    monkeypatch.setattr(store.db, "_connect", flaky_connect)
     assert store.add(make_record()) == 2
     assert store.count() == 2
 
@@ -389,7 +390,7 @@ def test_damaged_file_is_reported_and_left_unchanged(tmp_path: Path, content: by
     path.write_bytes(content)
     store = FeedbackStore(path)
     for call in (lambda: store.add(make_record()), store.all, store.count, store.downvoted):
-        with pytest.raises(FeedbackError) as caught:
+        with pytest.raises(DatabaseError) as caught:
             call()
         assert str(path) in str(caught.value)
         assert str(path) in caught.value.ja
@@ -399,22 +400,8 @@ def test_damaged_file_is_reported_and_left_unchanged(tmp_path: Path, content: by
 
 # --- export -----------------------------------------------------------------------------------
 
-CASE_KEYS = {
-    "id",
-    "question",
-    "history",
-    "gold_sections",
-    "reference_answer",
-    "must_include",
-    "out_of_scope",
-    "tags",
-    "feedback_comment",
-    "given_answer",
-    "created_at",
-}
 
-
-def test_export_candidates_writes_downvotes_as_eval_cases(tmp_path: Path) -> None:
+def test_export_candidates_writes_downvotes_as_draft_cases_the_loader_accepts(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "fb.sqlite3")
     first = make_record(
         citations=[
@@ -435,27 +422,45 @@ def test_export_candidates_writes_downvotes_as_eval_cases(tmp_path: Path) -> Non
 
     text = out.read_text(encoding="utf-8")
     assert "協働協定とは？" in text  # ensure_ascii=False
-    lines = text.splitlines()
-    assert len(lines) == 2
-    cases = [json.loads(line) for line in lines]
-    assert all(set(case) == CASE_KEYS for case in cases)
-    a, b = cases
-    assert a == {
+    a, b = (json.loads(line) for line in text.splitlines())
+    assert {k: v for k, v in a.items() if k != "note"} == {
         "id": f"feedback-{first.id}",
+        "split": "dev",
         "question": first.question,
+        "expected": "answer",
         "history": first.history,
         "gold_sections": ["3-7", "6-Q4"],
         "reference_answer": "",
         "must_include": [],
-        "out_of_scope": False,
         "tags": ["feedback", "needs-review"],
-        "feedback_comment": first.comment,
-        "given_answer": first.answer,
-        "created_at": first.created_at,
     }
-    assert b["id"] == "feedback-3"
-    assert b["history"] == [] and b["gold_sections"] == [] and b["feedback_comment"] == ""
+    assert first.comment in a["note"] and first.answer in a["note"]
+    # nothing cited: drafted as out of scope, for the reviewer to decide
+    assert (b["id"], b["expected"], b["gold_sections"], b["style"]) == ("feedback-3", "abstain", [], ["out-of-scope"])
+    cases = load_dataset(out)  # the loader the eval uses accepts every drafted line
+    assert [(c.id, c.split, c.expected, c.gold_sections) for c in cases] == [
+        ("feedback-1", "dev", "answer", ["3-7", "6-Q4"]),
+        ("feedback-3", "dev", "abstain", []),
+    ]
+    assert cases[0].history == first.history
     assert sorted(p.name for p in out.parent.iterdir()) == ["candidates.jsonl"]  # no temp file left
+
+
+def test_contact_details_are_masked_before_storage(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(
+        make_record(
+            question="山田さん（yamada@example.jp、０９０－１２３４－５６７８）への後援の回答は？",
+            comment="折り返しは03-1234-5678へ",
+            history=[{"role": "user", "content": "電話 090 1234 5678 の方から"}],
+        )
+    )
+    (stored,) = store.all()
+    assert stored.question == "山田さん（［メールアドレス］、［電話番号］）への後援の回答は？"
+    assert stored.comment == "折り返しは［電話番号］へ"
+    assert stored.history == [{"role": "user", "content": "電話 ［電話番号］ の方から"}]
+    raw = (tmp_path / "fb.sqlite3").read_bytes() + (tmp_path / "fb.sqlite3-wal").read_bytes()
+    assert b"1234" not in raw and b"yamada" not in raw
 
 
 def test_export_with_no_downvotes_writes_an_empty_file(tmp_path: Path) -> None:
@@ -490,3 +495,4 @@ def test_cli_feedback_export_writes_downvotes_as_candidate_cases(tmp_path):
     assert "1 件" in result.stdout
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["question"] for r in rows] == ["後援でお金は出ますか？"] and rows[0]["gold_sections"] == ["3-7"]
+    assert [c.id for c in load_dataset(out)] == ["feedback-1"]
