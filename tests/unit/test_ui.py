@@ -316,7 +316,7 @@ def test_feedback_error_is_shown_in_japanese(chain, tmp_path):
     turn = staff.answer(COVERED, [])
     assert staff.rate(turn, "up") == {
         "saved": False,
-        "message": f"フィードバックの保存先がフォルダになっています: {folder}",
+        "message": f"データベースの保存先がフォルダになっています: {folder}",
     }
 
 
