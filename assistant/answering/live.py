@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answering.chain import AnswerChain
 from assistant.answering.llm import make_chat_model
 from assistant.errors import LLMError
-from assistant.index.store import current_build_id
+from assistant.index.store import ChromaUnreachableError, current_build_id
 from assistant.service import Service, load_service, open_service
 from assistant.settings import Settings
 
@@ -107,6 +107,9 @@ class LiveChain:
         try:
             service = open_service(old.settings, old.embeddings, old.tokenizer)
             chain = self._make_chain(service)
+        except ChromaUnreachableError as exc:  # the build may be fine: try again at the next check
+            log.warning("the index build %s cannot be loaded now, answering from %s: %s", latest, self.build_id, exc)
+            return
         except Exception as exc:
             if service is not None:
                 service.close()
@@ -123,14 +126,15 @@ class LiveChain:
         log.info("now answering from the index build %s", service.index.build_id)
 
 
-def load_chain(settings: Settings, progress: bool = False) -> LiveChain:
-    """The chain over a freshly loaded service (index built on first use), with the LLM the settings choose;
-    it moves to a newer index build between requests (``LiveChain``).
+def load_chain(settings: Settings, progress: bool = False, build_if_missing: bool = True) -> LiveChain:
+    """The chain over a freshly loaded service (index built on first use unless ``build_if_missing``
+    is false), with the LLM the settings choose; it moves to a newer index build between requests
+    (``LiveChain``).
 
     An LLM that cannot be loaded is reported and the chain answers extractively; so is an index that
     could not be brought up to date (the last good build answers).
     """
-    service = load_service(settings, progress=progress)
+    service = load_service(settings, build_if_missing=build_if_missing, progress=progress)
     chat_model, model_id, llm_warning = None, "", ""
     try:
         chosen = make_chat_model(settings)

@@ -68,6 +68,26 @@ class IndexBusyError(AssistantError):
     ja = "別の索引作成が実行中です。終わってからもう一度実行してください。"
 
 
+class ChromaUnreachableError(AssistantError):
+    ja = (
+        "索引のベクトルを置いている Chroma サーバー（ASSISTANT_CHROMA_URL）に接続できません。"
+        "サーバーが動いているか確認してください。"
+    )
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether an error from a Chroma server client means the server could not be reached."""
+    import httpx
+
+    while exc is not None:
+        if isinstance(exc, ChromaUnreachableError | httpx.TransportError | ConnectionError):
+            return True
+        if isinstance(exc, ValueError) and "could not connect to a chroma server" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 class IndexReadOnlyError(AssistantError):
     ja = "索引のフォルダに書き込めないため、索引を作成・更新できません。フォルダの権限と空き容量を確認してください。"
 
@@ -98,12 +118,17 @@ def _chroma_client(settings: Settings, build_dir: Path):
                 f"bad chroma_url {settings.chroma_url!r}",
                 ja="ASSISTANT_CHROMA_URL は http://ホスト:ポート の形で指定してください。",
             )
-        return chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            if unreachable(exc):
+                raise ChromaUnreachableError(f"cannot reach the Chroma server {settings.chroma_url}: {exc}") from None
+            raise
     return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
 
 
@@ -214,6 +239,18 @@ def _check_manifest(manifest: dict[str, Any], build_dir: Path) -> None:
             raise damaged(f"{path} is missing", f"{name} がありません")
         if _sha256(path) != digest:
             raise damaged(f"{path} differs from its digest", f"{name} の内容が作成時と違います")
+
+
+def _check_store(manifest: dict[str, Any], settings: Settings) -> None:
+    """The build's vectors are where the settings look for them (this folder, or that Chroma server)."""
+    built, wanted = manifest["config"].get("store"), settings.chroma_url or "local"
+    if built != wanted:
+        where = {"local": "索引のフォルダ"}.get(built, f"Chroma サーバー {built}")
+        raise IndexCorruptError(
+            f"the build's vectors are in {built}, the settings look in {wanted}",
+            ja=f"索引のベクトルは{where}に作成されています。ASSISTANT_CHROMA_URL を索引の作成時と同じにするか、"
+            "今の設定で `assistant index` を実行してください。",
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -580,6 +617,7 @@ class Index:
         try:
             self.manifest = _read_manifest(build_dir)
             _check_manifest(self.manifest, build_dir)
+            _check_store(self.manifest, settings)
             self._load(settings, build_dir)
         except BaseException:
             self.close()
@@ -617,6 +655,8 @@ class Index:
             vector_count = self.collection.count()
             stored = self.collection.get(ids=list(self.position), include=["embeddings"])
         except Exception as exc:
+            if settings.chroma_url and unreachable(exc):  # not damage: the build is fine, the server is away
+                raise ChromaUnreachableError(f"cannot reach the Chroma server {settings.chroma_url}: {exc}") from None
             raise damaged(f"cannot open the vectors in {build_dir}: {exc}", "ベクトル（Chroma）を開けません") from None
         expected = self.manifest["chunks"]
         if not (expected == len(self.chunks) == vector_count == bm25_docs):

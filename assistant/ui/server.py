@@ -5,7 +5,8 @@ request passes ``Guard`` (an ASGI middleware) before it reaches Gradio: it caps 
 times out slow clients, refuses lone surrogates in JSON, keeps every data route behind the
 login, throttles failed logins, closes the upload routes the app does not need and never lets
 an error reply echo the input. ``/healthz`` and ``/readyz`` answer without login and say
-nothing but whether the server is alive and ready; ``/metrics`` (Prometheus) answers without
+nothing but whether the server is alive and ready (and, when not, which check failed and why,
+in Japanese and English); ``/metrics`` (Prometheus) answers without
 login too and is meant for the scraper on the server's own address, not for the proxy to pass on.
 Outside ``Guard``, ``RequestContext`` gives every request an id and a JSON access log line
 (``assistant.ui.telemetry``).
@@ -41,6 +42,7 @@ from assistant.answering.chain import AnswerChain
 from assistant.answering.live import load_chain
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
+from assistant.index.store import ChromaUnreachableError, unreachable
 from assistant.settings import Settings
 from assistant.ui.app import CONCURRENCY_LIMIT, build_app
 from assistant.ui.telemetry import Metrics, RequestContext, log_json
@@ -489,21 +491,43 @@ class TimedH11Protocol(H11Protocol):
 
 @dataclass
 class Readiness:
-    """What ``/readyz`` checks: the chain's index is loaded and the feedback database answers."""
+    """What ``/readyz`` checks: the chain's index answers (its Chroma server too, when there is one)
+    and the feedback database answers."""
 
     chain: AnswerChain | None = None
     feedback_store: FeedbackStore | None = None
 
-    def ready(self) -> bool:
+    def problems(self) -> list[dict[str, str]]:
+        """One entry per failed check: which (``index``, ``database``) and why, in Japanese and English."""
+        found = []
         try:
             if self.chain is None or not self.chain.service.documents:
-                return False
+                found.append({"check": "index", "ja": "索引が読み込まれていません。", "en": "no index is loaded"})
+            else:
+                self.chain.service.index.collection.count()  # a round trip to the Chroma server, if any
+        except Exception as exc:
+            log.warning("not ready: the index: %s", exc)
+            remote = bool(self.chain.service.settings.chroma_url) if self.chain is not None else False
+            if remote and unreachable(exc):
+                found.append(
+                    {"check": "index", "ja": ChromaUnreachableError.ja, "en": "cannot reach the Chroma server"}
+                )
+            else:
+                found.append(
+                    {"check": "index", "ja": "索引のベクトルを読めません。", "en": "cannot read the index's vectors"}
+                )
+        try:
             if self.feedback_store is not None:
                 self.feedback_store.count()
-        except Exception:
-            log.exception("not ready")
-            return False
-        return True
+        except Exception as exc:
+            log.warning("not ready: the database: %s", exc)
+            found.append(
+                {"check": "database", "ja": "データベースに接続できません。", "en": "cannot reach the database"}
+            )
+        return found
+
+    def ready(self) -> bool:
+        return not self.problems()
 
 
 def _verify_off_the_event_loop(users: UserStore) -> Callable[[str, str], Awaitable[bool]]:
@@ -539,8 +563,10 @@ def launch(
 
     @outer.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
-        ready = readiness.ready()
-        return JSONResponse({"status": "ok" if ready else "unavailable"}, status_code=200 if ready else 503)
+        problems = readiness.problems()
+        if not problems:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
 
     metrics: Metrics = getattr(app, "metrics", None) or Metrics()
 
@@ -611,7 +637,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     """
     log_json()
     users = users_from_settings(settings)  # read first: a bad file fails before the models load
-    chain = load_chain(settings)
+    # With a shared Chroma server the index is built once by `assistant index` (a job), never by a server.
+    chain = load_chain(settings, build_if_missing=not settings.chroma_url)
     store = FeedbackStore.from_settings(settings)
     app = create_app(chain, store)
     url = launch(app, host, port, users=users, readiness=Readiness(chain, store))

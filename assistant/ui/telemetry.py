@@ -203,4 +203,5 @@ def log_json(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))  # a line per Chroma server call otherwise
     return handler

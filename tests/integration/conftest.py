@@ -1,10 +1,13 @@
-"""What the browser tests share: Debian's Chromium, started once per module through Playwright."""
+"""What the integration tests share: Debian's Chromium, started once per module through Playwright,
+and a ``chroma run`` server (the servers themselves are in ``servers.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.integration.servers import ChromaServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,3 +33,11 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def chroma_server(tmp_path) -> ChromaServer:
+    server = ChromaServer(tmp_path / "chroma-server-data")
+    server.start()
+    yield server
+    server.stop()

@@ -407,7 +407,14 @@ def test_health_routes_answer_without_login_and_leak_nothing(locked_app, chain, 
     app, other = start(chain, users, tmp_path_factory, readiness=Readiness(chain, FeedbackStore(damaged)))
     try:
         response = httpx.get(other + "/readyz")
-        assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+        assert response.status_code == 503
+        assert response.json() == {
+            "status": "unavailable",
+            "problems": [
+                {"check": "database", "ja": "データベースに接続できません。", "en": "cannot reach the database"}
+            ],
+        }
+        assert str(damaged) not in response.text
         assert httpx.get(other + "/healthz").status_code == 200
     finally:
         app.close()

@@ -16,6 +16,7 @@ from assistant.feedback import FeedbackStore
 from assistant.ui.server import Readiness, create_app, launch
 from assistant.ui.telemetry import log_json
 from tests.conftest import free_port
+from tests.integration.servers import chat_call
 
 pytestmark = pytest.mark.integration
 
@@ -38,17 +39,6 @@ def json_log():
     handler = log_json(logging.INFO, stream)
     yield stream
     logging.getLogger().removeHandler(handler)
-
-
-def chat_call(client: httpx.Client, url: str, fn_name: str, data: dict, **headers: str) -> httpx.Response:
-    """What the chat page does: one POST to the chat component's server function."""
-    config = client.get(url + "/config").json()
-    chat = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "chat-app")
-    return client.post(
-        url + "/gradio_api/component_server",
-        json={"session_hash": "telemetry-test", "component_id": chat["id"], "fn_name": fn_name, "data": data},
-        headers=headers,
-    )
 
 
 def scrape(url: str) -> dict[str, float]:

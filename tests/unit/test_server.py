@@ -143,7 +143,7 @@ def test_serve_reads_the_logins_before_loading_and_binds_loopback(chain, tmp_pat
     path = tmp_path / "users.txt"
     add_user(path, "sato", "admin", "first-pass")
     calls: list = []
-    monkeypatch.setattr(ui_server, "load_chain", lambda settings: calls.append(("load", settings)) or chain)
+    monkeypatch.setattr(ui_server, "load_chain", lambda settings, **_: calls.append(("load", settings)) or chain)
 
     def recording_launch(app, host, port, **kwargs):
         calls.append(("launch", (host, port, kwargs)))
@@ -151,6 +151,7 @@ def test_serve_reads_the_logins_before_loading_and_binds_loopback(chain, tmp_pat
 
     monkeypatch.setattr(ui_server, "launch", recording_launch)
     monkeypatch.setattr(ui_server.gr.Blocks, "block_thread", lambda self: calls.append(("block", None)))
+    monkeypatch.setattr(ui_server, "log_json", lambda: None)  # no handler left on the root logger
     settings = chain.settings.replace(data_dir=tmp_path / "data", auth_file=str(path))
     serve(settings)
     assert [name for name, _ in calls] == ["load", "launch", "block"]

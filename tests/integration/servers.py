@@ -1,0 +1,122 @@
+"""Real servers for the integration tests: ``chroma run`` (chromadb's own CLI, in the venv) and
+``assistant serve`` processes, and the chat page's one call."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"{what} exited with {proc.returncode}")
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"{what} did not start listening on {port}")
+
+
+class ChromaServer:
+    """One ``chroma run`` on loopback over a data folder; it can be stopped and started again on
+    the same port and folder (a Chroma outage)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        self.proc = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc, "chroma run")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+class AppServer:
+    """One ``assistant serve`` process on loopback, its JSON log lines in a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.env = env
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assistant", "serve", "--port", str(self.port)],
+                stdout=log,
+                stderr=log,
+                env=self.env,
+            )
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                pytest.fail(f"assistant serve exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        pytest.fail(f"assistant serve on {self.port} was not ready after {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+_CHAT_COMPONENT: dict[str, int] = {}
+
+
+def chat_call(client, url: str, fn_name: str, data: dict, **headers: str):
+    """What the chat page does: one POST to the chat component's server function (``answer``, ``rate`` …)."""
+    if url not in _CHAT_COMPONENT:
+        config = client.get(url + "/config").json()
+        _CHAT_COMPONENT[url] = next(
+            c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "chat-app"
+        )
+    return client.post(
+        url + "/gradio_api/component_server",
+        json={"session_hash": "integration", "component_id": _CHAT_COMPONENT[url], "fn_name": fn_name, "data": data},
+        headers=headers,
+    )
