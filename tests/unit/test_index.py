@@ -82,6 +82,7 @@ def test_a_removed_section_disappears_from_the_index(settings, cached_embeddings
     assert index.collection.get(ids=["kyodo-guideline:4-6:0"])["ids"] == []
 
 
+@pytest.mark.slow
 def test_changing_the_chunking_rebuilds_everything(settings, cached_embeddings):
     build_index(settings, cached_embeddings)
     report = build_index(settings.replace(chunk_max_tokens=80), cached_embeddings)
