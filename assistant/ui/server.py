@@ -639,6 +639,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     users = users_from_settings(settings)  # read first: a bad file fails before the models load
     # With a shared Chroma server the index is built once by `assistant index` (a job), never by a server.
     chain = load_chain(settings, build_if_missing=not settings.chroma_url)
+    chain.service.embeddings.start_all_workers()
     store = FeedbackStore.from_settings(settings)
     app = create_app(chain, store)
     url = launch(app, host, port, users=users, readiness=Readiness(chain, store))
