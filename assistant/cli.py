@@ -463,6 +463,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             print("しきい値は dev の評価ケースだけで決めます（dev がありません） / Calibration uses dev cases only")
     if args.update_baseline:
         document = baseline_document(runs[0].splits, runs[0].label, meta["dataset"])
+        if args.split and args.baseline.exists():  # a run of chosen splits replaces those splits only
+            try:
+                kept = json.loads(args.baseline.read_text(encoding="utf-8")).get("splits", {})
+            except (OSError, ValueError, AttributeError):
+                kept = {}
+            document["splits"] = {**{k: v for k, v in kept.items() if k not in args.split}, **document["splits"]}
         args.baseline.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"基準値を更新しました: {args.baseline}")
     if args.check:

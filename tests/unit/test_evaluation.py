@@ -198,6 +198,9 @@ def test_the_gate_passes_its_own_baseline_and_fails_a_degraded_run(service, smal
     assert run_cli(service, *common, "--check").returncode == 0
     only_dev = run_cli(service, *common, "--check", "--split", "dev")
     assert only_dev.returncode == 0 and "hybrid test" not in only_dev.stdout
+    # Updating the baseline of one split keeps the other's.
+    assert run_cli(service, *common, "--update-baseline", "--split", "dev").returncode == 0
+    assert json.loads(baseline.read_text(encoding="utf-8"))["splits"] == splits
     # Degrade retrieval on purpose: BM25 alone, looking only one chunk deep.
     degraded = run_cli(
         service, *common, "--check", ASSISTANT_MODE="bm25", ASSISTANT_CANDIDATES="1", ASSISTANT_TOP_K="1"
