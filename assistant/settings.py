@@ -139,7 +139,7 @@ class Settings(BaseSettings):
 
     # Abstention: answer only when evidence = the best sentence similarity − weight × the question's
     # nouns the guideline never uses reaches the threshold (calibrated on dev: `assistant eval --calibrate`).
-    abstain_threshold: Number = Field(0.844, ge=-1, le=2)
+    abstain_threshold: Number = Field(0.8446, ge=-1, le=2)
     abstain_lexical_weight: Number = Field(0.02, ge=0, le=1)
 
     # Optional LLM answers: an OpenAI-compatible endpoint, or a local GGUF model (llama.cpp)
