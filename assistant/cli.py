@@ -410,7 +410,7 @@ def _project_relative(path: Path) -> str:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering.live import load_chain
-    from assistant.evals.dataset import EVAL_DATASETS, load_datasets
+    from assistant.evals.dataset import EVAL_DATASETS, SPLITS, load_datasets
     from assistant.evals.evaluator import baseline_document, calibrate, check_against_baseline, run_eval
     from assistant.evals.report import summary_table, write_reports
 
@@ -468,7 +468,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 kept = json.loads(args.baseline.read_text(encoding="utf-8")).get("splits", {})
             except (OSError, ValueError, AttributeError):
                 kept = {}
-            document["splits"] = {**{k: v for k, v in kept.items() if k not in args.split}, **document["splits"]}
+            merged = {**{k: v for k, v in kept.items() if k not in args.split}, **document["splits"]}
+            document["splits"] = {k: merged[k] for k in [*SPLITS, *merged] if k in merged}  # dev first
         args.baseline.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"基準値を更新しました: {args.baseline}")
     if args.check:
