@@ -191,8 +191,8 @@ def _print_answer(answer) -> None:
             print(f"  [{section_id}] {name}")
 
 
-def batch_question(line: str) -> tuple[Any, list[dict[str, str]]]:
-    """A batch line: ``{"question": …, "history": [{"role", "content"}…]}``, or else a question as text
+def batch_question(line: str) -> tuple[Any, list[dict[str, Any]]]:
+    """A batch line: ``{"question": …, "history": [{"role", "content"[, "citations"]}…]}``, or else a question as text
     (a line such as 「{{7*7}} とは」 that is not a JSON object is a question too)."""
     from assistant.answering.extractive import QuestionError
 
@@ -209,18 +209,33 @@ def batch_question(line: str) -> tuple[Any, list[dict[str, str]]]:
             ja='JSON の行には "question"（と必要なら "history"）だけを書いてください。',
         )
     history = request.get("history") or []
-    if not isinstance(history, list) or not all(
-        isinstance(m, dict)
-        and m.keys() == {"role", "content"}
-        and m["role"] in ("user", "assistant")
-        and isinstance(m["content"], str)
-        for m in history
-    ):
+    if not isinstance(history, list) or not all(_history_message(m) for m in history):
         raise QuestionError(
-            "history must be a list of {role: user|assistant, content: text}",
-            ja='"history" は {"role": "user" か "assistant", "content": 文字列} の配列にしてください。',
+            "history must be a list of {role: user|assistant, content: text"
+            ", and for an answer optionally citations: [{doc_id, section_id}]}",
+            ja='"history" は {"role": "user" か "assistant", "content": 文字列} の配列にしてください'
+            '（回答には "citations": [{"doc_id", "section_id"}] も付けられます）。',
         )
     return request["question"], history
+
+
+def _history_message(m: Any) -> bool:
+    """{"role", "content"}; an assistant message may add the sections it cited, as ``ask --json`` gave
+    them (``citations``: objects with ``doc_id`` and ``section_id``; other keys of a citation are ignored)."""
+    if not (isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)):
+        return False
+    if set(m) == {"role", "content"}:
+        return True
+    cited = m.get("citations")
+    return (
+        set(m) == {"role", "content", "citations"}
+        and m["role"] == "assistant"
+        and isinstance(cited, list)
+        and all(
+            isinstance(c, dict) and isinstance(c.get("doc_id"), str) and isinstance(c.get("section_id"), str)
+            for c in cited
+        )
+    )
 
 
 def _answer_line(chain: AnswerChain, line: str, doc_ids: Sequence[str] = ()) -> dict[str, Any]:

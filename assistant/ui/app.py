@@ -100,13 +100,14 @@ def _text(value: Any, limit: int = 20_000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def history_messages(turns: Any) -> list[dict[str, str]]:
-    """Earlier turns as the chain takes them (the browser sends ``{"role", "content"}`` messages);
-    anything else is dropped. The chain caps and cleans what is left."""
+def history_messages(turns: Any) -> list[dict[str, Any]]:
+    """Earlier turns as the chain takes them (the browser sends ``{"role", "content"}`` messages, an
+    answer with the sections it cited as ``citations``); anything else is dropped. The chain caps and
+    cleans what is left."""
     if not isinstance(turns, list):
         return []
     return [
-        {"role": m["role"], "content": m["content"]}
+        {k: m[k] for k in ("role", "content", "citations") if k in m}
         for m in turns
         if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
     ]

@@ -92,7 +92,9 @@ SURROGATE_MESSAGE = "読み取れない文字（不正な Unicode の文字）�
 
 
 class HistoryMessage(TypedDict):
-    """One earlier message of the conversation, oldest first."""
+    """One earlier message of the conversation, oldest first. An assistant message may also carry
+    ``citations`` (``[{"doc_id", "section_id"}]``, as the answer gave them), which a follow-up leans on;
+    it is left out of the schema because Gradio's schema marks every key of a TypedDict required."""
 
     role: Literal["user", "assistant"]
     content: str

@@ -233,12 +233,17 @@ def test_the_api_answers_with_history_after_login(locked_app, chain):
         first = call_ask(client, url, "後援とは？")
         assert first["citations"][0]["section_id"] == "3-7" and "名を連ねる" in first["answer"]
         assert first["citations"][0]["doc_id"] and first["citations"][0]["quote"] in first["answer"]
-        history = [{"role": "user", "content": "後援とは？"}, {"role": "assistant", "content": first["answer"]}]
+        cited = [{"doc_id": c["doc_id"], "section_id": c["section_id"]} for c in first["citations"]]
+        history = [
+            {"role": "user", "content": "後援とは？"},
+            {"role": "assistant", "content": first["answer"], "citations": cited},  # the cited sections as data
+        ]
         follow_up = call_ask(client, url, "それはお金の支援もありますか？", history)
     # the history reaches the chain: the reply is the chain's own answer to the question with it
     expected = chain.ask("それはお金の支援もありますか？", history).to_json()
     assert follow_up["answer"] == expected["answer"] and follow_up["citations"] == expected["citations"]
     assert set(follow_up) == {"answer", "abstained", "citations", "notes"}
+    assert follow_up["citations"][0]["section_id"] == "3-7" and "財政的な支援等はありません" in follow_up["answer"]
 
 
 def test_the_api_cannot_go_around_the_queue(locked_app):

@@ -214,3 +214,22 @@ def test_cli_batch_reports_bad_lines_and_carries_on(service):
     assert rows[0]["citations"][0]["section_id"] == "3-7"
     assert "空" in rows[1]["error"] and "長すぎます" in rows[2]["error"]
     assert rows[3]["citations"][0]["section_id"] == "3-5"
+
+
+def test_a_batch_line_carries_the_previous_answers_citations(chain):
+    """``assistant ask --json -``: a line's history may pass back the citations an earlier JSON row gave;
+    the row is the library's answer with that history, and the follow-up answers from the cited section."""
+    from assistant.cli import _answer_line
+
+    first = chain.ask("後援とは？").to_json()
+    history = [
+        {"role": "user", "content": "後援とは？"},
+        {"role": "assistant", "content": "（前の回答）", "citations": first["citations"]},  # no markers in the text
+    ]
+    row = _answer_line(chain, json.dumps({"question": "それはお金の支援もありますか？", "history": history}))
+    assert "error" not in row, row
+    assert row == json.loads(json.dumps(chain.ask("それはお金の支援もありますか？", history).to_json()))
+    assert row["citations"][0]["section_id"] == "3-7" and "財政的な支援等はありません" in row["answer"]
+    bad = dict(history[1], citations="3-1")
+    refused = _answer_line(chain, json.dumps({"question": "その場合は？", "history": [history[0], bad]}))
+    assert "citations" in refused["error"]

@@ -254,6 +254,9 @@ def test_history_messages_keep_only_well_formed_turns():
     assert history_messages([{"role": "user", "content": "a"}, {"role": "user"}, None]) == [
         {"role": "user", "content": "a"}
     ]
+    cited = [{"doc_id": "kyodo-guideline", "section_id": "3-7"}]
+    answer = {"role": "assistant", "content": "b", "citations": cited, "extra": 1}
+    assert history_messages([answer]) == [{"role": "assistant", "content": "b", "citations": cited}]
 
 
 def test_unknown_section_is_a_japanese_notice(staff):

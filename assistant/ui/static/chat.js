@@ -47,7 +47,9 @@ function historyBefore(turn) {
   for (const t of turns) {
     if (t === turn) break;
     if (t.pending || t.error) continue;
-    messages.push({ role: "user", content: t.question }, { role: "assistant", content: t.answer });
+    // the sections the answer cited travel as data: a follow-up leans on them
+    const citations = (t.citations || []).map((c) => ({ doc_id: c.doc_id, section_id: c.section_id }));
+    messages.push({ role: "user", content: t.question }, { role: "assistant", content: t.answer, citations });
   }
   return messages;
 }
