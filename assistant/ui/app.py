@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import HTTPException
 
 from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
@@ -42,6 +43,9 @@ from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackRecord, FeedbackStore
 from assistant.ingestion.corpus import Document
+from assistant.insights import Insights
+from assistant.questions import QuestionLog
+from assistant.ui.insights_view import insights_html
 from assistant.ui.onboarding import (
     GRADING_RULE,
     ChapterPage,
@@ -82,6 +86,20 @@ EXAMPLE_QUESTIONS = (
     "協働は経費削減のためですか？",
 )
 RATINGS = {"up": "👍", "down": "👎"}
+ADMIN_ONLY = "このページは管理者だけが見られます。管理者のアカウントでログインしてください。"
+
+
+def current_role(request: gr.Request | None) -> str | None:
+    """The logged-in user's role (``admin``/``staff``) in a Gradio callback, or None without a login."""
+    if request is None:
+        return None
+    return (getattr(request, "state", None) and getattr(request.state, "role", None)) or None
+
+
+def require_admin(request: gr.Request | None) -> None:
+    """The insights and their data are for admins only: anybody else gets 403."""
+    if current_role(request) != "admin":
+        raise HTTPException(status_code=403, detail=ADMIN_ONLY)
 
 
 def error_message(exc: BaseException) -> str:
@@ -154,9 +172,12 @@ class StaffAssistant:
         feedback_store: FeedbackStore,
         quiz_dataset: Path = DEFAULT_DATASET,
         metrics: Metrics | None = None,
+        question_log: QuestionLog | None = None,
     ):
         self.chain = chain
         self.store = feedback_store
+        self.question_log = question_log
+        self.insights = Insights(question_log, feedback_store, chain.service.tokenizer) if question_log else None
         self.metrics = metrics or Metrics()
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
@@ -186,7 +207,12 @@ class StaffAssistant:
     # --- chat ------------------------------------------------------------------------------
 
     def answer(
-        self, question: Any, history: Any = None, doc_ids: Any = None, wait: float = FIRST_WAIT_S
+        self,
+        question: Any,
+        history: Any = None,
+        doc_ids: Any = None,
+        wait: float = FIRST_WAIT_S,
+        role: str | None = None,
     ) -> dict[str, Any]:
         """Start answering and report within ``wait`` seconds: the finished turn (``done``) — the
         answer, its citations, the sections to open (its sources, or the nearest sections when it
@@ -201,9 +227,9 @@ class StaffAssistant:
             self._pending[answer_id] = pending
         chosen = [d for d in doc_ids if isinstance(d, str)] if isinstance(doc_ids, list) else []
         if self.chain.llm is None:  # extractive: fast and nothing to stream, so no thread
-            self._compute(pending, history, chosen)
+            self._compute(pending, history, chosen, role)
         else:
-            threading.Thread(target=self._compute, args=(pending, history, chosen), daemon=True).start()
+            threading.Thread(target=self._compute, args=(pending, history, chosen, role), daemon=True).start()
         return self._report(pending, wait)
 
     def progress(self, answer_id: Any, wait: float = PROGRESS_WAIT_S) -> dict[str, Any]:
@@ -226,7 +252,7 @@ class StaffAssistant:
             return {**pending.turn, "done": True}
         return {"answer_id": pending.turn["answer_id"], "answer": pending.text, "done": False}
 
-    def _compute(self, pending: PendingAnswer, history: Any, doc_ids: list[str]) -> None:
+    def _compute(self, pending: PendingAnswer, history: Any, doc_ids: list[str], role: str | None = None) -> None:
         turn = pending.turn
         started = time.perf_counter()
         try:
@@ -249,6 +275,7 @@ class StaffAssistant:
             turn.update(answer=error_message(exc), error=True)
         else:
             self.metrics.answered(result, time.perf_counter() - started)
+            self.log_question(turn["question"], result, time.perf_counter() - started, role, turn["answer_id"])
             references = result.suggestions if result.abstained else result.citations
             turn.update(
                 answer=result.answer,
@@ -262,6 +289,35 @@ class StaffAssistant:
             )
         finally:
             pending.done.set()
+
+    def log_question(
+        self, question: str, answer: Answer, latency_s: float, role: str | None, answer_id: str = ""
+    ) -> None:
+        """Add an answered question to the question log (if kept); a failure there never fails the answer."""
+        if self.question_log is None:
+            return
+        try:
+            self.question_log.record(question, answer, latency_s, role=role, answer_id=answer_id)
+        except Exception:
+            log.exception("question not logged")
+
+    # --- insights (admins only: the callers check the role) --------------------------------
+
+    def insights_page(self) -> dict[str, str]:
+        if self.insights is None:
+            return {"html": notice_html("質問ログを使わない構成で起動しています。")}
+        return {"html": insights_html(self.insights.report(self.documents))}
+
+    def draft_case(self, entry_id: Any) -> dict[str, str]:
+        """One click on a logged question: its draft eval case as one JSON Lines line."""
+        import json
+
+        if self.insights is None or not isinstance(entry_id, int | str) or not str(entry_id).isdigit():
+            return {"error": "質問ログの番号が正しくありません。"}
+        case = self.insights.draft_case(int(entry_id))
+        if case is None:
+            return {"error": "その質問はもう質問ログにありません（保存期間を過ぎて削除された可能性があります）。"}
+        return {"line": json.dumps(case, ensure_ascii=False)}
 
     def sources(self, references: Any) -> list[dict[str, str]]:
         """One entry per cited section, in the order first cited, labelled ``第３章（７）後援``."""
@@ -355,15 +411,31 @@ class StaffAssistant:
 # --------------------------------------------------------------------------- layout
 
 
-def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metrics | None = None) -> gr.Blocks:
+def build_app(
+    chain: AnswerChain,
+    feedback_store: FeedbackStore,
+    metrics: Metrics | None = None,
+    question_log: QuestionLog | None = None,
+) -> gr.Blocks:
     """The whole UI over one loaded chain (shared by every session); ``server.create_app`` adds
-    the API and the queue, ``server.launch`` serves it."""
-    ui = StaffAssistant(chain, feedback_store, metrics=metrics)
+    the API and the queue, ``server.launch`` serves it. With a ``question_log`` every answered
+    question is logged and admins get the insights tab."""
+    ui = StaffAssistant(chain, feedback_store, metrics=metrics, question_log=question_log)
 
     # The browser calls these directly (gr.HTML server functions: one POST each, behind the login).
-    def answer(request: Any) -> dict[str, Any]:
+    def answer(request: Any, http: gr.Request) -> dict[str, Any]:
         request = request if isinstance(request, dict) else {}
-        return ui.answer(request.get("question"), request.get("history"), request.get("doc_ids"))
+        return ui.answer(
+            request.get("question"), request.get("history"), request.get("doc_ids"), role=current_role(http)
+        )
+
+    def insights(request: Any, http: gr.Request) -> dict[str, str]:
+        require_admin(http)
+        return ui.insights_page()
+
+    def draft_case(request: Any, http: gr.Request) -> dict[str, str]:
+        require_admin(http)
+        return ui.draft_case((request if isinstance(request, dict) else {}).get("entry_id"))
 
     def progress(request: Any) -> dict[str, Any]:
         request = request if isinstance(request, dict) else {}
@@ -442,6 +514,16 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metric
                         gr.Markdown("今までの答えと点数は消えます。最初からやり直しますか？")
                         confirm_restart = gr.Button("やり直す", variant="stop", elem_id="confirm-new-quiz")
                         cancel_restart = gr.Button("続ける", elem_id="cancel-new-quiz")
+
+            # Shown by the page-load event below to admins only; its data calls refuse anybody else (403).
+            with gr.Tab("利用状況（管理者）", id="insights", elem_id="tab-insights", visible=False) as insights_tab:
+                gr.HTML(
+                    '<div class="insights-bar"><button type="button" class="insights-refresh">最新の状態に更新</button>'
+                    '<span class="insights-status" role="status"></span></div><div class="insights-body"></div>',
+                    js_on_load=load_js("insights.js"),
+                    elem_id="insights",
+                    server_functions=[insights, draft_case],
+                )
 
         # --- onboarding --------------------------------------------------------------------
         def show_chapter(index: int) -> tuple:
@@ -537,6 +619,11 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metric
             return (*[gr.skip()] * (len(quiz_outputs) - 1), gr.Row(visible=True))
 
         app.load(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
+
+        def admin_tabs(http: gr.Request) -> Any:
+            return gr.Tab(visible=ui.insights is not None and current_role(http) == "admin")
+
+        app.load(admin_tabs, None, [insights_tab], queue=False, api_visibility="undocumented")
         restart_quiz.click(ask_restart, [quiz], quiz_outputs, queue=False, api_visibility="undocumented")
         confirm_restart.click(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
         cancel_restart.click(
@@ -572,4 +659,5 @@ def build_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metric
 
     app.answer_slots = ui.answer_slots  # type: ignore[attr-defined]  # shared with the /ask API (server.py)
     app.metrics = ui.metrics  # type: ignore[attr-defined]  # counted by the /ask API and served at /metrics
+    app.staff_assistant = ui  # type: ignore[attr-defined]  # the /ask API logs its questions through it
     return app

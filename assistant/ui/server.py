@@ -32,7 +32,7 @@ import anyio.to_thread
 import gradio as gr
 import orjson
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from gradio.http_server import Server
 from starlette.requests import HTTPConnection
@@ -40,11 +40,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from assistant.answering.chain import AnswerChain
 from assistant.answering.live import load_chain
+from assistant.database import Database
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.index.store import ChromaUnreachableError, unreachable
+from assistant.questions import QuestionLog
 from assistant.settings import Settings
-from assistant.ui.app import CONCURRENCY_LIMIT, build_app
+from assistant.ui.app import ADMIN_ONLY, CONCURRENCY_LIMIT, build_app, current_role
 from assistant.ui.telemetry import Metrics, RequestContext, log_json
 from assistant.users import UserStore
 
@@ -117,17 +119,22 @@ class AskResult(TypedDict, total=False):
     error: str
 
 
-def create_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metrics | None = None) -> gr.Blocks:
+def create_app(
+    chain: AnswerChain,
+    feedback_store: FeedbackStore,
+    metrics: Metrics | None = None,
+    question_log: QuestionLog | None = None,
+) -> gr.Blocks:
     """The UI of ``build_app`` with the JSON ``/ask`` API and the queue that limits concurrency.
 
     The chat (its page calls ``StaffAssistant.answer`` directly) and ``/ask`` take their turn from
     the same ``answer_slots``, so API callers wait with the chat instead of running beside it.
     Only ``/ask`` is listed by ``view_api()``; the UI's own events stay private wiring.
     """
-    app = build_app(chain, feedback_store, metrics)
+    app = build_app(chain, feedback_store, metrics, question_log)
     metrics = app.metrics
 
-    def ask(question: str, history: list[HistoryMessage] | None = None) -> AskResult:
+    def ask(question: str, history: list[HistoryMessage] | None = None, request: gr.Request = None) -> AskResult:
         """Answer a question about the guideline, with the earlier turns of the conversation.
 
         Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
@@ -143,6 +150,7 @@ def create_app(chain: AnswerChain, feedback_store: FeedbackStore, metrics: Metri
             metrics.question("error")
             raise
         metrics.answered(answer, time.perf_counter() - started)
+        app.staff_assistant.log_question(question, answer, time.perf_counter() - started, current_role(request))
         data = answer.to_json()
         return {key: data[key] for key in ("answer", "abstained", "citations", "notes")}  # type: ignore[return-value]
 
@@ -171,13 +179,6 @@ def users_from_settings(settings: Settings) -> UserStore | None:
     """The logins of ``settings.auth_file`` (ASSISTANT_AUTH_FILE), or None (no login) when it is not set."""
     path = settings.auth_file.strip()
     return UserStore.load(Path(path).expanduser()) if path else None
-
-
-def current_role(request: gr.Request | None) -> str | None:
-    """The logged-in user's role (``admin``/``staff``) in a Gradio callback, or None without a login."""
-    if request is None:
-        return None
-    return (getattr(request, "state", None) and getattr(request.state, "role", None)) or None
 
 
 @dataclass
@@ -578,6 +579,20 @@ def launch(
             metrics.serving(readiness.chain.service.index.build_id)
         return Response(metrics.exposition(), media_type=metrics.content_type)
 
+    @outer.get("/admin/questions.csv", include_in_schema=False)
+    def questions_csv(request: Request) -> Response:
+        """The question log as CSV, for admins only (the Guard has already refused anonymous callers)."""
+        insights = getattr(getattr(app, "staff_assistant", None), "insights", None)
+        if getattr(request.state, "role", None) != "admin":
+            return JSONResponse({"error": ADMIN_ONLY}, status_code=403)
+        if insights is None:
+            return JSONResponse({"error": "質問ログを使わない構成で起動しています。"}, status_code=404)
+        return Response(
+            insights.csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="questions.csv"'},
+        )
+
     gr.mount_gradio_app(
         outer,
         app,
@@ -642,8 +657,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     # With a shared Chroma server the index is built once by `assistant index` (a job), never by a server.
     chain = load_chain(settings, build_if_missing=not settings.chroma_url)
     chain.service.embeddings.start_all_workers()
-    store = FeedbackStore.from_settings(settings)
-    app = create_app(chain, store)
+    db = Database.from_settings(settings)
+    store = FeedbackStore(db)
+    question_log = QuestionLog.from_settings(settings, db)
+    question_log.purge()  # the retention period holds from the start, not from the first question
+    app = create_app(chain, store, question_log=question_log)
     url = launch(app, host, port, users=users, readiness=Readiness(chain, store))
     login = "（ログインが必要です）" if users else ""
     print(
