@@ -120,6 +120,7 @@ def test_upsert_and_question_log_behave_the_same_on_both(database_url: str) -> N
     )
 
 
+@pytest.mark.slow  # two CLI runs (~15 s)
 def test_a_pre_alembic_file_of_4000_rows_is_copied_to_postgresql_with_every_row(
     tmp_path: Path, postgresql_url: str
 ) -> None:
@@ -190,6 +191,7 @@ print(" ".join(map(str, ids)), flush=True)
 """
 
 
+@pytest.mark.slow  # four Python processes (~35 s on 2 busy cores)
 def test_four_processes_writing_to_postgresql_at_once_lose_nothing(postgresql_url: str) -> None:
     """The schema is created by whichever process comes first; each answer keeps one row (even ids
     repeat an answer id: the second write updates the first's row)."""
