@@ -172,6 +172,46 @@ def test_each_answer_keeps_its_own_sources(page):
     assert second.locator(".source-view").is_hidden()  # opening the first answer's source leaves the second alone
 
 
+def chips(turn) -> list[str]:
+    return [b.get_attribute("data-section") for b in turn.locator(".source-button").all()]
+
+
+def test_a_follow_up_answers_from_the_previous_topic_and_a_new_topic_leaves_it(page):
+    ask(page, "後援名義の使用を頼まれたけど、どう判断すればいい？")
+    ask(page, "政治団体の集会だったら？")  # no topic of its own: the previous turn's 後援
+    follow_up = page.locator(TURNS).nth(1)
+    assert "宗教的又は政治的色彩を有している。" in last_answer(page)
+    assert chips(follow_up)[0] == "3-7"
+    assert follow_up.locator(".source-button").first.inner_text() == "第３章（７）後援"
+    ask(page, "共催とは？")  # a topic of its own: nothing of 後援 is carried over
+    switch = page.locator(TURNS).nth(2)
+    assert chips(switch)[0] == "3-1" and "3-7" not in chips(switch)
+    assert "共に事業主体" in last_answer(page)
+
+
+def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):
+    ask(page, "委託と補助の違いは？")
+    text = last_answer(page)
+    blocks = [line for line in text.splitlines() if line.startswith("■")]
+    assert len(blocks) == 2
+    assert "第３章（５）委託" in blocks[0] + blocks[1] and "第３章（６）補助・助成" in blocks[0] + blocks[1]
+    assert "補助金等で財政支援" in text
+    turn = page.locator(TURNS).last
+    assert {"3-5", "3-6"} <= set(chips(turn))
+    turn.locator(".source-button[data-section='3-6']").click()
+    view = turn.locator(".source-view")
+    view.locator("mark").first.wait_for()
+    assert view.locator("h3").inner_text() == "（６）補助・助成"
+    assert in_viewport(page, "#chat-app .turn:last-child .source-view h3")
+
+
+def test_a_missing_detail_is_said_first_in_the_chat(page):
+    ask(page, "後援の申請って何日前までに出せばいい？")
+    first = last_answer(page).splitlines()[0]
+    assert first.startswith("ガイドラインには") and "期限" in first and "記載はありません。" in first
+    assert "3-7" in chips(page.locator(TURNS).last)
+
+
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
     ask(page, OUT_OF_SCOPE)
     assert ABSTENTION_TEXT in last_answer(page)
