@@ -53,6 +53,9 @@ $(VENV)/.test-deps: pyproject.toml $(VENV)/.run-deps
 	# PostgreSQL (Debian's server, started by the database tests in a temporary folder)
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
+	# nginx (Debian's), run by the two-server test as the test's user with a temporary prefix on loopback
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx; }
 	# axe-core, run inside the page by the browser tests' accessibility check
 	command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
 	test -f .cache/npm/node_modules/axe-core/axe.min.js || npm install --prefix .cache/npm --no-fund --no-audit axe-core@4

@@ -420,7 +420,37 @@ def ask_over_http(client: Any, url: str, question: str) -> Any:
     return json.loads(stream.split("event: complete", 1)[1].split("data:", 1)[1])[0]
 
 
-def concurrent_load(url: str, questions: list[str], users: int, options: BenchOptions) -> dict[str, Any]:
+_CHAT_COMPONENT: dict[str, int] = {}
+
+
+def ask_through_chat(client: Any, url: str, question: str) -> Any:
+    """One question as the chat page asks it: one POST to the chat component's ``answer`` (no queue,
+    so any server behind a round-robin proxy can take it); the finished turn, or the failure's text."""
+    if url not in _CHAT_COMPONENT:
+        components = client.get(url + "config").json()["components"]
+        _CHAT_COMPONENT[url] = next(c["id"] for c in components if c.get("props", {}).get("elem_id") == "chat-app")
+    body = {
+        "session_hash": "bench",
+        "component_id": _CHAT_COMPONENT[url],
+        "fn_name": "answer",
+        "data": {"question": question},
+    }
+    reply = client.post(url + "gradio_api/component_server", json=body)
+    if reply.status_code != 200:
+        return reply.text
+    turn = reply.json()
+    if turn.get("error") or not turn.get("done"):
+        return {"error": turn["answer"]}
+    return {k: v for k, v in turn.items() if k != "error"}  # concurrent_load counts a reply with "error" as failed
+
+
+def concurrent_load(
+    url: str,
+    questions: list[str],
+    users: int,
+    options: BenchOptions,
+    ask: Callable[[Any, str, str], Any] = ask_over_http,
+) -> dict[str, Any]:
     """``users`` threads, each its own HTTP client, each sending ``requests_per_user`` questions in turn."""
     import httpx
 
@@ -439,7 +469,7 @@ def concurrent_load(url: str, questions: list[str], users: int, options: BenchOp
             question = questions[(k * options.requests_per_user + i) % len(questions)]
             started = time.perf_counter()
             try:
-                reply = ask_over_http(clients[k], url, question)
+                reply = ask(clients[k], url, question)
                 ok = isinstance(reply, dict) and "error" not in reply and reply.get("citations") is not None
             except Exception as exc:  # counted, not raised: this is a load test
                 ok, reply = False, repr(exc)
@@ -465,6 +495,29 @@ def concurrent_load(url: str, questions: list[str], users: int, options: BenchOp
         "median_ms": percentile(latencies, 50) * 1000 if latencies else None,
         "p95_ms": percentile(latencies, 95) * 1000 if latencies else None,
     }
+
+
+def measure_url(url: str, options: BenchOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Concurrent users against a running server or proxy (``assistant bench --url``), asking as
+    the chat page does; the same questions and load as the ``serve`` figures."""
+    url = url.rstrip("/") + "/"
+    questions = fixed_questions(options.questions)
+    load = []
+    for users in options.users:
+        log(f"{users} concurrent users through {url}")
+        load.append(concurrent_load(url, questions, users, options, ask=ask_through_chat))
+    return {"url": url, "load": load, "cpu_count": os.cpu_count()}
+
+
+def url_markdown(r: dict[str, Any]) -> str:
+    lines = [f"Concurrent users through {r['url']} (the chat's answer call; {r['cpu_count']} cores)", ""]
+    lines += ["| users × questions | throughput | median | p95 | errors |", "|---|---|---|---|---|"]
+    for v in r["load"]:
+        lines.append(
+            f"| {v['users']} × {v['requests'] // max(1, v['users'])} | {v['throughput_per_s']:.1f} q/s | "
+            f"{v['median_ms'] or 0:.0f} ms | {v['p95_ms'] or 0:.0f} ms | {v['errors']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- run and report

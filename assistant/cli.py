@@ -409,6 +409,11 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         users=tuple(args.users),
         requests_per_user=args.requests_per_user,
     )
+    if args.url:
+        from assistant.bench import measure_url, url_markdown
+
+        print(url_markdown(measure_url(args.url, options, log=lambda m: print(m, file=sys.stderr, flush=True))))
+        return 0
     results = run_bench(settings, options, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(markdown(results))
     for path in write(results, options.out):
@@ -582,6 +587,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=30, help="遅延を測る質問の数")
     p.add_argument("--users", type=int, nargs="+", default=[1, 4, 8], help="同時利用者数")
     p.add_argument("--requests-per-user", type=int, default=10)
+    p.add_argument(
+        "--url",
+        help="動いているサーバーまたはプロキシ（nginx）の URL: 同時利用者の負荷だけを測る（チャットと同じ呼び出し）",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("glossary", help="用語集（corpus/glossary.toml）を扱う")

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -120,3 +123,60 @@ def chat_call(client, url: str, fn_name: str, data: dict, **headers: str):
         json={"session_hash": "integration", "component_id": _CHAT_COMPONENT[url], "fn_name": fn_name, "data": data},
         headers=headers,
     )
+
+
+DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "kyodo-assistant.conf"
+
+
+class Nginx:
+    """Debian's nginx as the test's own user, with a temporary prefix, running the repository's
+    ``deploy/nginx/kyodo-assistant.conf`` with loopback ports in place of the deployed ones."""
+
+    def __init__(self, folder: Path, upstream_ports: list[int]) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        site = DEPLOY_NGINX.read_text(encoding="utf-8")
+        deployed = list(dict.fromkeys(re.findall(r"server 127\.0\.0\.1:(\d+)", site)))
+        assert len(deployed) == len(upstream_ports), "the deployed upstreams list another number of servers"
+        for old, new in zip(deployed, upstream_ports, strict=True):
+            site = site.replace(f"127.0.0.1:{old} ", f"127.0.0.1:{new} ")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "site.conf").write_text(site, encoding="utf-8")
+        temp = "\n".join(
+            f"    {kind}_temp_path {folder}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""  # root would hand workers to nobody
+        (folder / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{\n    access_log {folder}/access.log;\n{temp}\n    include {folder}/site.conf;\n}}\n",
+            encoding="utf-8",
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(nginx).exists():
+            pytest.fail("nginx is not installed: `apt-get install nginx` (make test does this)")
+        command = [
+            nginx,
+            "-p",
+            str(self.folder),
+            "-c",
+            str(self.folder / "nginx.conf"),
+            "-e",
+            str(self.folder / "error.log"),
+        ]
+        check = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        self.proc = subprocess.Popen(
+            [*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port, self.proc, "nginx")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)

@@ -54,8 +54,9 @@ def shape(turn: dict) -> tuple:
 
 
 def test_a_server_on_a_shared_chroma_follows_a_rebuild_and_reports_an_outage(
-    tmp_path, chroma_server, cached_embeddings
+    tmp_path, chroma_server, chain, cached_embeddings
 ):
+    # `chain`: the session's cache then holds the sentence vectors the server's chain needs at start-up
     settings = make_settings(tmp_path).replace(chroma_url=chroma_server.url)
     seed_cache(settings, cached_embeddings)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
