@@ -83,6 +83,9 @@ class Answer:
 
 
 MAX_HISTORY_MESSAGES = 12
+# An earlier question could not be longer than a question; an earlier answer quotes a few sentences.
+# What a history brings to the tokenizer and the LLM is bounded by these, whoever sent it.
+MAX_HISTORY_CHARS = {"user": MAX_QUESTION_CHARS, "assistant": 4_000}
 
 
 def _visible(text: str) -> str:
@@ -105,9 +108,10 @@ def clean_history(history: Any) -> list[dict[str, Any]]:
         if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
             content = message.get("content")
             if isinstance(content, str) and content.strip():
-                turn: dict[str, Any] = {"role": message["role"], "content": _visible(content)[:4000]}
+                role = message["role"]
+                turn: dict[str, Any] = {"role": role, "content": _visible(content)[: MAX_HISTORY_CHARS[role]]}
                 cited = message.get("citations")
-                if message["role"] == "assistant" and isinstance(cited, list):
+                if role == "assistant" and isinstance(cited, list):
                     turn["citations"] = [
                         {"doc_id": c["doc_id"], "section_id": c["section_id"]}
                         for c in cited[:20]

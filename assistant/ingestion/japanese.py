@@ -93,28 +93,32 @@ class Tokenizer:
         self._lock = threading.Lock()
 
     def tokenize(self, text: str) -> list[Token]:
-        text_for_mecab = text.replace("\x00", " ")  # MeCab stops at NUL; same length keeps offsets
-        with self._lock:
-            words = [
-                (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2)
-                for w in self._tagger(text_for_mecab)
-            ]
         tokens = []
         offset = 0
-        for surface, space, lemma, pos1, pos2 in words:
-            offset += len(space)
-            start = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
-            if start < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
-                start = offset
-            tokens.append(
-                Token(surface, _clean_lemma(lemma, surface), pos1 or "", pos2 or "", start, start + len(surface))
-            )
-            offset = start + len(surface)
+        for start, piece in mecab_pieces(text):
+            with self._lock:
+                words = [
+                    (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2)
+                    for w in self._tagger(piece.replace("\x00", " "))  # MeCab stops at NUL; same length
+                ]
+            offset = max(offset, start)
+            for surface, space, lemma, pos1, pos2 in words:
+                offset += len(space)
+                at = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
+                if at < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
+                    at = offset
+                tokens.append(
+                    Token(surface, _clean_lemma(lemma, surface), pos1 or "", pos2 or "", at, at + len(surface))
+                )
+                offset = at + len(surface)
         return tokens
 
     def count(self, text: str) -> int:
-        with self._lock:
-            return len(self._tagger(text.replace("\x00", " ")))
+        total = 0
+        for _, piece in mecab_pieces(text):
+            with self._lock:
+                total += len(self._tagger(piece.replace("\x00", " ")))
+        return total
 
     def content_lemmas(self, text: str) -> list[str]:
         """The normalized lemmas of content words: the terms of keyword (BM25) search."""
@@ -135,6 +139,28 @@ class Tokenizer:
     def words(self, text: str) -> list[str]:
         """Normalized surfaces of all non-symbol tokens: the units of token F1 and ROUGE-L."""
         return [t.normalized for t in self.tokenize(text) if t.pos not in ("補助記号", "空白") and t.normalized]
+
+
+# The most MeCab is given at once. Its grouping of unknown words is quadratic in the length of a run
+# of one character class (100,000 × 「ア」 took about 20 s, holding the tokenizer for every other
+# request); pieces of this size cost a few milliseconds each, so any text costs time in proportion
+# to its length. Far longer than a question or a normal sentence: those are tokenized whole.
+MAX_MECAB_CHARS = 2_000
+_PIECE_BREAK = re.compile(r"[\s。．！？!?、，,」』）)]")
+
+
+def mecab_pieces(text: str, size: int = MAX_MECAB_CHARS) -> list[tuple[int, str]]:
+    """``text`` cut into pieces of at most ``size`` characters, each with its offset: after the last
+    space or punctuation in a piece's second half, else (a run of one kind of character) at ``size``."""
+    pieces = []
+    start = 0
+    while len(text) - start > size:
+        window = text[start : start + size]
+        cut = max((m.end() for m in _PIECE_BREAK.finditer(window, size // 2)), default=size)
+        pieces.append((start, window[:cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
 
 
 @cache

@@ -14,6 +14,7 @@ from assistant.answering.extractive import (
     ABSTENTION_TEXT,
     MAX_QUESTION_CHARS,
     QuestionError,
+    clean_history,
     content_sentences,
     validate_question,
 )
@@ -233,3 +234,12 @@ def test_a_batch_line_carries_the_previous_answers_citations(chain):
     bad = dict(history[1], citations="3-1")
     refused = _answer_line(chain, json.dumps({"question": "その場合は？", "history": [history[0], bad]}))
     assert "citations" in refused["error"]
+
+
+def test_history_messages_are_capped_by_role(chain):
+    """An earlier question can be no longer than a question: a history (from a browser or a batch
+    line) brings at most that much of it to the tokenizer and the LLM; an earlier answer 4,000."""
+    history = [{"role": "user", "content": "後援名義" * 1_000}, {"role": "assistant", "content": "あ" * 10_000}]
+    assert [len(m["content"]) for m in clean_history(history)] == [MAX_QUESTION_CHARS, 4_000]
+    answer = chain.ask("その申請方法は？", history)
+    assert len(answer.answer) > 0

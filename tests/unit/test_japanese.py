@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from assistant.ingestion.japanese import default_tokenizer, dictionary_version, normalize, split_sentences
+from assistant.ingestion.japanese import (
+    MAX_MECAB_CHARS,
+    Tokenizer,
+    default_tokenizer,
+    dictionary_version,
+    mecab_pieces,
+    normalize,
+    split_sentences,
+)
 
 
 def test_the_tables_below_are_for_this_dictionary():
@@ -108,3 +118,53 @@ def test_normalize(text, normalized):
 )
 def test_sentence_splitter(text, sentences):
     assert [text[s:e] for s, e in split_sentences(text)] == sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "cuts"),
+    [
+        ("後援とは？", []),  # a question: whole
+        ("ア" * (2 * MAX_MECAB_CHARS + 5), [MAX_MECAB_CHARS, 2 * MAX_MECAB_CHARS]),  # a run: at the size
+        ("あ" * 1500 + "。" + "い" * 1000, [1501]),  # after the sentence end in the second half
+        ("あ" * 500 + "、" + "い" * 2000, [MAX_MECAB_CHARS]),  # a break in the first half is not used
+    ],
+)
+def test_long_text_reaches_mecab_in_pieces(text, cuts):
+    pieces = mecab_pieces(text)
+    assert [start for start, _ in pieces[1:]] == cuts
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(len(piece) <= MAX_MECAB_CHARS for _, piece in pieces)
+
+
+def test_the_guideline_tokenizes_the_same_in_pieces(guideline):
+    text = "\n".join(section.text for section in guideline.sections)
+    assert len(text) > 3 * MAX_MECAB_CHARS
+    tokenizer = default_tokenizer()
+    assert [t.surface for t in tokenizer.tokenize(text)] == [w.surface for w in tokenizer._tagger(text)]
+
+
+class _CountingLock:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.taken += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def test_a_long_run_does_not_hold_the_tokenizer_in_one_go():
+    """MeCab's unknown-word grouping is quadratic in a run of one kind of character: a document line
+    of 20,000 × 「ア」 held the shared tokenizer, and every question waiting for it, for seconds
+    (100,000: 89 s at load 15). Now MeCab gets it piece by piece, the tokenizer free in between, and
+    the tokens still cover the run."""
+    tokenizer = Tokenizer()
+    tokenizer._lock = _CountingLock()
+    run = "ア" * 20_000
+    tokens = tokenizer.tokenize(run)
+    assert tokenizer._lock.taken >= len(run) // MAX_MECAB_CHARS
+    assert "".join(t.surface for t in tokens) == run
+    assert all(run[t.start : t.end] == t.surface for t in tokens)
