@@ -49,6 +49,7 @@ def test_the_default_reranker_is_the_answerers_evidence(chain):
     assert all(h.score >= before[h.key] for h in reranked)
 
 
+@pytest.mark.slow  # imports torch
 def test_a_cross_encoder_given_by_folder_reorders_the_sections(service, tiny_cross_encoder):
     settings = service.settings.model_copy(update={"reranker_model": str(tiny_cross_encoder)})
     chain = AnswerChain(dataclasses.replace(service, settings=settings))
@@ -63,6 +64,7 @@ def test_a_cross_encoder_given_by_folder_reorders_the_sections(service, tiny_cro
     assert answer.citations and not answer.abstained
 
 
+@pytest.mark.slow  # imports torch
 def test_a_missing_cross_encoder_is_reported_in_japanese(service, tmp_path):
     pytest.importorskip("sentence_transformers")
     settings = service.settings.model_copy(update={"reranker_model": str(tmp_path / "no-such-model")})
