@@ -44,6 +44,28 @@ POINTS_BACK = re.compile(
 )
 # Markers of cited sections in an earlier answer's text, for histories that carry no citations as data.
 MARKER = re.compile(r"[\[［]\s*([0-9０-９]+(?:-[0-9０-９A-Za-zＱ]+)*)(?:[\s　][^\]］]*)?[\]］]")
+# Nouns that ask for more of whatever is being talked about (「具体例は？」「申請の締め切りは？」): they
+# name no topic, so a follow-up made of them is not out of scope on its own.
+CONVERSATIONAL = frozenset(
+    {
+        "具体",
+        "具体例",
+        "例",
+        "詳細",
+        "理由",
+        "根拠",
+        "ポイント",
+        "注意点",
+        "留意点",
+        "要点",
+        "続き",
+        "例外",
+        "申請",
+        "申し込み",
+        "提出",
+        "手続き",
+    }
+)
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 SUGGESTIONS = 3
 FOLLOW_UP_GAIN = 0.01  # how much stronger the evidence with the previous turn must be to use it
@@ -263,6 +285,7 @@ class AnswerChain:
     def out_of_scope_alone(self, terms: list[str], previous: list[tuple[str, str]]) -> bool:
         """Most of the question's words are words the guideline never uses (有給休暇の申請), or some
         are and none of the others is a word of the previous answer's sections (今日の天気)."""
+        terms = [t for t in terms if t not in CONVERSATIONAL]
         unknown = [t for t in terms if t not in self.idf]
         if not terms or not unknown:
             return False
