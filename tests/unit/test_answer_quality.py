@@ -272,3 +272,15 @@ def test_an_unrelated_question_after_an_on_topic_one_is_refused(chain):
 def test_sides_are_found_by_the_headings_that_name_them(chain):
     answer = chain.ask("地区別避難計画と災害協定、どっちも危機管理室の担当？")
     assert {"5-3", "5-4"} <= set(answer.cited_sections)
+
+
+def test_a_follow_up_asking_for_more_of_the_same_leans_on_the_previous_turn(chain):
+    answer = chain.ask("具体例は？", turn(chain, "協定とは？"))
+    assert not answer.abstained and answer.cited_sections[0] == "3-3"
+    assert "災害時の物資提供" in answer.answer
+
+
+def test_a_follow_up_asking_for_a_missing_detail_says_it_is_missing(chain):
+    answer = chain.ask("申請の締め切りは？", turn(chain, "後援とは？"))
+    assert answer.partial and "3-7" in answer.cited_sections
+    assert answer.answer.startswith("ガイドラインには申請の締め切り")
