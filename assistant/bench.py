@@ -6,7 +6,7 @@ cold index build and no-change re-index; passage-embedding throughput per backen
 warm retrieval and full-answer latency at corpus scales 1×, 10×, 100× (a synthetic
 corpus made from the guideline); cold start of ``assistant ask``; peak memory of an
 index build and of ``assistant serve``; N concurrent users against ``assistant serve``
-on loopback.
+on loopback; in Chromium, from pressing Enter in the chat to the answer drawn.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,19 @@ from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.metrics import percentile
 from assistant.ingestion.corpus import Document, Section, add_document, corpus_files, load_corpus
 from assistant.settings import Settings
+
+# Debian's Chromium, started as the browser tests start it (tests/integration/conftest.py).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass
@@ -46,6 +59,8 @@ class BenchOptions:
     users: tuple[int, ...] = (1, 4, 8)
     requests_per_user: int = 10
     load_timeout: float = 180.0
+    browser_questions: int = 20  # 0: no browser figure
+    chromium: str = CHROMIUM
 
 
 def family(process: psutil.Process) -> list[psutil.Process]:
@@ -362,10 +377,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure_serve(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
-    """`assistant serve` on loopback: RSS after warm-up, then N simulated staff at once."""
-    import httpx
-
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[tuple[str, subprocess.Popen]]:
+    """An `assistant serve` process on loopback over the settings' corpus and index: its URL and process."""
     port = free_port()
     env = {
         **os.environ,
@@ -388,6 +402,20 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("assistant serve did not start") from None
                 time.sleep(0.25)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def measure_serve(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
+    """`assistant serve` on loopback: RSS after warm-up, then N simulated staff at once."""
+    import httpx
+
+    with serving(settings) as (url, proc):
         with httpx.Client(timeout=60) as warm:
             for q in questions[:5]:
                 ask_over_http(warm, url, q)
@@ -400,12 +428,60 @@ def measure_serve(settings: Settings, questions: list[str], options: BenchOption
             used_ms = (cpu_seconds(server) - cpu) * 1000
             load[str(n)] = {**run, "server_cpu_ms_per_answer": used_ms / max(1, run["answered"])}
         return {"serve_rss_after_warmup_mb": rss, "load": load}
-    finally:
-        proc.terminate()
+
+
+# From the Enter key to the frame after the answer and its sources are in the page (chat.js fires
+# "answer-rendered" once they are), per question, in ms.
+_TIME_ENTER_TO_ANSWER = """() => {
+    if (window.__latencies) return;
+    window.__latencies = [];
+    let start = 0;
+    document.querySelector('#question-input').addEventListener('keydown', e => {
+        if (e.key === 'Enter') start = performance.now();
+    }, true);
+    document.querySelector('#chat-app').addEventListener('answer-rendered', () => {
+        requestAnimationFrame(() => window.__latencies.push(performance.now() - start));
+    });
+}"""
+
+
+def enter_to_answer_ms(page: Any, questions: list[str]) -> list[float]:
+    """Type each question into the chat of a Playwright ``page``, press Enter and wait for its answer
+    to be drawn: the time from the key to the drawn answer, in ms, one per question."""
+    page.evaluate(_TIME_ENTER_TO_ANSWER)
+    before = page.evaluate("window.__latencies.length")
+    box = page.locator("#question-input")
+    for done, question in enumerate(questions, start=before + 1):
+        box.fill(question)
+        box.press("Enter")
+        page.wait_for_function("n => window.__latencies.length >= n", arg=done)
+    return page.evaluate("window.__latencies").copy()[before:]
+
+
+def measure_browser(settings: Settings, questions: list[str], options: BenchOptions) -> dict[str, Any]:
+    """Issue 15's figure: pressing Enter in the chat of `assistant serve` in Chromium (1366×768) →
+    the answer and its sources drawn, over ``questions`` (the conversation cleared before each run)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"skipped": "playwright is not installed (the 'test' extra)"}
+    if not Path(options.chromium).exists():
+        return {"skipped": f"no Chromium at {options.chromium}"}
+    with serving(settings) as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=options.chromium, args=CHROMIUM_ARGS)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="ja-JP")
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.wait_for_selector("#question-input")
+            enter_to_answer_ms(page, questions[:3])  # warm-up: first requests, first drawing
+            runs = []
+            for _ in range(options.repeats):
+                page.locator(".clear-button").click()
+                runs.append([ms / 1000 for ms in enter_to_answer_ms(page, questions)])
+        finally:
+            browser.close()
+    return {"questions": len(questions), **latency_spread(runs)}
 
 
 def ask_over_http(client: Any, url: str, question: str) -> Any:
@@ -562,6 +638,9 @@ def run_bench(base: Settings, options: BenchOptions, log: Callable[[str], None] 
         results["cold_start"] = measure_cold_start(one, options)
         log("serve and concurrent users …")
         results["serve"] = measure_serve(one, questions, options)
+        if options.browser_questions:
+            log("Enter → answer drawn, in Chromium …")
+            results["browser"] = measure_browser(one, fixed_questions(options.browser_questions), options)
         log("embedding throughput (sentence-transformers) …")
         results["throughput"].update(measure_throughput(one, options, "sentence-transformers"))
     results["targets"] = targets(results)
@@ -585,6 +664,10 @@ def targets(r: dict[str, Any]) -> dict[str, Any]:
             "value": add["add_over_embed"],
             "met": add["add_over_embed"] <= 1,
         }
+    if (browser := r.get("browser")) and "median_ms" in browser:
+        median, p95 = browser["median_ms"]["median"], browser["p95_ms"]["median"]
+        out["browser_enter_to_answer_median_ms<=300"] = {"value": median, "met": median <= 300}
+        out["browser_enter_to_answer_p95_ms<=500"] = {"value": p95, "met": p95 <= 500}
     cold = r["cold_start"]["ask_cold_start_s"]["median"]
     out["ask_cold_start_s<=3"] = {"value": cold, "met": cold <= 3}
     ratio = r["build"]["cold_over_unchanged_cli"]
@@ -670,6 +753,14 @@ def markdown(r: dict[str, Any]) -> str:
             "throughput / p95 / errors / server CPU per answer | "
             f"{v['throughput_per_s']:.1f} q/s / {p95} / {v['errors']} / {v['server_cpu_ms_per_answer']:.0f} ms |"
         )
+    if browser := r.get("browser"):
+        if "median_ms" in browser:
+            lines.append(
+                f"| Enter → answer drawn in Chromium ({browser['questions']} questions): median / p95 | "
+                f"{s(browser['median_ms'], ' ms', 0)} / {s(browser['p95_ms'], ' ms', 0)} |"
+            )
+        else:
+            lines.append(f"| Enter → answer drawn in Chromium | not measured: {browser['skipped']} |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for name, t in r["targets"].items():
         lines.append(f"| {name} | {t['value']:.2f} | {'yes' if t['met'] else 'NO'} |")

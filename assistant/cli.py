@@ -408,6 +408,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         questions=args.questions,
         users=tuple(args.users),
         requests_per_user=args.requests_per_user,
+        browser_questions=args.browser_questions,
+        chromium=args.chromium,
     )
     if args.url:
         from assistant.bench import measure_url, url_markdown
@@ -591,6 +593,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--url",
         help="動いているサーバーまたはプロキシ（nginx）の URL: 同時利用者の負荷だけを測る（チャットと同じ呼び出し）",
     )
+    p.add_argument(
+        "--browser-questions",
+        type=int,
+        default=20,
+        help="Chromium で Enter から回答表示までを測る質問の数（0: 測らない）",
+    )
+    p.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium の実行ファイル")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("glossary", help="用語集（corpus/glossary.toml）を扱う")

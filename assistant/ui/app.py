@@ -180,7 +180,7 @@ class StaffAssistant:
         self.insights = Insights(question_log, feedback_store, chain.service.tokenizer) if question_log else None
         self.metrics = metrics or Metrics()
         self.tokenizer = chain.service.tokenizer
-        self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset))}
+        self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset), self.documents)}
         self.answer_slots = AnswerSlots(CONCURRENCY_LIMIT)
         self._pending: dict[str, PendingAnswer] = {}
         self._pending_lock = threading.Lock()

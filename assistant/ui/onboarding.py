@@ -66,9 +66,42 @@ GRADING_RULE = (
 NEGATIONS = {("助動詞", "ない"), ("助動詞", "ず"), ("助動詞", "ぬ"), ("形容詞", "無い"), ("形容詞", "ない")}
 
 
-def quiz_cases(cases: Sequence[EvalCase]) -> list[EvalCase]:
+def _bigrams(text: str) -> set[str]:
+    text = "".join(normalize(text).split())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def evidence_sentences(section_text: str, reference: str) -> list[str]:
+    """The section's sentences a model answer was drawn from, to be marked: for each sentence of the
+    model answer, the section's sentence sharing the most character bigrams with it, when the shared
+    ones make up at least half of the shorter sentence's. Model answers paraphrase and abridge
+    (「後援：市民が主催する…」), so looking for them word for word would mark nothing for many."""
+    sentences = [section_text[s:e] for s, e in split_sentences(section_text)]
+    grams = [_bigrams(sentence) for sentence in sentences]
+    marked: list[str] = []
+    for s, e in split_sentences(reference):
+        wanted = _bigrams(reference[s:e])
+        if not wanted:
+            continue
+        shares = [len(wanted & g) / min(len(wanted), len(g)) if g else 0.0 for g in grams]
+        best = max(range(len(shares)), key=shares.__getitem__, default=None)
+        if best is not None and shares[best] >= 0.5 and sentences[best] not in marked:
+            marked.append(sentences[best])
+    return marked
+
+
+def quiz_cases(cases: Sequence[EvalCase], documents: Sequence[Document] = ()) -> list[EvalCase]:
     """The cases a new hire can answer alone: answered by the guideline (not out of scope, not a
-    detail it lacks), one turn, with a reference answer and keywords."""
+    detail it lacks), one turn, with a reference answer and keywords; given the documents, only
+    those whose evidence can be shown marked (not an answer that only names a department)."""
+
+    def evidenced(case: EvalCase) -> bool:
+        for section_id in case.gold_sections:
+            document = find_section(documents, section_id)
+            if document and evidence_sentences(document.section(section_id).text, case.reference_answer):
+                return True
+        return False
+
     return [
         c
         for c in cases
@@ -76,6 +109,7 @@ def quiz_cases(cases: Sequence[EvalCase]) -> list[EvalCase]:
         and not c.history
         and c.reference_answer.strip()
         and any(p.strip() for p in c.must_include)
+        and (not documents or evidenced(c))
     ]
 
 
@@ -224,15 +258,15 @@ def grade_answer(
         )
     else:
         verdict = '<p class="verdict retry">不正解です（もう一歩）</p>'
-    sentences = [case.reference_answer[s:e] for s, e in split_sentences(case.reference_answer)]
     gold = []
     for section_id in case.gold_sections:
         document = find_section(documents, section_id)
         if document is None:
             continue
+        text = document.section(section_id).text
         gold.append(
             f"<details open><summary>{escape(section_label(document, section_id))}</summary>"
-            f"{body_html(document.section(section_id).text, sentences)}</details>"
+            f"{body_html(text, evidence_sentences(text, case.reference_answer))}</details>"
         )
     html = f"""<div class="quiz-result">
 {verdict}

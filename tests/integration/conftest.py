@@ -7,19 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.bench import CHROMIUM, CHROMIUM_ARGS  # the browser the benchmark measures in, started alike
 from tests.integration.servers import ChromaServer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

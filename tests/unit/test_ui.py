@@ -18,7 +18,7 @@ from assistant.feedback import FeedbackStore
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.ui.app import GENERIC_ERROR, StaffAssistant, history_messages
-from assistant.ui.onboarding import match_keywords, quiz_cases, quiz_progress
+from assistant.ui.onboarding import evidence_sentences, match_keywords, quiz_cases, quiz_progress
 from assistant.ui.render import (
     body_html,
     chapter_html,
@@ -359,11 +359,33 @@ def test_chapter_walk(staff, guideline):
     assert "第４章" not in chapter3
 
 
-def test_quiz_cases_are_in_scope_single_turn_with_keywords():
+def test_quiz_cases_are_in_scope_single_turn_with_keywords(guideline):
     cases = load_dataset(DEFAULT_DATASET)
     chosen = quiz_cases(cases)
     assert chosen and len(chosen) < len(cases)
     assert all(c.expected == "answer" and not c.history and c.must_include for c in chosen)
+    shown = quiz_cases(cases, [guideline])  # only questions whose evidence can be shown marked
+    assert {c.id for c in chosen} - {c.id for c in shown} >= {"dev-n-63"}  # 「環境保全課です。」
+    assert all(
+        any(evidence_sentences(guideline.section(s).text, c.reference_answer) for s in c.gold_sections) for c in shown
+    )
+
+
+@pytest.mark.parametrize(
+    ("section_id", "reference", "marked"),
+    [
+        # an abridged model answer marks the sentence it came from
+        (
+            "3-7",
+            "後援：市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。",
+            ["市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。"],
+        ),
+        ("3-7", "後援では、財政的な支援等はありません。", ["財政的な支援等はありません。"]),
+        ("3-7", "環境保全課です。", []),  # nothing in the text to point at
+    ],
+)
+def test_evidence_sentences_of_a_model_answer(guideline, section_id, reference, marked):
+    assert evidence_sentences(guideline.section(section_id).text, reference) == marked
 
 
 @pytest.mark.parametrize(

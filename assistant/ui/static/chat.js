@@ -64,12 +64,15 @@ function fit() {
   if (over > 0 && height - over >= 260) element.style.setProperty("--chat-height", `${height - over}px`);
 }
 
-// Scroll the log (not the page) so that `target` is in view: its top at the top if it does not fit.
+// Scroll the log (not the page) so that `target` is in view: just enough when it fits, else its top
+// at the top.
 function reveal(target, alignTop = false) {
   const logBox = log.getBoundingClientRect();
   const rect = target.getBoundingClientRect();
-  if (alignTop || rect.top < logBox.top || rect.bottom > logBox.bottom) {
+  if (alignTop || rect.top < logBox.top || rect.height > logBox.height - 16) {
     log.scrollTop += rect.top - logBox.top - 8;
+  } else if (rect.bottom > logBox.bottom) {
+    log.scrollTop += rect.bottom - logBox.bottom + 8;
   }
 }
 
@@ -118,7 +121,9 @@ async function rate(turn, node, rating, comment) {
   turn.rating = rating;
   saveTurns();
   markRating(turn, node);
-  node.querySelector(".comment-form").hidden = false;
+  const commentForm = node.querySelector(".comment-form");
+  commentForm.hidden = false;
+  reveal(commentForm); // the mark, the message and the comment box in view, on a phone too
 }
 
 function markRating(turn, node) {
