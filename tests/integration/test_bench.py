@@ -34,7 +34,7 @@ def test_bench_runs_at_1x_and_writes_json_and_markdown(tmp_path):
     cmd = [sys.executable, "-m", "assistant", "bench", "--scales", "1", "--repeats", "1", "--cold-repeats", "1"]
     cmd += ["--questions", "3", "--users", "1", "2", "--requests-per-user", "2", "--browser-questions", "3"]
     cmd += ["--out", str(out)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ})
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env={**os.environ})
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     assert data["build"]["chunks"] == 53 and data["build"]["cold_build_s"]["median"] > 0
