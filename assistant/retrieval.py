@@ -5,9 +5,7 @@ A section is the unit of ranking (a long section's chunks count once, by their b
 - dense: the best cosine similarity of any of the section's chunks (Chroma);
 - words: BM25 over fugashi content lemmas of the section's title path, department and body;
 - chars: BM25 over character bigrams of the same text folded to one form (NFKC, lower case,
-  katakana as hiragana), which survives half-width katakana and typos, and over the bigrams of how
-  it sounds (fugashi's readings), which finds a kanji term typed in kana (こうえんめいぎ, ｷｮｳﾃｲ) or
-  mistyped by an IME (公園名義 → 後援名義);
+  katakana as hiragana), which survives half-width katakana, kana spellings of a term and typos;
 - title: the sections whose own title the query names (後援, 補助・助成 → 補助 or 助成);
 - department: the sections of a department the query names (chapter 5's 危機管理室 …);
 - previous: for a follow-up, the sections the previous answer cited.
@@ -169,7 +167,6 @@ class _Entry:
     searchable: str  # title path, department and body: what the keyword rankings see
     department: str  # folded, "" when the section names none
     title_words: tuple[str, ...]  # the section's own title, folded, split at ・ (補助・助成 → 補助, 助成)
-    title_sounds: tuple[str, ...]  # the same words as they sound (協定 → きょうてい), three kana or more
 
 
 class _BM25:
@@ -217,22 +214,13 @@ class HybridRetriever(BaseRetriever):
                     continue
                 title = document.title_path(section.section_id)
                 searchable = "\n".join(filter(None, [title, section.department or "", section.text]))
-                parts = [p for p in re.split(r"[・･、\s]", section.title) if len(fold(p)) >= 2]
-                sounds = tuple(s for s in (fold(self.tokenizer.reading(p)) for p in parts) if len(s) >= 3)
+                words = tuple(w for w in (fold(part) for part in re.split(r"[・･、\s]", section.title)) if len(w) >= 2)
                 self._entries.append(
-                    _Entry(
-                        document.doc_id,
-                        section,
-                        title,
-                        searchable,
-                        fold(section.department or ""),
-                        tuple(fold(p) for p in parts),
-                        sounds,
-                    )
+                    _Entry(document.doc_id, section, title, searchable, fold(section.department or ""), words)
                 )
         self._position = {(e.doc_id, e.section.section_id): i for i, e in enumerate(self._entries)}
         self._words = _BM25([self.tokenizer.content_lemmas(e.searchable) or ["\x00"] for e in self._entries])
-        self._chars = _BM25([self.spellings(e.searchable) or ["\x00"] for e in self._entries])
+        self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
 
     def rankings(
         self,
@@ -260,10 +248,11 @@ class HybridRetriever(BaseRetriever):
             # the query's own words count twice the glossary's: an expansion must not outvote the question
             extra = " ".join(self.glossary.expand(query))
             words = self.tokenizer.content_lemmas(query) * 2 + self.tokenizer.content_lemmas(extra)
-            chars = self.spellings(query) * 2 + [g for term in extra.split() for g in self.spellings(term)]
+            chars = char_ngrams(query) * 2 + [g for term in extra.split() for g in char_ngrams(term)]
             ranked["words"] = self._words.rank(words, n)
             ranked["chars"] = self._chars.rank(chars, n)
-            titled = self.named_titles(query)
+            folded = fold(query)
+            titled = [i for i, e in enumerate(self._entries) if any(w in folded for w in e.title_words)]
             if titled:
                 ranked["title"] = [(i, 1.0) for i in titled]
             named = self.named_departments(query)
@@ -276,25 +265,10 @@ class HybridRetriever(BaseRetriever):
             }
         return ranked
 
-    def spellings(self, text: str) -> list[str]:
-        """The text's character bigrams as written and, marked apart, as it sounds."""
-        return char_ngrams(text) + ["\x01" + g for g in char_ngrams(self.tokenizer.reading(text))]
-
     def get(self, key: tuple[str, str]) -> SectionHit | None:
         """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""
         pos = self._position.get(key)
         return None if pos is None else self.hit(pos, 0.0, {}, {})
-
-    def named_titles(self, query: str) -> list[int]:
-        """Positions of the sections whose own title the query names, in the guideline's spelling
-        (後援) or typed in kana (こうえん, ｷｮｳﾃｲ, ジッコウイインカイ)."""
-        folded = fold(query)
-        kana = [run for run in re.findall(r"[ぁ-ゖー]{3,}", folded)]
-        return [
-            i
-            for i, e in enumerate(self._entries)
-            if any(w in folded for w in e.title_words) or any(s in run for s in e.title_sounds for run in kana)
-        ]
 
     def named_departments(self, query: str) -> list[int]:
         """Positions of the sections whose department the query names."""

@@ -137,10 +137,10 @@ class Settings(BaseSettings):
     # CrossEncoder by name or folder (e.g. a copied Japanese reranker)
     reranker_model: str = ""
 
-    # Abstention: answer only when evidence = the best sentence similarity − weight × the question's
-    # nouns the guideline never uses reaches the threshold (calibrated on dev: `assistant eval --calibrate`).
-    abstain_threshold: Number = Field(0.8446, ge=-1, le=2)
-    abstain_lexical_weight: Number = Field(0.02, ge=0, le=1)
+    # Abstention: answer only when evidence = best dense similarity + weight × term coverage
+    # reaches the threshold (calibrated on the eval dataset: `assistant eval --calibrate`).
+    abstain_threshold: Number = Field(0.856, ge=-1, le=2)
+    abstain_lexical_weight: Number = Field(0.05, ge=0, le=1)
 
     # Optional LLM answers: an OpenAI-compatible endpoint, or a local GGUF model (llama.cpp)
     llm_base_url: HttpUrl = ""

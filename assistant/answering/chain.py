@@ -16,7 +16,6 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
@@ -34,7 +33,7 @@ from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.sentences import section_sentences
-from assistant.retrieval import SectionHit, fold
+from assistant.retrieval import SectionHit
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -70,9 +69,6 @@ ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 SUGGESTIONS = 3
 FOLLOW_UP_GAIN = 0.01  # how much stronger the evidence with the previous turn must be to use it
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
-# Evidence a question naming a section's title, a department or a glossary word (外注 → 委託) gets: chosen by 5-fold cross-validation
-# on dev (a plateau from 0.05 up; below it, named questions like 「青少年課はどこと組んでる？」 were refused).
-NAMED_TOPIC_EVIDENCE = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -160,10 +156,6 @@ class AnswerChain:
         self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
         self.reranker = reranker or make_reranker(self.settings, self.extractive)
         self.topics = self.topic_terms()
-        keys = list(sentences)
-        self._sentence_vectors = np.vstack([sentences[k].vectors for k in keys]) if keys else np.zeros((0, 1))
-        self._sentence_docs = np.array([k[0] for k in keys for _ in sentences[k].spans])
-        self._vocabulary, self._sound = self.guideline_words()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
@@ -237,33 +229,6 @@ class AnswerChain:
             for t in tokenizer.tokenize(s.title)
             if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
         )
-
-    def guideline_words(self) -> tuple[frozenset[str], str]:
-        """The content lemmas of every heading, department and body, and all of it as it sounds."""
-        tokenizer = self.service.tokenizer
-        texts = [f"{s.title}\n{s.department or ''}\n{s.text}" for d in self.service.documents for s in d.sections]
-        lemmas = frozenset(t for text in texts for t in tokenizer.content_lemmas(text))
-        return lemmas, fold(tokenizer.reading("\n".join(texts)))
-
-    def unknown_nouns(self, question: str) -> list[str]:
-        """The question's nouns the guideline never uses in any spelling (人事異動, 電話番号, 飲み会):
-        what an out-of-scope question is usually about. A noun counts as used when the guideline has
-        its lemma, its reading (ｷｮｳﾃｲ, こうえん) or a glossary word holding it (外注)."""
-        staff_words = [fold(w) for w in self.service.retriever.glossary.entries]
-        unknown = []
-        for token in self.service.tokenizer.tokenize(question):
-            if (
-                not token.is_content
-                or token.pos != "名詞"
-                or token.pos_detail == "数詞"
-                or token.lemma in self._vocabulary
-            ):
-                continue
-            sound = fold(self.service.tokenizer.reading(token.surface))
-            if (len(sound) >= 2 and sound in self._sound) or any(fold(token.surface) in w for w in staff_words):
-                continue
-            unknown.append(token.lemma)
-        return unknown
 
     def has_topic(self, question: str) -> bool:
         """Whether the question names something of its own: a heading's subject used as a noun, a
@@ -396,20 +361,15 @@ class AnswerChain:
         return hit
 
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
-        """How well the guideline covers the query: the best cosine similarity of any of its sentences,
-        less ``abstain_lexical_weight`` for each of the query's nouns the guideline never uses, plus
-        ``NAMED_TOPIC_EVIDENCE`` when the query names a section's title, a department or a glossary word."""
-        vectors = self._sentence_vectors
-        if doc_ids:
-            vectors = vectors[np.isin(self._sentence_docs, list(doc_ids))]
-        dense = float((vectors @ np.asarray(query_vector, dtype=np.float32)).max()) if len(vectors) else 0.0
-        retriever = self.service.retriever
-        named = bool(
-            retriever.named_titles(query) or retriever.named_departments(query) or retriever.glossary.expand(query)
-        )
-        return (
-            dense - self.settings.abstain_lexical_weight * len(self.unknown_nouns(query)) + NAMED_TOPIC_EVIDENCE * named
-        )
+        """How well the guideline covers the query: best cosine similarity of any chunk, plus the
+        IDF-weighted share of the query's terms that the guideline uses at all."""
+        best = self.service.index.dense(query_vector, 1, doc_ids)
+        dense = best[0][1] if best else 0.0
+        terms = self.service.tokenizer.content_lemmas(query)
+        unknown_weight = max(self.idf.values(), default=1.0)
+        total = sum(self.idf.get(t, unknown_weight) for t in terms)
+        coverage = sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
+        return dense + self.settings.abstain_lexical_weight * coverage
 
     @staticmethod
     def _base(turn: Turn) -> Answer:

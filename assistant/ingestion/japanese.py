@@ -129,13 +129,6 @@ class Tokenizer:
         「こんにちは」 give nothing to search for."""
         return any(t.is_content for t in self.tokenize(text))
 
-    def reading(self, text: str) -> str:
-        """The text as it sounds, in katakana (後援名義 → コウエンメイギ); words the dictionary cannot
-        read (ジッコウイインカイ, numbers) as written. Kanji typed in kana or mistyped by an IME
-        (公園名義) read the same as the guideline's own term."""
-        with self._lock:
-            return "".join(w.feature.kana or w.surface for w in self._tagger(text.replace("\x00", " ")))
-
     def words(self, text: str) -> list[str]:
         """Normalized surfaces of all non-symbol tokens: the units of token F1 and ROUGE-L."""
         return [t.normalized for t in self.tokenize(text) if t.pos not in ("補助記号", "空白") and t.normalized]

@@ -86,45 +86,6 @@ def test_unrelated_questions_are_declined_with_nearest_sections(chain, question)
         assert f"［{suggestion.section_id}］" in answer.answer
 
 
-@pytest.mark.parametrize(
-    ("question", "unknown"),
-    [
-        ("協働推進の担当職員の人事異動はいつ決まる？", ["人事", "異動"]),
-        ("市民活動の相談窓口の電話番号を教えて", ["窓口", "電話", "番号"]),
-        ("こうえんめいぎ 断る基準", ["基準"]),  # こうえんめいぎ is how 後援名義 sounds
-        ("仕事を下請けに出すときの注意は？", ["仕事"]),  # 下請け: a glossary word
-        ("危機管理室の協働の取組は？", []),  # a department
-    ],
-)
-def test_nouns_the_guideline_never_uses(chain, question, unknown):
-    assert chain.unknown_nouns(question) == unknown
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "協働事業で休日出勤した分の手当はどう申請する？",  # the guideline's own words, about pay
-        "災害のとき職員の安否確認はどうやる？",  # about disaster response, not 協働
-        "庁内の共有フォルダに入れないときは誰に連絡する？",
-    ],
-)
-def test_out_of_scope_questions_in_the_guidelines_words_are_declined(chain, question):
-    assert chain.ask(question).abstained
-
-
-@pytest.mark.parametrize(
-    ("question", "gold"),
-    [
-        ("青少年課はどこと組んでる？", "5-15"),  # names a department
-        ("ジッコウイインカイって期間限定のもの？", "3-2"),  # names a section in katakana
-        ("仕事を下請けに出すときの注意は？", "3-5"),  # a glossary word
-    ],
-)
-def test_questions_naming_a_topic_are_answered(chain, question, gold):
-    answer = chain.ask(question)
-    assert not answer.abstained and gold in answer.cited_sections
-
-
 def test_follow_up_resolves_to_the_previous_topic(chain):
     history = [
         {"role": "user", "content": "市民団体のイベントを後援してほしいと頼まれました。後援とは何ですか？"},

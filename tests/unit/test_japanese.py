@@ -49,21 +49,6 @@ def test_tokens(text, expected):
 
 
 @pytest.mark.parametrize(
-    ("text", "reading"),
-    [
-        ("後援名義", "コウエンメイギ"),
-        ("公園名義", "コウエンメイギ"),  # an IME's homophone reads the same
-        ("こうえんめいぎ", "コウエンメイギ"),
-        ("ＮＰＯや企業", "エヌピーオーヤキギョウ"),
-        ("ジッコウイインカイ", "ジッコウイインカイ"),  # unknown to the dictionary: kept as written
-        ("ｷｮｳﾃｲ", "ｷｮｳﾃｲ"),
-    ],
-)
-def test_reading(text, reading):
-    assert default_tokenizer().reading(text) == reading
-
-
-@pytest.mark.parametrize(
     ("text", "lemmas"),
     [
         ("後援名義を使用させることは適切でありません。", ["後援", "名義", "使用", "適切"]),

@@ -91,36 +91,6 @@ def test_spelling_and_department_variants_find_their_section(service, question, 
     assert gold in [h.section_id for h in service.retriever.search(question, k=2)]
 
 
-@pytest.mark.parametrize(
-    ("question", "named"),
-    [
-        ("後援とは", ["3-7"]),
-        ("こうえんめいぎ 断る基準", ["3-7"]),  # a kanji term typed in hiragana
-        ("ｷｮｳﾃｲ結んでる相手の例", ["3-3"]),  # in half-width katakana
-        ("ジッコウイインカイって期間限定？", ["3-2"]),
-        ("公園の掃除", []),  # a homophone in kanji names nothing
-        ("有給休暇の申請", []),
-    ],
-)
-def test_titles_are_named_in_any_spelling(service, question, named):
-    retriever = service.retriever
-    assert [retriever._entries[i].section.section_id for i in retriever.named_titles(question)] == named
-
-
-@pytest.mark.parametrize(
-    ("question", "gold"),
-    [
-        ("いたく先でトラブったら責任はだれ？", "3-5"),  # 委託 typed in hiragana
-        ("ジッコウイインカイって期間限定のもの？", "3-2"),  # 実行委員会 in katakana
-        ("ジチキホンジョウレイの子ども版はだれと作った？", "5-1"),  # 自治基本条例 in katakana
-        ("こうえんめいぎ 断る基準", "3-7"),
-    ],
-)
-def test_kanji_terms_typed_in_kana_find_their_section(service, question, gold):
-    """The character ranking also reads the guideline as it sounds."""
-    assert gold in [h.section_id for h in service.retriever.search(question, k=3)]
-
-
 def test_departments_are_searchable(service):
     """Chapter 5 names each example's department; the two of 危機管理室 come first."""
     top = [h.section_id for h in service.retriever.search("危機管理室の協働の取組は？", k=2)]
