@@ -45,7 +45,8 @@ def test_bench_runs_at_1x_and_writes_json_and_markdown(tmp_path):
     assert data["serve"]["serve_rss_after_warmup_mb"] > 50
     one = data["scales"]["1x"]
     # The CPU profile that explains the concurrency figures: the query embedding is part of an answer.
-    assert 0 < one["query_embedding_cpu_ms"]["median"] < one["answer_cpu_ms"]["median"]
+    # CPU time comes in coarse ticks: over few questions the embedding can be all of the answer's CPU
+    assert 0 < one["query_embedding_cpu_ms"]["median"] <= one["answer_cpu_ms"]["median"]
     assert data["serve"]["load"]["1"]["server_cpu_ms_per_answer"] > 0
     floor = data["cpu_floor"]
     assert floor["users"] == 2 and floor["mean_latency_ms"] == pytest.approx(
