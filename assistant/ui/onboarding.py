@@ -108,8 +108,29 @@ def quiz_cases(cases: Sequence[EvalCase], documents: Sequence[Document] = ()) ->
         if c.expected == "answer"
         and not c.history
         and c.reference_answer.strip()
-        and any(p.strip() for p in c.must_include)
+        and any(p.strip() and _written_in(p, c.reference_answer) for p in c.must_include)
         and (not documents or evidenced(c))
+    ]
+
+
+def _compact(text: str) -> str:
+    return "".join(normalize(text).split())
+
+
+def _written_in(phrase: str, text: str) -> bool:
+    return _compact(phrase) in _compact(text)
+
+
+def quiz_keywords(case: EvalCase, tokenizer: Tokenizer) -> list[str]:
+    """The keywords a quiz answer is graded on: those of the case that its model answer itself says.
+    A case's keywords are written for retrieval and may come from the section rather than the
+    model answer (「合意書」 for an answer that never names it): grading a learner on them would fail
+    the model answer itself."""
+    phrases = [p for p in case.must_include if p.strip()]
+    return [
+        m.phrase
+        for m in match_keywords(case.reference_answer, case.reference_answer, phrases, tokenizer)
+        if m.score >= 1
     ]
 
 
@@ -189,11 +210,13 @@ def match_keywords(text: str, reference: str, keywords: Sequence[str], tokenizer
     matches = []
     for phrase in keywords:
         lemmas = tokenizer.content_lemmas(phrase)
+        written = _written_in(phrase, text)
         if not lemmas:  # a keyword of function words only: look for it as written
-            found = float(normalize(phrase) in normalize(text))
-            matches.append(KeywordMatch(phrase, found, False))
+            matches.append(KeywordMatch(phrase, float(written), False))
             continue
-        found = sum(lemma in answer_lemmas for lemma in lemmas) / len(lemmas)
+        # as written counts whole: alone, a phrase may be cut into other words than in a sentence
+        # (「見回り」 alone is not the 見回り of 「ごみステーションの見回りをして」 to MeCab)
+        found = 1.0 if written else sum(lemma in answer_lemmas for lemma in lemmas) / len(lemmas)
         expected = _polarity(reference_tokens, lemmas)
         if expected is None:
             expected = _polarity(tokenizer.tokenize(phrase), lemmas)
@@ -238,7 +261,7 @@ def grade_answer(
             state, notice_html("答えが空です。自分の言葉で答えを入力してから「採点する」を押してください。")
         )
     case = cases[state["ids"][state["position"]]]
-    matches = match_keywords(text, case.reference_answer, [p for p in case.must_include if p.strip()], tokenizer)
+    matches = match_keywords(text, case.reference_answer, quiz_keywords(case, tokenizer), tokenizer)
     score = sum(m.score for m in matches) / len(matches)
     passed, unsure = score >= 1, 0.5 <= score < 1
     new_state = {

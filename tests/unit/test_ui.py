@@ -18,7 +18,7 @@ from assistant.feedback import FeedbackStore
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import default_tokenizer
 from assistant.ui.app import GENERIC_ERROR, StaffAssistant, history_messages
-from assistant.ui.onboarding import evidence_sentences, match_keywords, quiz_cases, quiz_progress
+from assistant.ui.onboarding import evidence_sentences, match_keywords, quiz_cases, quiz_keywords, quiz_progress
 from assistant.ui.render import (
     body_html,
     chapter_html,
@@ -339,6 +339,8 @@ def test_the_library_is_that_of_the_build_answering(staff, chain):
     assert library["filter"] == ""  # one document: nothing to choose
     assert library["toc"] == toc_html(chain.service.documents)
     assert staff.answer(COVERED, [])["build_id"] == library["build_id"]  # the page compares the two
+    assert staff.library(library["build_id"]) == {"build_id": library["build_id"]}  # shown already: nothing more
+    assert staff.library("an-older-build")["toc"] == library["toc"]
 
 
 # --------------------------------------------------------------------------- onboarding
@@ -369,6 +371,20 @@ def test_quiz_cases_are_in_scope_single_turn_with_keywords(guideline):
     assert all(
         any(evidence_sentences(guideline.section(s).text, c.reference_answer) for s in c.gold_sections) for c in shown
     )
+
+
+def test_every_quiz_model_answer_passes_its_own_grading():
+    """A learner who writes the model answer is told 正解です, whichever question is drawn: keywords
+    the model answer does not say are not graded (「合意書」 for an answer that never names it),
+    and a keyword written as in the answer counts however MeCab cuts it alone (「見回り」, 「対等」)."""
+    tokenizer = default_tokenizer()
+    failed = {}
+    for case in quiz_cases(load_dataset(DEFAULT_DATASET)):
+        keywords = quiz_keywords(case, tokenizer)
+        matches = match_keywords(case.reference_answer, case.reference_answer, keywords, tokenizer)
+        if not keywords or any(m.score < 1 for m in matches):
+            failed[case.id] = [(m.phrase, m.found) for m in matches]
+    assert not failed
 
 
 @pytest.mark.parametrize(
