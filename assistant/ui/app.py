@@ -194,15 +194,19 @@ class StaffAssistant:
     def build_id(self) -> str:
         return self.chain.service.index.build_id
 
-    def library(self) -> dict[str, str]:
+    def library(self, known: Any = None) -> dict[str, str]:
         """What the page shows of the documents (the chat's choice of document, the guideline
-        browser's contents) for the newest build, which is loaded first if the index was rebuilt;
-        the page asks again when an answer reports another ``build_id``."""
+        browser's contents) for the newest build, which is loaded first if the index was rebuilt.
+        When the page already shows that build (``known``), only its ``build_id``: the page asks
+        often (every half minute, when the choice is opened, when an answer reports another build)."""
         refresh = getattr(self.chain, "refresh", None)  # a LiveChain; a fixed AnswerChain has one build
         if refresh is not None:
             refresh(wait=True)
+        build_id = self.build_id  # read first: a switch in between makes the next call send the list again
         documents = self.documents
-        return {"build_id": self.build_id, "filter": document_filter_html(documents), "toc": toc_html(documents)}
+        if known == build_id:
+            return {"build_id": build_id}
+        return {"build_id": build_id, "filter": document_filter_html(documents), "toc": toc_html(documents)}
 
     # --- chat ------------------------------------------------------------------------------
 
@@ -450,7 +454,7 @@ def build_app(
         return ui.rate(request.get("turn"), request.get("rating"), request.get("comment"), request.get("history"))
 
     def library(request: Any) -> dict[str, str]:
-        return ui.library()
+        return ui.library((request if isinstance(request, dict) else {}).get("known"))
 
     with gr.Blocks(title="協働ガイドライン アシスタント", analytics_enabled=False) as app:
         chapter_index = gr.State(0)
