@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.ingestion.japanese import Tokenizer, default_tokenizer, normalize
+from assistant.ingestion.japanese import Token, Tokenizer, default_tokenizer, normalize
 
 KINDS = ("definition", "comparison", "multi-part", "yes-no", "which", "how-to", "detail", "other")
 
@@ -173,7 +173,34 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
+    # a time asked by a noun (開催時期) can be stated in prose: 「取組が終了した時には」
+    DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
 )
+KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
+
+# The last word of a compound noun that makes it a measure, whatever the compound's first words
+# (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
+MEASURE_HEADS = {
+    "料": "金額",
+    "費": "金額",
+    "額": "金額",
+    "代": "金額",
+    "率": "割合",
+    "数": "数",
+    "日": "期限・期間",
+    "時期": "時期",
+    "書": "様式・書式",
+}
+# What may follow a compound that the question asks about: a topic particle, then an interrogative,
+# a predicate of existence or a request, then the end of the sentence (「講師料は？」「店舗数っていくら？」);
+# a compound followed by を or で is the means of something else (「活動費を補助で出していい？」).
+ASKED_AFTER = re.compile(
+    r"^(は|って|とか|も|が)?(いくら|どのくらい|どれくらい|どれぐらい|どのぐらい|何|なに|なん|いつ|どう|ある|あります"
+    r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
+    r"(ください)?\s*([？?。]|$)"
+)
+# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for, stated only as a number with that counter.
+COUNTER = "具体的な数値"
 
 
 @dataclass(frozen=True)
@@ -188,9 +215,11 @@ class Detail:
     span: tuple[int, int] = (0, 0)  # where the question names it
     also: tuple[int, int] = (0, 0)  # where an interrogative asks for its value (「補助率は何パーセント」)
 
+    pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
+
     @property
     def value(self) -> re.Pattern[str]:
-        return next(re.compile(k.value) for k in DETAIL_KINDS if k.label == self.kind)
+        return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
 
     def supplied_by(self, text: str) -> bool:
         """Whether a section's text states this detail: a concrete value of its kind, or (for a
@@ -273,6 +302,7 @@ def _noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
 def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     """The details a question asks for, each named in the question's own words: 「委託料の積算方法
     （手続き）」, 「期限・期間（何日前）」."""
+    tokens = tokenizer.tokenize(text)
     phrases = _noun_phrases(text, tokenizer)
     found: list[tuple[int, int, DetailKind, list[str]]] = []
     for start, end in phrases:
@@ -281,6 +311,10 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             if words:
                 found.append((start, end, kind, words))
                 break
+        else:
+            head = _measure_head(text, start, end, tokens)
+            if head:
+                found.append((start, end, KIND_BY_LABEL[head], []))
     details: list[Detail] = []
     seen: set[str] = set()
     for start, end, kind, words in found:
@@ -301,7 +335,37 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
         elif match:  # 「期限は何日前？」: the noun asked for a value
             details = [replace(d, needs_value=True, also=match.span()) if d.kind == kind.label else d for d in details]
+    # spans already asked for, and 何課 / どの部署: which one, not how many
+    asked = [s for d in details for s in (d.span, d.also)]
+    asked += [m.span() for pattern in (WHICH, DEPARTMENT_QUESTION) for m in pattern.finditer(text)]
+    for number, counter, after in zip(tokens, tokens[1:], [*tokens[2:], None], strict=False):
+        if (
+            number.surface == "何"
+            and number.pos_detail == "数詞"
+            and counter.start == number.end
+            and counter.pos in ("名詞", "接尾辞")
+            and not any(a <= number.start < b for a, b in asked)
+            and (after is None or after.surface not in ("も", "か"))  # 何度も, 何人か: no number asked
+        ):
+            span = (number.start, counter.end)
+            details.append(
+                Detail(
+                    f"{COUNTER}（{text[span[0] : span[1]]}）",
+                    COUNTER,
+                    needs_value=True,
+                    span=span,
+                    pattern=rf"{NUM}+\s*{re.escape(counter.surface)}",
+                )
+            )
     return details
+
+
+def _measure_head(text: str, start: int, end: int, tokens: list[Token]) -> str:
+    """The kind of measure a compound noun asked about names by its last word (講師料 → 金額), or ""."""
+    inside = [t for t in tokens if start <= t.start and t.end <= end]
+    if len(inside) < 2 or not ASKED_AFTER.match(text[end:]):
+        return ""
+    return MEASURE_HEADS.get(inside[-1].surface, "")
 
 
 # Coordinators between the parts of a comparison or a two-part question.

@@ -118,6 +118,27 @@ def test_a_detail_the_guideline_states_is_not_called_missing(chain):
     assert "年２回" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "section", "named"),
+    [
+        ("まちづくりトークに来てもらう講師の講師料は？", "5-5", "講師料"),
+        ("ごみのパトロール隊って何歳から入れる？", "5-11", "何歳"),
+        ("国際交流ボランティアの登録者数は？", "5-2", "登録者数"),
+    ],
+)
+def test_a_detail_named_by_grammar_alone_is_said_to_be_missing(chain, question, section, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and named in first and "記載はありません。" in first
+    assert section in answer.cited_sections
+
+
+def test_a_time_stated_in_prose_is_not_called_missing(chain):
+    answer = chain.ask("協働事業の評価の実施時期は？")
+    assert not answer.partial
+    assert "取組が終了した時" in answer.answer
+
+
 # --------------------------------------------------------------------------- paraphrase
 
 
@@ -222,6 +243,13 @@ def test_question_analysis(question, kind, sides):
         ("クリーンアップサポーターの申込書はどこでもらえる？", "様式・書式", "申込書"),
         ("後援名義の承認は誰が決裁するの？", "決裁・承認", "決裁"),
         ("リーダーに認定されるには何単位とればいいの？", "数", "何単位"),
+        # no lexicon word: the compound's last word makes it a measure, the question asks about it
+        ("まちづくりトークに来てもらう講師の講師料は？", "金額", "講師料"),
+        ("レジ袋削減に協力しているスーパーの店舗数は？", "数", "店舗数"),
+        ("ゼロごみの日の実施日は？", "期限・期間", "実施日"),
+        ("子ども会交流会の開催時期は？", "時期", "開催時期"),
+        # 何 with any counter asks for a number
+        ("ごみのパトロール隊って何歳から入れる？", "具体的な数値", "何歳"),
     ],
 )
 def test_asked_details_are_named_in_the_questions_words(question, kind, named):
@@ -236,6 +264,9 @@ def test_asked_details_are_named_in_the_questions_words(question, kind, named):
         "何年もかかる協働事業で気を付けることは？",
         "後援とは？",
         "委託と補助の違いは？",
+        "団体の活動費を補助金で出してもいいの？",  # the measure is the means here, not what is asked
+        "何度も相談しているのに話が進まない",  # 何度も is "again and again", no number asked
+        "集団回収を推進しているのは何課？",  # which department, not how many
     ],
 )
 def test_no_detail_is_asked(question):
@@ -249,6 +280,8 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     agreement = analyze("サポーター制度の合意書には何を書くの？").details[0]
     assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
     assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
+    age = analyze("パトロール隊は何歳から？").details[0]
+    assert age.supplied_by("１８歳以上の方") and not age.supplied_by("２００を超える団体")
 
 
 @pytest.mark.parametrize(
