@@ -81,6 +81,17 @@ def _database_url(value: str) -> str:
 
 
 DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+
+
+def _session_secret(value: str) -> str:
+    if value and len(value) < 32:
+        raise ValueError(
+            "32文字以上のランダムな文字列にしてください（例: python -c 'import secrets; print(secrets.token_urlsafe(48))'）"
+            " / must be a random string of at least 32 characters"
+        )
+    return value
+
+
 # Finite: NaN compares false with everything, so a NaN threshold would silently disable abstention.
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -162,6 +173,10 @@ class Settings(BaseSettings):
 
     # Web UI: a file of `name:role:argon2-hash` lines (`assistant user add`); empty = no login (keep 127.0.0.1)
     auth_file: str = ""
+    # Login sessions: a signed cookie every app server accepts when they share this secret (at least
+    # 32 characters; empty = a random one per process, so a login holds on that server only)
+    session_secret: Annotated[str, AfterValidator(_session_secret)] = Field("", repr=False)
+    session_hours: Number = Field(12.0, gt=0, le=24 * 30)
 
     @model_validator(mode="before")
     @classmethod
@@ -257,7 +272,7 @@ def describe(exc: ValidationError) -> str:
         field = str(error["loc"][0]) if error["loc"] else ""
         variable = ENV_PREFIX + field.upper() if field else ENV_PREFIX + "*"
         shown = error.get("input")
-        secret = field in ("database_url", "llm_api_key")  # a URL may carry a password
+        secret = field in ("database_url", "llm_api_key", "session_secret")  # a URL may carry a password
         shown = "" if isinstance(shown, dict) or secret else f"={shown!r}"
         template = _JA.get(error["type"])
         if error["type"] == "value_error":  # our own validators write both languages

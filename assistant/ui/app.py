@@ -466,6 +466,8 @@ def build_app(
             "</header>",
             js_on_load=None,
         )
+        # Shown by the page-load event below when somebody is logged in.
+        logout = gr.Button("ログアウト", link="logout", size="sm", visible=False, elem_id="logout")
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):
             with gr.Tab("質問する", id="chat", elem_id="tab-chat"):
                 gr.HTML(
@@ -624,10 +626,13 @@ def build_app(
 
         app.load(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
 
-        def admin_tabs(http: gr.Request) -> Any:
-            return gr.Tab(visible=ui.insights is not None and current_role(http) == "admin")
+        def for_the_user(http: gr.Request) -> tuple:
+            return (
+                gr.Tab(visible=ui.insights is not None and current_role(http) == "admin"),
+                gr.Button(visible=bool(getattr(http, "username", None))),
+            )
 
-        app.load(admin_tabs, None, [insights_tab], queue=False, api_visibility="undocumented")
+        app.load(for_the_user, None, [insights_tab, logout], queue=False, api_visibility="undocumented")
         restart_quiz.click(ask_restart, [quiz], quiz_outputs, queue=False, api_visibility="undocumented")
         confirm_restart.click(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
         cancel_restart.click(

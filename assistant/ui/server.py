@@ -4,7 +4,10 @@
 request passes ``Guard`` (an ASGI middleware) before it reaches Gradio: it caps the body,
 times out slow clients, refuses lone surrogates in JSON, keeps every data route behind the
 login, throttles failed logins, closes the upload routes the app does not need and never lets
-an error reply echo the input. ``/healthz`` and ``/readyz`` answer without login and say
+an error reply echo the input. Logins are our own: ``/login`` (a Japanese form) checks the password
+and sets a signed, expiring cookie (``assistant.sessions``) that every server sharing
+``ASSISTANT_SESSION_SECRET`` accepts, so a proxy may send any request to any server; Gradio learns
+the user through ``auth_dependency``. ``/healthz`` and ``/readyz`` answer without login and say
 nothing but whether the server is alive and ready (and, when not, which check failed and why,
 in Japanese and English); ``/metrics`` (Prometheus) answers without
 login too and is meant for the scraper on the server's own address, not for the proxy to pass on.
@@ -15,6 +18,7 @@ Outside ``Guard``, ``RequestContext`` gives every request an id and a JSON acces
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import json
 import logging
@@ -26,16 +30,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
-from urllib.parse import parse_qs
+from urllib.parse import quote
 
 import anyio.to_thread
 import gradio as gr
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from gradio.http_server import Server
-from starlette.requests import HTTPConnection
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from assistant.answering.chain import AnswerChain
@@ -45,10 +48,11 @@ from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.index.store import ChromaUnreachableError, unreachable
 from assistant.questions import QuestionLog
+from assistant.sessions import COOKIE_NAME, LoginSessions
 from assistant.settings import Settings
 from assistant.ui.app import ADMIN_ONLY, CONCURRENCY_LIMIT, build_app, current_role
 from assistant.ui.telemetry import Metrics, RequestContext, log_json
-from assistant.users import UserStore
+from assistant.users import MAX_PASSWORD_CHARS, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -232,37 +236,15 @@ class LoginThrottle:
 
 # --------------------------------------------------------------------------- the guard
 
-# What a client that is not logged in may fetch: the login page, its assets, and the routes the
-# page asks to learn that nobody is logged in.
-PUBLIC_PATHS = {
-    "/",
-    "/login",
-    "/login/",
-    "/logout",
-    "/config",
-    "/config/",
-    "/favicon.ico",
-    "/robots.txt",
-    "/theme.css",
-    "/gradio_api/theme.css",
-    "/gradio_api/token",
-    "/gradio_api/token/",
-    "/gradio_api/user",
-    "/gradio_api/user/",
-    "/gradio_api/login_check",
-    "/gradio_api/login_check/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-}
-PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/")
+# What a client that is not logged in may fetch: the login page (self-contained) and the health
+# checks; the app's page itself sends it to the login page.
+PUBLIC_PATHS = {"/login", "/login/", "/logout", "/favicon.ico", "/robots.txt", "/healthz", "/readyz", "/metrics"}
 # Routes of features this app does not use (uploads, recordings, file proxies, monitoring, editing):
 # closed for everybody.
 CLOSED = re.compile(
     r"^/(gradio_api/(upload|upload_progress|process_recording|proxy=|file=|file/|stream/|vibe|undo-vibe"
     r"|dev/|run-history|mcp)|monitoring|manifest\.json|pwa_icon|openapi\.json|docs|redoc)"
 )
-API_INFO_IN_PAGE = re.compile(rb"<script>window\.gradio_api_info = .*?;</script>", re.S)
 
 
 def _json_reply(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -276,26 +258,10 @@ class _BodyTooLarge(Exception):
 class Guard:
     """ASGI middleware in front of the Gradio app (see the module's docstring)."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        gradio_app: Any,
-        *,
-        users: UserStore | None,
-        throttle: LoginThrottle | None = None,
-        limits: ServerLimits | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, sessions: LoginSessions | None, limits: ServerLimits | None = None) -> None:
         self.app = app
-        self.gradio_app = gradio_app
-        self.users = users
-        self.throttle = throttle or LoginThrottle()
+        self.sessions = sessions
         self.limits = limits or ServerLimits()
-
-    def user_of(self, scope: Scope) -> str | None:
-        cookies = HTTPConnection(scope).cookies
-        cookie_id = self.gradio_app.cookie_id
-        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
-        return self.gradio_app.tokens.get(token) if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -306,12 +272,17 @@ class Guard:
             if scope["type"] == "http":
                 await _json_reply(404, MESSAGES[404])(scope, receive, send)
             return
-        user = self.user_of(scope) if self.users is not None else None
-        if self.users is not None:
-            scope.setdefault("state", {})["role"] = self.users.role(user)
-        logged_in = self.users is None or user is not None
-        if not logged_in and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
-            if scope["type"] == "http":
+        user = None
+        if self.sessions is not None:
+            user = self.sessions.user_of(Request(scope).cookies.get(COOKIE_NAME))
+            scope.setdefault("state", {}).update(user=user, role=self.sessions.users.role(user))
+        logged_in = self.sessions is None or user is not None
+        if not logged_in and path not in PUBLIC_PATHS:
+            if scope["type"] == "http" and path == "/" and scope["method"] in ("GET", "HEAD"):
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = "login" + (f"?next={quote('/?' + query, safe='')}" if query else "")
+                await RedirectResponse(target, status_code=303)(scope, receive, send)
+            elif scope["type"] == "http":
                 await _json_reply(401, MESSAGES[401])(scope, receive, send)
             else:  # a websocket
                 await send({"type": "websocket.close", "code": 1008})
@@ -335,19 +306,6 @@ class Guard:
                 await _json_reply(400, SURROGATE_MESSAGE)(scope, receive, send)
                 return
 
-        login_name = None
-        if self.users is not None and method == "POST" and path.rstrip("/") == "/login":
-            login_name = _form_field(body, "username").strip()
-            address = (scope.get("client") or ("?", 0))[0]
-            wait = self.throttle.retry_after(login_name, address)
-            if wait > 0:
-                seconds = math.ceil(wait)
-                message = (
-                    f"ログインの失敗が続いたため、一時的にログインできません。{seconds}秒後にもう一度お試しください。"
-                )
-                await _json_reply(429, message, {"retry-after": str(seconds)})(scope, receive, send)
-                return
-
         replayed = False
 
         async def replay() -> Message:
@@ -357,10 +315,7 @@ class Guard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        strip_api_info = not logged_in and path == "/" and method in ("GET", "HEAD")
-        if strip_api_info:  # the login page must not carry the API's schema; no compression to edit
-            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
-        await self.app(scope, replay, _Replies(send, strip_api_info, self, login_name, scope))
+        await self.app(scope, replay, _Replies(send))
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         for name, value in scope["headers"]:
@@ -387,31 +342,16 @@ class Guard:
 
 
 class _Replies:
-    """The ``send`` side of ``Guard``: error replies without the input, the login page without
-    the API schema, and the login throttle told how each attempt ended."""
+    """The ``send`` side of ``Guard``: error replies without the input (Gradio and FastAPI put the
+    request's input into 400/413/422 replies)."""
 
-    def __init__(self, send: Send, strip_api_info: bool, guard: Guard, login_name: str | None, scope: Scope):
+    def __init__(self, send: Send):
         self.send = send
-        self.strip_api_info = strip_api_info
-        self.guard = guard
-        self.login_name = login_name
-        self.scope = scope
         self.start: Message | None = None
-        self.replace_body = False
-        self.buffer: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            status = message["status"]
-            if self.login_name is not None:
-                address = (self.scope.get("client") or ("?", 0))[0]
-                if status == 200:
-                    self.guard.throttle.succeeded(self.login_name)
-                elif 400 <= status < 500:
-                    self.guard.throttle.failed(self.login_name, address)
-            # Gradio and FastAPI put the request's input into 400/413/422 replies.
-            self.replace_body = status in (400, 413, 422) or (self.login_name is not None and status >= 400)
-            if self.replace_body or (self.strip_api_info and status == 200):
+            if message["status"] in (400, 413, 422):
                 self.start = message
                 return
             await self.send(message)
@@ -419,19 +359,10 @@ class _Replies:
         if message["type"] != "http.response.body" or self.start is None:
             await self.send(message)
             return
-        self.buffer.append(message.get("body", b""))
         if message.get("more_body", False):
             return
-        body = b"".join(self.buffer)
-        if self.replace_body:
-            status = self.start["status"]
-            text = "ユーザー名またはパスワードが違います。" if self.login_name is not None else MESSAGES[status]
-            body = json.dumps({"error": text}, ensure_ascii=False).encode()
-            headers = [(b"content-type", b"application/json")]
-        else:
-            body = API_INFO_IN_PAGE.sub(b"<script>window.gradio_api_info = null;</script>", body)
-            headers = [(k, v) for k, v in self.start["headers"] if k not in (b"content-length", b"content-encoding")]
-        headers.append((b"content-length", str(len(body)).encode()))
+        body = json.dumps({"error": MESSAGES[self.start["status"]]}, ensure_ascii=False).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await self.send({**self.start, "headers": headers})
         await self.send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -446,14 +377,6 @@ def _has_lone_surrogate(body: bytes) -> bool:
     except orjson.JSONDecodeError as exc:
         return "surrogate" in str(exc)
     return False
-
-
-def _form_field(body: bytes, name: str) -> str:
-    try:
-        values = parse_qs(body.decode("utf-8"), max_num_fields=10).get(name)
-    except (UnicodeDecodeError, ValueError):
-        return ""
-    return values[0] if values else ""
 
 
 # --------------------------------------------------------------------------- slow clients
@@ -541,14 +464,118 @@ class Readiness:
         return not self.problems()
 
 
-def _verify_off_the_event_loop(users: UserStore) -> Callable[[str, str], Awaitable[bool]]:
-    """Gradio awaits a coroutine ``auth``: argon2 takes ~0.1 s of CPU and 64 MB by design, which
-    would stall every other request if it ran on the event loop."""
+LOGIN_PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ログイン - 協働ガイドライン アシスタント</title>
+<style>
+body {{ font-family: "Noto Sans CJK JP", "Hiragino Sans", Meiryo, system-ui, sans-serif; margin: 0;
+  background: #f6f7f9; color: #1f2328; }}
+main {{ max-width: 22rem; margin: 12vh auto 0; padding: 2rem; background: #fff; border-radius: 8px;
+  box-shadow: 0 1px 3px rgb(0 0 0 / 15%); }}
+h1 {{ font-size: 1.25rem; margin: 0 0 .5rem; }}
+label {{ display: block; margin-top: 1rem; font-weight: bold; }}
+input {{ box-sizing: border-box; width: 100%; padding: .6rem; margin-top: .3rem; font-size: 1rem;
+  border: 1px solid #8c959f; border-radius: 4px; }}
+button {{ width: 100%; margin-top: 1.5rem; padding: .7rem; font-size: 1rem; color: #fff;
+  background: #0969da; border: 0; border-radius: 4px; cursor: pointer; }}
+.error {{ color: #b3261e; margin: 1rem 0 0; }}
+@media (prefers-color-scheme: dark) {{ body {{ background: #0d1117; color: #e6edf3; }}
+  main {{ background: #161b22; }} input {{ background: #0d1117; color: #e6edf3; }} .error {{ color: #ff8a80; }} }}
+</style></head>
+<body><main>
+<h1>協働ガイドライン アシスタント</h1>
+<p>職員用のユーザー名とパスワードを入力してください。</p>
+<form method="post" action="login">
+<input type="hidden" name="next" value="{next}">
+<label for="username">ユーザー名</label>
+<input id="username" name="username" type="text" autocomplete="username" required autofocus>
+<label for="password">パスワード</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+{error}<button type="submit">ログイン</button>
+</form>
+</main></body></html>
+"""
+WRONG_LOGIN = "ユーザー名またはパスワードが違います。"
 
-    async def verify(name: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(users.verify, name, password)
 
-    return verify
+def _next_page(value: str) -> str:
+    """Where to go after logging in: the app's page, with its deep link if it had one; never elsewhere."""
+    return value if value == "/" or value.startswith("/?") else "/"
+
+
+def login_page(next_page: str = "/", error: str = "", status: int = 200, headers: dict | None = None) -> Response:
+    shown = f'<p class="error" role="alert">{html.escape(error)}</p>\n' if error else ""
+    return HTMLResponse(
+        LOGIN_PAGE.format(next=html.escape(_next_page(next_page)), error=shown),
+        status_code=status,
+        headers={"cache-control": "no-store", **(headers or {})},
+    )
+
+
+def add_login_routes(outer: FastAPI, sessions: LoginSessions, throttle: LoginThrottle) -> None:
+    """``/login`` (the form, and its POST: the cookie, or a refusal counted by the throttle) and
+    ``/logout``. A form post from a browser is answered with a page (or a redirect into the app);
+    any other client (a script) with JSON."""
+
+    @outer.get("/login", include_in_schema=False)
+    @outer.get("/login/", include_in_schema=False)
+    def login_form(request: Request, next: str = "/") -> Response:
+        if getattr(request.state, "user", None):
+            return RedirectResponse(_next_page(next), status_code=303)
+        return login_page(next)
+
+    @outer.post("/login", include_in_schema=False)
+    @outer.post("/login/", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        try:
+            form = await request.form(max_files=0, max_fields=10)
+        except Exception:  # not a form: the same refusal as a wrong password
+            form = {}
+        name, password = str(form.get("username") or "").strip(), str(form.get("password") or "")
+        next_page = _next_page(str(form.get("next") or "/"))
+        browser = "text/html" in request.headers.get("accept", "")
+        address = request.client.host if request.client else "?"
+
+        def refuse(status: int, message: str, headers: dict | None = None) -> Response:
+            if browser:
+                return login_page(next_page, message, status, headers)
+            return _json_reply(status, message, headers)
+
+        wait = throttle.retry_after(name, address)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            message = f"ログインの失敗が続いたため、一時的にログインできません。{seconds}秒後にもう一度お試しください。"
+            return refuse(429, message, {"retry-after": str(seconds)})
+        # argon2 takes ~0.1 s of CPU and 64 MB by design: off the event loop, or every request would stall
+        right = len(password) <= MAX_PASSWORD_CHARS and await anyio.to_thread.run_sync(
+            sessions.users.verify, name, password
+        )
+        if not right:
+            throttle.failed(name, address)
+            return refuse(401, WRONG_LOGIN)
+        throttle.succeeded(name)
+        response = RedirectResponse(next_page, status_code=303) if browser else JSONResponse({"success": True})
+        response.set_cookie(
+            COOKIE_NAME,
+            sessions.issue(name),
+            max_age=int(sessions.max_age_s),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @outer.get("/logout", include_in_schema=False)
+    @outer.get("/logout/", include_in_schema=False)
+    def logout() -> Response:
+        response = RedirectResponse("login", status_code=303)
+        response.delete_cookie(COOKIE_NAME)
+        return response
+
+
+def _user_of_request(request: Request) -> str | None:
+    """Gradio's ``auth_dependency``: the user ``Guard`` found in the session cookie."""
+    return getattr(request.state, "user", None)
 
 
 def launch(
@@ -557,16 +584,22 @@ def launch(
     port: int = 7860,
     *,
     users: UserStore | None = None,
+    sessions: LoginSessions | None = None,
     readiness: Readiness | None = None,
     throttle: LoginThrottle | None = None,
     limits: ServerLimits | None = None,
 ) -> str:
     """Start the web server in a background thread (never a public share link); return its local URL.
 
-    ``app.close()`` stops it. With ``users``, every route but the login page needs a login.
+    ``app.close()`` stops it. With ``users``, every route but the login page needs a login; the
+    session cookie is signed by ``sessions`` (by default with a secret of this process alone).
     """
     readiness = readiness or Readiness()
     outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    if users is not None and sessions is None:
+        sessions = LoginSessions(users)
+    if sessions is not None:
+        add_login_routes(outer, sessions, throttle or LoginThrottle())
 
     @outer.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -609,10 +642,7 @@ def launch(
         server_port=port,
         footer_links=[],
         run_history=False,
-        auth=_verify_off_the_event_loop(users) if users is not None else None,
-        auth_message="協働ガイドライン アシスタント: 職員用のユーザー名とパスワードを入力してください。"
-        if users is not None
-        else None,
+        auth_dependency=_user_of_request if sessions is not None else None,
         show_error=False,
         ssr_mode=False,
         mcp_server=False,
@@ -627,7 +657,7 @@ def launch(
     )
     gradio_app = outer.routes[-1].app  # the Mount that mount_gradio_app appended
     config = uvicorn.Config(
-        RequestContext(Guard(outer, gradio_app, users=users, throttle=throttle, limits=limits), metrics),
+        RequestContext(Guard(outer, sessions=sessions, limits=limits), metrics),
         host=host,
         port=port,
         log_level="warning",
@@ -660,6 +690,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
 
     Login: set ``ASSISTANT_AUTH_FILE`` to a file managed with ``assistant user add NAME --role
     admin|staff`` and every visitor must log in. Unset, the UI has no login — keep it on 127.0.0.1 then.
+    Several servers behind one proxy share ``ASSISTANT_SESSION_SECRET``, so a login holds on all of them.
     """
     log_json()
     users = users_from_settings(settings)  # read first: a bad file fails before the models load
@@ -671,7 +702,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     question_log = QuestionLog.from_settings(settings, db)
     question_log.purge()  # the retention period holds from the start, not from the first question
     app = create_app(chain, store, question_log=question_log)
-    url = launch(app, host, port, users=users, readiness=Readiness(chain, store))
+    sessions = LoginSessions(users, settings.session_secret, settings.session_hours * 3600) if users else None
+    url = launch(app, host, port, users=users, sessions=sessions, readiness=Readiness(chain, store))
     login = "（ログインが必要です）" if users else ""
     print(
         f"協働ガイドライン アシスタントを起動しました: {url}{login}　止めるには Ctrl+C を押してください。", flush=True

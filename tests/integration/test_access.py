@@ -30,26 +30,10 @@ LIMITS = ServerLimits(max_body_bytes=64 * 1024, header_timeout_s=1.0, body_timeo
 STAFF = ("sato", "s3cret-pass")
 ADMIN = ("kato", "admin-pass")
 
-# What an unauthenticated client may get with 200: the login page's HTML shell (without the API
-# schema), its assets and the routes that tell the page nobody is logged in; the health checks and
-# the metrics (counts only, for the scraper on the server's own address).
-PUBLIC = {
-    "/",
-    "/login",
-    "/login/",
-    "/logout",
-    "/favicon.ico",
-    "/theme.css",
-    "/robots.txt",
-    "/gradio_api/theme.css",
-    "/gradio_api/token",
-    "/gradio_api/token/",
-    "/gradio_api/user",
-    "/gradio_api/user/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-}
+# What an unauthenticated client may get with 200: the login page (self-contained: no API schema,
+# no app assets), the health checks and the metrics (counts only, for the scraper on the server's
+# own address).
+PUBLIC = {"/login", "/login/", "/favicon.ico", "/robots.txt", "/healthz", "/readyz", "/metrics"}
 GUIDELINE_TEXT = "財政的な支援等はありません"
 
 
@@ -158,13 +142,27 @@ def test_data_and_session_routes_need_a_login(locked_app, method, path, payload)
     assert response.status_code in (401, 404), (path, response.status_code, response.text[:200])
 
 
-def test_the_login_page_does_not_carry_the_api_schema(locked_app):
+def test_the_app_page_sends_an_anonymous_visitor_to_the_japanese_login_page(locked_app):
     _, url = locked_app
-    page = httpx.get(url + "/", timeout=10, headers={"accept-encoding": "br, gzip"}).text
-    assert "window.gradio_api_info = null;" in page
-    assert "named_endpoints" not in page
-    with logged_in(url) as client:  # after login the page describes the API as before
-        assert "named_endpoints" in client.get(url + "/").text
+    first = httpx.get(url + "/?doc=kyodo-guideline&section=3-7", timeout=10)
+    assert first.status_code == 303 and first.headers["location"].startswith("login?next=")
+    page = httpx.get(url + "/" + first.headers["location"], timeout=10)
+    assert page.status_code == 200 and "ユーザー名" in page.text and "パスワード" in page.text
+    assert "named_endpoints" not in page.text and "gradio" not in page.text.lower()
+    # a browser's form post: into the app at the deep link it came from
+    with httpx.Client(timeout=30, headers={"accept": "text/html"}) as browser:
+        form = {"username": STAFF[0], "password": STAFF[1], "next": "/?doc=kyodo-guideline&section=3-7"}
+        entered = browser.post(url + "/login", data=form)
+        assert entered.status_code == 303 and entered.headers["location"] == form["next"]
+        assert "named_endpoints" in browser.get(url + "/").text  # after login the page describes the API
+        wrong = browser.post(url + "/login", data={**form, "password": "wrong", "next": "https://evil.example/"})
+        assert wrong.status_code == 401 and "ユーザー名またはパスワードが違います" in wrong.text
+        assert "evil.example" not in wrong.text  # only the app's own page is a place to go next
+        assert browser.get(url + "/").status_code == 200  # a failed try does not end the session
+        out = browser.get(url + "/logout")
+        assert out.status_code == 303 and out.headers["location"] == "login"
+        assert browser.get(url + "/").status_code == 303
+        assert browser.post(url + "/gradio_api/component_server", json={}).status_code == 401
 
 
 def test_failed_logins_are_throttled_per_user_and_address(chain, users, tmp_path_factory):
@@ -176,7 +174,7 @@ def test_failed_logins_are_throttled_per_user_and_address(chain, users, tmp_path
                 client.post(url + "/login", data={"username": STAFF[0], "password": f"guess-{i}"}).status_code
                 for i in range(6)
             ]
-            assert statuses[:3] == [400, 400, 400] and set(statuses[3:]) == {429}, statuses
+            assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}, statuses
             # the right password does not get through while the name is throttled
             blocked = client.post(url + "/login", data={"username": STAFF[0], "password": STAFF[1]})
             assert blocked.status_code == 429

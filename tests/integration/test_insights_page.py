@@ -144,6 +144,9 @@ def test_in_chromium_only_an_admin_gets_the_insights_tab(browser, server) -> Non
                 page.wait_for_timeout(1000)  # the page-load event that would show the tab has run
                 assert tab.count() == 0
                 assert page.locator("#insights .insights-body table").count() == 0
+                page.locator("#logout").click()  # back to the login page, and the app's data is closed again
+                page.wait_for_selector("input[type=password]")
+                assert page.evaluate("fetch('config').then(r => r.status)") == 401
                 continue
             tab.click()
             page.wait_for_selector("#insights .insights-body table")
