@@ -152,3 +152,39 @@ def test_documents_added_and_removed_while_serving_follow_the_index(browser, lib
         ask(page, YOKO_QUESTION)  # all documents: the removed ones are not among them any more
         assert not cited_documents(page) & {"hojokin-yoko", "yoko-pdf"}
         assert "１０万円を上限" not in page.locator(f"{TURNS} .answer-text").last.inner_text()
+
+
+def test_the_chat_choice_follows_the_index_without_leaving_the_chat(browser, library):
+    """A document added while a staff member has the chat open is offered when they open the choice
+    (no reload, no visit to the guideline tab), and one removed leaves it, the choice falling back
+    to every document. The control stays the same element, so an open list shows the change."""
+    settings, embeddings, work = library["settings"], library["embeddings"], library["work"]
+    with open_page(browser, library["url"]) as page:
+        page.locator("#doc-filter").wait_for()
+        assert filter_options(page) == ["すべての文書", "協働ガイドライン", "後援名義の手引き"]
+        page.evaluate("() => { window.__filter = document.querySelector('#doc-filter'); }")
+
+        add_document(
+            settings.corpus_dir, work / "hojokin-yoko.docx", title="協働事業補助金交付要綱", doc_id="yoko-late"
+        )
+        build_index(settings, embeddings)
+        page.locator("#doc-filter").click()  # opening the choice asks for the newest build
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#doc-filter option')].some(o => o.value === 'yoko-late')"
+        )
+        assert page.evaluate("() => window.__filter === document.querySelector('#doc-filter')")
+        assert page.evaluate("() => document.activeElement.id") == "doc-filter"
+        page.keyboard.press("Escape")
+        choose_document(page, "協働事業補助金交付要綱")
+        ask(page, YOKO_QUESTION)
+        assert cited_documents(page) == {"yoko-late"}
+
+        remove_document(settings.corpus_dir, "yoko-late")
+        build_index(settings, embeddings)
+        page.locator("#question-input").focus()
+        page.locator("#doc-filter").focus()
+        page.wait_for_function(
+            "() => ![...document.querySelectorAll('#doc-filter option')].some(o => o.value === 'yoko-late')"
+        )
+        assert filter_options(page) == ["すべての文書", "協働ガイドライン", "後援名義の手引き"]
+        assert page.locator("#doc-filter").input_value() == ""  # the removed document is not chosen any more

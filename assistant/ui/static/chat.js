@@ -280,26 +280,42 @@ async function ask(text) {
 }
 
 // The documents of the newest index build: the choice here, the guideline browser's contents
-// (static/guide.js listens for "kyodo-library"). Asked on load, when the window comes back into
-// view and when an answer came from another build than the one shown.
-async function refreshLibrary() {
-  try {
-    document.dispatchEvent(new CustomEvent("kyodo-library", { detail: await server.library({}) }));
-  } catch {
-    // the page keeps what it shows
-  }
+// (static/guide.js listens for "kyodo-library"). Asked on load, every half minute while the page is
+// in view, when the window comes back into view, when the choice is opened and when an answer came
+// from another build than the one shown; the server sends the lists only when the build changed.
+const LIBRARY_EVERY_MS = 30_000;
+let libraryAsked = null; // one question at a time (a click on the choice is a pointerdown and a focus)
+function refreshLibrary() {
+  libraryAsked ??= server
+    .library({ known: libraryBuild })
+    .then((library) => library.toc !== undefined && document.dispatchEvent(new CustomEvent("kyodo-library", { detail: library })))
+    .catch(() => {}) // the page keeps what it shows
+    .finally(() => (libraryAsked = null));
+  return libraryAsked;
 }
 document.addEventListener("kyodo-library", (event) => {
   const library = event.detail;
   if (library.build_id === libraryBuild) return;
-  const chosen = filterBox.querySelector("#doc-filter")?.value || "";
-  filterBox.innerHTML = library.filter; // escaped by assistant/ui/render.py
+  const shown = filterBox.querySelector("#doc-filter");
+  const chosen = shown?.value || "";
+  const next = document.createElement("template");
+  next.innerHTML = library.filter; // escaped by assistant/ui/render.py
+  const nextSelect = next.content.querySelector("#doc-filter");
+  if (shown && nextSelect) {
+    // the same control with the new options: it keeps its focus, and an open list shows them at once
+    shown.replaceChildren(...nextSelect.options);
+  } else {
+    filterBox.replaceChildren(next.content);
+  }
   const docFilter = filterBox.querySelector("#doc-filter");
-  if (docFilter && [...docFilter.options].some((o) => o.value === chosen)) docFilter.value = chosen;
+  if (docFilter) docFilter.value = [...docFilter.options].some((o) => o.value === chosen) ? chosen : "";
   libraryBuild = library.build_id;
 });
 window.addEventListener("focus", refreshLibrary);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refreshLibrary());
+filterBox.addEventListener("pointerdown", refreshLibrary);
+filterBox.addEventListener("focusin", refreshLibrary);
+setInterval(() => document.visibilityState === "visible" && refreshLibrary(), LIBRARY_EVERY_MS);
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();

@@ -74,7 +74,8 @@ document.addEventListener("kyodo-library", (event) => {
 });
 async function refreshContents() {
   try {
-    document.dispatchEvent(new CustomEvent("kyodo-library", { detail: await server.library({}) }));
+    const library = await server.library({ known: toc.dataset.build || null });
+    if (library.toc !== undefined) document.dispatchEvent(new CustomEvent("kyodo-library", { detail: library }));
   } catch {
     // keep the contents shown
   }
