@@ -150,7 +150,7 @@ def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()
     href = deep_link(document.doc_id, section_id)
     parts.append(
         f'<p class="share">共有用リンク: <a class="share-link" href="{escape(href)}" target="_blank" '
-        f'rel="noopener">{escape(href)}</a></p>'
+        f'rel="noopener">{escape(href)}</a><button type="button" class="copy-link">リンクをコピー</button></p>'
     )
     parts.append("</article>")
     return "\n".join(parts)

@@ -160,6 +160,9 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
         share = view.locator("a.share-link")
         assert share.inner_text() == f"{server}?doc=kyodo-guideline&section=3-7"  # absolute, ready to paste
+        assert share.evaluate("a => a.getClientRects().length") == 1  # on one line, on a phone too
+        copy = view.get_by_role("button", name="リンクをコピー")
+        assert copy.is_visible() and copy.evaluate("b => b.getBoundingClientRect().right <= innerWidth")
         if size == "phone":
             screenshot(page, "phone-2-source.png")
         chip.click()  # the same chip closes it
@@ -232,6 +235,10 @@ def test_out_of_scope_question_abstains_with_nearest_sections(page):
     turn.locator(".source-button").first.click()
     turn.locator(".source-view h3").wait_for()
     assert turn.locator(".source-view mark").count() == 0
+    assert "言葉を変えて質問し直す" in turn.locator(".where-next").inner_text()  # not a dead end
+    turn.get_by_role("button", name="ガイドラインの目次を開く").click()
+    page.locator("#guide .guide-toc a[data-section='3-7']").wait_for()
+    assert page.get_by_role("tab", name="ガイドラインを読む").get_attribute("aria-selected") == "true"
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -431,15 +438,16 @@ def visit_every_tab(page):
     yield "理解度クイズ"
 
 
+@pytest.mark.parametrize("size", VIEWPORTS)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_serious_accessibility_violations_on_any_tab(browser, server, scheme):
-    with open_page(browser, server, LAPTOP, scheme) as page:
+def test_no_serious_accessibility_violations_on_any_tab(browser, server, scheme, size):
+    with open_page(browser, server, VIEWPORTS[size], scheme) as page:
         found = {}
         for tab in visit_every_tab(page):
             violations = axe_violations(page)
             if violations:
                 found[tab] = violations
-            screenshot(page, f"{scheme}-{tab}.png")
+            screenshot(page, f"{scheme}-{size}-{tab}.png")
         assert not found, json.dumps(found, ensure_ascii=False, indent=1)
 
 

@@ -83,6 +83,12 @@ function absoluteLinks(view) {
     link.href = url.href;
   }
 }
+// 「リンクをコピー」 beside a section's link, here and in the guideline browser
+document.addEventListener("click", (event) => {
+  const button = event.target.closest(".copy-link");
+  const link = button?.closest(".share")?.querySelector("a.share-link");
+  if (link) copyText(link.href, button);
+});
 
 async function openSource(turn, node, button, docId, sectionId) {
   const view = node.querySelector(".source-view");
@@ -187,6 +193,7 @@ function renderAnswer(turn, node) {
     openSource(turn, node, null, link.dataset.doc || "", link.dataset.section);
   });
   extra.append(view);
+  if (turn.abstained) extra.append(whereNext(turn));
   if (turn.error) return;
 
   const actions = make("div", "answer-actions");
@@ -223,6 +230,20 @@ function renderAnswer(turn, node) {
   });
   extra.append(commentForm);
   markRating(turn, node);
+}
+
+// After "not found" the staff member is not left at a dead end: what to try, and the contents.
+function whereNext(turn) {
+  const next = make("div", "where-next");
+  const hint = (turn.sources || []).length
+    ? "言葉を変えて質問し直すか、上の近い箇所やガイドラインの目次から探してください。"
+    : "言葉を変えて質問し直すか（例: 略語や話し言葉をガイドラインの言葉に）、ガイドラインの目次から探してください。";
+  next.append(make("p", "hint", hint));
+  const contents = make("button", "contents-button", "ガイドラインの目次を開く");
+  contents.type = "button";
+  contents.addEventListener("click", () => document.getElementById("tab-browse-button")?.click());
+  next.append(contents);
+  return next;
 }
 
 function renderTurn(turn, index) {
