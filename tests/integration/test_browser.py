@@ -252,6 +252,10 @@ def test_deep_link_opens_the_section_first_and_the_address_follows(browser, serv
         assert page.get_by_role("tab", name="ガイドラインを読む").get_attribute("aria-selected") == "true"
         assert in_viewport(page, "#guide .guide-section h3")
         assert page.locator("#guide a[aria-current='true']").get_attribute("data-section") == "3-7"
+        share = page.locator("#guide .guide-section .share")
+        assert share.evaluate(
+            "p => p.getBoundingClientRect().right <= innerWidth"
+        )  # the long link is cut, not the page
         if size == "phone":
             screenshot(page, "phone-deep-link.png")
 
