@@ -250,6 +250,11 @@ class CachedEmbeddings(Embeddings):
                     found[k] = vector.tolist()
         return found
 
+    def uncached_count(self, texts: list[str]) -> int:
+        """How many distinct texts a call to ``embed_documents`` would give the model now."""
+        keys = {self.key(t) for t in texts}
+        return len(keys - self._cached(list(keys)).keys())
+
     def _vector_bytes(self) -> int:
         """The size most stored vectors have: one of another size is damage, not a vector."""
         if not self._size:

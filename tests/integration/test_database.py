@@ -4,7 +4,6 @@ several processes at once."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -18,11 +17,9 @@ from assistant.answering.extractive import Answer, Citation
 from assistant.database import Database, DatabaseError, copy_database, head_revision, row_counts
 from assistant.feedback import FeedbackRecord, FeedbackStore
 from assistant.questions import QuestionLog, utc_now
-from assistant.settings import PROJECT_ROOT
+from tests.writers import CHILD_ENV, write_from_processes
 
 pytestmark = pytest.mark.integration
-
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1"}
 
 # The schema the SQLite feedback file had before Alembic (schema version 2, PRAGMA user_version = 2).
 PRE_ALEMBIC_SCHEMA = (
@@ -175,53 +172,12 @@ def test_an_unreachable_postgresql_is_named_in_japanese(postgres_server) -> None
     assert "データベースに接続できません" in caught.value.ja and "ASSISTANT_DATABASE_URL" in caught.value.ja
 
 
-WRITER_SCRIPT = """
-import sys
-from assistant.feedback import FeedbackRecord, FeedbackStore
-url, index, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-store = FeedbackStore(url)
-print("ready", flush=True)
-sys.stdin.readline()
-ids = [
-    store.add(FeedbackRecord(rating="down", question=f"p{index}-{i}", history=[], answer="回答", citations=[],
-                             answer_id=f"p{index}-{i // 2}"))
-    for i in range(n)
-]
-print(" ".join(map(str, ids)), flush=True)
-"""
-
-
 @pytest.mark.slow  # four Python processes (~35 s on 2 busy cores)
 def test_four_processes_writing_to_postgresql_at_once_lose_nothing(postgresql_url: str) -> None:
     """The schema is created by whichever process comes first; each answer keeps one row (even ids
     repeat an answer id: the second write updates the first's row)."""
     procs_n, per_proc = 4, 200
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, postgresql_url, str(p), str(per_proc)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=CHILD_ENV,
-        )
-        for p in range(procs_n)
-    ]
-    try:
-        for proc in procs:
-            assert proc.stdout.readline().strip() == "ready"
-        for proc in procs:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        outputs = [proc.communicate(timeout=120) for proc in procs]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-    returned = [int(i) for out, _ in outputs for i in out.split()]
+    returned = write_from_processes(postgresql_url, procs_n, per_proc, writes_per_answer=2)
     assert len(returned) == procs_n * per_proc and len(set(returned)) == procs_n * per_proc // 2
     store = FeedbackStore(postgresql_url)
     assert store.count() == procs_n * per_proc // 2

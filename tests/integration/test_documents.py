@@ -384,8 +384,7 @@ def test_incremental_documents_limited_questions_and_the_ui(rendered, tmp_path, 
     document, _ = add_document(corpus, rendered["guide.md"], title="後援名義の手引き", doc_id="kouen-guide")
     own_chunks = chunk_documents([document], default_tokenizer(), settings.chunk_max_tokens, 1)
     # The session's cache is shared: another test may already have embedded this guide's text.
-    own_keys = [cached_embeddings.key(c.embed_text) for c in own_chunks]
-    not_cached = len(set(own_keys) - set(cached_embeddings._cached(own_keys)))
+    not_cached = cached_embeddings.uncached_count([c.embed_text for c in own_chunks])
     added = build_index(settings, cached_embeddings)
     # only the new document's uncached text is embedded; the guideline's vectors are reused
     assert added.embedded == not_cached and added.added == len(own_chunks) and added.removed == 0

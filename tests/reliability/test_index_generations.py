@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from assistant.answering.live import load_chain
 from assistant.index.store import Index, build_index, current_build_id, sweep
 from assistant.settings import Settings
+from tests.reliability.rebuilds import ask_through_two_rebuilds
 from tests.reliability.test_crash_safety import (
     assistant,
     child_env,
@@ -47,51 +47,25 @@ def test_a_running_chain_switches_builds_without_a_failed_request(tmp_path, cach
     chain.check_every = 0.05
     assert chain.build_id == first
 
-    # Phases: requests 0-5 on the first build; the first rebuild runs during 6-9 and has finished
-    # before 10, so the switch happens during 10-13; the same for the second rebuild and 14-19.
-    rebuild_started = [threading.Event(), threading.Event()]
-    rebuilt = [threading.Event(), threading.Event()]
-    reached = [threading.Barrier(CLIENTS + 1), threading.Barrier(CLIENTS + 1)]
     failures: list[str] = []
     answered: list[tuple[str, bool]] = []
     lock = threading.Lock()
 
-    def client(k: int) -> None:
-        for i in range(REQUESTS):
-            for phase, at in enumerate((6, 14)):
-                if i == at:
-                    reached[phase].wait(timeout=600)
-                    rebuild_started[phase].wait(timeout=600)
-                if i == at + 4:
-                    rebuilt[phase].wait(timeout=600)
-            try:
-                answer = chain.ask(QUESTIONS[(k + i) % len(QUESTIONS)])
-                ok = bool(answer.answer) and (answer.abstained or bool(answer.citations))
-                with lock:
-                    answered.append((answer.answer, ok))
-                    if not ok:
-                        failures.append(f"client {k} request {i}: empty answer")
-            except Exception as exc:
-                with lock:
-                    failures.append(f"client {k} request {i}: {exc!r}")
+    def ask(k: int, i: int) -> None:
+        try:
+            answer = chain.ask(QUESTIONS[(k + i) % len(QUESTIONS)])
+            ok = bool(answer.answer) and (answer.abstained or bool(answer.citations))
+            with lock:
+                answered.append((answer.answer, ok))
+                if not ok:
+                    failures.append(f"client {k} request {i}: empty answer")
+        except Exception as exc:
+            with lock:
+                failures.append(f"client {k} request {i}: {exc!r}")
 
-    build_ids = [first]
-
-    def rebuilds() -> None:
-        for phase in range(2):
-            reached[phase].wait(timeout=600)
-            edit_corpus(settings, f"（第{phase + 1}版）")
-            rebuild_started[phase].set()
-            result = assistant(settings, "index")
-            assert result.returncode == 0, result.stderr
-            build_ids.append(current_build_id(settings.index_dir))
-            rebuilt[phase].set()
-
-    builder = threading.Thread(target=rebuilds)
-    builder.start()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(client, range(CLIENTS)))
-    builder.join()
+    build_ids = ask_through_two_rebuilds(
+        settings, CLIENTS, REQUESTS, ask, lambda version: edit_corpus(settings, f"（第{version}版）")
+    )
 
     assert failures == []
     assert len(answered) == CLIENTS * REQUESTS

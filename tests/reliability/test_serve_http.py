@@ -24,10 +24,11 @@ import pytest
 
 from assistant.bench import ask_over_http
 from assistant.index.embeddings import CachedEmbeddings
-from assistant.index.store import build_index, current_build_id, sweep
+from assistant.index.store import build_index, sweep
 from assistant.limits import MAX_QUESTION_CHARS
 from assistant.settings import Settings
 from tests.conftest import CORPUS_DIR, free_port
+from tests.reliability.rebuilds import ask_through_two_rebuilds
 from tests.reliability.test_crash_safety import child_env, make_settings, seed_cache
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -147,59 +148,30 @@ def test_a_normal_question_is_not_held_back_by_eight_at_the_cap(served):
 
 def test_two_rebuilds_under_sixteen_users_fail_no_request(served):
     settings, url = served.settings, served.url
-    first = current_build_id(settings.index_dir)
-    # Requests 0-5 on the first build; the first rebuild runs during 6-9 and has finished before 10,
-    # so the switch happens during 10-13; the same for the second rebuild and 14-19.
-    rebuild_started = [threading.Event(), threading.Event()]
-    rebuilt = [threading.Event(), threading.Event()]
-    reached = [threading.Barrier(USERS + 1), threading.Barrier(USERS + 1)]
     results: list[tuple[float, float, int | None]] = []
     failures: list[str] = []
     lock = threading.Lock()
+    clients = [httpx.Client(timeout=600) for _ in range(USERS)]
 
-    def user(k: int) -> None:
-        with httpx.Client(timeout=600) as client:
-            for i in range(REQUESTS):
-                for phase, at in enumerate((6, 14)):
-                    if i == at:
-                        reached[phase].wait(timeout=900)
-                        rebuild_started[phase].wait(timeout=900)
-                    if i == at + 4:
-                        rebuilt[phase].wait(timeout=900)
-                try:
-                    start, end, reply = timed_ask(client, url, QUESTIONS[(k + i) % len(QUESTIONS)])
-                except httpx.HTTPError as exc:
-                    reply, start, end = repr(exc), 0.0, 0.0
-                with lock:
-                    if isinstance(reply, dict) and "error" not in reply and reply.get("answer"):
-                        results.append((start, end, quoted_version(reply)))
-                    else:
-                        failures.append(f"user {k} request {i}: {str(reply)[:200]}")
-
-    builds = [first]
-
-    def rebuild() -> None:
-        for phase in range(2):
-            reached[phase].wait(timeout=900)
-            edit_section(settings, phase + 1)
-            rebuild_started[phase].set()
-            run = subprocess.run(
-                [sys.executable, "-m", "assistant", "index"],
-                env=child_env(settings),
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-            assert run.returncode == 0, run.stderr[-2000:]
-            builds.append(current_build_id(settings.index_dir))
-            rebuilt[phase].set()
+    def ask(k: int, i: int) -> None:
+        try:
+            start, end, reply = timed_ask(clients[k], url, QUESTIONS[(k + i) % len(QUESTIONS)])
+        except httpx.HTTPError as exc:
+            reply, start, end = repr(exc), 0.0, 0.0
+        with lock:
+            if isinstance(reply, dict) and "error" not in reply and reply.get("answer"):
+                results.append((start, end, quoted_version(reply)))
+            else:
+                failures.append(f"user {k} request {i}: {str(reply)[:200]}")
 
     started = time.monotonic()
-    builder = threading.Thread(target=rebuild)
-    builder.start()
-    with ThreadPoolExecutor(USERS) as pool:
-        list(pool.map(user, range(USERS)))
-    builder.join()
+    try:
+        builds = ask_through_two_rebuilds(
+            settings, USERS, REQUESTS, ask, lambda version: edit_section(settings, version)
+        )
+    finally:
+        for client in clients:
+            client.close()
     took = time.monotonic() - started
 
     assert failures == []

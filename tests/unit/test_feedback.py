@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import select
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.database import Database, DatabaseError, head_revision
+from assistant.database import Database, DatabaseError, head_revision, sqlite_url
 from assistant.evals.dataset import load_dataset
 from assistant.feedback import (
     MAX_COMMENT_CHARS,
@@ -24,9 +23,8 @@ from assistant.feedback import (
     FeedbackStore,
     export_candidates,
 )
-from assistant.settings import PROJECT_ROOT, Settings
-
-CHILD_ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+from assistant.settings import Settings
+from tests.writers import CHILD_ENV, read_line, write_from_processes
 
 
 def make_record(**changes) -> FeedbackRecord:
@@ -47,19 +45,6 @@ def make_record(**changes) -> FeedbackRecord:
     }
     values.update(changes)
     return FeedbackRecord(**values)
-
-
-def read_line(proc: subprocess.Popen, timeout: float) -> str:
-    """One line of the child's stdout, failing the test if none arrives in time."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        proc.kill()
-        pytest.fail(f"no output from the child within {timeout} s")
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait(timeout=10)
-        pytest.fail(f"child exited ({proc.returncode}) without output: {proc.stderr.read()}")
-    return line.strip()
 
 
 # --- basics -----------------------------------------------------------------------------------
@@ -257,54 +242,10 @@ def test_busy_errors_returned_without_waiting_are_retried(tmp_path: Path, monkey
     assert store.count() == 2
 
 
-WRITER_SCRIPT = """
-import sys, time
-from pathlib import Path
-from assistant.feedback import FeedbackRecord, FeedbackStore
-path, index, n = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-store = FeedbackStore(path)
-print("ready", flush=True)
-sys.stdin.readline()
-ids = [
-    store.add(FeedbackRecord(rating="down", question=f"p{index}-{i}", history=[], answer="回答", citations=[]))
-    for i in range(n)
-]
-print(" ".join(map(str, ids)), flush=True)
-"""
-
-
 def test_four_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     procs_n, per_proc = 4, 250
     path = tmp_path / "fb.sqlite3"  # does not exist yet: the processes race to create it too
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, str(path), str(p), str(per_proc)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=CHILD_ENV,
-        )
-        for p in range(procs_n)
-    ]
-    try:
-        for proc in procs:
-            assert read_line(proc, timeout=30) == "ready"
-        started = time.perf_counter()
-        for proc in procs:  # release them together
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        outputs = [proc.communicate(timeout=60) for proc in procs]
-        elapsed = time.perf_counter() - started
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-    returned = [int(i) for out, _ in outputs for i in out.split()]
+    returned = write_from_processes(sqlite_url(path), procs_n, per_proc)
     assert len(returned) == len(set(returned)) == procs_n * per_proc
 
     store = FeedbackStore(path)
@@ -312,7 +253,6 @@ def test_four_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     rows = store.all()
     assert sorted(r.id for r in rows) == sorted(returned)
     assert {r.question for r in rows} == {f"p{p}-{i}" for p in range(procs_n) for i in range(per_proc)}
-    print(f"\n{procs_n} processes × {per_proc} writes: {len(rows)} rows in {elapsed:.2f} s")
 
 
 # --- crash safety -----------------------------------------------------------------------------
