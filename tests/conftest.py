@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -36,14 +38,42 @@ def guideline():
     return load_document(CORPUS_DIR / "kyodo-guideline.txt")
 
 
+# The vectors of the guideline's chunks and sentences, kept between sessions in the product's own cache
+# format (keyed by model and text hash): after the first session, setting up the shared index and the
+# answerer embeds nothing. Only what the session fixture embedded is kept, so tests that count what a
+# build embeds still meet text the cache has never seen.
+SESSION_VECTORS = PROJECT_ROOT / ".cache" / "test-vectors"
+
+
+def copy_vector_caches(source: Path, target: Path) -> None:
+    """Every embedding cache file of ``source`` into ``target`` (SQLite's backup: the WAL's rows come too)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("embeddings-*.sqlite3"):
+        with (
+            contextlib.closing(sqlite3.connect(path)) as src,
+            contextlib.closing(sqlite3.connect(target / path.name)) as dst,
+        ):
+            src.backup(dst)
+
+
 @pytest.fixture(scope="session")
 def service(tmp_path_factory):
     """The real assistant over the real guideline, wired as production wires it (``load_service``):
-    real tokenizer, model, Chroma and BM25, the index built on first use."""
+    real tokenizer, model, Chroma and BM25, the index built on first use (from the vectors an earlier
+    session kept, see SESSION_VECTORS) and the answerer's sentence vectors in its cache."""
+    from assistant.answering.sentences import section_sentences
     from assistant.service import load_service
 
     settings = Settings.from_env({}, home=tmp_path_factory.mktemp("home"), corpus_dir=CORPUS_DIR)
-    return load_service(settings)
+    cache_dir = settings.index_dir / "cache"
+    with contextlib.suppress(OSError, sqlite3.Error):
+        copy_vector_caches(SESSION_VECTORS, cache_dir)
+    service = load_service(settings)
+    section_sentences(service.documents, service.tokenizer, service.embeddings)
+    if service.embeddings.misses:
+        with contextlib.suppress(OSError, sqlite3.Error):  # a read-only checkout keeps nothing
+            copy_vector_caches(cache_dir, SESSION_VECTORS)
+    return service
 
 
 @pytest.fixture(scope="session")

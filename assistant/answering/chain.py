@@ -24,15 +24,14 @@ from assistant.answering.extractive import (
     Answer,
     Citation,
     ExtractiveAnswerer,
-    QuestionError,
     clean_history,
     idf_table,
-    validate_question,
 )
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.sentences import section_sentences
+from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
 from assistant.settings import Settings

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -18,20 +17,15 @@ import numpy as np
 
 from assistant.answering.question import Question
 from assistant.answering.sentences import SectionSentences
-from assistant.errors import AssistantError
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import Tokenizer, split_sentences
-from assistant.limits import MAX_QUESTION_CHARS
+from assistant.limits import MAX_QUESTION_CHARS, visible_text
 from assistant.retrieval import SectionHit
 
 ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりませんでした。"
 
 # After such a sentence the bullet items that follow belong to it.
 LIST_INTRO = re.compile(r"次の(項目|こと|点)")
-
-
-class QuestionError(AssistantError):
-    ja = "質問を読み取れませんでした。"
 
 
 @dataclass(frozen=True)
@@ -88,15 +82,6 @@ MAX_HISTORY_MESSAGES = 12
 MAX_HISTORY_CHARS = {"user": MAX_QUESTION_CHARS, "assistant": 4_000}
 
 
-def _visible(text: str) -> str:
-    """Text without lone surrogates, invisible format characters and controls other than line breaks."""
-    return "".join(
-        ch
-        for ch in unicodedata.normalize("NFC", text.encode("utf-8", "replace").decode("utf-8"))
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
-
-
 def clean_history(history: Any) -> list[dict[str, Any]]:
     """The last turns of a conversation as {role, content}, with unreadable characters dropped and
     each message capped: a history is input too, from a browser or a batch file. An assistant
@@ -109,7 +94,7 @@ def clean_history(history: Any) -> list[dict[str, Any]]:
             content = message.get("content")
             if isinstance(content, str) and content.strip():
                 role = message["role"]
-                turn: dict[str, Any] = {"role": role, "content": _visible(content)[: MAX_HISTORY_CHARS[role]]}
+                turn: dict[str, Any] = {"role": role, "content": visible_text(content)[: MAX_HISTORY_CHARS[role]]}
                 cited = message.get("citations")
                 if role == "assistant" and isinstance(cited, list):
                     turn["citations"] = [
@@ -121,29 +106,6 @@ def clean_history(history: Any) -> list[dict[str, Any]]:
                     ]
                 turns.append(turn)
     return turns
-
-
-def validate_question(text: Any) -> str:
-    """The question as it will be used, or a ``QuestionError`` saying in Japanese what is wrong."""
-    if not isinstance(text, str):
-        raise QuestionError(f"question must be text, not {type(text).__name__}")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise QuestionError(
-            "lone surrogate in question", ja="質問に読み取れない文字が含まれています。入力し直してください。"
-        )
-    cleaned = re.sub(r"\s+", " ", _visible(text)).strip()
-    if not cleaned:
-        raise QuestionError("empty question", ja="質問が空です。知りたいことを入力してください。")
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"question of {len(cleaned)} characters (limit {MAX_QUESTION_CHARS})",
-            ja=f"質問が長すぎます（{len(cleaned)}文字）。{MAX_QUESTION_CHARS}文字以内にまとめてください。",
-        )
-    if not any(ch.isalnum() for ch in cleaned):
-        raise QuestionError(
-            "question has no letters", ja="質問に文字が含まれていません。知りたいことを文章で入力してください。"
-        )
-    return cleaned
 
 
 # --------------------------------------------------------------------------- extractive

@@ -26,10 +26,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.answering.extractive import ABSTENTION_TEXT, Answer, QuestionError, validate_question
+from assistant.answering.extractive import ABSTENTION_TEXT, Answer
 from assistant.ingestion.chunking import chunk_section
 from assistant.ingestion.corpus import CorpusError, Document, Section, load_document, parse_document
 from assistant.ingestion.japanese import default_tokenizer, normalize, split_sentences
+from assistant.limits import QuestionError, validate_question
 from assistant.settings import PROJECT_ROOT
 
 CORPUS_TXT = PROJECT_ROOT / "corpus" / "kyodo-guideline.txt"

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from assistant.answering.extractive import ABSTENTION_TEXT, MAX_QUESTION_CHARS, QuestionError, validate_question
+from assistant.answering.extractive import ABSTENTION_TEXT, MAX_QUESTION_CHARS
+from assistant.limits import QuestionError, validate_question
 from assistant.settings import PROJECT_ROOT
 
 SEED = 20261129

@@ -13,11 +13,10 @@ from assistant.answering.chain import build_chain
 from assistant.answering.extractive import (
     ABSTENTION_TEXT,
     MAX_QUESTION_CHARS,
-    QuestionError,
     clean_history,
     content_sentences,
-    validate_question,
 )
+from assistant.limits import QuestionError, validate_question
 
 
 def assert_grounded(answer, guideline):
