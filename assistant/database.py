@@ -46,6 +46,9 @@ T = TypeVar("T")
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
+# PostgreSQL on the same network answers a connection in milliseconds; an unreachable one should
+# be reported (a rating not saved, /readyz 503) within seconds, not after libpq's default wait.
+DEFAULT_CONNECT_TIMEOUT_S = 3
 MIGRATION_LOCK_ID = 1_702_1701  # PostgreSQL advisory lock held while migrating
 COPY_BATCH_ROWS = 1_000
 
@@ -113,7 +116,13 @@ def head_revision() -> str:
 class Database:
     """One database (SQLite file or PostgreSQL server); safe to share between threads."""
 
-    def __init__(self, url: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        url: str | Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
+        connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
         self.url = sqlite_url(url) if isinstance(url, Path) else url
         try:
             parsed = make_url(self.url)
@@ -131,6 +140,7 @@ class Database:
         self.path = Path(parsed.database) if self.dialect == "sqlite" and parsed.database else None
         self.display = str(self.path) if self.path else parsed.render_as_string(hide_password=True)
         self.busy_timeout = busy_timeout
+        self.connect_timeout = connect_timeout
         self._engine: Engine | None = None
         self._ready = False
         self._lock = threading.Lock()  # the first use migrates once
@@ -195,7 +205,9 @@ class Database:
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
-            return sa.create_engine(self.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            return sa.create_engine(
+                self.url, pool_pre_ping=True, connect_args={"connect_timeout": self.connect_timeout}
+            )
         engine = sa.create_engine(self.url, connect_args={"timeout": self.busy_timeout, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

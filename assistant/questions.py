@@ -6,12 +6,18 @@ or ``abstain``), the sections cited, the latency, the asker's role and the time.
 about the person is kept. ``ASSISTANT_QUESTION_LOG=off`` turns logging off; rows older than
 ``ASSISTANT_LOG_RETENTION_DAYS`` are deleted when the server starts and, while it runs, by the
 writes (at most once a minute per process).
+
+A server does not write on the answer's path: ``QuestionLogWriter`` takes each row into a bounded
+queue and one background thread writes them, so an unreachable database never delays an answer.
+A row that finds the queue full, or that the database refuses, is counted as dropped (``/metrics``)
+and logged with its request's id; the rows still queued are written when the server stops.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -79,9 +85,18 @@ class QuestionLog:
         self, question: str, answer: Answer, latency_s: float, *, role: str | None = None, answer_id: str = ""
     ) -> LoggedQuestion | None:
         """Log one answered question (masked); None when logging is off."""
+        entry = self.entry(question, answer, latency_s, role=role, answer_id=answer_id)
+        if entry is not None:
+            self.add(entry)
+        return entry
+
+    def entry(
+        self, question: str, answer: Answer, latency_s: float, *, role: str | None = None, answer_id: str = ""
+    ) -> LoggedQuestion | None:
+        """The row for one answered question (masked), not yet written; None when logging is off."""
         if not self.enabled:
             return None
-        entry = LoggedQuestion(
+        return LoggedQuestion(
             question=mask_personal_data(question[:MAX_LOGGED_QUESTION_CHARS]),
             outcome=outcome_of(answer),
             sections=[
@@ -92,8 +107,6 @@ class QuestionLog:
             role=role or "",
             answer_id=answer_id[:64],
         )
-        self.add(entry)
-        return entry
 
     def add(self, entry: LoggedQuestion) -> int:
         row = {
@@ -135,6 +148,103 @@ class QuestionLog:
         query = sa.select(question_log_table).where(question_log_table.c.id == entry_id)
         row = self.db.read(lambda conn: conn.execute(query).first())
         return _entry(row) if row is not None else None
+
+
+DROP_REASONS = ("queue_full", "database")
+
+
+class QuestionLogWriter:
+    """Writes a ``QuestionLog``'s rows in a background thread, off the answer's path.
+
+    ``submit`` never waits: a row goes into a queue of at most ``max_queued`` rows, or is dropped
+    (``queue_full``) when the database cannot keep up or is away. The thread writes one row at a
+    time; a row the database refuses (unreachable, full …) is dropped (``database``): the log is
+    for insights, and retrying would hold the queue behind a dead server. ``close`` writes what is
+    still queued, then stops the thread.
+    """
+
+    def __init__(self, question_log: QuestionLog, max_queued: int = 1_000) -> None:
+        self.question_log = question_log
+        self.dropped = dict.fromkeys(DROP_REASONS, 0)
+        self.written = 0
+        self._queue: queue.Queue[tuple[LoggedQuestion, str] | None] = queue.Queue(maxsize=max_queued)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Rows submitted and not yet written or dropped (queued or being written)."""
+        return self._queue.unfinished_tasks
+
+    def submit(
+        self,
+        question: str,
+        answer: Answer,
+        latency_s: float,
+        *,
+        role: str | None = None,
+        answer_id: str = "",
+        request_id: str = "",
+    ) -> bool:
+        """Queue one answered question for the log; False when it was dropped (or logging is off).
+        ``request_id`` goes into the log line of a dropped row."""
+        entry = self.question_log.entry(question, answer, latency_s, role=role, answer_id=answer_id)
+        if entry is None:
+            return False
+        with self._lock:
+            if self._closed:
+                return False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="question-log-writer", daemon=True)
+                self._thread.start()
+            try:
+                self._queue.put_nowait((entry, request_id))
+            except queue.Full:
+                self.dropped["queue_full"] += 1
+                log.warning("question log: the queue is full, a row was dropped")
+                return False
+        return True
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            entry, request_id = item
+            try:
+                self.question_log.add(entry)
+                self.written += 1
+            except Exception as exc:
+                self.dropped["database"] += 1
+                log.warning("question log: a row was dropped: %s", exc, extra={"request_id": request_id})
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted row is written or dropped; False if ``timeout`` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Write what is queued (waiting at most ``timeout`` seconds) and stop the thread; True when
+        nothing was left unwritten."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is None:
+            return True
+        done = self.flush(timeout)
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:  # still writing after the timeout: a daemon thread, it ends with the process
+            return False
+        thread.join(timeout)
+        return done
 
 
 def _entry(row: Any) -> LoggedQuestion:

@@ -44,7 +44,7 @@ from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackRecord, FeedbackStore
 from assistant.ingestion.corpus import Document
 from assistant.insights import Insights
-from assistant.questions import QuestionLog
+from assistant.questions import QuestionLog, QuestionLogWriter
 from assistant.ui.insights_view import insights_html
 from assistant.ui.onboarding import (
     GRADING_RULE,
@@ -72,7 +72,7 @@ from assistant.ui.render import (
     toc_html,
 )
 from assistant.ui.slots import AnswerSlots
-from assistant.ui.telemetry import Metrics
+from assistant.ui.telemetry import Metrics, request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,9 @@ class StaffAssistant:
         self.question_log = question_log
         self.insights = Insights(question_log, feedback_store, chain.service.tokenizer) if question_log else None
         self.metrics = metrics or Metrics()
+        self.question_writer = QuestionLogWriter(question_log) if question_log else None
+        if self.question_writer is not None:
+            self.metrics.watch_question_log(self.question_writer)
         self.tokenizer = chain.service.tokenizer
         self.quiz_cases = {c.id: c for c in quiz_cases(load_dataset(quiz_dataset), self.documents)}
         self.answer_slots = AnswerSlots(CONCURRENCY_LIMIT)
@@ -297,11 +300,14 @@ class StaffAssistant:
     def log_question(
         self, question: str, answer: Answer, latency_s: float, role: str | None, answer_id: str = ""
     ) -> None:
-        """Add an answered question to the question log (if kept); a failure there never fails the answer."""
-        if self.question_log is None:
+        """Queue an answered question for the question log (if kept), written in the background: the
+        answer never waits for the database, and a failure there never fails the answer."""
+        if self.question_writer is None:
             return
         try:
-            self.question_log.record(question, answer, latency_s, role=role, answer_id=answer_id)
+            self.question_writer.submit(
+                question, answer, latency_s, role=role, answer_id=answer_id, request_id=request_id_var.get()
+            )
         except Exception:
             log.exception("question not logged")
 

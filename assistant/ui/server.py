@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import re
+import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -64,6 +65,7 @@ QUEUE_MAX_SIZE = 64
 MAX_BODY_BYTES = 512 * 1024  # a question, 12 history messages of 4,000 characters and JSON around them
 MAX_HEADER_BYTES = 16 * 1024
 KEEP_ALIVE_S = 5
+WRITER_CLOSE_S = 10.0  # at shutdown, how long the queued question log rows may take to be written
 
 
 @dataclass(frozen=True)
@@ -700,7 +702,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     db = Database.from_settings(settings)
     store = FeedbackStore(db)
     question_log = QuestionLog.from_settings(settings, db)
-    question_log.purge()  # the retention period holds from the start, not from the first question
+    try:
+        question_log.purge()  # the retention period holds from the start, not from the first question
+    except AssistantError as exc:  # the database is away: serve anyway (/readyz says so), purge on a later write
+        log.warning("question log not purged at start-up: %s", exc)
     app = create_app(chain, store, question_log=question_log)
     sessions = LoginSessions(users, settings.session_secret, settings.session_hours * 3600) if users else None
     url = launch(app, host, port, users=users, sessions=sessions, readiness=Readiness(chain, store))
@@ -708,4 +713,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     print(
         f"協働ガイドライン アシスタントを起動しました: {url}{login}　止めるには Ctrl+C を押してください。", flush=True
     )
+    # systemd stops a server with SIGTERM: leave like Ctrl+C, so the queued question log rows are written.
+    signal.signal(signal.SIGTERM, _interrupt)
     app.block_thread()
+    writer = app.staff_assistant.question_writer  # type: ignore[attr-defined]
+    if writer is not None and not writer.close(timeout=WRITER_CLOSE_S):
+        log.warning("question log: %d rows were not written before the server stopped", writer.pending)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

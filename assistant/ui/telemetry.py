@@ -21,6 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from assistant.questions import QuestionLogWriter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,10 +106,35 @@ class Metrics:
         self.index_build.labels(build_id).set(1)
         self._build_id = build_id
 
+    def watch_question_log(self, writer: QuestionLogWriter) -> None:
+        """Serve the question log writer's counts: rows dropped (queue full, database refused) and waiting."""
+        self.registry.register(_QuestionLogCollector(writer))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
     content_type = CONTENT_TYPE_LATEST
+
+
+class _QuestionLogCollector(Collector):
+    def __init__(self, writer: QuestionLogWriter) -> None:
+        self.writer = writer
+
+    def collect(self) -> Any:
+        dropped = CounterMetricFamily(
+            "assistant_question_log_dropped",
+            "Question log rows not written: the queue was full, or the database refused or could not be reached",
+            labels=["reason"],
+        )
+        for reason, count in self.writer.dropped.items():
+            dropped.add_metric([reason], count)
+        yield dropped
+        yield CounterMetricFamily(
+            "assistant_question_log_written", "Question log rows written", value=self.writer.written
+        )
+        yield GaugeMetricFamily(
+            "assistant_question_log_pending", "Question log rows queued or being written", value=self.writer.pending
+        )
 
 
 def request_id_of(scope: Scope) -> str:

@@ -61,6 +61,7 @@ def server(chain, tmp_path_factory) -> Iterator[tuple[object, str]]:
                     client, url, "chat-app", "rate", {"turn": turn, "rating": "down", "comment": "手続の期限がほしい"}
                 )
                 assert rated.json()["saved"]
+    assert app.staff_assistant.question_writer.flush(timeout=60)  # the log is written in the background
     yield app, url
     app.close()
 

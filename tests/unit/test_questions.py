@@ -11,7 +11,7 @@ import pytest
 from assistant.answering.extractive import Answer, Citation
 from assistant.database import Database
 from assistant.privacy import mask_personal_data
-from assistant.questions import PURGE_EVERY_S, LoggedQuestion, QuestionLog, utc_now
+from assistant.questions import PURGE_EVERY_S, LoggedQuestion, QuestionLog, QuestionLogWriter, utc_now
 from assistant.settings import Settings
 
 M, P = "［メールアドレス］", "［電話番号］"
@@ -119,3 +119,14 @@ def test_retention_and_switch_are_checked_settings() -> None:
     assert Settings.from_env({"ASSISTANT_DATABASE_URL": "postgresql://u@h/db"}).database_url == (
         "postgresql+psycopg://u@h/db"
     )
+
+
+def test_stopping_the_writer_writes_the_rows_still_queued(tmp_path):
+    db = Database(tmp_path / "log.sqlite3")
+    writer = QuestionLogWriter(QuestionLog(db))
+    for n in range(200):
+        assert writer.submit(f"質問 {n}", ANSWER, 0.1, role="staff")
+    assert writer.close(timeout=120)
+    assert (writer.written, writer.dropped, writer.pending) == (200, {"queue_full": 0, "database": 0}, 0)
+    assert [e.question for e in QuestionLog(db).entries()] == [f"質問 {n}" for n in range(200)]
+    assert not writer.submit("閉じた後", ANSWER, 0.1)
