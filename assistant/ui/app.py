@@ -24,6 +24,7 @@ loads and again whenever an answer names another index build, so they follow a r
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import threading
@@ -236,7 +237,11 @@ class StaffAssistant:
         if self.chain.llm is None:  # extractive: fast and nothing to stream, so no thread
             self._compute(pending, history, chosen, role)
         else:
-            threading.Thread(target=self._compute, args=(pending, history, chosen, role), daemon=True).start()
+            # copy_context: the thread's log lines carry the request's id (a new thread starts without it)
+            context = contextvars.copy_context()
+            threading.Thread(
+                target=context.run, args=(self._compute, pending, history, chosen, role), daemon=True
+            ).start()
         return self._report(pending, wait)
 
     def progress(self, answer_id: Any, wait: float = PROGRESS_WAIT_S) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from assistant.questions import QuestionLog
 from assistant.sessions import COOKIE_NAME, LoginSessions
 from assistant.settings import Settings
 from assistant.ui.app import ADMIN_ONLY, CONCURRENCY_LIMIT, build_app, current_role
-from assistant.ui.telemetry import Metrics, RequestContext, log_json
+from assistant.ui.telemetry import Metrics, RequestContext, carry_request_id, log_json
 from assistant.users import MAX_PASSWORD_CHARS, UserStore
 
 log = logging.getLogger(__name__)
@@ -146,17 +146,20 @@ def create_app(
         Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
         """
         started = time.perf_counter()
-        try:
-            with app.answer_slots.slot(question):
-                answer = chain.ask(question, history or [])
-        except AssistantError as exc:
-            metrics.question("refused")
-            return {"error": exc.ja}  # never the question: error replies do not echo input
-        except Exception:
-            metrics.question("error")
-            raise
-        metrics.answered(answer, time.perf_counter() - started)
-        app.staff_assistant.log_question(question, answer, time.perf_counter() - started, current_role(request))
+        with carry_request_id(request):  # run by the queue, outside the HTTP request that asked
+            try:
+                with app.answer_slots.slot(question):
+                    answer = chain.ask(question, history or [])
+            except AssistantError as exc:
+                log.info("question not answered: %s", exc)
+                metrics.question("refused")
+                return {"error": exc.ja}  # never the question: error replies do not echo input
+            except Exception:
+                log.exception("answering failed")
+                metrics.question("error")
+                raise
+            metrics.answered(answer, time.perf_counter() - started)
+            app.staff_assistant.log_question(question, answer, time.perf_counter() - started, current_role(request))
         data = answer.to_json()
         return {key: data[key] for key in ("answer", "abstained", "citations", "notes")}  # type: ignore[return-value]
 

@@ -4,11 +4,14 @@ Each server process keeps its own registry and is scraped on its own (``/metrics
 servers behind a proxy are several scrape targets. Every HTTP request gets an id: the proxy's
 ``X-Request-ID`` when it sends a usable one, else a new one. The id is returned in the reply's
 ``X-Request-ID`` header and is part of every log line written while the request is handled
-(a context variable, which Starlette and anyio carry into worker threads).
+(a context variable, which Starlette and anyio carry into worker threads). Gradio's queue runs
+an event in a task of its own, outside the request that joined it: the id is also put into the
+request's headers, and a queued function takes it back from its ``gr.Request`` (``carry_request_id``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -16,7 +19,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,6 +164,8 @@ class RequestContext:
             return
         request_id = request_id_of(scope)
         token = request_id_var.set(request_id)
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k != REQUEST_ID_HEADER.encode()]
+        scope = {**scope, "headers": [*headers, (REQUEST_ID_HEADER.encode(), request_id.encode())]}
         started = time.perf_counter()
         status = 0
 
@@ -195,6 +200,20 @@ class RequestContext:
                     },
                 )
             request_id_var.reset(token)
+
+
+@contextlib.contextmanager
+def carry_request_id(request: Any) -> Iterator[str]:
+    """In a function Gradio's queue runs: the id of the request that joined the queue (from its
+    headers, where ``RequestContext`` put it) for the log lines written meanwhile."""
+    headers = getattr(request, "headers", None) or {}
+    given = headers.get(REQUEST_ID_HEADER, "") if hasattr(headers, "get") else ""
+    request_id = given if USABLE_REQUEST_ID.fullmatch(given) else request_id_var.get()
+    token = request_id_var.set(request_id)
+    try:
+        yield request_id
+    finally:
+        request_id_var.reset(token)
 
 
 access_log = logging.getLogger("assistant.access")

@@ -111,3 +111,21 @@ def test_every_log_line_of_a_request_carries_its_id(served, json_log):
         made.headers["x-request-id"],
         odd.headers["x-request-id"],
     ]
+
+
+def test_the_queue_path_logs_with_the_id_of_the_request_that_asked(served, json_log):
+    """/ask runs in Gradio's queue, outside the HTTP request that joined it: its lines still carry that id."""
+    _, url = served
+    too_long = "あ" * (MAX_QUESTION_CHARS + 1)
+    with httpx.Client(timeout=120) as client:
+        ids = []
+        for headers in ({"X-Request-ID": "nginx-queue.7"}, {}):
+            joined = client.post(url + "/gradio_api/call/ask", json={"data": [too_long, []]}, headers=headers)
+            assert joined.status_code == 200, joined.text
+            stream = client.get(f"{url}/gradio_api/call/ask/{joined.json()['event_id']}").text
+            assert "event: complete" in stream and "error" in stream
+            ids.append(joined.headers["x-request-id"])
+    assert ids[0] == "nginx-queue.7" and len(ids[1]) == 32
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    refused = [line for line in lines if line["logger"] == "assistant.ui.server" and "not answered" in line["message"]]
+    assert [line["request_id"] for line in refused] == ids

@@ -3,7 +3,9 @@ SQLite feedback store, real corpus and eval dataset."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sqlite3
 import threading
 from html import escape
@@ -30,6 +32,7 @@ from assistant.ui.render import (
     section_label,
     toc_html,
 )
+from assistant.ui.telemetry import log_json, request_id_var
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
 OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
@@ -478,3 +481,23 @@ def test_quiz_answer_is_escaped(staff):
     state = staff.start_quiz(seed=1)
     result = staff.grade_quiz(state, MALICIOUS)
     assert "<script" not in result.html and "<img" not in result.html
+
+
+def test_a_generated_answers_thread_logs_with_the_request_id(staff, chain, monkeypatch):
+    def refused(question, history, **options):
+        yield "途中まで"
+        raise AssistantError("refused mid-stream", ja="索引を読み込めません。")
+
+    monkeypatch.setattr(chain, "stream", refused)
+    monkeypatch.setattr(chain, "llm", object())  # computed on a thread of its own
+    stream = io.StringIO()
+    handler = log_json(logging.INFO, stream)
+    token = request_id_var.set("req-thread-7")
+    try:
+        turn = staff.answer(COVERED, [], wait=30)
+    finally:
+        request_id_var.reset(token)
+        logging.getLogger().removeHandler(handler)
+    assert turn["error"] and turn["done"]
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["request_id"] for line in lines if "not answered" in line["message"]] == ["req-thread-7"]
