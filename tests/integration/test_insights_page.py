@@ -26,7 +26,7 @@ from assistant.settings import PROJECT_ROOT
 from assistant.ui.server import Readiness, create_app, launch
 from assistant.users import UserStore, add_user
 from tests.conftest import free_port
-from tests.integration.test_browser import open_page
+from tests.integration.test_browser import axe_violations, open_page
 
 pytestmark = pytest.mark.integration
 
@@ -134,8 +134,8 @@ def test_an_admin_sees_exports_and_drafts_what_staff_asked(server, tmp_path: Pat
 
 def test_in_chromium_only_an_admin_gets_the_insights_tab(browser, server) -> None:
     _, url = server
-    for user in (STAFF, ADMIN):
-        with open_page(browser, url, ready="input[type=password]") as page:
+    for user, scheme in ((STAFF, "light"), (ADMIN, "light"), (ADMIN, "dark")):
+        with open_page(browser, url, scheme=scheme, ready="input[type=password]") as page:
             page.locator("input[type=text]").fill(user[0])
             page.locator("input[type=password]").fill(user[1])
             page.keyboard.press("Enter")
@@ -159,6 +159,9 @@ def test_in_chromium_only_an_admin_gets_the_insights_tab(browser, server) -> Non
             line.wait_for(state="visible")
             case = json.loads(line.inner_text())
             assert case["split"] == "dev" and "needs-review" in case["tags"]
+            assert not axe_violations(page), scheme  # the admins' tab too: no serious or critical ones
+            if scheme == "dark":
+                continue
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "insights.png"
             page.locator("#insights").screenshot(path=str(shot))
