@@ -31,6 +31,7 @@ from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.sentences import section_sentences
+from assistant.answering.spelling import Respelling, Spelling
 from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
@@ -76,8 +77,10 @@ log = logging.getLogger(__name__)
 class Turn:
     """What flows through the chain, one step adding to it."""
 
-    question: str
+    question: str  # as searched: kana and IME slips respelled as the guideline writes its terms
     history: list[dict[str, Any]] = field(default_factory=list)
+    typed: str = ""  # the question as typed
+    respelled: list[Respelling] = field(default_factory=list)
     doc_ids: frozenset[str] = frozenset()  # only these documents (empty: all)
     analysis: Question | None = None
     resolved_query: str = ""
@@ -155,6 +158,7 @@ class AnswerChain:
         self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
         self.reranker = reranker or make_reranker(self.settings, self.extractive)
         self.topics = self.topic_terms()
+        self.spelling = Spelling(service.documents, service.tokenizer)
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
@@ -175,7 +179,8 @@ class AnswerChain:
 
     def resolve(self, turn: Turn) -> Turn:
         """Analyse the question and decide, from evidence, whether it leans on the previous turn."""
-        turn.question = validate_question(turn.question)
+        turn.typed = validate_question(turn.question)
+        turn.question, turn.respelled = self.spelling.correct(turn.typed)
         turn.history = clean_history(turn.history)
         turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
         turn.resolved_query = turn.question
@@ -208,7 +213,7 @@ class AnswerChain:
             and turn.alone_evidence < self.settings.abstain_threshold
         ):
             return turn  # out of scope on its own: the conversation does not rescue it
-        earlier = previous_user_question(turn.history)
+        earlier = self.spelling.correct(previous_user_question(turn.history))[0]
         titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
         combined = f"{earlier} {titles} {turn.question}".strip()
         vector = self.service.embeddings.embed_query(combined)
@@ -374,12 +379,13 @@ class AnswerChain:
     def _base(turn: Turn) -> Answer:
         """The answer before an answerer fills it in: what was asked, found and how strongly."""
         return Answer(
-            question=turn.question,
+            question=turn.typed or turn.question,
             answer="",
             abstained=False,
             contexts=list(turn.hits),
             evidence=turn.evidence,
             resolved_query=turn.resolved_query,
+            notes=[f"「{r.typed}」を「{r.term}」として調べました。" for r in turn.respelled],
         )
 
     def _too_weak(self, turn: Turn) -> bool:

@@ -4,7 +4,9 @@ Two implementations behind one small interface:
 
 - ``EvidenceReranker`` (default, no model): adds to each section's fused retrieval score a share of
   the evidence the answerer computes anyway, its best sentence's score for the question, which
-  separates sibling sections whose titles and vocabulary overlap (3-3 協定 vs 3-4 事業協力);
+  separates sibling sections whose titles and vocabulary overlap (3-3 協定 vs 3-4 事業協力); and an
+  overview yields to its own sub-section when the sub-section's best sentence answers better (a
+  chapter's opening 「第４章 協働の進め方」 before （２）事業実施 for 「何を明確にしておけばいい？」);
 - ``CrossEncoderReranker``: a sentence-transformers ``CrossEncoder`` given by name or folder
   (``ASSISTANT_RERANKER_MODEL``, e.g. a copied Japanese reranker), scoring (question, section) pairs.
 """
@@ -52,12 +54,31 @@ class EvidenceReranker:
         if not self.weight:
             return hits
         head, tail = hits[: self.depth], hits[self.depth :]
-        rescored = []
+        rescored, evidence = [], {}
         for hit in head:
             best = self.answerer.best_sentence(hit, terms, query_vector)
-            evidence = best.score if best else 0.0
-            rescored.append(replace(hit, score=hit.score + self.weight * evidence))
-        return sorted(rescored, key=lambda h: -h.score) + tail
+            evidence[hit.key] = best.score if best else 0.0
+            rescored.append(replace(hit, score=hit.score + self.weight * evidence[hit.key]))
+        ranked = sorted(rescored, key=lambda h: -h.score)
+        if len(ranked) > 1:
+            top = ranked[0]
+            # an overview's sub-section among the next two that answers better leads in its place
+            better = [h for h in ranked[1:3] if self.within(h, top) and evidence[h.key] > evidence[top.key]]
+            if better:
+                ranked.remove(better[0])
+                ranked.insert(0, better[0])
+        return ranked + tail
+
+    def within(self, hit: SectionHit, overview: SectionHit) -> bool:
+        """Whether ``hit`` is a sub-section (at any depth) of ``overview``."""
+        if hit.doc_id != overview.doc_id:
+            return False
+        parent = self.answerer.section(*hit.key).parent
+        while parent is not None:
+            if parent == overview.section_id:
+                return True
+            parent = self.answerer.section(hit.doc_id, parent).parent
+        return False
 
 
 class CrossEncoderReranker:

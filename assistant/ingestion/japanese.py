@@ -60,6 +60,7 @@ class Token:
     pos_detail: str  # UniDic pos2 (普通名詞, 非自立可能 …)
     start: int  # offset of the surface in the original text
     end: int
+    reading: str = ""  # how it sounds, in katakana (後援 → コウエン); the surface where UniDic has none
 
     @property
     def normalized(self) -> str:
@@ -98,17 +99,25 @@ class Tokenizer:
         for start, piece in mecab_pieces(text):
             with self._lock:
                 words = [
-                    (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2)
+                    (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2, w.feature.kana)
                     for w in self._tagger(piece.replace("\x00", " "))  # MeCab stops at NUL; same length
                 ]
             offset = max(offset, start)
-            for surface, space, lemma, pos1, pos2 in words:
+            for surface, space, lemma, pos1, pos2, kana in words:
                 offset += len(space)
                 at = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
                 if at < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
                     at = offset
                 tokens.append(
-                    Token(surface, _clean_lemma(lemma, surface), pos1 or "", pos2 or "", at, at + len(surface))
+                    Token(
+                        surface,
+                        _clean_lemma(lemma, surface),
+                        pos1 or "",
+                        pos2 or "",
+                        at,
+                        at + len(surface),
+                        kana or surface,
+                    )
                 )
                 offset = at + len(surface)
         return tokens
