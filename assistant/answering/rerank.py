@@ -64,9 +64,9 @@ class EvidenceReranker:
             top = ranked[0]
             # an overview's sub-section among the next two that answers better leads in its place
             better = [h for h in ranked[1:3] if self.within(h, top) and evidence[h.key] > evidence[top.key]]
-            if better:
+            if better:  # it takes the overview's place and score
                 ranked.remove(better[0])
-                ranked.insert(0, better[0])
+                ranked.insert(0, replace(better[0], score=top.score))
         return ranked + tail
 
     def within(self, hit: SectionHit, overview: SectionHit) -> bool:

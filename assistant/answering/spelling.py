@@ -19,10 +19,13 @@ from assistant.ingestion.corpus import Document
 from assistant.ingestion.japanese import Token, Tokenizer
 from assistant.retrieval import fold
 
-KANA = re.compile(r"^[ぁ-ゖァ-ヺー]+$")
+KANA_RUN = re.compile(r"[ぁ-ゖァ-ヺー]+")
 KANJI = re.compile(r"[一-鿿々]")
-# Words that are grammar, not a term someone meant to write in kanji (って, ある, いい, だれ …).
-GRAMMAR = frozenset({"助詞", "助動詞", "動詞", "形容詞", "代名詞", "補助記号", "空白"})
+# A term typed in kana starts with no word MeCab knows as grammar or inflection (って, です, いい …) …
+NOT_TERM_START = frozenset({"助詞", "助動詞", "動詞", "形容詞"})
+# … and may end where one of these particles follows (ほじょきん|は, じっこういいんかい|って).
+FOLLOWING = frozenset("はがをのにでともへやかっ")
+NOUNS = frozenset({"名詞", "接頭辞", "接尾辞"})
 MIN_READING = 3  # kana: two-mora readings (キカ, ジョウ) collide with too many words
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
 
@@ -57,19 +60,7 @@ class Spelling:
         respelled; the question unchanged when nothing was."""
         text = unicodedata.normalize("NFKC", question)
         tokens = self.tokenizer.tokenize(text)
-        changes: list[tuple[int, int, str]] = []
-        for run, shortest in self._suspect_runs(tokens):
-            i = 0
-            while i < len(run):
-                for j in range(len(run), i + shortest - 1, -1):  # the longest stretch that reads as a term
-                    typed = text[run[i].start : run[j - 1].end]
-                    term = self.terms.get(fold("".join(t.reading for t in run[i:j])))
-                    if term and fold(typed) not in self.text:
-                        changes.append((run[i].start, run[j - 1].end, term))
-                        i = j
-                        break
-                else:
-                    i += 1
+        changes = sorted(self._kana_terms(text, tokens) + self._mistyped_compounds(text, tokens))
         if not changes:
             return question, []
         respelled = [Respelling(text[start:stop], term) for start, stop, term in changes]
@@ -77,26 +68,58 @@ class Spelling:
             text = text[:start] + term + text[stop:]
         return text, respelled
 
-    def _suspect_runs(self, tokens: list[Token]) -> list[tuple[list[Token], int]]:
-        """Stretches that may be a term typed as it sounds, each with the fewest tokens a respelling
-        takes from it: kana that is no grammar word (any length), and runs of kanji nouns, of which
-        only a compound the guideline never writes (公園名義) is a typo: a single word the guideline
-        lacks (地震, 仕様) is a word of its own, not its homophone (自身, 使用)."""
-        kana: list[list[Token]] = []
-        for t in tokens:
-            if KANA.match(t.surface) and t.pos not in GRAMMAR:
-                if kana and kana[-1][-1].end == t.start:
-                    kana[-1].append(t)
+    def _kana_terms(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """Terms typed in kana, read as written. MeCab cuts kana it does not know anywhere
+        (じっ|こう|いい|ん|か|いはい), so a stretch of a kana run is taken where a word other than a
+        particle, verb or adjective starts and ends where a word ends, a particle follows or the run ends; the longest
+        such stretch that reads as a term and that the guideline never writes in kana."""
+        starts = {t.start for t in tokens if t.pos not in NOT_TERM_START}
+        ends = {t.end for t in tokens}
+        changes = []
+        for run in KANA_RUN.finditer(text):
+            i = run.start()
+            while i < run.end():
+                found = self._term_at(text, i, run.end(), ends) if i in starts else None
+                if found:
+                    changes.append((i, found[0], found[1]))
+                    i = found[0]
                 else:
-                    kana.append([t])
-        nouns = [run for run in _noun_runs(tokens) if len(run) >= 2 and any(KANJI.search(t.surface) for t in run)]
-        return [(run, 1) for run in kana] + [(run, 2) for run in nouns]
+                    i += 1
+        return changes
+
+    def _term_at(self, text: str, i: int, run_end: int, ends: set[int]) -> tuple[int, str] | None:
+        for j in range(run_end, i + MIN_READING - 1, -1):
+            if j == run_end or j in ends or text[j] in FOLLOWING:
+                typed = fold(text[i:j])
+                if typed in self.terms and typed not in self.text:
+                    return j, self.terms[typed]
+        return None
+
+    def _mistyped_compounds(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """Compounds of kanji nouns the guideline never writes that read as one of its terms (公園名義
+        → 後援名義). A single word the guideline lacks (地震, 仕様) is a word of its own, not a typo
+        of its homophone (自身, 使用)."""
+        changes = []
+        for run in _noun_runs(tokens):
+            i = 0
+            while i < len(run) - 1:
+                for j in range(len(run), i + 1, -1):
+                    typed = text[run[i].start : run[j - 1].end]
+                    term = self.terms.get(fold("".join(t.reading for t in run[i:j])))
+                    if term and KANJI.search(typed) and fold(typed) not in self.text:
+                        changes.append((run[i].start, run[j - 1].end, term))
+                        i = j
+                        break
+                else:
+                    i += 1
+        return changes
 
 
 def _noun_runs(tokens: list[Token]) -> list[list[Token]]:
+    """Adjacent nouns with their prefixes and suffixes (補助 + 金, 実行 + 委員 + 会)."""
     runs: list[list[Token]] = []
     for t in tokens:
-        if t.pos == "名詞":
+        if t.pos in NOUNS:
             if runs and runs[-1][-1].end == t.start:
                 runs[-1].append(t)
             else:

@@ -60,6 +60,14 @@ def test_a_terse_follow_up_about_partners(chain):
     assert "パートナー" in answer.resolved_query  # searched with the previous turn
 
 
+def test_a_follow_up_narrowing_an_overview_is_answered_from_its_sub_section(chain):
+    history = turn(chain, "協働の相手にはどんな人がいる？")
+    assert history[1]["citations"][0]["section_id"] == "2-1"  # the overview of the partners
+    answer = chain.ask("その中でNPOの特徴は？", history)
+    assert answer.cited_sections[0] == "2-1-1"  # its sub-section on each partner, not the overview again
+    assert "ＮＰＯなどの団体は課題に対して組織的に対応できる" in answer.answer
+
+
 def test_follow_up_markers_in_text_still_work_without_citation_data(chain):
     history = turn(chain, "後援とは？")
     del history[1]["citations"]

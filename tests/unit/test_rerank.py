@@ -49,6 +49,23 @@ def test_the_default_reranker_is_the_answerers_evidence(chain):
     assert all(h.score >= before[h.key] for h in reranked)
 
 
+def test_an_overview_yields_to_its_sub_section_when_that_answers_better(chain):
+    question = "町内会はどんな役割を果たしてきたの？"
+    terms = chain.extractive.query_terms(question)
+    vector = chain.service.embeddings.embed_query(question)
+    overview, sub, other = (chain.service.retriever.get(("kyodo-guideline", s)) for s in ("2-1", "2-1-1", "6-Q5"))
+    # the overview ranked first by retrieval, its sub-section second
+    hits = [dataclasses.replace(h, score=score) for h, score in ((overview, 0.08), (sub, 0.06), (other, 0.05))]
+    evidence = {h.section_id: chain.extractive.best_sentence(h, terms, vector).score for h in hits}
+    assert evidence["2-1-1"] > evidence["2-1"]
+    reranked = chain.reranker.rerank(question, hits, terms, vector)
+    assert [h.section_id for h in reranked] == ["2-1-1", "2-1", "6-Q5"]
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    # a section that is not the overview's own sub-section does not jump it
+    unrelated = [dataclasses.replace(h, score=score) for h, score in ((overview, 0.08), (other, 0.06))]
+    assert chain.reranker.rerank(question, unrelated, terms, vector)[0].section_id == "2-1"
+
+
 @pytest.mark.slow  # imports torch
 def test_a_cross_encoder_given_by_folder_reorders_the_sections(service, tiny_cross_encoder):
     settings = service.settings.model_copy(update={"reranker_model": str(tiny_cross_encoder)})

@@ -1,0 +1,67 @@
+"""Kanji typed as it sounds, read back as the guideline writes it: a table over the real guideline and
+the pinned dictionary (the readings are UniDic's), then through the real chain."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.spelling import Respelling, Spelling
+from assistant.ingestion.japanese import default_tokenizer
+
+
+@pytest.fixture(scope="module")
+def spelling(guideline):
+    return Spelling([guideline], default_tokenizer())
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched", "respelled"),
+    [
+        ("こうえんめいぎを出せないのはどんなとき？", "後援名義を出せないのはどんなとき?", [("こうえんめいぎ", "後援名義")]),
+        ("ｷｮｳﾃｲってどんな相手と結ぶの", "協定ってどんな相手と結ぶの", [("キョウテイ", "協定")]),
+        ("じっこういいんかいはいつ解散する", "実行委員会はいつ解散する", [("じっこういいんかい", "実行委員会")]),
+        ("ジチキホンジョウレイ", "自治基本条例", [("ジチキホンジョウレイ", "自治基本条例")]),
+        ("ほじょきんはいくら", "補助金はいくら", [("ほじょきん", "補助金")]),
+        ("いたく先の責任", "委託先の責任", [("いたく", "委託")]),
+        ("きょうさいとこうえんのちがい", "共催と後援のちがい", [("きょうさい", "共催"), ("こうえん", "後援")]),
+        # an IME's homophone in a compound the guideline never writes
+        ("公園名義の申請を断る基準", "後援名義の申請を断る基準", [("公園名義", "後援名義")]),
+    ],
+)
+def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
+    assert spelling.correct(typed) == (searched, [Respelling(*r) for r in respelled])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "後援名義とは？",  # as the guideline writes it
+        "ボランティアの募集方法は？",  # kana the guideline itself writes
+        "地震が起きたら職員はどこに集まる？",  # a word of its own (地震), not a slip for 自身
+        "協働すること自体をゴールにしてもいいんでしょうか",  # いいん|で is no 委員
+        "どうしたらいいですか",
+        "そういうことなんですね",
+        "よろしくおねがいします",
+    ],
+)
+def test_words_that_are_not_slips_are_left_as_typed(spelling, question):
+    assert spelling.correct(question) == (question, [])
+
+
+def test_a_kana_question_is_answered_from_the_terms_section_and_says_how_it_was_read(chain):
+    answer = chain.ask("ｷｮｳﾃｲってどんな相手と結ぶの？")
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "3-3"
+    assert answer.question == "ｷｮｳﾃｲってどんな相手と結ぶの？"  # shown as typed
+    assert "「キョウテイ」を「協定」として調べました。" in answer.notes
+
+
+def test_an_ime_slip_is_answered_like_the_term_it_sounds_like(chain):
+    slip, meant = chain.ask("公園名義の申請を断る基準は？"), chain.ask("後援名義の申請を断る基準は？")
+    assert not slip.abstained
+    assert slip.cited_sections == meant.cited_sections == ["3-7"]
+    assert "宗教的又は政治的色彩" in slip.answer
+
+
+def test_a_question_in_the_guidelines_own_words_carries_no_note(chain):
+    assert chain.ask("協定とは？").notes == []
