@@ -301,6 +301,9 @@ class AnswerChain:
                     for h in turn.hits[1:3]
                     if None not in named and self.extractive.section(*h.key).department in named
                 ]
+            elif turn.analysis.asks_cases and None in named:
+                # what is actually done: a department's own case (chapter 5) beside a section without one
+                turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
         turn.missing = "・".join(d.name for d in missing[:2])

@@ -31,6 +31,8 @@ DEFINITION = re.compile(r"とは|って何|ってなに|とはなに|の意味|�
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
+# Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
+CASES = re.compile(r"事例|実例|具体例|実際")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 
 NUM = "[0-9０-９一二三四五六七八九十百千]"
@@ -237,6 +239,7 @@ class Question:
     sides: list[str] = field(default_factory=list)  # comparison / multi-part: what each side is about
     details: list[Detail] = field(default_factory=list)  # the details asked for (a deadline, an amount …)
     asks_department: bool = False
+    asks_cases: bool = False  # what is actually done: 「実際の事例は？」「どこが後援してるの？」
 
     @property
     def compares(self) -> bool:
@@ -281,7 +284,20 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
         kind = "other"
     if kind not in ("comparison", "multi-part"):
         sides = []
-    return Question(text, kind, sides, details, asks_department)
+    return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _asks_cases(text: str, tokenizer: Tokenizer) -> bool:
+    """Whether the question asks what is actually done: it names cases (事例, 実際), or asks about an
+    action in progress (している, してる, もらってる)."""
+    if CASES.search(text):
+        return True
+    tokens = tokenizer.tokenize(text)
+    after = [t.lemma if t.surface not in ("て", "で") else "て" for t in tokens[1:]] + ["", ""]
+    return any(
+        t.pos == "動詞" and (after[i] == "てる" or (after[i] == "て" and after[i + 1] == "居る"))
+        for i, t in enumerate(tokens)
+    )
 
 
 def _noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
