@@ -325,3 +325,30 @@ def test_a_follow_up_asking_for_a_missing_detail_says_it_is_missing(chain):
     answer = chain.ask("申請の締め切りは？", turn(chain, "後援とは？"))
     assert answer.partial and "3-7" in answer.cited_sections
     assert answer.answer.startswith("ガイドラインには申請の締め切り")
+
+
+# --------------------------------------------------------------------------- actual cases
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("災害の協定って実際どこと結んでる？", True),  # 実際, and an action in progress (てる)
+        ("後援を受けている市の事業はある？", True),  # て + いる
+        ("共催の事例を教えて", True),
+        ("協定とは？", False),
+        ("後援名義を使わせてはいけないのはどんな場合？", False),
+        ("住民が主役で、市は脇から手伝う形は何て呼ぶ？", False),  # て of a request, not ている
+    ],
+)
+def test_questions_asking_what_is_actually_done(question, asks):
+    assert analyze(question).asks_cases is asks
+
+
+def test_a_question_about_actual_cases_cites_a_departments_case_beside_the_form(chain):
+    answer = chain.ask("災害の協定って実際どこと結んでる？")
+    assert answer.cited_sections == ["3-3", "5-4"]  # the form, then the city's own disaster agreements
+    case = next(b for b in answer.answer.split("\n\n") if b.rstrip().endswith("］") and "［5-4 " in b)
+    assert case.startswith("■") and "担当:" in case.splitlines()[0]
+    # a question about the form itself cites the form alone
+    assert chain.ask("協定とは？").cited_sections == ["3-3"]
