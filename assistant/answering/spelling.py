@@ -53,6 +53,7 @@ class Spelling:
                             counts.setdefault(reading, Counter())[surface] += 1
         # one term per reading: the guideline's most used spelling (協働 before 共同)
         self.terms = {reading: c.most_common(1)[0][0] for reading, c in counts.items()}
+        self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         self.text = fold("".join(texts))
 
     def correct(self, question: str) -> tuple[str, list[Respelling]]:
@@ -88,7 +89,7 @@ class Spelling:
         return changes
 
     def _term_at(self, text: str, i: int, run_end: int, ends: set[int]) -> tuple[int, str] | None:
-        for j in range(run_end, i + MIN_READING - 1, -1):
+        for j in range(min(run_end, i + self.longest), i + MIN_READING - 1, -1):
             if j == run_end or j in ends or text[j] in FOLLOWING:
                 typed = fold(text[i:j])
                 if typed in self.terms and typed not in self.text:
@@ -103,7 +104,7 @@ class Spelling:
         for run in _noun_runs(tokens):
             i = 0
             while i < len(run) - 1:
-                for j in range(len(run), i + 1, -1):
+                for j in range(min(len(run), i + MAX_PARTS), i + 1, -1):
                     typed = text[run[i].start : run[j - 1].end]
                     term = self.terms.get(fold("".join(t.reading for t in run[i:j])))
                     if term and KANJI.search(typed) and fold(typed) not in self.text:
