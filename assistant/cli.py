@@ -445,7 +445,13 @@ def _project_relative(path: Path) -> str:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering.live import load_chain
     from assistant.evals.dataset import EVAL_DATASETS, SPLITS, load_datasets
-    from assistant.evals.evaluator import baseline_document, calibrate, check_against_baseline, run_eval
+    from assistant.evals.evaluator import (
+        baseline_document,
+        calibrate,
+        check_against_baseline,
+        fit_scope,
+        run_eval,
+    )
     from assistant.evals.report import summary_table, write_reports
 
     datasets = args.dataset or list(EVAL_DATASETS)
@@ -492,6 +498,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             threshold, j = calibrate(runs[0].results)
             print(
                 f"ASSISTANT_ABSTAIN_THRESHOLD={threshold:.4f}  (dev: abstention recall - false-abstention rate = {j:.3f})"
+            )
+            with chain.pinned() as pinned:
+                model, figures = fit_scope(pinned, cases)
+            print(
+                f"SCOPE_MODEL = {model!r}  (assistant/answering/scope.py; dev, 5-fold CV: abstention recall "
+                f"{figures['abstention_recall']:.3f}, false abstentions {figures['false_abstention_rate']:.3f})"
             )
         else:
             print("しきい値は dev の評価ケースだけで決めます（dev がありません） / Calibration uses dev cases only")

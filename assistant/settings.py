@@ -148,8 +148,10 @@ class Settings(BaseSettings):
     # CrossEncoder by name or folder (e.g. a copied Japanese reranker)
     reranker_model: str = ""
 
-    # Abstention: answer only when evidence = best dense similarity + weight × term coverage
-    # reaches the threshold (calibrated on the eval dataset: `assistant eval --calibrate`).
+    # Evidence = best dense similarity + weight × term coverage. Below the threshold a question is
+    # out of scope on its own, and a follow-up does not rescue it (`assistant eval --calibrate`). Whether
+    # to abstain is decided by the scope model over the evidence and the ranked sections
+    # (assistant/answering/scope.py, fitted on dev by the same command).
     abstain_threshold: Number = Field(0.856, ge=-1, le=2)
     abstain_lexical_weight: Number = Field(0.05, ge=0, le=1)
 

@@ -30,6 +30,7 @@ from assistant.answering.extractive import (
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
+from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.limits import QuestionError, validate_question
@@ -94,6 +95,7 @@ class Turn:
     missing: str = ""  # a detail asked for that the quoted sections do not state
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
+    scope: ScopeFeatures | None = None  # what out-of-scope is decided on (``assistant.answering.scope``)
     answer: Answer | None = None
 
 
@@ -150,6 +152,7 @@ class AnswerChain:
         model_id: str = "",
         warning: str = "",
         reranker: Reranker | None = None,
+        scope_model: ScopeModel = SCOPE_MODEL,
     ) -> None:
         self.service = service
         self.settings = service.settings
@@ -159,6 +162,11 @@ class AnswerChain:
         self.reranker = reranker or make_reranker(self.settings, self.extractive)
         self.topics = self.topic_terms()
         self.spelling = Spelling(service.documents, service.tokenizer)
+        self.scope_model = scope_model
+        self._section_terms = {
+            key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
+            for key, found in self.extractive.sentences.items()
+        }
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
@@ -307,7 +315,22 @@ class AnswerChain:
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
         turn.missing = "・".join(d.name for d in missing[:2])
+        turn.scope = self.scope_features(turn)
         return turn
+
+    def scope_features(self, turn: Turn) -> ScopeFeatures:
+        """The evidence out-of-scope is decided on, from the question's topic (its asked-for details
+        aside) and the sections ranked for it."""
+        assert turn.analysis is not None
+        topic = turn.analysis.topic_text
+        return scope_features(
+            turn.evidence,
+            self.service.tokenizer.tokenize(topic),
+            turn.hits,
+            lambda key: self._section_terms.get(key, frozenset()),
+            self.idf,
+            self.service.retriever.glossary.expand(topic),
+        )
 
     def sides(self, turn: Turn) -> list[SectionHit]:
         """One section per side of a comparison: the section whose heading names the side best
@@ -392,7 +415,8 @@ class AnswerChain:
         )
 
     def _too_weak(self, turn: Turn) -> bool:
-        return turn.unreadable or turn.evidence < self.settings.abstain_threshold or not turn.hits
+        # rerank judges the scope whenever something was retrieved
+        return turn.unreadable or turn.scope is None or self.scope_model.out_of_scope(turn.scope)
 
     def compose(self, turns: Iterator[Turn]) -> Iterator[TurnChunk]:
         """The answer: generated pieces as they come (LLM), then the turn with its ``Answer``."""

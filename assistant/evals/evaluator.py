@@ -334,6 +334,26 @@ def calibrate(results: list[CaseResult]) -> tuple[float, float]:
     return best[1], best[0]
 
 
+def fit_scope(chain: Any, cases: list[EvalCase], false_rate: float = 0.05) -> tuple[Any, dict[str, float]]:
+    """The out-of-scope model (``assistant.answering.scope``) fitted on the dev cases through the
+    chain's own resolve, retrieve and rerank steps, with its 5-fold cross-validated figures.
+    Raises ``ValueError`` without dev cases: the test split is never tuned on."""
+    from assistant.answering.chain import Turn
+    from assistant.answering.scope import fit
+
+    features, labels = [], []
+    for case in cases:
+        if case.split != "dev":
+            continue
+        turn = chain.rerank(chain.retrieve(chain.resolve(Turn(case.question, list(case.history)))))
+        if turn.scope is not None and not turn.unreadable:  # the others abstain whatever the model says
+            features.append(turn.scope)
+            labels.append(case.out_of_scope)
+    if not features:
+        raise ValueError("no dev cases to fit on")
+    return fit(features, labels, false_rate)
+
+
 def check_against_baseline(splits: dict[str, dict[str, Any]], baseline: dict[str, Any]) -> list[str]:
     """The primary metrics that fell below their baseline by more than the tolerance, per split.
 
