@@ -366,7 +366,7 @@ def measure_cold_start(settings: Settings, options: BenchOptions) -> dict[str, A
     runs = []
     for _ in range(max(options.repeats, 3)):
         seconds, _, out = run_measured(python_cmd("ask", "後援名義を使わせてはいけないのはどんな場合？"), env)
-        assert "［3-7" in out, out
+        assert "（７）後援］" in out, out
         runs.append(seconds)
     return {"ask_cold_start_s": spread(runs)}
 

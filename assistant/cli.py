@@ -197,8 +197,8 @@ def _print_answer(answer) -> None:
         print("\n" + "\n".join(f"※ {n}" for n in answer.notes))
     if answer.citations:
         print("\n出典:")
-        for section_id, name in dict.fromkeys((c.section_id, c.name) for c in answer.citations):
-            print(f"  [{section_id}] {name}")
+        for label in dict.fromkeys(c.label for c in answer.citations):
+            print(f"  ［{label}］")
 
 
 def batch_question(line: str) -> tuple[Any, list[dict[str, Any]]]:

@@ -33,6 +33,7 @@ from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, R
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
+from assistant.ingestion.sections import source_label
 from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
@@ -42,8 +43,10 @@ from assistant.settings import Settings
 POINTS_BACK = re.compile(
     r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
 )
-# Markers of cited sections in an earlier answer's text, for histories that carry no citations as data.
-MARKER = re.compile(r"[\[［]\s*([0-9０-９]+(?:-[0-9０-９A-Za-zＱ]+)*)(?:[\s　][^\]］]*)?[\]］]")
+# Sources shown in an earlier answer's text (［第３章（７）後援］, a block's 「■ 第３章（７）後援」, an older
+# ［3-7 後援］), for histories that carry no citations as data.
+MARKER = re.compile(r"［([^］\n]{1,200})］|^■ ([^\n（]+)", re.MULTILINE)
+SECTION_ID = re.compile(r"^\s*([0-9０-９]+(?:-[0-9０-９A-Za-zＱ]+)*)(?:[\s　]|$)")
 # Nouns that ask for more of whatever is being talked about (「具体例は？」「申請の締め切りは？」): they
 # name no topic, so a follow-up made of them is not out of scope on its own.
 CONVERSATIONAL = frozenset(
@@ -126,12 +129,18 @@ def previous_citations(history: list[dict[str, Any]], service: Service) -> list[
         if message.get("citations"):
             keys = [(c["doc_id"], c["section_id"]) for c in message["citations"]]
         else:
-            keys = [
-                (d.doc_id, sid)
-                for sid in MARKER.findall(str(message.get("content", "")))
+            labels = {
+                source_label(service.documents, d.doc_id, s.section_id): (d.doc_id, s.section_id)
                 for d in service.documents
-                if sid in d
-            ]
+                for s in d.sections
+            }
+            keys = []
+            for match in MARKER.finditer(str(message.get("content", ""))):
+                shown = (match.group(1) or match.group(2)).strip()
+                if shown in labels:
+                    keys.append(labels[shown])
+                elif old := SECTION_ID.match(shown):
+                    keys += [(d.doc_id, old.group(1)) for d in service.documents if old.group(1) in d]
         return [k for k in dict.fromkeys(keys) if any(d.doc_id == k[0] and k[1] in d for d in service.documents)]
     return []
 
@@ -483,13 +492,20 @@ class AnswerChain:
             )
             for hit in [h for h in near if "words" in h.ranks][:SUGGESTIONS]:
                 suggestions.append(
-                    Citation(hit.doc_id, hit.section_id, hit.title, "", self.extractive.citation_name(hit))
+                    Citation(
+                        hit.doc_id,
+                        hit.section_id,
+                        hit.title,
+                        "",
+                        self.extractive.citation_name(hit),
+                        label=self.extractive.label(*hit.key),
+                    )
                 )
         text = ABSTENTION_TEXT
         if turn.unreadable:
             text += "知りたいことを、もう少し詳しく入力してください。"
         if suggestions:
-            text += "\n\n近い内容の箇所:\n" + "\n".join(f"・{s.name}［{s.section_id}］" for s in suggestions)
+            text += "\n\n近い内容の箇所:\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
 
     # ------------------------------------------------------------------ entry points

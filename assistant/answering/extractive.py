@@ -18,14 +18,16 @@ import numpy as np
 from assistant.answering.question import Question
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
-from assistant.ingestion.japanese import Tokenizer, split_sentences
+from assistant.ingestion.japanese import SENTENCE_ENDS, Tokenizer, split_sentences
+from assistant.ingestion.sections import source_label
 from assistant.limits import MAX_QUESTION_CHARS, visible_text
 from assistant.retrieval import SectionHit
 
 ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりませんでした。"
 
 # After such a sentence the bullet items that follow belong to it.
-LIST_INTRO = re.compile(r"次の(項目|こと|点)")
+LIST_INTRO = re.compile(r"(次|以下)の")
+BULLET = "・"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Citation:
     name: str = ""  # the document and the section, as an answer names them: 協働ガイドライン 第３章（７）後援
     start: int = 0
     end: int = 0
+    label: str = (
+        ""  # how it is shown (source_label): 第３章（７）後援, with the document's title when there are several
+    )
 
 
 @dataclass
@@ -67,7 +72,7 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "contexts": [c.to_json() for c in self.contexts],
             "suggestions": [
-                {"doc_id": c.doc_id, "section_id": c.section_id, "title": c.title, "name": c.name}
+                {"doc_id": c.doc_id, "section_id": c.section_id, "title": c.title, "name": c.name, "label": c.label}
                 for c in self.suggestions
             ],
             "partial": self.partial,
@@ -140,6 +145,7 @@ class ExtractiveAnswerer:
         dense_weight: float = 5.0,
     ) -> None:
         self.documents = {d.doc_id: d for d in documents}
+        self.document_list = list(documents)
         self.tokenizer = tokenizer
         self.idf = idf
         self.sentences = sentences  # spans, vectors and lemmas of each section's sentences
@@ -152,6 +158,10 @@ class ExtractiveAnswerer:
     def citation_name(self, hit: SectionHit) -> str:
         """協働ガイドライン 第３章（７）後援: the document and the section, as an answer names them."""
         return self.documents[hit.doc_id].citation_name(hit.section_id)
+
+    def label(self, doc_id: str, section_id: str) -> str:
+        """第３章（７）後援: the source as shown, the document named when there are several."""
+        return source_label(self.document_list, doc_id, section_id)
 
     def score_sentences(
         self, doc_id: str, section_id: str, terms: dict[str, float], query_vector: list[float] | None
@@ -210,7 +220,7 @@ class ExtractiveAnswerer:
         if not blocks:
             return "", []
         terms = self.query_terms(question.text, context_question, related)
-        scored = {b.key: self.score_sentences(*b.key, terms, query_vector) for b in blocks}
+        scored = {b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector)) for b in blocks}
         if question.kind == "yes-no":  # the sentence that decides (「…はありません。」) leads
             for key, sentences in scored.items():
                 text = self.section(*key).text
@@ -219,7 +229,6 @@ class ExtractiveAnswerer:
                     for s in sentences
                 ]
         lead_lines: list[str] = []
-        citations: list[Citation] = []
         first = self.section(*blocks[0].key)
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
@@ -227,85 +236,135 @@ class ExtractiveAnswerer:
             lead_lines.append(f"担当は{first.department}です（「{first.heading}」）。")
         elif question.kind == "which":
             lead_lines.append(f"該当するのは「{first.heading}」{_department(first)}です。")
-        quoted: set[tuple[str, int]] = set()
+        # what each block quotes: for one section, the sentence or two that answer lead and a few more
+        # support them; a comparison quotes each side alike
+        lead: list[tuple[int, int]] = []
         if not question.compares:
-            # the sentence or two that answer, before the supporting quotes
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
-            lead = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
-            spans = self.with_context(first, sorted((s.start, s.end) for s in lead))
-            for start, end in _contiguous_runs(first.text, spans):
-                lead_lines.append(first.text[start:end] + f"［{first.section_id} {first.title}］")
-                citations.append(
-                    Citation(
-                        blocks[0].doc_id,
-                        first.section_id,
-                        blocks[0].title,
-                        first.text[start:end],
-                        self.citation_name(blocks[0]),
-                        start,
-                        end,
-                    )
-                )
-                quoted |= {(first.section_id, s) for s, _ in spans}
-        parts: list[str] = []
+            chosen = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
+            lead = self.with_context(first, sorted((s.start, s.end) for s in chosen))
+        supports: list[list[tuple[int, int]]] = []
         for hit in blocks:
+            room = self.max_sentences
+            if hit is blocks[0] and not question.compares:  # the lead's context counts against its section's room
+                room = max(1, min(self.max_sentences - 1, self.max_sentences + 1 - len(lead)))
             section = self.section(*hit.key)
-            rest = [s for s in scored[hit.key] if (hit.section_id, s.start) not in quoted]
-            order = sorted(rest, key=lambda s: -s.score)[
-                : self.max_sentences if question.compares or hit is not blocks[0] else self.max_sentences - 1
-            ]
-            if not order:
-                continue
+            taken = set(lead) if hit is blocks[0] else set()
+            order = sorted((s for s in scored[hit.key] if (s.start, s.end) not in taken), key=lambda s: -s.score)
             spans = [
                 sp
-                for sp in self.with_context(section, sorted((s.start, s.end) for s in order))
-                if (hit.section_id, sp[0]) not in quoted
+                for sp in self.with_context(section, sorted((s.start, s.end) for s in order[:room]))
+                if sp not in taken
             ]
-            quotes = []
-            for start, end in _contiguous_runs(section.text, spans):
-                quotes.append(section.text[start:end])
-                citations.append(
-                    Citation(
-                        hit.doc_id,
-                        hit.section_id,
-                        hit.title,
-                        section.text[start:end],
-                        self.citation_name(hit),
-                        start,
-                        end,
-                    )
-                )
+            supports.append(spans)
+        if lead:
+            # a supporting sentence that continues the lead (「そして、何より大切なのは…」) joins it
+            leans = self.sentences[blocks[0].key]
+            position = {span: i for i, span in enumerate(leans.spans)}
+            joined = {position[sp] for sp in lead}
+            for span in supports[0]:
+                if leans.leans[position[span]] and position[span] - 1 in joined:
+                    joined.add(position[span])
+            lead = [leans.spans[i] for i in sorted(joined)]
+            supports[0] = [sp for sp in supports[0] if sp not in lead]
+        citations: list[Citation] = []
+        if lead:
+            runs = _contiguous_runs(first.text, lead)
+            citations += [self.citation(blocks[0], start, end) for start, end in runs]
+            lead_lines.append("\n".join(first.text[a:b] for a, b in runs) + self.marker(blocks[0]) + _department(first))
+        parts: list[str] = []
+        for hit, spans in zip(blocks, supports, strict=True):
+            if not spans:
+                continue
+            section = self.section(*hit.key)
+            runs = _contiguous_runs(section.text, spans)
+            citations += [self.citation(hit, start, end) for start, end in runs]
             parts.append(
-                f"■ {self.citation_name(hit)}{_department(section)}\n"
-                + "\n".join(quotes)
-                + f"［{hit.section_id} {section.title}］"
+                f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)
             )
         return "\n".join(lead_lines) + ("\n\n" if lead_lines and parts else "") + "\n\n".join(parts), citations
 
+    def citation(self, hit: SectionHit, start: int, end: int) -> Citation:
+        section = self.section(*hit.key)
+        return Citation(
+            hit.doc_id,
+            hit.section_id,
+            hit.title,
+            section.text[start:end],
+            self.citation_name(hit),
+            start,
+            end,
+            self.label(*hit.key),
+        )
+
+    def marker(self, hit: SectionHit) -> str:
+        """［第３章（７）後援］ after a quote: one grammar wherever a source is shown in text."""
+        return f"［{self.label(*hit.key)}］"
+
+    def quotable(self, key: tuple[str, str], scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The sentences that can be chosen on their own: not a heading that names a group of list
+        items (「多様な主体の参画が求められる分野」 says nothing alone; it comes with its items)."""
+        text = self.section(*key).text
+        spans = self.sentences[key].spans
+        group = {
+            spans[i]
+            for i in range(len(spans) - 1)
+            if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
+        }
+        return [s for s in scored if (s.start, s.end) not in group] or scored
+
     def with_context(self, section: Section, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Sentence spans plus what they need to be read: a list's lead-in for its items, the items
-        after a lead-in, and the sentence before one that opens with a connective (「ですから、…」)."""
-        all_spans = self.sentences[(section.doc_id, section.section_id)].spans
-        index = {span: i for i, span in enumerate(all_spans)}
-        keep = {index[s] for s in spans if s in index}
+        """Sentence spans plus what they need to be read, within the section: a list item's lead-in (or
+        the heading of its group, 「多様な主体の参画が求められる分野」), the items a lead-in announces
+        (「次の項目…」), and the sentence before one that leans on it (「また、…」「ですから、…」; after a
+        list, 「この他にも、…」 leans on the sentence that opens the list)."""
+        sentences = self.sentences[(section.doc_id, section.section_id)]
+        all_spans = sentences.spans
         text = section.text
-        for i in sorted(keep):
-            sentence = text[all_spans[i][0] : all_spans[i][1]]
-            if sentence.startswith("・"):
-                j = i - 1
-                while j >= 0 and text[all_spans[j][0] : all_spans[j][1]].startswith("・"):
-                    j -= 1
-                if j >= 0:
-                    keep.add(j)
-            elif CONNECTIVE.match(sentence) and i > 0:
-                keep.add(i - 1)
-        for i in sorted(keep):
-            if LIST_INTRO.search(text[all_spans[i][0] : all_spans[i][1]]):
+        texts = [text[a:b] for a, b in all_spans]
+        # a sentence is part of a list item when its line is: 「・ …こともあります。その場合には、…」
+        item = [text[text.rfind("\n", 0, a) + 1 :].startswith(BULLET) for a, _ in all_spans]
+        index = {span: i for i, span in enumerate(all_spans)}
+
+        def opening(i: int) -> int:
+            """The sentence before the list (its items and group headings) that ``i`` stands in."""
+            while i >= 0 and (item[i] or _is_heading(texts[i])):
+                i -= 1
+            return i
+
+        def lead_in(i: int) -> int:
+            while i >= 0 and item[i]:
+                i -= 1
+            return i
+
+        keep: set[int] = set()
+        chosen = [index[s] for s in spans if s in index]
+        todo = list(chosen)
+        while todo:
+            i = todo.pop()
+            if i < 0 or i in keep:
+                continue
+            keep.add(i)
+            if item[i]:
+                # an item's later sentence needs the item's first; the first, the list's lead-in (or its
+                # group's heading)
+                todo.append(i - 1 if not texts[i].startswith(BULLET) else lead_in(i - 1))
+            elif sentences.leans[i] and i > 0:
+                todo.append(opening(i - 1) if item[i - 1] else i - 1)
+        # a lead-in that announces 「次の…」 says nothing without its items; a group heading's other items
+        # are only more of the same
+        for i in [*chosen, *(k for k in keep if LIST_INTRO.search(texts[k]))]:
+            if LIST_INTRO.search(texts[i]) or _is_heading(texts[i]):
                 j = i + 1
-                while j < len(all_spans) and text[all_spans[j][0] : all_spans[j][1]].startswith("・"):
+                while j < len(texts) and item[j]:
                     keep.add(j)
                     j += 1
         return [all_spans[i] for i in sorted(keep)]
+
+
+def _is_heading(sentence: str) -> bool:
+    """A line inside a list that names a group of items rather than saying something (no 。)."""
+    return not sentence.startswith(BULLET) and not sentence.rstrip().endswith(tuple(SENTENCE_ENDS))
 
 
 # A sentence that settles a yes/no question one way or the other.
@@ -313,11 +372,8 @@ DECIDING = re.compile(r"(ありません|できません|いけません|なり�
 DECIDING_BONUS = 0.3
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
-LEAD_SECOND_MARGIN = 0.1  # a second sentence leads too when it answers nearly as well as the best
-# A sentence that leans on the one before it.
-CONNECTIVE = re.compile(
-    r"^(ですから|そのため|このため|したがって|しかし|ただし|なお|つまり|そこで|こうした|そうした|その|この|これ|それ)"
-)
+LEAD_SECOND_MARGIN = 0.1
+SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。)$"
 )
@@ -327,7 +383,7 @@ def content_sentences(answer_text: str) -> list[str]:
     """The sentences of an answer that make a claim: without framing lines, headings and markers."""
     sentences = []
     for line in answer_text.splitlines():
-        line = re.sub(r"[\[［][^\]］\n]{1,80}[\]］]", "", line).strip()
+        line = re.sub(r"[\[［][^\]］\n]{1,80}[\]］](（担当: [^）\n]+）)?", "", line).strip()
         if not line or line.startswith("■") or FRAMING.match(line):
             continue
         sentences += [line[s:e] for s, e in split_sentences(line)]

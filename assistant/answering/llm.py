@@ -54,8 +54,11 @@ def document_block(hits: list[SectionHit]) -> str:
     )
 
 
-def check_markers(text: str, allowed: set[str]) -> tuple[str, list[str], list[str]]:
-    """Keep markers of allowed section ids (normalized to ［id］), drop the rest.
+def check_markers(
+    text: str, allowed: set[str], labels: dict[str, str] | None = None
+) -> tuple[str, list[str], list[str]]:
+    """Keep markers of allowed section ids, shown as ［label］ (``labels``: id → source label, as the
+    extractive answer shows them) or else ［id］; drop the rest.
 
     Returns (cleaned text, kept ids in order, removed markers).
     """
@@ -67,7 +70,7 @@ def check_markers(text: str, allowed: set[str]) -> tuple[str, list[str], list[st
         section_id = m.group(1).translate(str.maketrans("０１２３４５６７８９Ｑ", "0123456789Q")) if m else ""
         if section_id in allowed:
             kept.append(section_id)
-            return f"［{section_id}］"
+            return f"［{(labels or {}).get(section_id, section_id)}］"
         removed.append(match.group(0))
         return ""
 
@@ -146,7 +149,8 @@ class LLMAnswerer:
         self, base: Answer, hits: list[SectionHit], query_vector: list[float] | None, text: str, notes: list[str]
     ) -> Answer:
         allowed = {h.section_id for h in hits}
-        cleaned, kept, removed = check_markers(text, allowed)
+        labels = {h.section_id: self.extractive.label(*h.key) for h in reversed(hits)}
+        cleaned, kept, removed = check_markers(text, allowed, labels)
         if any(snippet in text for snippet in RULE_SNIPPETS):
             notes.append("生成された回答が指示文の繰り返しだったため採用しませんでした。")
             kept = []
@@ -163,7 +167,8 @@ class LLMAnswerer:
             spans = self.extractive.with_context(section, sorted((s.start, s.end) for s in top))
             document = self.extractive.documents[hit_doc]
             title, name = document.title_path(section_id), document.citation_name(section_id)
-            citations += [Citation(hit_doc, section_id, title, section.text[s:e], name, s, e) for s, e in spans]
+            label = self.extractive.label(hit_doc, section_id)
+            citations += [Citation(hit_doc, section_id, title, section.text[s:e], name, s, e, label) for s, e in spans]
         if ABSTENTION_TEXT in cleaned and not kept:
             citations = []
         return replace(

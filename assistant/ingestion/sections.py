@@ -6,6 +6,7 @@ Every later stage (chunks, citations, deep links, eval datasets) refers to a sec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -95,3 +96,26 @@ class Document:
     def leaves(self) -> list[Section]:
         parents = {s.parent for s in self.sections}
         return [s for s in self.sections if s.section_id not in parents]
+
+
+def section_label(document: Document, section_id: str) -> str:
+    """A short name for a source button: ``第３章（７）後援``, ``第１章 ２（２）時代背景``."""
+    chain = document.ancestors(section_id)
+    if len(chain) == 1:
+        return chain[0].heading
+    if not chain[-1].title:  # a rule's 項 (第５条第２項) and other bare numbers: as the answer names them
+        return document.citation_name(section_id).removeprefix(f"{document.title} ")
+    parts = [s.label or s.title for s in chain[:-1]] + [chain[-1].heading]
+    label = parts[0]
+    for part in parts[1:]:
+        label += part if part.startswith("（") else f" {part}"
+    return label
+
+
+def source_label(documents: Sequence[Document], doc_id: str, section_id: str) -> str:
+    """How a source is shown wherever staff see one (the answer's ［…］ markers, the chat's source
+    buttons, the CLI, the /ask API): ``第３章（７）後援``, with its document's title
+    (``協働ガイドライン 第３章（７）後援``) when more than one document is answered from."""
+    document = next(d for d in documents if d.doc_id == doc_id)
+    label = section_label(document, section_id)
+    return f"{document.title} {label}" if len(documents) > 1 else label

@@ -44,6 +44,7 @@ from assistant.errors import AssistantError
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackRecord, FeedbackStore
 from assistant.ingestion.corpus import Document
+from assistant.ingestion.sections import source_label
 from assistant.insights import Insights
 from assistant.questions import QuestionLog, QuestionLogWriter
 from assistant.ui.insights_view import insights_html
@@ -69,7 +70,6 @@ from assistant.ui.render import (
     guide_html,
     notice_html,
     section_html,
-    section_label,
     toc_html,
 )
 from assistant.ui.slots import AnswerSlots
@@ -342,9 +342,9 @@ class StaffAssistant:
             if key in seen or not key[1]:
                 continue
             document = find_section(self.documents, key[1], key[0])
-            label = section_label(document, key[1]) if document else str(ref.get("title") or key[1])
-            if document and len(self.documents) > 1:  # name the document the section is from
-                label = f"{document.title} {label}"
+            label = (
+                source_label(self.documents, document.doc_id, key[1]) if document else str(ref.get("title") or key[1])
+            )
             title = document.title_path(key[1]) if document else label
             doc_id = document.doc_id if document else key[0]
             seen[key] = {"doc_id": doc_id, "section_id": key[1], "label": label, "title": title}

@@ -20,7 +20,8 @@ from typing import Any
 from assistant.evals.dataset import EvalCase
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.japanese import Token, Tokenizer, normalize, split_sentences
-from assistant.ui.render import body_html, chapter_html, find_section, notice_html, section_label
+from assistant.ingestion.sections import section_label
+from assistant.ui.render import body_html, chapter_html, find_section, notice_html
 
 QUIZ_LENGTH = 5
 

@@ -26,20 +26,6 @@ def find_section(documents: Sequence[Document], section_id: str, doc_id: str = "
     return None
 
 
-def section_label(document: Document, section_id: str) -> str:
-    """A short name for a source button: ``第３章（７）後援``, ``第１章 ２（２）時代背景``."""
-    chain = document.ancestors(section_id)
-    if len(chain) == 1:
-        return chain[0].heading
-    if not chain[-1].title:  # a rule's 項 (第５条第２項) and other bare numbers: as the answer names them
-        return document.citation_name(section_id).removeprefix(f"{document.title} ")
-    parts = [s.label or s.title for s in chain[:-1]] + [chain[-1].heading]
-    label = parts[0]
-    for part in parts[1:]:
-        label += part if part.startswith("（") else f" {part}"
-    return label
-
-
 def deep_link(doc_id: str, section_id: str) -> str:
     """``?doc=kyodo-guideline&section=3-7``: the document always, so a link keeps opening the same
     section when documents with the same numbering are added. (A link without ``doc``, as older

@@ -113,6 +113,7 @@ class CitationOut(TypedDict):
     section_id: str
     title: str
     quote: str
+    label: str  # as the answer's ［…］ marker shows the source
 
 
 class AskResult(TypedDict, total=False):
@@ -143,7 +144,8 @@ def create_app(
     def ask(question: str, history: list[HistoryMessage] | None = None, request: gr.Request = None) -> AskResult:
         """Answer a question about the guideline, with the earlier turns of the conversation.
 
-        Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote).
+        Returns the answer text, whether it abstained, and citations (doc_id, section_id, title, quote, and
+        label: the source as the answer's ［…］ markers show it).
         """
         started = time.perf_counter()
         with carry_request_id(request):  # run by the queue, outside the HTTP request that asked

@@ -355,6 +355,13 @@ def test_documents_added_with_the_cli_are_answered_with_citations_naming_them(re
     guideline_only = ask("後援名義を使わせてはいけないのはどんな場合？", "kyodo-guideline")
     assert {c["doc_id"] for c in guideline_only["citations"]} == {"kyodo-guideline"}
     assert any(c["name"] == "協働ガイドライン 第３章（７）後援" for c in guideline_only["citations"])
+    # with more than one document, every source shown names its document
+    assert "［協働ガイドライン 第３章（７）後援］" in guideline_only["answer"]
+    assert all(c["label"].startswith("後援名義の手引き ") for c in deadline["citations"])
+    assert all(
+        f"［{c['label']}］" in deadline["answer"] or f"■ {c['label']}" in deadline["answer"]
+        for c in deadline["citations"]
+    )
 
     removed = _cli("remove", "kouen-guide", corpus=corpus, index=index)
     assert removed.returncode == 0, removed.stderr
@@ -402,6 +409,7 @@ def test_incremental_documents_limited_questions_and_the_ui(rendered, tmp_path, 
     turn = staff.answer("後援名義の申請期限は？", [], ["kouen-guide"])
     assert turn["sources"] and all(s["doc_id"] == "kouen-guide" for s in turn["sources"])
     assert turn["sources"][0]["label"].startswith("後援名義の手引き ")
+    assert f"［{turn['sources'][0]['label']}］" in turn["answer"]  # the button and the answer's marker alike
     assert 'value="kouen-guide">後援名義の手引き</option>' in document_filter_html(service.documents)
     unknown = staff.answer("後援名義の申請期限は？", [], ["no-such-doc"])
     assert unknown["error"] and "no-such-doc" in unknown["answer"]

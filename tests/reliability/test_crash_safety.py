@@ -552,7 +552,7 @@ def test_ask_rebuilds_an_index_it_cannot_trust(built_index, tmp_path, cached_emb
     ask = assistant(settings, "ask", "後援とは")
     assert ask.returncode == 0, ask.stderr
     assert "Traceback" not in ask.stderr
-    assert "［3-7" in ask.stdout
+    assert "［第３章（７）後援］" in ask.stdout
     check_usable(settings, cached_embeddings)
 
 

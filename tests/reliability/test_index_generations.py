@@ -143,7 +143,7 @@ def test_ask_answers_from_the_last_good_build_when_the_corpus_is_refused(tmp_pat
     result = assistant(settings, "ask", "後援とは")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert "［3-7" in result.stdout
+    assert "［第３章（７）後援］" in result.stdout
     assert "※ 文書に問題があるため索引を更新できませんでした" in result.stdout
     assert "前回作成した索引で回答しています。" in result.stdout
     assert current_build_id(settings.index_dir) == good
@@ -173,11 +173,11 @@ def test_a_read_only_index_is_used_read_only(tmp_path, cached_embeddings):
     ask = f'mount --bind -o ro "{index_dir}" "{index_dir}" && "$PYTHON" -m assistant ask 後援とは'
     up_to_date = _in_private_mounts(ask, settings)
     assert up_to_date.returncode == 0, up_to_date.stderr
-    assert "［3-7" in up_to_date.stdout and "※" not in up_to_date.stdout
+    assert "［第３章（７）後援］" in up_to_date.stdout and "※" not in up_to_date.stdout
     edit_corpus(settings, "（改）")
     stale = _in_private_mounts(ask, settings)
     assert stale.returncode == 0, stale.stderr
-    assert "［3-7" in stale.stdout and "（改）" not in stale.stdout
+    assert "［第３章（７）後援］" in stale.stdout and "（改）" not in stale.stdout
     assert "※ 索引のフォルダに書き込めないため索引を更新できませんでした。" in stale.stdout
 
 
@@ -199,6 +199,6 @@ def test_a_full_disk_leaves_answering_on_the_last_good_build(tmp_path, cached_em
     full = _in_private_mounts(script, settings)
     assert full.returncode == 0, full.stderr
     assert "Traceback" not in full.stderr
-    assert "［3-7" in full.stdout and "（改）" not in full.stdout
+    assert "［第３章（７）後援］" in full.stdout and "（改）" not in full.stdout
     assert "※ ディスクの空き容量が足りないため索引を更新できませんでした。" in full.stdout
     os.sync()

@@ -7,6 +7,7 @@ import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
 from assistant.answering.question import analyze
+from assistant.answering.sentences import leans_on_previous
 
 
 def turn(chain, question):
@@ -92,8 +93,8 @@ def test_comparisons_get_one_block_per_side(chain, question, sides):
     assert set(sides) <= set(answer.cited_sections)
     blocks = [b for b in answer.answer.split("\n\n") if b.startswith("■")]
     assert len(blocks) == 2
-    for side, block in zip(sorted(sides), sorted(blocks, key=lambda b: b.rsplit("［", 1)[1]), strict=True):
-        assert block.rstrip().endswith("］") and f"［{side} " in block
+    headings = {f"■ {chain.extractive.label('kyodo-guideline', side)}" for side in sides}
+    assert {block.splitlines()[0].split("（担当")[0] for block in blocks} == headings
 
 
 def test_a_comparison_with_the_previous_topic(chain):
@@ -157,6 +158,7 @@ def test_a_time_stated_in_prose_is_not_called_missing(chain):
         ("協働のメリデメを教えて", "6-Q3"),
         ("ｼﾝﾎﾟｼﾞｳﾑを団体と一緒に開くときの形態は？", "3-1"),
         ("協働とは何ですか？", "1-2"),
+        ("市がお金を出す協働の形は？", "3-6"),
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):
@@ -193,6 +195,68 @@ def test_a_sentence_opening_with_a_connective_brings_the_one_before(chain, guide
         if citation.section_id == "6-Q4" and citation.quote.startswith("ですから"):
             pytest.fail("a quote opens with ですから without its previous sentence")
     assert any(c.section_id == "6-Q4" and c.quote in text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("また、次の項目に当てはまる場合は、後援名義を使用させることは適切でありません。", True),
+        ("ですから、経費の上では市だけで行う場合と変わらないこともあります。", True),
+        ("ただし、宗教活動・政治活動を目的とする事業は適しません。", True),
+        ("なお、詳細は担当課に確認してください。", True),
+        ("そのため、相手方と十分に話し合います。", True),
+        ("こうした時代背景にある中、既に様々な市民団体が活動しています。", True),
+        ("しかし、経費の削減は結果として生じるものです。", True),
+        ("つまり、協働は手法の一つです。", True),
+        ("したがって、事前の準備が大切です。", True),
+        ("なぜなら、これらの情報がなければ協働は難しいからです。", True),
+        ("他にも、災害時の飲料提供の協定があります。", True),
+        ("この地区別避難計画は、住民と市とが協力して作成したものです。", True),
+        ("これまで、市をはじめとする公共機関は公共サービスの担い手でした。", False),
+        ("まずは、できるところから始めましょう。", False),
+        ("市民が主催する事業に対して、市が外部的に支援することです。", False),
+        ("もし、上手くいかなかった部分があったとしても、改善につなげます。", False),
+        ("・ お祭り", False),
+    ],
+)
+def test_which_sentences_lean_on_the_one_before(service, sentence, leans):
+    assert leans_on_previous(service.tokenizer.tokenize(sentence)) is leans
+
+
+READ_ALONE_QUESTIONS = [
+    "後援名義を使わせてはいけないのはどんな場合？",
+    "協働は経費削減のためなの？",
+    "協働で大切なことは？",
+    "お祭りの例は？",
+    "協働にふさわしくない分野は？",
+    "後援と共催の違いは？",
+    "情報共有はなぜ必要？",
+    "協働の時代背景は？",
+    "危機管理室の協働の取組は？",
+    "提案に沿えないときは？",
+]
+
+
+@pytest.mark.parametrize("question", READ_ALONE_QUESTIONS)
+def test_every_quote_can_be_read_where_it_stands(chain, question):
+    """A quoted sentence that leans on the one before it (「また、」「ただし、」「そして、」) comes with it,
+    and a list item with its lead-in, in the same section."""
+    answer = chain.ask(question)
+    assert not answer.abstained
+    sentences = chain.extractive.sentences
+    for key in dict.fromkeys((c.doc_id, c.section_id) for c in answer.citations):
+        quoted = [(c.start, c.end) for c in answer.citations if (c.doc_id, c.section_id) == key]
+        spans = sentences[key].spans
+        inside = [any(a <= s and e <= b for a, b in quoted) for s, e in spans]
+        text = chain.extractive.section(*key).text
+        for i, (s, e) in enumerate(spans):
+            if not inside[i]:
+                continue
+            if sentences[key].leans[i] and i > 0:
+                assert inside[i - 1], f"{text[s:e]!r} without {text[slice(*spans[i - 1])]!r}"
+            if text[s:e].startswith("・"):  # the lead-in: the last sentence before it on a line of its own
+                j = max(k for k in range(i) if not text[text.rfind("\n", 0, spans[k][0]) + 1 :].startswith("・"))
+                assert inside[j], f"{text[s:e]!r} without its lead-in {text[slice(*spans[j])]!r}"
 
 
 def test_a_which_department_question_names_the_department(chain):

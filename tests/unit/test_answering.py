@@ -16,6 +16,7 @@ from assistant.answering.extractive import (
     clean_history,
     content_sentences,
 )
+from assistant.ingestion.sections import section_label
 from assistant.limits import QuestionError, validate_question
 
 
@@ -47,7 +48,7 @@ def test_covered_questions_get_cited_quotes(chain, guideline, question, gold):
     assert not answer.abstained
     assert gold in answer.cited_sections
     assert_grounded(answer, guideline)
-    assert f"［{gold} {guideline.section(gold).title}］" in answer.answer
+    assert f"［{section_label(guideline, gold)}］" in answer.answer  # one corpus document: the section alone
 
 
 def test_quotes_keep_the_guidelines_order_and_list_items(chain):
@@ -82,7 +83,7 @@ def test_unrelated_questions_are_declined_with_nearest_sections(chain, question)
     assert answer.citations == []
     assert len(answer.suggestions) <= 3  # only sections sharing a word with the question
     for suggestion in answer.suggestions:
-        assert f"［{suggestion.section_id}］" in answer.answer
+        assert f"・［{suggestion.label}］" in answer.answer
 
 
 def test_follow_up_resolves_to_the_previous_topic(chain):
@@ -110,7 +111,7 @@ def test_answers_carry_their_contexts_with_scores(chain):
     assert {c.section_id for c in answer.citations} <= {c.section_id for c in answer.contexts}
     data = answer.to_json()
     assert set(data) >= {"question", "answer", "abstained", "citations", "contexts"}
-    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote", "name", "start", "end"}
+    assert set(data["citations"][0]) == {"doc_id", "section_id", "title", "quote", "name", "start", "end", "label"}
     assert data["citations"][0]["name"].startswith("協働ガイドライン 第")
     assert set(data["contexts"][0]) == {"doc_id", "section_id", "title", "score", "ranks", "scores", "text"}
 
@@ -155,7 +156,7 @@ def run_cli(service, *args, stdin=None):
 def test_cli_ask_human_and_json(service):
     human = run_cli(service, "ask", "後援と共催の違いは？")
     assert human.returncode == 0, human.stderr
-    assert "出典:" in human.stdout and "[3-7]" in human.stdout
+    assert "出典:\n  ［第３章（７）後援］\n  ［第３章（１）共催］" in human.stdout
     data = json.loads(run_cli(service, "ask", "後援とは？", "--json").stdout)
     assert data["citations"][0]["section_id"] == "3-7" and data["abstained"] is False
 

@@ -4,6 +4,7 @@ citation check and prompt-injection handling, on the real index."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,7 +52,9 @@ def test_grounded_answer_streams_and_keeps_valid_citations(service):
     *tokens, answer = pieces
     assert len(tokens) > 3 and "".join(tokens) == "後援には財政的な支援等はありません。[3-7]"
     assert answer.answerer == "llm" and not answer.flagged
-    assert answer.answer == "後援には財政的な支援等はありません。［3-7］"
+    assert (
+        answer.answer == "後援には財政的な支援等はありません。［第３章（７）後援］"
+    )  # as the extractive answer marks it
     assert answer.cited_sections == ["3-7"]
     assert all(c.quote in service.documents[0].section("3-7").text for c in answer.citations)
     system, human = model.seen[0]
@@ -102,7 +105,7 @@ def test_invented_markers_are_removed_and_the_answer_flagged(service):
     chain, _ = llm_chain(service, "後援は名義の支援です[3-7]。詳しくは[1][5]と[9-9]を参照。")
     answer = chain.ask("後援とは？")
     assert answer.flagged
-    assert "[1]" not in answer.answer and "[9-9]" not in answer.answer and "［3-7］" in answer.answer
+    assert "[1]" not in answer.answer and "[9-9]" not in answer.answer and "［第３章（７）後援］" in answer.answer
     assert answer.cited_sections == ["3-7"]
     assert any("削除" in note for note in answer.notes)
 
@@ -220,5 +223,31 @@ def test_eval_puts_generated_and_extractive_answers_side_by_side(service):
     assert [r.label for r in runs] == ["hybrid+llm", "hybrid", "bm25"]
     assert runs[0].answerer == "fake" and runs[1].answerer == "extractive"
     generated = next(r for r in runs[0].results if r.case.id == "ch3-kouen-07")
-    assert generated.answer == "後援は、市が後援者として名を連ねることです。［3-7］"
+    assert generated.answer == "後援は、市が後援者として名を連ねることです。［第３章（７）後援］"
     assert generated.metrics["citation_recall"] == 1.0
+
+
+class MeetingChatModel(RecordingChatModel):
+    """An endpoint that answers only once two requests are in flight together (as an HTTP server does):
+    a lock around the model call would leave the first waiting alone until the barrier breaks."""
+
+    meeting: Any = Field(default_factory=lambda: threading.Barrier(2, timeout=20))
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.meeting.wait()
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+def test_two_questions_reach_an_http_model_at_the_same_time(service):
+    model = MeetingChatModel(replies=["後援には財政的な支援等はありません。[3-7]"])
+    chain = AnswerChain(service, chat_model=model, model_id="fake")
+    answers: list = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(chain.ask("後援にはお金の支援がありますか？"))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not model.meeting.broken, "the second request waited for the first: a lock around the model call"
+    assert [a.answerer for a in answers] == ["llm", "llm"]

@@ -238,3 +238,23 @@ def test_answer_slots_give_a_freed_slot_to_the_shortest_waiting_question():
     for thread in first + later:
         thread.join(30)
     assert started[2:] == ["d" * 3, "e" * 20, "c" * 50]
+
+
+def test_a_source_is_shown_alike_in_the_answer_its_buttons_the_cli_and_ask(chain, tmp_path, capsys):
+    """One way to show a source: the answer's ［第３章（７）後援］ and its blocks' 「■ 第３章（７）後援」, the
+    chat's source buttons, the CLI's 出典 and the /ask citations' label; the data stays structured."""
+    from assistant.cli import _print_answer
+
+    app = create_app(chain, FeedbackStore(tmp_path / "f.sqlite3"))
+    ask = next(fn.fn for fn in app.fns.values() if fn.api_name == "ask")
+    shown = ["第３章（７）後援", "第３章（１）共催"]
+    reply = ask("後援と共催の違いは？")
+    assert [c["section_id"] for c in reply["citations"]][:1] == ["3-7"]
+    assert list(dict.fromkeys(c["label"] for c in reply["citations"])) == shown
+    assert all(f"■ {label}\n" in reply["answer"] for label in shown)
+    turn = app.staff_assistant.answer("後援と共催の違いは？", [])
+    assert [s["label"] for s in turn["sources"]] == shown
+    _print_answer(chain.ask("後援と共催の違いは？"))
+    assert capsys.readouterr().out.endswith("出典:\n  ［第３章（７）後援］\n  ［第３章（１）共催］\n")
+    lead = chain.ask("後援ってお金の支援もあるの？")
+    assert lead.answer.splitlines()[0] == "財政的な支援等はありません。［第３章（７）後援］"

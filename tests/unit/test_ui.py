@@ -19,6 +19,7 @@ from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import default_tokenizer
+from assistant.ingestion.sections import section_label
 from assistant.ui.app import GENERIC_ERROR, StaffAssistant, history_messages
 from assistant.ui.onboarding import evidence_sentences, match_keywords, quiz_cases, quiz_keywords, quiz_progress
 from assistant.ui.render import (
@@ -29,7 +30,6 @@ from assistant.ui.render import (
     highlighted_paragraphs,
     quote_spans,
     section_html,
-    section_label,
     toc_html,
 )
 from assistant.ui.telemetry import log_json, request_id_var
