@@ -13,7 +13,8 @@ import pytest
 from assistant.cli import main
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
-from assistant.settings import Settings
+from assistant.sessions import LoginSessions
+from assistant.settings import Settings, SettingsError
 from assistant.ui import server as ui_server
 from assistant.ui.server import LoginThrottle, create_app, serve, users_from_settings
 from assistant.ui.slots import AnswerSlots
@@ -258,3 +259,34 @@ def test_a_source_is_shown_alike_in_the_answer_its_buttons_the_cli_and_ask(chain
     assert capsys.readouterr().out.endswith("出典:\n  ［第３章（７）後援］\n  ［第３章（１）共催］\n")
     lead = chain.ask("後援ってお金の支援もあるの？")
     assert lead.answer.splitlines()[0] == "財政的な支援等はありません。［第３章（７）後援］"
+
+
+def test_a_session_cookie_holds_for_its_hours_and_only_as_issued(tmp_path, monkeypatch):
+    path = tmp_path / "users.txt"
+    add_user(path, "sato", "staff", "s3cret-pass")
+    add_user(path, "kato", "admin", "admin-pass")
+    secret = "x" * 40
+    sessions = LoginSessions(UserStore.load(path), secret, max_age_s=3600)
+    cookie = sessions.issue("sato")
+    assert sessions.user_of(cookie) == "sato"
+    # another server with the same secret accepts it; one with another secret does not
+    assert LoginSessions(UserStore.load(path), secret).user_of(cookie) == "sato"
+    assert LoginSessions(UserStore.load(path), "y" * 40).user_of(cookie) is None
+    assert sessions.user_of(cookie.replace(cookie.split(".")[0], sessions.issue("kato").split(".")[0])) is None
+    assert sessions.user_of("") is None and sessions.user_of("not.a.cookie") is None
+    # an hour later it has expired
+    now = time.time()
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: now + 3601)
+    assert sessions.user_of(cookie) is None
+    monkeypatch.undo()
+    # a new password, or the user removed, ends the sessions of before (once the file is read again)
+    add_user(path, "sato", "staff", "another-pass")
+    assert LoginSessions(UserStore.load(path), secret).user_of(cookie) is None
+    remove_user(path, "kato")
+    assert LoginSessions(UserStore.load(path), secret).user_of(sessions.issue("kato")) is None
+
+
+def test_a_short_session_secret_is_refused():
+    with pytest.raises(SettingsError, match="ASSISTANT_SESSION_SECRET"):
+        Settings.from_env({"ASSISTANT_SESSION_SECRET": "CHANGE-ME"})
+    assert "z" * 32 not in repr(Settings.from_env({"ASSISTANT_SESSION_SECRET": "z" * 32}))  # a secret is not shown
