@@ -523,7 +523,7 @@ class AnswerChain:
 
     def ask(self, question: str, history: list[dict[str, Any]] | None = None, doc_ids: Collection[str] = ()) -> Answer:
         """Answer one question; ``doc_ids`` limits the answer to those documents."""
-        result = self.runnable.invoke(Turn(question, list(history or []), self._documents(doc_ids)))
+        result = self.runnable.invoke(Turn(question, list(history or []), doc_ids=self._documents(doc_ids)))
         assert result.turn is not None and result.turn.answer is not None
         return result.turn.answer
 
@@ -532,7 +532,7 @@ class AnswerChain:
     ) -> Iterator[str | Answer]:
         """Yield text pieces as they are generated (LLM mode), then the checked ``Answer``: the same
         graph as ``ask``, streamed through every step."""
-        for chunk in self.runnable.stream(Turn(question, list(history or []), self._documents(doc_ids))):
+        for chunk in self.runnable.stream(Turn(question, list(history or []), doc_ids=self._documents(doc_ids))):
             if chunk.text:
                 yield chunk.text
             if chunk.turn is not None:
@@ -543,7 +543,9 @@ class AnswerChain:
 def build_chain(chain: AnswerChain) -> Runnable:
     """The LangChain runnable: ``{"question", "history"}`` → ``Answer``."""
     return (
-        RunnableLambda(lambda x: Turn(x["question"], list(x.get("history") or []), frozenset(x.get("doc_ids") or ())))
+        RunnableLambda(
+            lambda x: Turn(x["question"], list(x.get("history") or []), doc_ids=frozenset(x.get("doc_ids") or ()))
+        )
         | chain.runnable
         | RunnableLambda(lambda chunk: chunk.turn.answer)
     )
