@@ -339,6 +339,7 @@ class AnswerChain:
             lambda key: self._section_terms.get(key, frozenset()),
             self.idf,
             self.service.retriever.glossary.expand(topic),
+            self.settings.mode,
         )
 
     def sides(self, turn: Turn) -> list[SectionHit]:

@@ -57,8 +57,12 @@ def scope_features(
     section_terms: Callable[[tuple[str, str]], frozenset[str]],
     idf: dict[str, float],
     glossary_words: Iterable[str],
+    mode: str = "hybrid",
 ) -> ScopeFeatures:
-    """The features of one question (``tokens``: of its topic text) and what was retrieved for it."""
+    """The features of one question (``tokens``: of its topic text) and what was retrieved for it.
+    A feature the retrieval ``mode`` does not compute (dense: the keyword, title and department
+    rankings; bm25: the dense one) is NaN, which the model reads as its fitted mean: a missing
+    ranking must not count as one that did not find the top section."""
     rarest = max(idf.values(), default=1.0)
     nouns = [t.lemma for t in tokens if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2]
     top3 = frozenset().union(*(section_terms(h.key) for h in hits[:3]))
@@ -67,15 +71,17 @@ def scope_features(
     def rank(name: str) -> float:
         return math.log(min(hits[0].ranks.get(name, RANK_CAP), RANK_CAP)) if hits else math.log(RANK_CAP)
 
+    keywords = mode in ("hybrid", "bm25")
+    dense = mode in ("hybrid", "dense")
     return ScopeFeatures(
         evidence=evidence,
         uncovered_nouns=float(len(uncovered)),
         uncovered_idf=max((idf.get(n, rarest) for n in uncovered), default=0.0),
-        names_title=float(any("title" in h.ranks for h in hits[:3])),
-        names_department=float(any("department" in h.ranks for h in hits[:3])),
+        names_title=float(any("title" in h.ranks for h in hits[:3])) if keywords else math.nan,
+        names_department=float(any("department" in h.ranks for h in hits[:3])) if keywords else math.nan,
         glossary_word=float(any(True for _ in glossary_words)),
-        words_rank=rank("words"),
-        dense_rank=rank("dense"),
+        words_rank=rank("words") if keywords else math.nan,
+        dense_rank=rank("dense") if dense else math.nan,
     )
 
 
@@ -91,7 +97,7 @@ class ScopeModel:
     threshold: float
 
     def score(self, features: ScopeFeatures) -> float:
-        x = (np.asarray(astuple(features)) - self.mean) / self.scale
+        x = np.nan_to_num((np.asarray(astuple(features)) - self.mean) / self.scale, nan=0.0)
         return float(x @ np.asarray(self.weights) + self.bias)
 
     def out_of_scope(self, features: ScopeFeatures) -> bool:
