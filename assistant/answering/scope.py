@@ -66,7 +66,7 @@ def scope_features(
     rarest = max(idf.values(), default=1.0)
     nouns = [t.lemma for t in tokens if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2]
     top3 = frozenset().union(*(section_terms(h.key) for h in hits[:3]))
-    uncovered = [n for n in nouns if n not in top3]
+    uncovered = list(dict.fromkeys(n for n in nouns if n not in top3))  # distinct: a repeated noun counts once
 
     def rank(name: str) -> float:
         return math.log(min(hits[0].ranks.get(name, RANK_CAP), RANK_CAP)) if hits else math.log(RANK_CAP)

@@ -44,6 +44,15 @@ def test_features_count_the_nouns_no_top_section_uses(service):
     assert covered.words_rank == covered.dense_rank == pytest.approx(math.log(31))
 
 
+def test_a_noun_repeated_counts_once(service):
+    """A long question repeating its words (the length cap's test question) is not out of scope for
+    the number of times it says a noun no top section uses."""
+    once = service.tokenizer.tokenize("有給休暇の申請は？")
+    thrice = service.tokenizer.tokenize("有給休暇の申請は？" * 3)
+    features = [scope_features(0.9, t, [hit("1", dense=1)], lambda key: frozenset(), {}, []) for t in (once, thrice)]
+    assert features[0].uncovered_nouns == features[1].uncovered_nouns >= 1
+
+
 def test_a_ranking_the_mode_does_not_run_counts_as_the_models_mean(service):
     """In dense mode there is no keyword ranking: counting it as 'did not find the top section' made
     a quarter of the in-scope questions abstain (false abstentions 0.244 on test)."""
