@@ -306,6 +306,8 @@ class AnswerChain:
         turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector)
         if not turn.hits:
             return turn
+        if turn.analysis.asks_department and not turn.analysis.compares:
+            turn.hits = self.department_first(turn.hits)
         turn.blocks = [turn.hits[0]]
         if turn.analysis.compares:
             turn.blocks = self.sides(turn)
@@ -326,6 +328,17 @@ class AnswerChain:
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
+
+    def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
+        """Only a section that names its department can say which department does something: asked
+        「どの課？」, the best such section among the top three leads in place of one without (Q&A 8's
+        list of fields before 第５章（２）国際交流に係る取組)."""
+        if self.extractive.section(*hits[0].key).department:
+            return hits
+        found = next((h for h in hits[1:3] if self.extractive.section(*h.key).department), None)
+        if found is None:
+            return hits
+        return [replace(found, score=hits[0].score), *(h for h in hits if h is not found)]
 
     def scope_features(self, turn: Turn) -> ScopeFeatures:
         """The evidence out-of-scope is decided on, from the question's topic (its asked-for details

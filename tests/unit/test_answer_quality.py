@@ -264,6 +264,18 @@ def test_a_which_department_question_names_the_department(chain):
     assert answer.answer.startswith("担当は男女平等参画課です")
 
 
+def test_a_which_department_question_is_answered_from_a_section_naming_one(chain):
+    # retrieval ties Q&A 8 (the fields of 協働, no department) with 第５章（２）国際交流に係る取組
+    answer = chain.ask("国際交流関係の協働事業を担当しているのはどの課？")
+    assert answer.cited_sections[0] == "5-2"
+    assert answer.answer.startswith("担当は市民自治推進課です")
+    # the rule moves a section with a department up from second or third place only, and never past one
+    qa8, case, other = (chain.service.retriever.get(("kyodo-guideline", s)) for s in ("6-Q8", "5-2", "5-3"))
+    assert [h.section_id for h in chain.department_first([qa8, case, other])] == ["5-2", "6-Q8", "5-3"]
+    assert [h.section_id for h in chain.department_first([other, qa8, case])] == ["5-3", "6-Q8", "5-2"]
+    assert chain.department_first([qa8, qa8, qa8, case])[0] is qa8
+
+
 def test_citations_are_structured_quote_spans(chain, guideline):
     answer = chain.ask("委託と補助の違いは？")
     for citation in answer.citations:
