@@ -159,6 +159,8 @@ def test_a_time_stated_in_prose_is_not_called_missing(chain):
         ("ｼﾝﾎﾟｼﾞｳﾑを団体と一緒に開くときの形態は？", "3-1"),
         ("協働とは何ですか？", "1-2"),
         ("市がお金を出す協働の形は？", "3-6"),
+        ("協働の形はいくつある？", "3"),  # 形 for 形態 (without the glossary: 2-1)
+        ("協働事業が終わりになったら何をする？", "4-4"),  # 終わり for 終了 (without: 4-2)
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):
