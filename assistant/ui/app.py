@@ -471,14 +471,19 @@ def build_app(
         chapter_index = gr.State(0)
         quiz = gr.State(None)
 
-        gr.HTML(
-            '<header class="app-header"><h1>協働ガイドライン アシスタント</h1>'
-            "<p>市の「協働ガイドライン」について質問できます。回答はガイドラインの文章を引用し、出典を示します。</p>"
-            "</header>",
-            js_on_load=None,
-        )
-        # Shown by the page-load event below when somebody is logged in.
-        logout = gr.Button("ログアウト", link="logout", size="sm", visible=False, elem_id="logout")
+        with gr.Row(elem_id="app-top"):  # the title, and ログアウト at its right on the same row
+            gr.HTML(
+                '<header class="app-header"><h1>協働ガイドライン アシスタント</h1>'
+                "<p>市の「協働ガイドライン」について質問できます。回答はガイドラインの文章を引用し、出典を示します。</p>"
+                "</header>",
+                js_on_load=None,
+                scale=1,
+                min_width=0,
+            )
+            # Shown by the page-load event below when somebody is logged in.
+            logout = gr.Button(
+                "ログアウト", link="logout", size="sm", visible=False, elem_id="logout", scale=0, min_width=0
+            )
         with gr.Tabs(elem_id="tabs", overflow_behavior="wrap"):
             with gr.Tab("質問する", id="chat", elem_id="tab-chat"):
                 gr.HTML(

