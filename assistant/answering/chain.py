@@ -35,7 +35,7 @@ from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.sections import source_label
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import SectionHit
+from assistant.retrieval import SectionHit, fold
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -176,6 +176,9 @@ class AnswerChain:
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
         }
+        self._guideline_text = "\n".join(
+            fold(f"{s.title}\n{s.department or ''}\n{s.text}") for d in service.documents for s in d.sections
+        )
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
@@ -353,6 +356,7 @@ class AnswerChain:
             self.idf,
             self.service.retriever.glossary.expand(topic),
             self.settings.mode,
+            self._guideline_text,
         )
 
     def sides(self, turn: Turn) -> list[SectionHit]:

@@ -334,12 +334,12 @@ def calibrate(results: list[CaseResult]) -> tuple[float, float]:
     return best[1], best[0]
 
 
-def fit_scope(chain: Any, cases: list[EvalCase], false_rate: float = 0.05) -> tuple[Any, dict[str, float]]:
+def fit_scope(chain: Any, cases: list[EvalCase], false_rate: float | None = None) -> tuple[Any, dict[str, float]]:
     """The out-of-scope model (``assistant.answering.scope``) fitted on the dev cases through the
     chain's own resolve, retrieve and rerank steps, with its 5-fold cross-validated figures.
     Raises ``ValueError`` without dev cases: the test split is never tuned on."""
     from assistant.answering.chain import Turn
-    from assistant.answering.scope import fit
+    from assistant.answering.scope import FALSE_RATE, fit
 
     features, labels = [], []
     for case in cases:
@@ -351,7 +351,7 @@ def fit_scope(chain: Any, cases: list[EvalCase], false_rate: float = 0.05) -> tu
             labels.append(case.out_of_scope)
     if not features:
         raise ValueError("no dev cases to fit on")
-    return fit(features, labels, false_rate)
+    return fit(features, labels, FALSE_RATE if false_rate is None else false_rate)
 
 
 def check_against_baseline(splits: dict[str, dict[str, Any]], baseline: dict[str, Any]) -> list[str]:

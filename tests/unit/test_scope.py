@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
-from assistant.answering.scope import FEATURES, SCOPE_MODEL, ScopeFeatures, fit, scope_features
+from assistant.answering.scope import FEATURES, SCOPE_MODEL, ScopeFeatures, compounds, fit, scope_features
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.evaluator import fit_scope
 from assistant.retrieval import SectionHit
@@ -53,6 +53,36 @@ def test_a_noun_repeated_counts_once(service):
     assert features[0].uncovered_nouns == features[1].uncovered_nouns >= 1
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("職員証をなくしたら誰に言えばいい？", ["職員証"]),  # noun + suffix
+        ("人事評価の面談は年に何回？", ["人事評価"]),  # the lone 面談 is a word, not a compound
+        ("協働事業の目的は？", ["協働事業"]),
+        ("ＮＰＯ法人の認証は？", ["npo法人"]),  # in fold's spelling: NFKC, lower case
+        ("ｼﾝﾎﾟｼﾞｳﾑの後援名義", ["後援名義"]),  # half-width katakana is a word of its own here
+        ("令和７年度の予算は？", []),  # a number breaks the run: 令和 and 年度 are no compound
+        ("後援とは？", []),
+    ],
+)
+def test_compounds_of_the_question(service, question, expected):
+    assert compounds(service.tokenizer.tokenize(question)) == expected
+
+
+def test_a_compound_the_guideline_never_writes_is_flagged(service, chain):
+    """職員＋証 and 市民＋税 are made of words the guideline uses; the compounds are not in it."""
+
+    def flagged(question: str) -> float:
+        tokens = service.tokenizer.tokenize(question)
+        return scope_features(
+            0.9, tokens, [], lambda key: frozenset(), {}, [], "hybrid", chain._guideline_text
+        ).unknown_compound
+
+    assert flagged("職員証をなくしたら？") == flagged("市民税の納期限は？") == 1.0
+    assert flagged("協働事業の目的は？") == flagged("後援名義の基準は？") == 0.0
+    assert flagged("協働とは？") == 0.0  # no compound at all
+
+
 def test_a_ranking_the_mode_does_not_run_counts_as_the_models_mean(service):
     """In dense mode there is no keyword ranking: counting it as 'did not find the top section' made
     a quarter of the in-scope questions abstain (false abstentions 0.244 on test)."""
@@ -77,7 +107,7 @@ def test_fit_separates_and_keeps_false_abstentions_near_the_chosen_rate():
     evidence = np.concatenate([rng.normal(0.90, 0.03, n_in), rng.normal(0.84, 0.03, n_out)])
     uncovered = np.concatenate([rng.poisson(0.7, n_in), rng.poisson(2.2, n_out)]).astype(float)
     features = [
-        ScopeFeatures(e, u, 3.0 if u else 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        ScopeFeatures(e, u, 3.0 if u else 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         for e, u in zip(evidence, uncovered, strict=True)
     ]
     labels = [False] * n_in + [True] * n_out
@@ -107,10 +137,44 @@ def test_a_question_about_something_else_in_the_guidelines_words_is_refused(chai
 @pytest.mark.parametrize(
     "question",
     [
+        # a staff matter (休暇, 給与, 住民票) in the guideline's words (協働事業, 市民活動, 町内会)
+        "職員の年次休暇を市民活動に使うときの届出は？",
+        "協働事業の担当者の給与明細はどこで見られる？",
+        "住民票の請求に町内会長の委任状はいる？",
+    ],
+)
+def test_a_staff_matter_in_the_guidelines_words_is_refused_with_the_nearest_sections(chain, question):
+    answer = chain.ask(question)
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT) and not answer.citations
+    # the nearest sections offered share a word with the question, and are named in the text
+    assert all(f"［{s.label}］" in answer.answer for s in answer.suggestions)
+
+
+def test_an_unrelated_question_after_an_on_topic_one_is_judged_alone(chain):
+    history = [
+        {"role": "user", "content": "後援名義って何？"},
+        {
+            "role": "assistant",
+            "content": "市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。［3-7 後援］",
+            "citations": [{"doc_id": "kyodo-guideline", "section_id": "3-7"}],
+        },
+    ]
+    refused = chain.ask("職員の年次休暇の残りはどこで見られる？", history)
+    assert refused.abstained and not refused.citations
+    followed = chain.ask("営利目的のイベントだったら？", history)  # the same history still carries a follow-up
+    assert not followed.abstained and "3-7" in {c.section_id for c in followed.citations}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         # each refused by the single threshold: a colloquial wording, a department named
         "いたく先でトラブったら責任はだれ？",
         "毎年同じ団体とばかり組んでいるけど、何か問題ある？",
         "青少年課はどこと組んでる？",
+        # staff words beside a compound of the guideline's own (協働の相手, 団体さん)
+        "協働の相手ってNPOじゃないとダメ？",
+        "団体さんにイベントを任せきりにしてもいいの？",
     ],
 )
 def test_a_colloquial_question_the_guideline_answers_is_answered(chain, question):
