@@ -71,6 +71,7 @@ CONVERSATIONAL = frozenset(
 )
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 SUGGESTIONS = 3
+SUGGESTIONS_HEADING = "近い内容の箇所:"  # before the nearest sections listed in a refusal's text
 FOLLOW_UP_GAIN = 0.01  # how much stronger the evidence with the previous turn must be to use it
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 
@@ -523,7 +524,7 @@ class AnswerChain:
         if turn.unreadable:
             text += "知りたいことを、もう少し詳しく入力してください。"
         if suggestions:
-            text += "\n\n近い内容の箇所:\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
+            text += f"\n\n{SUGGESTIONS_HEADING}\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
 
     # ------------------------------------------------------------------ entry points

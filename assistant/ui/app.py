@@ -37,7 +37,7 @@ from typing import Any
 import gradio as gr
 from fastapi import HTTPException
 
-from assistant.answering.chain import AnswerChain
+from assistant.answering.chain import SUGGESTIONS_HEADING, AnswerChain
 from assistant.answering.extractive import MAX_QUESTION_CHARS, Answer
 from assistant.database import DatabaseError
 from assistant.errors import AssistantError
@@ -289,8 +289,10 @@ class StaffAssistant:
             self.metrics.answered(result, time.perf_counter() - started)
             self.log_question(turn["question"], result, time.perf_counter() - started, role, turn["answer_id"])
             references = result.suggestions if result.abstained else result.citations
+            # the chat lists a refusal's nearest sections as buttons under the answer: not twice
+            shown = result.answer.split(f"\n\n{SUGGESTIONS_HEADING}", 1)[0] if result.abstained else result.answer
             turn.update(
-                answer=result.answer,
+                answer=shown,
                 abstained=result.abstained,
                 citations=[asdict(c) for c in result.citations],
                 sources=self.sources(asdict(r) for r in references),

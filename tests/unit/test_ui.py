@@ -180,6 +180,8 @@ def test_out_of_scope_question_abstains_and_offers_nearest_sections(staff):
     assert turn["abstained"] and not turn["citations"]
     assert ABSTENTION_TEXT in turn["answer"]
     assert "近い内容の箇所" in turn["sources_heading"] and turn["sources"]
+    # listed once, as the buttons under the answer, not also as lines of its text
+    assert not any(s["label"] in turn["answer"] for s in turn["sources"])
     # a suggested section opens without marks: nothing was quoted from it
     assert "<mark>" not in staff.open_section("", turn["sources"][0]["section_id"], [])["html"]
 
