@@ -61,6 +61,7 @@ class Token:
     start: int  # offset of the surface in the original text
     end: int
     reading: str = ""  # how it sounds, in katakana (後援 → コウエン); the surface where UniDic has none
+    pos_type: str = ""  # UniDic pos3 (助数詞 for 個 and 歳, 助数詞可能 for 回 and 件, サ変可能 …)
 
     @property
     def normalized(self) -> str:
@@ -99,11 +100,19 @@ class Tokenizer:
         for start, piece in mecab_pieces(text):
             with self._lock:
                 words = [
-                    (w.surface, w.white_space, w.feature.lemma, w.feature.pos1, w.feature.pos2, w.feature.kana)
+                    (
+                        w.surface,
+                        w.white_space,
+                        w.feature.lemma,
+                        w.feature.pos1,
+                        w.feature.pos2,
+                        w.feature.kana,
+                        w.feature.pos3,
+                    )
                     for w in self._tagger(piece.replace("\x00", " "))  # MeCab stops at NUL; same length
                 ]
             offset = max(offset, start)
-            for surface, space, lemma, pos1, pos2, kana in words:
+            for surface, space, lemma, pos1, pos2, kana, pos3 in words:
                 offset += len(space)
                 at = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
                 if at < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
@@ -117,6 +126,7 @@ class Tokenizer:
                         at,
                         at + len(surface),
                         kana or surface,
+                        "" if pos3 in (None, "*") else pos3,
                     )
                 )
                 offset = at + len(surface)

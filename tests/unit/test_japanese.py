@@ -49,6 +49,19 @@ def test_tokens(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (surface, pos2, pos3): UniDic's 助数詞 tells a counter from a noun asked about
+        ("何歳", [("何", "数詞", ""), ("歳", "名詞的", "助数詞")]),
+        ("何回", [("何", "数詞", ""), ("回", "普通名詞", "助数詞可能")]),
+        ("何準備", [("何", "数詞", ""), ("準備", "普通名詞", "サ変可能")]),
+    ],
+)
+def test_tokens_carry_unidics_third_part_of_speech(text, expected):
+    assert [(t.surface, t.pos_detail, t.pos_type) for t in default_tokenizer().tokenize(text)] == expected
+
+
+@pytest.mark.parametrize(
     ("text", "lemmas"),
     [
         ("後援名義を使用させることは適切でありません。", ["後援", "名義", "使用", "適切"]),
