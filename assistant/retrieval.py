@@ -89,12 +89,15 @@ class Glossary:
 
     def expand(self, query: str) -> list[str]:
         """The guideline terms for the staff words in a query (folded match, so ｶﾞｲﾁｭｳ-like spellings count)."""
-        folded = fold(query)
         found: list[str] = []
-        for word, targets in self.entries.items():
-            if fold(word) and fold(word) in folded:
-                found += [t for t in targets if t not in found]
+        for _, targets in self.readings(query):
+            found += [t for t in targets if t not in found]
         return found
+
+    def readings(self, query: str) -> list[tuple[str, list[str]]]:
+        """The staff words a query uses, each with the guideline terms it is read as."""
+        folded = fold(query)
+        return [(word, targets) for word, targets in self.entries.items() if fold(word) and fold(word) in folded]
 
     def missing_terms(self, documents: list[Document]) -> list[tuple[str, str]]:
         """(staff word, target) pairs whose target the guideline never uses: a glossary that points nowhere."""

@@ -86,6 +86,7 @@ class Turn:
     history: list[dict[str, Any]] = field(default_factory=list)
     typed: str = ""  # the question as typed
     respelled: list[Respelling] = field(default_factory=list)
+    read_as: list[tuple[str, list[str]]] = field(default_factory=list)  # shorthand searched as the guideline's terms
     doc_ids: frozenset[str] = frozenset()  # only these documents (empty: all)
     analysis: Question | None = None
     resolved_query: str = ""
@@ -97,6 +98,7 @@ class Turn:
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
     missing: str = ""  # a detail asked for that the quoted sections do not state
+    missing_parts: list[str] = field(default_factory=list)  # parts of a two-part question not covered
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
     scope: ScopeFeatures | None = None  # what out-of-scope is decided on (``assistant.answering.scope``)
@@ -173,6 +175,7 @@ class AnswerChain:
         self.topics = self.topic_terms()
         self.spelling = Spelling(service.documents, service.tokenizer)
         self.scope_model = scope_model
+        self.shorthand = self.shorthand_words()
         self._section_terms = {
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
@@ -204,6 +207,7 @@ class AnswerChain:
         turn.question, turn.respelled = self.spelling.correct(turn.typed)
         turn.history = clean_history(turn.history)
         turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
+        turn.read_as = self.read_as(turn.question)
         turn.resolved_query = turn.question
         turn.alone_vector = turn.query_vector = self.service.embeddings.embed_query(turn.question)
         turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
@@ -242,6 +246,25 @@ class AnswerChain:
             turn.context_question = f"{earlier} {titles}".strip()
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
+
+    def shorthand_words(self) -> frozenset[str]:
+        """The glossary's staff words that an answer says it read as the guideline's terms: nouns the
+        guideline never uses (メリデメ, 町会, 委託先), not a phrase (お金を出) or a stem whose word the
+        dictionary completes (振り返 → 振り返し, 名義貸 → 貸し)."""
+        text = fold("".join(s.title + s.text for d in self.service.documents for s in d.sections))
+        nominal = ("名詞", "接頭辞", "接尾辞")
+
+        def whole_noun(word: str) -> bool:
+            tokens = self.service.tokenizer.tokenize(word)
+            return all(
+                t.pos in nominal and not (t.lemma != t.surface and t.lemma.startswith(t.surface)) for t in tokens
+            )
+
+        return frozenset(w for w in self.service.retriever.glossary.entries if fold(w) not in text and whole_noun(w))
+
+    def read_as(self, question: str) -> list[tuple[str, list[str]]]:
+        """The shorthand a question uses, with the guideline's terms it was searched as."""
+        return [(w, terms) for w, terms in self.service.retriever.glossary.readings(question) if w in self.shorthand]
 
     def topic_terms(self) -> frozenset[str]:
         """The nouns the guideline's headings are about (共催, 後援, ゼロごみ …), Q&A questions aside."""
@@ -327,6 +350,13 @@ class AnswerChain:
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
+            # a number asked for (「町内会っていくつ？」) that the top section lacks and one of the next two
+            # states as its kind does (８０を超える, not any number)
+            for detail in turn.analysis.details:
+                if detail.asks_number and not any(detail.supplied_by(h.text) for h in turn.blocks):
+                    turn.blocks += [h for h in turn.hits[1:3] if h not in turn.blocks and detail.value.search(h.text)][
+                        :1
+                    ]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
         turn.missing = "・".join(d.name for d in missing[:2])
@@ -348,11 +378,13 @@ class AnswerChain:
         """The evidence out-of-scope is decided on, from the question's topic (its asked-for details
         aside) and the sections ranked for it."""
         assert turn.analysis is not None
-        topic = turn.analysis.topic_text
+        return self.scope_of(turn.analysis.topic_text, turn.evidence, turn.hits)
+
+    def scope_of(self, topic: str, evidence: float, hits: list[SectionHit]) -> ScopeFeatures:
         return scope_features(
-            turn.evidence,
+            evidence,
             self.service.tokenizer.tokenize(topic),
-            turn.hits,
+            hits,
             lambda key: self._section_terms.get(key, frozenset()),
             self.idf,
             self.service.retriever.glossary.expand(topic),
@@ -367,11 +399,15 @@ class AnswerChain:
         assert turn.analysis is not None
         chosen: list[SectionHit] = []
         for side in turn.analysis.sides:
+            if turn.analysis.asks_other_parts and not self.part_covered(side, turn):
+                turn.missing_parts.append(side)
+                continue
             hit = self.side_section(side, turn, chosen)
             if hit is not None:
                 chosen.append(hit)
+        wanted = max(1, 2 - len(turn.missing_parts))
         pool = {h.key: h for h in turn.hits}
-        if len(chosen) < 2 and turn.previous:
+        if len(chosen) < wanted and turn.previous:
             for key in turn.previous:
                 hit = pool.get(key) or self.service.retriever.get(key)
                 if hit is not None and hit not in chosen:
@@ -380,11 +416,26 @@ class AnswerChain:
                     chosen.append(hit)
                     break
         for hit in turn.hits:
-            if len(chosen) >= 2:
+            if len(chosen) >= wanted:
                 break
             if hit not in chosen:
                 chosen.append(hit)
         return chosen
+
+    def part_covered(self, part: str, turn: Turn) -> bool:
+        """Whether the guideline covers one part of a comparison or two-part question: it names nothing
+        the guideline never uses (公用車, 残業代), or, judged as that part asked alone would be (its
+        asked-for details aside), the scope model finds it in scope."""
+        topic = analyze(part, self.service.tokenizer).topic_text
+        nouns = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
+        if all(n in self.idf for n in nouns):
+            return True  # every thing it names, the guideline speaks of: 「市が上に立つ感じ」「どこの課」
+        vector = self.service.embeddings.embed_query(topic)
+        hits = self.service.retriever.search(topic, query_vector=vector, doc_ids=turn.doc_ids)
+        evidence = self.evidence(topic, vector, turn.doc_ids)
+        # the model's own boundary (more likely out than in), not the refusal threshold shifted to
+        # let few in-scope questions be refused: the answer still quotes the other parts
+        return self.scope_model.score(self.scope_of(topic, evidence, hits)) <= 0.0
 
     def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> SectionHit | None:
         """The section one side is about: most of the side's distinctive words in its heading (then the
@@ -439,7 +490,8 @@ class AnswerChain:
             contexts=list(turn.hits),
             evidence=turn.evidence,
             resolved_query=turn.resolved_query,
-            notes=[f"「{r.typed}」を「{r.term}」として調べました。" for r in turn.respelled],
+            notes=[f"「{r.typed}」を「{r.term}」として調べました。" for r in turn.respelled]
+            + [f"「{word}」を「{'・'.join(terms)}」として調べました。" for word, terms in turn.read_as],
         )
 
     def _too_weak(self, turn: Turn) -> bool:
@@ -460,7 +512,8 @@ class AnswerChain:
                         yield TurnChunk(text=piece)
             else:
                 text, citations = self.quote(turn)
-                turn.answer = replace(base, answer=text, citations=citations, partial=bool(turn.missing))
+                partial = bool(turn.missing or turn.missing_parts)
+                turn.answer = replace(base, answer=text, citations=citations, partial=partial)
             yield TurnChunk(turn=turn)
 
     def check_stream(self, chunks: Iterator[TurnChunk]) -> Iterator[TurnChunk]:
@@ -474,7 +527,13 @@ class AnswerChain:
         assert turn.analysis is not None
         related = self.service.retriever.glossary.expand(turn.question)
         return self.extractive.answer(
-            turn.analysis, turn.blocks or turn.hits[:1], turn.alone_vector, turn.context_question, turn.missing, related
+            turn.analysis,
+            turn.blocks or turn.hits[:1],
+            turn.alone_vector,
+            turn.context_question,
+            turn.missing,
+            related,
+            turn.missing_parts,
         )
 
     def check(self, turn: Turn) -> Turn:

@@ -213,9 +213,11 @@ class ExtractiveAnswerer:
         context_question: str = "",
         missing: str = "",
         related: list[str] | None = None,
+        missing_parts: list[str] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
-        (for a comparison, one per side); ``missing`` names a detail none of them states."""
+        (for a comparison, one per side); ``missing`` names a detail none of them states and
+        ``missing_parts`` the parts of a two-part question the guideline does not cover."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -228,8 +230,23 @@ class ExtractiveAnswerer:
                     replace(s, score=s.score + DECIDING_BONUS) if DECIDING.search(text[s.start : s.end]) else s
                     for s in sentences
                 ]
-        lead_lines: list[str] = []
+        lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         first = self.section(*blocks[0].key)
+        citations: list[Citation] = []
+        taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
+        contrast = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
+        if question.kind == "comparison" and len(blocks) >= 2 and not missing_parts and all(s for _, s in contrast):
+            # the difference in the text's own words: what each side's section says it is
+            taken_by = {hit.key: {span} for hit, span in contrast if span}
+            citations += [self.citation(hit, *span) for hit, span in contrast if span]
+            lead_lines.append(
+                CONTRAST
+                + "／".join(
+                    f"{self.section(*hit.key).title}「{self.section(*hit.key).text[slice(*span)]}」{self.marker(hit)}"
+                    for hit, span in contrast
+                    if span
+                )
+            )
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
         elif question.asks_department and first.department:
@@ -249,7 +266,7 @@ class ExtractiveAnswerer:
             if hit is blocks[0] and not question.compares:  # the lead's context counts against its section's room
                 room = max(1, min(self.max_sentences - 1, self.max_sentences + 1 - len(lead)))
             section = self.section(*hit.key)
-            taken = set(lead) if hit is blocks[0] else set()
+            taken = (set(lead) if hit is blocks[0] else set()) | taken_by[hit.key]
             order = sorted((s for s in scored[hit.key] if (s.start, s.end) not in taken), key=lambda s: -s.score)
             spans = [
                 sp
@@ -267,7 +284,6 @@ class ExtractiveAnswerer:
                     joined.add(position[span])
             lead = [leans.spans[i] for i in sorted(joined)]
             supports[0] = [sp for sp in supports[0] if sp not in lead]
-        citations: list[Citation] = []
         if lead:
             runs = _contiguous_runs(first.text, lead)
             citations += [self.citation(blocks[0], start, end) for start, end in runs]
@@ -283,6 +299,20 @@ class ExtractiveAnswerer:
                 f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)
             )
         return "\n".join(lead_lines) + ("\n\n" if lead_lines and parts else "") + "\n\n".join(parts), citations
+
+    def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
+        """The sentence that says what a section's subject is, readable alone: the first that says …とは
+        or ends in a noun and です (「…財政支援する形態です。」「…名を連ねることです。」), or None."""
+        text = self.section(*key).text
+        sentences = self.sentences[key]
+        for (start, end), leans in zip(sentences.spans, sentences.leans, strict=True):
+            sentence = text[start:end]
+            if leans:
+                continue
+            tokens = [t for t in self.tokenizer.tokenize(sentence) if t.pos != "補助記号"]
+            if "とは" in sentence or (len(tokens) >= 2 and tokens[-1].lemma == "です" and tokens[-2].pos == "名詞"):
+                return start, end
+        return None
 
     def citation(self, hit: SectionHit, start: int, end: int) -> Citation:
         section = self.section(*hit.key)
@@ -372,10 +402,15 @@ DECIDING = re.compile(r"(ありません|できません|いけません|なり�
 DECIDING_BONUS = 0.3
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
+MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
+CONTRAST = "違い: "
 LEAD_SECOND_MARGIN = 0.1
 SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
+# Lines that frame the quotes rather than quote: a missing detail or part, the section that answers, the
+# department, the contrast of a comparison (its quotes are cited spans).
 FRAMING = re.compile(
-    r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。)$"
+    r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
+    rf"|.*{MISSING_PART}|{CONTRAST}.*)$"
 )
 
 

@@ -10,6 +10,7 @@ asked detail against the text of the sections it retrieved (``Detail.supplied_by
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from assistant.ingestion.japanese import Token, Tokenizer, default_tokenizer, normalize
@@ -179,6 +180,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
+NUMBERS = frozenset({"頻度・周期", "期限・期間", "割合", "金額", "数", "配点・審査基準", "具体的な数値"})
 
 # The last word of a compound noun that makes it a measure, whatever the compound's first words
 # (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
@@ -201,8 +203,33 @@ ASKED_AFTER = re.compile(
     r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
     r"(ください)?\s*([？?。]|$)"
 )
-# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for, stated only as a number with that counter.
+# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for; any number the text states answers it.
 COUNTER = "具体的な数値"
+# Numbers that name a point or a place in an order rather than count: a date (平成２５年７月, ５月１日,
+# ２５年度), an ordinal or a list's label (第３章, （２）, Ｑ３); matched after NFKC.
+ORDINAL = re.compile(
+    r"(平成|令和|昭和)\s*(\d+|元)\s*年度?(\s*\d+\s*月)?(\s*\d+\s*日)?|\d+\s*年度|\d+\s*年\s*\d+\s*月(\s*\d+\s*日)?"
+    r"|\d+\s*月\s*\d+\s*日|第\s*\d+|[(（]\s*\d+\s*[)）]|Q\s*\d+",
+    re.IGNORECASE,
+)
+# Numerals that ask or stay vague: 何人, 幾つ, 数人.
+VAGUE_NUMERALS = frozenset({"何", "なん", "幾", "いく", "数"})
+# A kanji numeral UniDic files as one word with its counter: 一人, 二人, 三日.
+KANJI_COUNT = re.compile(r"^[〇一二三四五六七八九十百千万]+[人名回件日年月つ]$")
+
+
+def states_number(text: str, tokenizer: Tokenizer | None = None) -> bool:
+    """Whether a text states a count in any form: digits of any width (３０件, 1対1, 10〜20人) or
+    kanji numerals (二百, 一人, 年二回); a date, an ordinal or a list's number (平成２５年７月, 第３章) is none."""
+    folded = ORDINAL.sub("", unicodedata.normalize("NFKC", text))
+    if re.search(r"\d", folded):
+        return True
+    tokens = (tokenizer or default_tokenizer()).tokenize(folded)
+    return any(
+        (t.pos_detail == "数詞" and t.surface not in VAGUE_NUMERALS and not (i and tokens[i - 1].surface == "第"))
+        or KANJI_COUNT.match(t.surface)
+        for i, t in enumerate(tokens)
+    )
 
 
 @dataclass(frozen=True)
@@ -217,16 +244,21 @@ class Detail:
     span: tuple[int, int] = (0, 0)  # where the question names it
     also: tuple[int, int] = (0, 0)  # where an interrogative asks for its value (「補助率は何パーセント」)
 
-    pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
+    any_number: bool = False  # a count asked with 何 + a counter: any number stated answers it
 
     @property
     def value(self) -> re.Pattern[str]:
-        return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
+        return re.compile(KIND_BY_LABEL[self.kind].value if self.kind in KIND_BY_LABEL else "(?!)")
+
+    @property
+    def asks_number(self) -> bool:
+        """Whether only a number answers it (何日前, いくら, 何団体, 何歳): a value a section states or not."""
+        return self.needs_value and self.kind in NUMBERS
 
     def supplied_by(self, text: str) -> bool:
         """Whether a section's text states this detail: a concrete value of its kind, or (for a
         noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value."""
-        if self.value.search(text):
+        if self.value.search(text) or (self.any_number and states_number(text)):
             return True
         folded = normalize(text)
         return not self.needs_value and any(normalize(w) in folded for w in self.words)
@@ -240,6 +272,12 @@ class Question:
     details: list[Detail] = field(default_factory=list)  # the details asked for (a deadline, an amount …)
     asks_department: bool = False
     asks_cases: bool = False  # what is actually done: 「実際の事例は？」「どこが後援してるの？」
+
+    @property
+    def asks_other_parts(self) -> bool:
+        """Whether the question asks two things, each of which the guideline may or may not cover (a
+        comparison's sides, or a second question going on with the first, are asked together)."""
+        return self.kind == "multi-part" and bool(ANOTHER_PART.search(self.text))
 
     @property
     def compares(self) -> bool:
@@ -268,7 +306,11 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
         sides = named  # 「委託と補助、それぞれの注意点は？」: the parts naming a topic, not 注意点
     if COMPARISON.search(text):
         kind = "comparison"
-    elif MULTI_PART.search(text) or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2)):
+    elif (
+        MULTI_PART.search(text)
+        or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2))
+        or (len(sides) >= 2 and named and LISTED.search(text) and all(_is_noun_phrase(s, tokenizer) for s in sides))
+    ):
         kind = "multi-part"
     elif details:
         kind = "detail"
@@ -285,6 +327,12 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _is_noun_phrase(part: str, tokenizer: Tokenizer) -> bool:
+    """Whether a part ends in a noun (「公用車の使い方」), not a verb or adjective (「どう協働すればいい」)."""
+    tokens = tokenizer.tokenize(part)
+    return bool(tokens) and tokens[-1].pos in ("名詞", "接尾辞")
 
 
 def _asks_cases(text: str, tokenizer: Tokenizer) -> bool:
@@ -348,7 +396,16 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
         if match and kind.label not in seen:
             seen.add(kind.label)
-            details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
+            asked = match.group(0)
+            details.append(
+                Detail(
+                    f"{kind.label}（{asked}）",
+                    kind.label,
+                    needs_value=True,
+                    span=match.span(),
+                    any_number=kind.label == "数" and asked.startswith("何"),
+                )
+            )
         elif match:  # 「期限は何日前？」: the noun asked for a value
             details = [replace(d, needs_value=True, also=match.span()) if d.kind == kind.label else d for d in details]
     # spans already asked for, and 何課 / どの部署: which one, not how many
@@ -359,7 +416,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             number.surface == "何"
             and number.pos_detail == "数詞"
             and counter.start == number.end
-            and counter.pos in ("名詞", "接尾辞")
+            # a counter (何歳, 何部, 何キロ), not a noun asked about (何準備すれば)
+            and (counter.pos == "接尾辞" or counter.pos_type.startswith("助数詞"))
             and not any(a <= number.start < b for a, b in asked)
             and (after is None or after.surface not in ("も", "か"))  # 何度も, 何人か: no number asked
         ):
@@ -370,7 +428,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     COUNTER,
                     needs_value=True,
                     span=span,
-                    pattern=rf"{NUM}+\s*{re.escape(counter.surface)}",
+                    any_number=True,
                 )
             )
     return details
@@ -384,17 +442,27 @@ def _measure_head(text: str, start: int, end: int, tokens: list[Token]) -> str:
     return MEASURE_HEADS.get(inside[-1].surface, "")
 
 
+# Two noun phrases listed with と and a comma, one naming a topic, ask two things: 「共催の注意点と、公用車の
+# 使い方を教えて」 (without the comma と may mean "with": 「町内会と協働するには」).
+LISTED = re.compile(r"と[、，,]")
+# A part announced as another one: listed (と、) or opened by a connective after the first (「…？あと、…」
+# 「…。それと…」); a second question without one goes on with the first (「…協力すべき？市が上に立つ感じ？」).
+ANOTHER_PART = re.compile(r"と[、，,]|[？?。、，,\s](それと|それから|あと|また|ついでに|あわせて|合わせて)")
 # Coordinators between the parts of a comparison or a two-part question.
 COORDINATORS = frozenset({"と", "や", "か", "及び", "および", "または", "又は", "それとも", "あと", "また"})
 PART_NOISE = re.compile(
-    r"^(の|って|は|を|で|に|が|も|、|\s)+|(の|って|は|を|で|に|が|も|何が|なにが|どう|どこが|にする|する|場合|、|\s)+$"
+    r"^(それと|それから|あと|また|ついでに|の|って|は|を|で|に|が|も|、|\s)+|(の|って|は|を|で|に|が|も|何が|なにが|どう|どこが|にする|する|場合|、|\s)+$"
 )
 QUESTION_WORD = re.compile(
     r"^(どう|何|なに|なん|どこ|どれ|どんな|いつ|誰|違い|それぞれ|どっち|どちら|いくら|いくつ|どのくらい|どれくらい)\W*$"
 )
 # Words that end a part without being what it is about: particles, auxiliaries, interrogatives.
 TRAILING_POS = frozenset({"助詞", "助動詞", "補助記号", "空白"})
-TRAILING_LEMMAS = frozenset({"何", "何処", "如何", "どう", "何れ", "幾ら", "其れ其れ", "それぞれ", "違い", "違う"})
+TRAILING_LEMMAS = frozenset(
+    {"何", "何処", "如何", "どう", "何れ", "幾ら", "其れ其れ", "それぞれ", "違い", "違う"}
+    # what asks rather than what is asked about: 「…について教えて」「…も知りたい」
+    | {"教える", "知る", "聞く", "つく", "関する", "下さる", "頂く", "欲しい"}
+)
 
 
 def _questions(text: str) -> int:
@@ -408,7 +476,7 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     questions = [q.strip() for q in re.split(r"[？?]", text) if q.strip()]
     match = COMPARISON.search(text)
     if len(questions) >= 2 and not match:
-        asked = [_trim(q, tokenizer) for q in questions]
+        asked = [_trim(PART_NOISE.sub("", q), tokenizer) for q in questions]
         return [q for q in asked if len(q) >= 2 and not QUESTION_WORD.match(q)][:3]
     cue = bool(match or MULTI_PART.search(text))
     head = text[: match.start()] if match else text

@@ -266,6 +266,9 @@ def test_a_follow_up_answers_from_the_previous_topic_and_a_new_topic_leaves_it(p
 def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):
     ask(page, "委託と補助の違いは？")
     text = last_answer(page)
+    # the contrast first, in the text's own words: what each side's section says it is
+    first = text.splitlines()[0]
+    assert first.startswith("違い: 委託「") and "補助・助成「市民が行う事業に対し" in first
     blocks = [line for line in text.splitlines() if line.startswith("■")]
     assert len(blocks) == 2
     assert "第３章（５）委託" in blocks[0] + blocks[1] and "第３章（６）補助・助成" in blocks[0] + blocks[1]
@@ -284,6 +287,9 @@ def test_a_missing_detail_is_said_first_in_the_chat(page):
     first = last_answer(page).splitlines()[0]
     assert first.startswith("ガイドラインには") and "期限" in first and "記載はありません。" in first
     assert "3-7" in chips(page.locator(TURNS).last)
+    ask(page, "協定の結び方と、職員の出張旅費について教えて")  # a part the guideline does not cover
+    assert last_answer(page).splitlines()[0] == "職員の出張旅費については、ガイドラインに記載が見つかりませんでした。"
+    assert chips(page.locator(TURNS).last) == ["3-3"]
 
 
 def test_out_of_scope_question_abstains_with_nearest_sections(page):

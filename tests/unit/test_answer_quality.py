@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
-from assistant.answering.question import analyze
+from assistant.answering.question import analyze, states_number
 from assistant.answering.sentences import leans_on_previous
 
 
@@ -97,6 +97,50 @@ def test_comparisons_get_one_block_per_side(chain, question, sides):
     assert {block.splitlines()[0].split("（担当")[0] for block in blocks} == headings
 
 
+def test_a_comparison_opens_with_the_contrast_in_the_texts_own_words(chain):
+    answer = chain.ask("委託と補助の違いは？")
+    first = answer.answer.splitlines()[0]
+    itaku = "市が行うよりも効率的・効果的に実施できる事業について、その全部又は一部を委託する形態です。"
+    hojo = "市民が行う事業に対し、市が補助金等で財政支援する形態です。"
+    assert first.startswith("違い: 委託「") and itaku in first and hojo in first
+    # each side's defining sentence is a cited quote, and is not quoted twice
+    assert {itaku, hojo} <= {c.quote for c in answer.citations}
+    assert answer.answer.count(hojo) == 1
+
+
+def test_a_comparison_whose_sections_define_nothing_has_no_contrast_line(chain):
+    answer = chain.ask("ゼロごみの日とごみステーションのパトロール、どう違う？")
+    assert {"5-10", "5-11"} <= set(answer.cited_sections)
+    assert not answer.answer.startswith("違い: ")
+
+
+@pytest.mark.parametrize(
+    ("question", "part", "section"),
+    [
+        ("協定の結び方と、職員の出張旅費について教えて", "職員の出張旅費", "3-3"),
+        ("実行委員会ってどんな形？それと、庁内LANのパスワードの変え方も", "庁内LANのパスワードの変え方", "3-2"),
+    ],
+)
+def test_a_part_the_guideline_does_not_cover_is_named(chain, question, part, section):
+    answer = chain.ask(question)
+    assert answer.partial and not answer.abstained
+    assert answer.answer.splitlines()[0] == f"{part}については、ガイドラインに記載が見つかりませんでした。"
+    assert answer.cited_sections == [section]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "共催の場合、費用や責任はどっちが持つの？",
+        "ごみステーションのパトロール隊ができたきっかけは？どこの課？",
+        "情報共有について、基本的な考え方と、事業前の準備としての扱いの両方を知りたい",
+    ],
+)
+def test_parts_in_the_guidelines_words_are_not_called_missing(chain, question):
+    answer = chain.ask(question)
+    assert not answer.partial and "記載が見つかりませんでした" not in answer.answer
+
+
 def test_a_comparison_with_the_previous_topic(chain):
     answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
     assert {"3-1", "3-7"} <= set(answer.cited_sections)
@@ -142,6 +186,12 @@ def test_a_detail_named_by_grammar_alone_is_said_to_be_missing(chain, question, 
     assert section in answer.cited_sections
 
 
+def test_a_number_the_top_section_lacks_is_quoted_from_the_next_that_states_it(chain):
+    answer = chain.ask("市内に町内会っていくつぐらいあるの？")
+    assert not answer.partial and "1-3" in answer.cited_sections
+    assert "８０を超える町内会" in answer.answer
+
+
 def test_a_time_stated_in_prose_is_not_called_missing(chain):
     answer = chain.ask("協働事業の評価の実施時期は？")
     assert not answer.partial
@@ -149,6 +199,31 @@ def test_a_time_stated_in_prose_is_not_called_missing(chain):
 
 
 # --------------------------------------------------------------------------- paraphrase
+
+
+@pytest.mark.parametrize(
+    ("question", "note", "gold"),
+    [
+        ("町会ってどういう組織？誰でも入れる？", "「町会」を「町内会・自治会」として調べました。", "6-Q5"),
+        ("協働のメリデメを教えて", "「メリデメ」を「メリット」として調べました。", "6-Q3"),
+        ("委託先のことを安い下請けとして扱っていい？", "「委託先」を「委託・相手方」として調べました。", "3-5"),
+    ],
+)
+def test_shorthand_read_as_the_guidelines_words_is_said(chain, question, note, gold):
+    answer = chain.ask(question)
+    assert note in answer.notes and gold in answer.cited_sections
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "自治会とはどう協働すればいい？",  # the guideline's own word
+        "団体にお金を出すときの注意点は？",  # a phrase, not shorthand
+        "協働事業の振り返りって必要？",  # 振り返 is a stem inside 振り返り
+    ],
+)
+def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
+    assert not [n for n in chain.ask(question).notes if "として調べました" in n]
 
 
 @pytest.mark.parametrize(
@@ -336,6 +411,7 @@ def test_question_analysis(question, kind, sides):
         ("子ども会交流会の開催時期は？", "時期", "開催時期"),
         # 何 with any counter asks for a number
         ("ごみのパトロール隊って何歳から入れる？", "具体的な数値", "何歳"),
+        ("チラシは何部刷ればいい？", "具体的な数値", "何部"),
     ],
 )
 def test_asked_details_are_named_in_the_questions_words(question, kind, named):
@@ -353,6 +429,7 @@ def test_asked_details_are_named_in_the_questions_words(question, kind, named):
         "団体の活動費を補助金で出してもいいの？",  # the measure is the means here, not what is asked
         "何度も相談しているのに話が進まない",  # 何度も is "again and again", no number asked
         "集団回収を推進しているのは何課？",  # which department, not how many
+        "協働で事業をやる前に、何準備すればいい？",  # 何 + a verbal noun: what, not how many
     ],
 )
 def test_no_detail_is_asked(question):
@@ -367,7 +444,35 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
     assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
     age = analyze("パトロール隊は何歳から？").details[0]
-    assert age.supplied_by("１８歳以上の方") and not age.supplied_by("２００を超える団体")
+    assert age.supplied_by("１８歳以上の方") and age.supplied_by("十八歳から")
+    assert not age.supplied_by("平成２５年７月から始まりました。")  # a date counts nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("市内にある８０を超える町内会", True),
+        ("など 200 を超える団体があります。", True),
+        ("１対１での操作支援", True),
+        ("春と秋の年２回", True),
+        ("二百を超える団体", True),
+        ("10〜20人程度", True),
+        ("平成２５年７月から家庭ごみの有料化", False),
+        ("平成 25 年度は", False),
+        ("第３章（２）を参照", False),
+        ("Ｑ３ 市民と協働するメリット", False),
+        ("数人で話し合う", False),
+        ("多くの市民が参加", False),
+    ],
+)
+def test_a_count_is_stated_in_any_form(text, states):
+    assert states_number(text) is states
+
+
+def test_a_count_asked_with_any_counter_is_answered_by_a_number_in_another_form(chain):
+    answer = chain.ask("資源回収の登録団体はだいたい何団体？")
+    assert not answer.partial and "5-8" in answer.cited_sections
+    assert "200 を超える団体" in answer.answer and "記載はありません" not in answer.answer
 
 
 @pytest.mark.parametrize(
