@@ -10,7 +10,6 @@ asked detail against the text of the sections it retrieved (``Detail.supplied_by
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 
 from assistant.ingestion.japanese import Token, Tokenizer, default_tokenizer, normalize
@@ -180,7 +179,6 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
-NUMBERS = frozenset({"頻度・周期", "期限・期間", "割合", "金額", "数", "配点・審査基準", "具体的な数値"})
 
 # The last word of a compound noun that makes it a measure, whatever the compound's first words
 # (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
@@ -203,33 +201,8 @@ ASKED_AFTER = re.compile(
     r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
     r"(ください)?\s*([？?。]|$)"
 )
-# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for; any number the text states answers it.
+# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for, stated only as a number with that counter.
 COUNTER = "具体的な数値"
-# Numbers that name a point or a place in an order rather than count: a date (平成２５年７月, ５月１日,
-# ２５年度), an ordinal or a list's label (第３章, （２）, Ｑ３); matched after NFKC.
-ORDINAL = re.compile(
-    r"(平成|令和|昭和)\s*(\d+|元)\s*年度?(\s*\d+\s*月)?(\s*\d+\s*日)?|\d+\s*年度|\d+\s*年\s*\d+\s*月(\s*\d+\s*日)?"
-    r"|\d+\s*月\s*\d+\s*日|第\s*\d+|[(（]\s*\d+\s*[)）]|Q\s*\d+",
-    re.IGNORECASE,
-)
-# Numerals that ask or stay vague: 何人, 幾つ, 数人.
-VAGUE_NUMERALS = frozenset({"何", "なん", "幾", "いく", "数"})
-# A kanji numeral UniDic files as one word with its counter: 一人, 二人, 三日.
-KANJI_COUNT = re.compile(r"^[〇一二三四五六七八九十百千万]+[人名回件日年月つ]$")
-
-
-def states_number(text: str, tokenizer: Tokenizer | None = None) -> bool:
-    """Whether a text states a count in any form: digits of any width (３０件, 1対1, 10〜20人) or
-    kanji numerals (二百, 一人, 年二回); a date, an ordinal or a list's number (平成２５年７月, 第３章) is none."""
-    folded = ORDINAL.sub("", unicodedata.normalize("NFKC", text))
-    if re.search(r"\d", folded):
-        return True
-    tokens = (tokenizer or default_tokenizer()).tokenize(folded)
-    return any(
-        (t.pos_detail == "数詞" and t.surface not in VAGUE_NUMERALS and not (i and tokens[i - 1].surface == "第"))
-        or KANJI_COUNT.match(t.surface)
-        for i, t in enumerate(tokens)
-    )
 
 
 @dataclass(frozen=True)
@@ -244,21 +217,16 @@ class Detail:
     span: tuple[int, int] = (0, 0)  # where the question names it
     also: tuple[int, int] = (0, 0)  # where an interrogative asks for its value (「補助率は何パーセント」)
 
-    any_number: bool = False  # a count asked with 何 + a counter: any number stated answers it
+    pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
 
     @property
     def value(self) -> re.Pattern[str]:
-        return re.compile(KIND_BY_LABEL[self.kind].value if self.kind in KIND_BY_LABEL else "(?!)")
-
-    @property
-    def asks_number(self) -> bool:
-        """Whether only a number answers it (何日前, いくら, 何団体, 何歳): a value a section states or not."""
-        return self.needs_value and self.kind in NUMBERS
+        return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
 
     def supplied_by(self, text: str) -> bool:
         """Whether a section's text states this detail: a concrete value of its kind, or (for a
         noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value."""
-        if self.value.search(text) or (self.any_number and states_number(text)):
+        if self.value.search(text):
             return True
         folded = normalize(text)
         return not self.needs_value and any(normalize(w) in folded for w in self.words)
@@ -396,16 +364,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
         if match and kind.label not in seen:
             seen.add(kind.label)
-            asked = match.group(0)
-            details.append(
-                Detail(
-                    f"{kind.label}（{asked}）",
-                    kind.label,
-                    needs_value=True,
-                    span=match.span(),
-                    any_number=kind.label == "数" and asked.startswith("何"),
-                )
-            )
+            details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
         elif match:  # 「期限は何日前？」: the noun asked for a value
             details = [replace(d, needs_value=True, also=match.span()) if d.kind == kind.label else d for d in details]
     # spans already asked for, and 何課 / どの部署: which one, not how many
@@ -416,8 +375,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             number.surface == "何"
             and number.pos_detail == "数詞"
             and counter.start == number.end
-            # a counter (何歳, 何部, 何キロ), not a noun asked about (何準備すれば)
-            and (counter.pos == "接尾辞" or counter.pos_type.startswith("助数詞"))
+            and counter.pos in ("名詞", "接尾辞")
             and not any(a <= number.start < b for a, b in asked)
             and (after is None or after.surface not in ("も", "か"))  # 何度も, 何人か: no number asked
         ):
@@ -428,7 +386,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     COUNTER,
                     needs_value=True,
                     span=span,
-                    any_number=True,
+                    pattern=rf"{NUM}+\s*{re.escape(counter.surface)}",
                 )
             )
     return details
