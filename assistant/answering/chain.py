@@ -175,7 +175,6 @@ class AnswerChain:
         self.topics = self.topic_terms()
         self.spelling = Spelling(service.documents, service.tokenizer)
         self.scope_model = scope_model
-        self.shorthand = self.shorthand_words()
         self._section_terms = {
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
@@ -183,6 +182,7 @@ class AnswerChain:
         self._guideline_text = "\n".join(
             fold(f"{s.title}\n{s.department or ''}\n{s.text}") for d in service.documents for s in d.sections
         )
+        self.shorthand = self.shorthand_words()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None
@@ -251,7 +251,6 @@ class AnswerChain:
         """The glossary's staff words that an answer says it read as the guideline's terms: nouns the
         guideline never uses (メリデメ, 町会, 委託先), not a phrase (お金を出) or a stem whose word the
         dictionary completes (振り返 → 振り返し, 名義貸 → 貸し)."""
-        text = fold("".join(s.title + s.text for d in self.service.documents for s in d.sections))
         nominal = ("名詞", "接頭辞", "接尾辞")
 
         def whole_noun(word: str) -> bool:
@@ -260,7 +259,8 @@ class AnswerChain:
                 t.pos in nominal and not (t.lemma != t.surface and t.lemma.startswith(t.surface)) for t in tokens
             )
 
-        return frozenset(w for w in self.service.retriever.glossary.entries if fold(w) not in text and whole_noun(w))
+        glossary = self.service.retriever.glossary.entries
+        return frozenset(w for w in glossary if fold(w) not in self._guideline_text and whole_noun(w))
 
     def read_as(self, question: str) -> list[tuple[str, list[str]]]:
         """The shorthand a question uses, with the guideline's terms it was searched as."""
