@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -11,11 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
+from tests.reliability.test_crash_safety import child_env, make_settings, seed_cache
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
@@ -180,3 +183,33 @@ class Nginx:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+
+
+def app_env(tmp_path: Path, cached_embeddings, **variables: str) -> dict[str, str]:
+    """The environment of ``assistant`` processes over a copy of the guideline in ``tmp_path``: its index
+    and data folders there, the session's vectors in its cache (no process embeds the guideline
+    again), and ``variables`` (``ASSISTANT_*``) on top."""
+    settings = make_settings(tmp_path)
+    seed_cache(settings, cached_embeddings)
+    return {**child_env(settings), "ASSISTANT_DATA_DIR": str(tmp_path / "data"), **variables}
+
+
+@contextlib.contextmanager
+def two_servers_behind_nginx(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[list[AppServer], Nginx]]:
+    """The index built once by ``assistant index``, then two ``assistant serve`` over it, both ready,
+    behind the repository's nginx config (``proxy.url``); all stopped on leaving."""
+    job = subprocess.run([sys.executable, "-m", "assistant", "index"], env=env, capture_output=True, text=True)
+    assert job.returncode == 0, job.stderr
+    servers = [AppServer(env, tmp_path / f"server-{k}.log") for k in range(2)]
+    proxy = Nginx(tmp_path / "nginx", [s.port for s in servers])
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        proxy.start()
+        yield servers, proxy
+    finally:
+        proxy.stop()
+        for server in servers:
+            server.stop()

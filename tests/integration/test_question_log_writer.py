@@ -10,7 +10,6 @@ stopped with SIGTERM right after its answers has written every row."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import threading
@@ -27,8 +26,7 @@ from assistant.feedback import FeedbackStore
 from assistant.questions import QuestionLog, QuestionLogWriter
 from assistant.ui.server import Readiness, create_app, launch
 from tests.conftest import free_port
-from tests.integration.servers import AppServer, chat_call
-from tests.reliability.test_crash_safety import make_settings, seed_cache
+from tests.integration.servers import AppServer, app_env, chat_call
 
 pytestmark = pytest.mark.integration
 
@@ -132,16 +130,7 @@ def test_a_full_queue_drops_rows_instead_of_waiting():
 
 @pytest.mark.slow
 def test_every_row_reaches_postgresql_when_the_server_is_stopped(tmp_path, postgresql_url, chain, cached_embeddings):
-    settings = make_settings(tmp_path)
-    seed_cache(settings, cached_embeddings)
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_DATABASE_URL": postgresql_url,
-    }
+    env = app_env(tmp_path, cached_embeddings, ASSISTANT_DATABASE_URL=postgresql_url)
     server = AppServer(env, tmp_path / "server.log")
     users, questions = 8, 10
     try:

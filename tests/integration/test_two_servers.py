@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +17,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.servers import AppServer, Nginx, chat_call
-from tests.reliability.test_crash_safety import make_settings, seed_cache
+from tests.integration.servers import app_env, chat_call, two_servers_behind_nginx
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,28 +57,10 @@ def test_two_servers_behind_nginx_survive_losing_one_under_load(
 ):
     # `chain`: the session's cache then holds the sentence vectors each server's chain needs at start-up
     started = time.monotonic()
-    settings = make_settings(tmp_path)
-    seed_cache(settings, cached_embeddings)
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-        "ASSISTANT_CHROMA_URL": chroma_server.url,
-        "ASSISTANT_DATABASE_URL": postgresql_url,
-    }
-    job = subprocess.run([sys.executable, "-m", "assistant", "index"], env=env, capture_output=True, text=True)
-    assert job.returncode == 0, job.stderr
-
-    servers = [AppServer(env, tmp_path / f"server-{k}.log") for k in range(2)]
-    proxy = Nginx(tmp_path / "nginx", [s.port for s in servers])
-    try:
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_ready()
-        proxy.start()
+    env = app_env(
+        tmp_path, cached_embeddings, ASSISTANT_CHROMA_URL=chroma_server.url, ASSISTANT_DATABASE_URL=postgresql_url
+    )
+    with two_servers_behind_nginx(tmp_path, env) as (servers, proxy):
         ready_s = time.monotonic() - started
 
         with httpx.Client(timeout=60) as client:
@@ -153,7 +132,3 @@ def test_two_servers_behind_nginx_survive_losing_one_under_load(
             f"{len(failures)} failed, {rows[0]} rating rows; requests cut mid-flight and retried: {retried}; "
             f"set-up {ready_s:.1f} s, whole test {time.monotonic() - started:.1f} s"
         )
-    finally:
-        proxy.stop()
-        for server in servers:
-            server.stop()

@@ -9,11 +9,8 @@ lasts are refused on both servers."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import secrets
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -23,8 +20,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from assistant.sessions import COOKIE_NAME, SALT, password_fingerprint
 from assistant.users import UserStore, add_user
-from tests.integration.servers import AppServer, Nginx, chat_call
-from tests.reliability.test_crash_safety import make_settings, seed_cache
+from tests.integration.servers import AppServer, app_env, chat_call, two_servers_behind_nginx
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,34 +52,19 @@ def insights_call(client: httpx.Client, url: str) -> httpx.Response:
 
 def test_a_login_on_one_server_holds_on_both_behind_round_robin(tmp_path, chroma_server, chain, cached_embeddings):
     started = time.monotonic()
-    settings = make_settings(tmp_path)
-    seed_cache(settings, cached_embeddings)
     auth_file = tmp_path / "users.txt"
     add_user(auth_file, STAFF[0], "staff", STAFF[1])
     add_user(auth_file, ADMIN[0], "admin", ADMIN[1])
     secret = secrets.token_urlsafe(48)
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
-        "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
-        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),  # one SQLite file for both: the admin page's question log
-        "ASSISTANT_CHROMA_URL": chroma_server.url,
-        "ASSISTANT_AUTH_FILE": str(auth_file),
-        "ASSISTANT_SESSION_SECRET": secret,
-        "ASSISTANT_SESSION_HOURS": str(SESSION_HOURS),
-    }
-    job = subprocess.run([sys.executable, "-m", "assistant", "index"], env=env, capture_output=True, text=True)
-    assert job.returncode == 0, job.stderr
-
-    servers = [AppServer(env, tmp_path / f"server-{k}.log") for k in range(2)]
-    proxy = Nginx(tmp_path / "nginx", [s.port for s in servers])
-    try:
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_ready()
-        proxy.start()
+    env = app_env(  # one SQLite file in its data folder for both servers: the admin page's question log
+        tmp_path,
+        cached_embeddings,
+        ASSISTANT_CHROMA_URL=chroma_server.url,
+        ASSISTANT_AUTH_FILE=str(auth_file),
+        ASSISTANT_SESSION_SECRET=secret,
+        ASSISTANT_SESSION_HOURS=str(SESSION_HOURS),
+    )
+    with two_servers_behind_nginx(tmp_path, env) as (servers, proxy):
         url = proxy.url
 
         with httpx.Client(timeout=60) as staff, httpx.Client(timeout=60) as admin:
@@ -151,7 +132,3 @@ def test_a_login_on_one_server_holds_on_both_behind_round_robin(tmp_path, chroma
             f"chat per server {[served_by(s, '/gradio_api/component_server')[200] for s in servers]}; "
             f"whole test {time.monotonic() - started:.1f} s"
         )
-    finally:
-        proxy.stop()
-        for server in servers:
-            server.stop()
