@@ -386,7 +386,7 @@ def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_glossary_check(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import GLOSSARY, load_corpus
-    from assistant.retrieval import Glossary
+    from assistant.ingestion.glossary import Glossary
 
     path = settings.corpus_dir / GLOSSARY
     glossary = Glossary.load(path)

@@ -17,11 +17,8 @@ rankings. Every hit says why it was chosen: its fused score and each ranking's r
 from __future__ import annotations
 
 import re
-import tomllib
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -30,20 +27,13 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from assistant.errors import AssistantError
 from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
+from assistant.ingestion.glossary import Glossary, fold
 from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "previous")
-
-
-def fold(text: str) -> str:
-    """One spelling for matching: NFKC (half-width kana and digits to one width), lower case,
-    katakana as hiragana, and only letters and digits kept."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text if ch.isalnum() or ch == "ー")
 
 
 def char_ngrams(text: str, n: int = 2) -> list[str]:
@@ -51,58 +41,6 @@ def char_ngrams(text: str, n: int = 2) -> list[str]:
     if len(folded) < n:
         return [folded] if folded else []
     return [folded[i : i + n] for i in range(len(folded) - n + 1)]
-
-
-# --------------------------------------------------------------------------- glossary
-
-
-class GlossaryError(AssistantError):
-    ja = "用語集（glossary.toml）を読み込めません。"
-
-
-@dataclass(frozen=True)
-class Glossary:
-    """Staff words → the guideline's own terms, e.g. 外注 → 委託. Editable without code."""
-
-    entries: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> Glossary:
-        """The glossary in ``path``; an absent file is an empty glossary, a malformed one an error."""
-        if not path.exists():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise GlossaryError(f"cannot read {path}: {exc}", ja=f"用語集を読み込めません: {path}（{exc}）") from None
-        table = data.get("terms", {})
-        entries: dict[str, list[str]] = {}
-        for word, targets in table.items():
-            targets = [targets] if isinstance(targets, str) else targets
-            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
-                raise GlossaryError(
-                    f"{path}: {word!r} must map to a term or a list of terms",
-                    ja=f"用語集 {path} の「{word}」には、ガイドラインの用語を文字列かその配列で書いてください。",
-                )
-            entries[word] = targets
-        return cls(entries)
-
-    def expand(self, query: str) -> list[str]:
-        """The guideline terms for the staff words in a query (folded match, so ｶﾞｲﾁｭｳ-like spellings count)."""
-        found: list[str] = []
-        for _, targets in self.readings(query):
-            found += [t for t in targets if t not in found]
-        return found
-
-    def readings(self, query: str) -> list[tuple[str, list[str]]]:
-        """The staff words a query uses, each with the guideline terms it is read as."""
-        folded = fold(query)
-        return [(word, targets) for word, targets in self.entries.items() if fold(word) and fold(word) in folded]
-
-    def missing_terms(self, documents: list[Document]) -> list[tuple[str, str]]:
-        """(staff word, target) pairs whose target the guideline never uses: a glossary that points nowhere."""
-        text = fold("".join(s.title + s.text for d in documents for s in d.sections))
-        return [(word, t) for word, targets in self.entries.items() for t in targets if fold(t) not in text]
 
 
 # --------------------------------------------------------------------------- hits

@@ -39,7 +39,8 @@ class Service:
     @cached_property
     def retriever(self) -> HybridRetriever:
         from assistant.ingestion.corpus import GLOSSARY
-        from assistant.retrieval import RANKINGS, Glossary, HybridRetriever  # LangChain's retriever is slow to import
+        from assistant.ingestion.glossary import Glossary
+        from assistant.retrieval import RANKINGS, HybridRetriever  # LangChain's retriever is slow to import
 
         s = self.settings
         return HybridRetriever(

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from assistant.ingestion.corpus import Document
+from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token, Tokenizer
-from assistant.retrieval import fold
 
 KANA_RUN = re.compile(r"[ぁ-ゖァ-ヺー]+")
 KANJI = re.compile(r"[一-鿿々]")

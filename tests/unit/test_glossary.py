@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from assistant.retrieval import Glossary, GlossaryError, char_ngrams, fold
+from assistant.cli import main
+from assistant.ingestion.glossary import Glossary, GlossaryError, fold
+from assistant.retrieval import char_ngrams
 from tests.conftest import CORPUS_DIR
 
 
@@ -54,16 +53,14 @@ def test_a_malformed_glossary_is_refused_in_japanese(tmp_path):
         Glossary.load(path)
 
 
-def test_cli_glossary_check(tmp_path, monkeypatch):
-    ok = subprocess.run([sys.executable, "-m", "assistant", "glossary", "check"], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert "すべてガイドラインにあります" in ok.stdout
+def test_cli_glossary_check(tmp_path, monkeypatch, capsys):
+    assert main(["glossary", "check"]) == 0
+    assert "すべてガイドラインにあります" in capsys.readouterr().out
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "kyodo-guideline.txt").write_bytes((CORPUS_DIR / "kyodo-guideline.txt").read_bytes())
     (corpus / "documents.json").write_bytes((CORPUS_DIR / "documents.json").read_bytes())
     (corpus / "glossary.toml").write_text('[terms]\n"有給" = ["有給休暇"]\n', encoding="utf-8")
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
-    bad = subprocess.run([sys.executable, "-m", "assistant", "glossary", "check"], capture_output=True, text=True)
-    assert bad.returncode == 1
-    assert "「有給」→「有給休暇」" in bad.stderr
+    assert main(["glossary", "check"]) == 1
+    assert "「有給」→「有給休暇」" in capsys.readouterr().err
