@@ -33,9 +33,10 @@ from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, R
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
+from assistant.ingestion.glossary import fold
 from assistant.ingestion.sections import source_label
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import SectionHit, fold
+from assistant.retrieval import SectionHit
 from assistant.service import Service
 from assistant.settings import Settings
 

@@ -26,8 +26,9 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
+from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token
-from assistant.retrieval import SectionHit, fold
+from assistant.retrieval import SectionHit
 
 FEATURES = (
     "evidence",
