@@ -11,13 +11,17 @@ PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
 # GGML_NATIVE=OFF: a build tuned to this CPU's AMX units crashed (SIGILL) on the first generation.
 LLAMA_WHEELS ?= $(HOME)/.cache/kyodo-assistant/wheels
 
-.PHONY: run test wheelhouse
+.PHONY: run quick test wheelhouse
 
 # Run the assistant: builds the index on first use, then serves the chat UI on http://127.0.0.1:7860
 run: $(VENV)/.run-deps
 	$(BIN)/assistant serve
 
 # Install everything the tests need, then run the whole suite: lint, pytest, and the answer-quality gate.
+# the quick loop while developing: the fast tests on both cores (README, Tests)
+quick: $(VENV)/.test-deps
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n 2 -m "not slow and not integration"
+
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
