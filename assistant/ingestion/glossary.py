@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from assistant.errors import AssistantError
@@ -61,7 +62,12 @@ class Glossary:
     def readings(self, query: str) -> list[tuple[str, list[str]]]:
         """The staff words a query uses, each with the guideline terms it is read as."""
         folded = fold(query)
-        return [(word, targets) for word, targets in self.entries.items() if fold(word) and fold(word) in folded]
+        return [(word, self.entries[word]) for key, word in self._folded if key in folded]
+
+    @cached_property
+    def _folded(self) -> list[tuple[str, str]]:
+        """(folded spelling, staff word) of every entry that folds to something: folded once, not per question."""
+        return [(key, word) for word in self.entries if (key := fold(word))]
 
     def missing_terms(self, documents: list[Document]) -> list[tuple[str, str]]:
         """(staff word, target) pairs whose target the guideline never uses: a glossary that points nowhere."""
