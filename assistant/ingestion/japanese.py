@@ -10,7 +10,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 
 _SPACES = re.compile(r"\s+")
@@ -82,6 +82,9 @@ def dictionary_version() -> str:
     return f"unidic-lite {metadata.version('unidic-lite')}"
 
 
+MAX_CACHED_CHARS = 512
+
+
 class Tokenizer:
     """fugashi + unidic-lite. One instance per process is enough; it is thread-safe."""
 
@@ -93,8 +96,15 @@ class Tokenizer:
             raise RuntimeError("fugashi と unidic-lite が必要です: pip install fugashi unidic-lite") from exc
         self._tagger = fugashi.Tagger(f"-d {unidic_lite.DICDIR}")
         self._lock = threading.Lock()
+        # One answer tokenizes its question and the same few phrases ~20 times over (analysis,
+        # spelling, search, evidence, scope, composition): 6 distinct texts on average. Only short
+        # texts are kept: documents are tokenized once, at indexing.
+        self._recent = lru_cache(maxsize=1024)(self._tokenize)
 
     def tokenize(self, text: str) -> list[Token]:
+        return list(self._recent(text) if len(text) <= MAX_CACHED_CHARS else self._tokenize(text))
+
+    def _tokenize(self, text: str) -> tuple[Token, ...]:
         tokens = []
         offset = 0
         for start, piece in mecab_pieces(text):
@@ -130,7 +140,7 @@ class Tokenizer:
                     )
                 )
                 offset = at + len(surface)
-        return tokens
+        return tuple(tokens)
 
     def count(self, text: str) -> int:
         total = 0

@@ -166,3 +166,18 @@ def test_a_long_run_does_not_hold_the_tokenizer_in_one_go():
     assert tokenizer._lock.taken >= len(run) // MAX_MECAB_CHARS
     assert "".join(t.surface for t in tokens) == run
     assert all(run[t.start : t.end] == t.surface for t in tokens)
+
+
+def test_a_question_tokenized_again_is_not_given_to_mecab_again():
+    """One answer tokenizes its question ~20 times; MeCab sees it once, and each caller gets a list
+    of its own."""
+    tokenizer = Tokenizer()
+    tokenizer._lock = _CountingLock()
+    first = tokenizer.tokenize("後援名義の申請はいつまで？")
+    first.clear()
+    again = tokenizer.tokenize("後援名義の申請はいつまで？")
+    assert tokenizer._lock.taken == 1
+    assert [t.surface for t in again][:3] == ["後援", "名義", "の"]
+    tokenizer.tokenize("ア" * (MAX_MECAB_CHARS + 1))
+    tokenizer.tokenize("ア" * (MAX_MECAB_CHARS + 1))
+    assert tokenizer._lock.taken == 1 + 2 * 2  # long texts (documents) are not kept
