@@ -150,6 +150,26 @@ def test_a_staff_matter_in_the_guidelines_words_is_refused_with_the_nearest_sect
     assert all(f"［{s.label}］" in answer.answer for s in answer.suggestions)
 
 
+def test_a_fee_about_a_guideline_document_is_refused(chain):
+    """A stamp duty on the 協定書 is no part of 協定 (3-3): refused, not a partial answer naming
+    a missing detail nobody asked for."""
+    answer = chain.ask("協定書の収入印紙は誰が負担する？")
+    assert answer.abstained and not answer.citations and not answer.partial
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # 後援会 beside 後援 itself: a politician's event asking for the city's 後援 (3-7's 政治的色彩)
+        "議員さんの後援会が開く催しに市の後援を出せる？",
+        "宗教団体の行事に後援名義を出してもいい？",
+    ],
+)
+def test_a_question_naming_the_heading_itself_is_answered_from_it(chain, question):
+    answer = chain.ask(question)
+    assert not answer.abstained and "3-7" in {c.section_id for c in answer.citations}
+
+
 def test_an_unrelated_question_after_an_on_topic_one_is_judged_alone(chain):
     history = [
         {"role": "user", "content": "後援名義って何？"},
