@@ -132,6 +132,21 @@ def history_messages(turns: Any) -> list[dict[str, Any]]:
     ]
 
 
+def shown_answer(answer: Answer) -> str:
+    """An answer's text as the chat shows it. The chat names each source once as a button under the
+    answer (出典, or a refusal's 近い内容の箇所), so the text does not name it again where that adds
+    nothing: a refusal's nearest sections are not listed in it, and an answer quoting one section does
+    not mark its lead with that section (its ■ heading, if any, names the block it heads). With several
+    sections the lead keeps its ［第３章（７）後援］: it tells whose words lead. The CLI and /ask keep
+    the whole text."""
+    if answer.abstained:
+        return answer.answer.split(f"\n\n{SUGGESTIONS_HEADING}", 1)[0]
+    labels = {c.label for c in answer.citations}
+    if len({(c.doc_id, c.section_id) for c in answer.citations}) != 1 or len(labels) != 1:
+        return answer.answer
+    return answer.answer.replace(f"［{labels.pop()}］", "")
+
+
 def load_js(name: str) -> str:
     return (STATIC_DIR / name).read_text(encoding="utf-8")
 
@@ -289,10 +304,8 @@ class StaffAssistant:
             self.metrics.answered(result, time.perf_counter() - started)
             self.log_question(turn["question"], result, time.perf_counter() - started, role, turn["answer_id"])
             references = result.suggestions if result.abstained else result.citations
-            # the chat lists a refusal's nearest sections as buttons under the answer: not twice
-            shown = result.answer.split(f"\n\n{SUGGESTIONS_HEADING}", 1)[0] if result.abstained else result.answer
             turn.update(
-                answer=shown,
+                answer=shown_answer(result),
                 abstained=result.abstained,
                 citations=[asdict(c) for c in result.citations],
                 sources=self.sources(asdict(r) for r in references),
@@ -399,8 +412,9 @@ class StaffAssistant:
             log.exception("feedback not saved")
             return {"saved": False, "message": GENERIC_ERROR}
         self.metrics.feedback.labels(rating).inc()
-        what = "コメント" if record.comment else f"評価（{RATINGS[rating]}）"
-        return {"saved": True, "message": f"{what}を保存しました。ご協力ありがとうございます。"}
+        if record.comment:
+            return {"saved": True, "message": "コメントを保存しました。ご協力ありがとうございます。"}
+        return {"saved": True, "message": f"評価（{RATINGS[rating]}）を保存しました。押し直すと変更できます。"}
 
     # --- onboarding ------------------------------------------------------------------------
 

@@ -133,10 +133,11 @@ def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()
     if children:
         items = "".join(f"<li>{section_link(document, c)}</li>" for c in children)
         parts.append(f'<p class="children-heading">この項目の内容</p><ul class="children">{items}</ul>')
+    # the address itself is not shown (a phone cut it off): リンクをコピー copies it whole
     href = deep_link(document.doc_id, section_id)
     parts.append(
-        f'<p class="share">共有用リンク: <a class="share-link" href="{escape(href)}" target="_blank" '
-        f'rel="noopener">{escape(href)}</a><button type="button" class="copy-link">リンクをコピー</button></p>'
+        '<p class="share">共有用リンク: <button type="button" class="copy-link">リンクをコピー</button>'
+        f'<a class="share-link" href="{escape(href)}" target="_blank" rel="noopener">新しいタブで開く</a></p>'
     )
     parts.append("</article>")
     return "\n".join(parts)
@@ -185,12 +186,15 @@ def document_filter_html(documents: Sequence[Document]) -> str:
 
 def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence[Document] = ()) -> str:
     """The chat's frame: the conversation (drawn by ``static/chat.js``), example questions for an
-    empty conversation, the question box and, with several documents, which one to answer from."""
+    empty conversation, the question box and, with several documents, which one to answer from.
+    会話をクリア ends the conversation, under its last answer: away from 送信, and on a phone it
+    takes no row of its own under the question box."""
     buttons = "".join(f'<button type="button" class="example">{escape(q)}</button>' for q in examples)
     return f"""<div class="chat-app">
 <div class="chat-log" role="log" aria-label="会話" aria-live="polite">
 <div class="chat-empty"><p class="chat-welcome">協働ガイドラインについて、何でも質問してください。</p>
 <p class="hint">例（押すと、そのまま質問します）</p><div class="examples">{buttons}</div></div>
+<div class="chat-end" hidden><button type="button" class="clear-button">会話をクリア</button></div>
 </div>
 <form class="chat-form">
 <label class="visually-hidden" for="question-input">質問</label>
@@ -199,8 +203,7 @@ def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence
 <button type="submit" class="send-button">送信</button>
 </form>
 <div class="chat-footer"><p id="question-hint" class="hint">Enter で送信、Shift + Enter で改行</p>
-<span class="doc-filter-box">{document_filter_html(documents)}</span>
-<button type="button" class="clear-button">会話をクリア</button></div>
+<span class="doc-filter-box">{document_filter_html(documents)}</span></div>
 </div>"""
 
 
@@ -217,8 +220,3 @@ def chapter_html(document: Document, chapter_id: str) -> str:
         parts.append(body_html(section.text))
     parts.append("</article>")
     return "\n".join(parts)
-
-
-def chat_text(text: str) -> str:
-    """A message for the Chatbot, which parses its content as HTML: escaped, so it shows as typed."""
-    return escape(text, quote=False)

@@ -162,6 +162,18 @@ def page_scrolls(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollHeight > innerHeight + 1")
 
 
+def copied(page, button) -> str:
+    """What the button puts on the clipboard."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.evaluate("navigator.clipboard.writeText('')")
+    button.click()
+    for _ in range(50):
+        if text := page.evaluate("navigator.clipboard.readText()"):
+            return text
+        page.wait_for_timeout(100)
+    return ""
+
+
 # --------------------------------------------------------------------------- 1. sources where the eye is
 
 
@@ -179,22 +191,27 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
         view.locator("mark").first.wait_for()
         assert view.locator("h3").inner_text() == "（７）後援"
         assert chip.get_attribute("aria-expanded") == "true"
-        assert in_viewport(page, "#chat-app .turn:last-child .source-view h3")
+        assert in_viewport(page, "#chat-app .turn:last-of-type .source-view h3")
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
-        share = view.locator("a.share-link")
-        assert share.inner_text() == f"{server}?doc=kyodo-guideline&section=3-7"  # absolute, ready to paste
-        assert share.evaluate("a => a.getClientRects().length") == 1  # on one line, on a phone too
-        copy = view.get_by_role("button", name="リンクをコピー")
-        assert copy.is_visible() and copy.evaluate("b => b.getBoundingClientRect().right <= innerWidth")
+        # a short label, not the server's address (cut off with … on a phone); the copy is the whole address
+        share = view.locator(".share")
+        assert share.inner_text().split() == ["共有用リンク:", "リンクをコピー", "新しいタブで開く"]
+        link, copy = share.locator("a.share-link"), share.get_by_role("button", name="リンクをコピー")
+        assert link.evaluate("a => a.href") == f"{server}?doc=kyodo-guideline&section=3-7"
+        for shown in (link, copy):
+            assert shown.evaluate(
+                "e => e.getClientRects().length === 1 && e.getBoundingClientRect().right <= innerWidth"
+            )
+        assert copied(page, copy) == f"{server}?doc=kyodo-guideline&section=3-7"
         if size == "phone":
             screenshot(page, "phone-2-source.png")
         chip.click()  # the same chip closes it
         assert view.is_hidden()
         if size == "phone":
             page.locator(TURNS).last.get_by_role("button", name="👍 役に立った").click()
-            page.locator(f"{TURNS} .rated-badge").last.wait_for()
-            for shown in (".rated-badge", ".comment-form"):  # not cut off by the log's lower edge
-                assert in_chat_log(page, f"#chat-app .turn:last-child {shown}"), shown
+            page.locator(f"{TURNS} .rating-status").last.get_by_text("保存しました").wait_for()
+            for shown in (".rating-status", ".comment-form"):  # not cut off by the log's lower edge
+                assert in_chat_log(page, f"#chat-app .turn:last-of-type {shown}"), shown
             screenshot(page, "phone-3-rate.png")
 
 
@@ -279,7 +296,33 @@ def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):
     view = turn.locator(".source-view")
     view.locator("mark").first.wait_for()
     assert view.locator("h3").inner_text() == "（６）補助・助成"
-    assert in_viewport(page, "#chat-app .turn:last-child .source-view h3")
+    assert in_viewport(page, "#chat-app .turn:last-of-type .source-view h3")
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_source_is_named_once_or_twice_each_with_its_role(browser, server, size):
+    """The chat names a source by its button under the answer (出典: it opens the section) and, in the
+    text, by the ■ heading of a block it quotes; a one-section answer's lead is not also marked
+    ［第３章（７）後援］ (one source was named three times). With several sections the lead keeps its
+    ［…］: they tell whose words lead. A copied answer has no buttons: it names its sources last."""
+    label = "第３章（７）後援"
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        ask(page, COVERED)
+        turn = page.locator(TURNS).last
+        assert chips(turn) == ["3-7"]
+        text = last_answer(page)
+        assert "［" not in text and text.count(f"■ {label}") == 1
+        assert text.split("\n\n■")[0].endswith("社会的な非難を受けるおそれがある。")  # the lead, as quoted
+        assert turn.locator(".bot").inner_text().count(label) == 2, "the ■ heading and the button"
+        screenshot(page, f"{size}-one-source.png")
+        copy = turn.get_by_role("button", name="回答をコピー")
+        assert copied(page, copy) == f"{text}\n\n出典: {label}"
+
+        ask(page, LONG)  # two sections
+        lead = last_answer(page).splitlines()[0]
+        assert f"［{label}］" in lead and "［第３章（１）共催］" in lead
+        copy = page.locator(TURNS).last.get_by_role("button", name="回答をコピー")
+        assert copied(page, copy).endswith(f"\n\n出典: {label}、第３章（１）共催")
 
 
 def test_a_missing_detail_is_said_first_in_the_chat(page):
@@ -393,7 +436,7 @@ def test_logged_in_the_first_screen_is_the_chat(browser, login_server, size):
         tabs = page.locator("#tabs [role=tablist]").bounding_box()
         assert tabs["y"] >= max(title["y"] + title["height"], out["y"] + out["height"])
         ask(page, COVERED)
-        for control in ("#question-input", "#chat-app .send-button", "#chat-app .clear-button"):
+        for control in ("#question-input", "#chat-app .send-button"):
             box = page.locator(control).bounding_box()
             assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], control
         assert not page_scrolls(page)
@@ -405,12 +448,40 @@ def test_logged_in_the_first_screen_is_the_chat(browser, login_server, size):
         if size == "phone":  # the height goes to the conversation, not to bands around it
             log = page.locator("#chat-app .chat-log").bounding_box()
             assert log["height"] >= 0.7 * viewport["height"], log
-            lowest = page.locator("#chat-app .chat-footer").bounding_box()
+            # nothing under the question box: 会話をクリア has no row of its own (it ends the conversation)
+            lowest = page.locator("#chat-app .chat-form").bounding_box()
             assert viewport["height"] - (lowest["y"] + lowest["height"]) <= 16
+            assert page.locator("#chat-app .chat-footer").is_hidden()
         screenshot(page, f"{size}-logged-in.png")
 
 
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_clearing_the_conversation_is_offered_under_its_last_answer(browser, server, size):
+    """会話をクリア ends the conversation inside the log: away from 送信, and no row of its own under
+    the question box (on a phone that row was dead space)."""
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        clear = page.get_by_role("button", name="会話をクリア")
+        assert clear.is_hidden(), "nothing to clear yet"
+        ask(page, COVERED)
+        ask(page, LONG)
+        log = page.locator("#chat-app .chat-log")
+        log.evaluate("e => (e.scrollTop = e.scrollHeight)")  # the end of the conversation
+        assert seen(clear)
+        last, box = page.locator(TURNS).last.bounding_box(), clear.bounding_box()
+        form = page.locator("#chat-app .chat-form").bounding_box()
+        assert box["y"] >= last["y"] + last["height"] and box["y"] + box["height"] <= form["y"]
+        screenshot(page, f"{size}-clear.png")
+        clear.click()
+        assert page.locator(TURNS).count() == 0 and clear.is_hidden()
+        assert page.get_by_role("button", name="委託と補助の違いは？").is_visible()  # the examples again
+
+
 # --------------------------------------------------------------------------- 3. rating
+
+
+def said_of_rating(turn) -> list[str]:
+    """The lines the answer shows about its rating."""
+    return [line for line in turn.locator(".bot").inner_text().splitlines() if "評価" in line or "保存" in line]
 
 
 def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
@@ -420,8 +491,9 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     first.get_by_role("button", name="👍 役に立った").click()
     first.locator(".rating-status").get_by_text("保存しました").wait_for()
     assert first.get_by_role("button", name="👍 役に立った").get_attribute("aria-pressed") == "true"
-    assert "評価済み" in first.locator(".rated-badge").inner_text()
-    assert second.locator(".rated-badge").is_hidden()
+    assert said_of_rating(first) == ["評価（👍）を保存しました。押し直すと変更できます。"], "one line, not two"
+    assert said_of_rating(second) == []
+    assert "rated" in first.locator(".bot").get_attribute("class")
     assert "rated" not in (second.locator(".bot").get_attribute("class") or "")
 
     first.get_by_role("button", name="👎 役に立たなかった").click()  # changed mind
@@ -432,6 +504,7 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     first.locator(".comment-input").fill("補助・助成の説明も欲しい")
     first.get_by_role("button", name="コメントを送る").click()
     first.locator(".rating-status").get_by_text("コメントを保存しました").wait_for()
+    assert said_of_rating(first) == ["コメントを保存しました。ご協力ありがとうございます。"]
     with sqlite3.connect(feedback_db) as conn:
         rows = conn.execute(
             "SELECT rating, comment, citations FROM feedback WHERE question = '委託と補助の違いは？'"
@@ -440,6 +513,9 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     assert rows[0][:2] == ("down", "補助・助成の説明も欲しい")
     assert '"section_id"' in rows[0][2]
     screenshot(page, "rated.png")
+    page.reload()  # the rating is kept with the conversation, and said in one line
+    page.locator(TURNS).nth(1).wait_for()
+    assert said_of_rating(page.locator(TURNS).first) == ["評価済み: 👎 役に立たなかった（押し直すと変更できます）"]
 
 
 def test_answers_are_reached_with_the_keyboard(page):

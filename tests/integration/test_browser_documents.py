@@ -83,7 +83,7 @@ def test_deep_links_carry_the_document(browser, library, viewport):
         assert in_viewport(page, "#guide .guide-section h3")
         current = page.locator("#guide a[aria-current='true']")
         assert (current.get_attribute("data-doc"), current.get_attribute("data-section")) == ("kouen-guide", "1-1")
-        assert section.locator("a.share-link").inner_text() == url + "?doc=kouen-guide&section=1-1"
+        assert section.locator("a.share-link").evaluate("a => a.href") == url + "?doc=kouen-guide&section=1-1"
 
         page.locator("#guide .guide-toc a[data-doc='kyodo-guideline'][data-section='1-1']").click()
         page.wait_for_function("() => location.search === '?doc=kyodo-guideline&section=1-1'")
@@ -108,7 +108,7 @@ def test_a_question_limited_to_one_document_cites_only_it(browser, library):
         view = page.locator(f"{TURNS} >> nth=-1 >> .source-view")
         view.locator("mark").first.wait_for()
         assert "４５日前" in view.inner_text()
-        assert "doc=kouen-guide" in view.locator("a.share-link").inner_text()
+        assert "doc=kouen-guide" in view.locator("a.share-link").evaluate("a => a.href")
         screenshot(page, "documents-limited.png")
 
         choose_document(page, "協働ガイドライン")

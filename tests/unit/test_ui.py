@@ -158,6 +158,11 @@ def test_covered_question_is_answered_with_openable_sources(staff):
         s for s in turn["sources"] if s["section_id"] == "3-7"
     ).items()
     assert turn["sources_heading"].startswith("出典")
+    # one section: named by its ■ heading and its button, the lead not marked with it again (/ask keeps it)
+    assert "［" not in turn["answer"] and turn["answer"].count("■ 第３章（７）後援") == 1
+    assert "社会的な非難を受けるおそれがある。［第３章（７）後援］" in staff.chain.ask(COVERED).answer
+    two = staff.answer("後援と共催の違いは？", [])["answer"]  # several: the lead says whose words lead
+    assert "［第３章（７）後援］" in two and "［第３章（１）共催］" in two
     quotes = [c["quote"] for c in turn["citations"] if c["section_id"] == "3-7"]
     opened = staff.open_section("", "3-7", quotes)
     assert "<h3>（７）後援</h3>" in opened["html"] and opened["href"] == "?doc=kyodo-guideline&section=3-7"
@@ -280,7 +285,7 @@ def test_one_rating_per_answer_changeable_with_its_context(staff, store):
     turn = staff.answer("委託と補助の違いは？", history)
     assert staff.rate(turn, "up", "", history) == {
         "saved": True,
-        "message": "評価（👍）を保存しました。ご協力ありがとうございます。",
+        "message": "評価（👍）を保存しました。押し直すと変更できます。",
     }
     assert staff.rate(turn, "down", "  補助の説明が足りない  ", history) == {
         "saved": True,

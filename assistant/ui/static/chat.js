@@ -10,6 +10,7 @@ const RATING_LABELS = { up: "👍 役に立った", down: "👎 役に立たな�
 
 const log = element.querySelector(".chat-log");
 const empty = element.querySelector(".chat-empty");
+const end = element.querySelector(".chat-end"); // 会話をクリア, after the last turn
 const form = element.querySelector(".chat-form");
 const box = element.querySelector("#question-input");
 const sendButton = element.querySelector(".send-button");
@@ -100,14 +101,8 @@ log.addEventListener(
   { passive: true },
 );
 
-function absoluteLinks(view) {
-  for (const link of view.querySelectorAll("a.share-link")) {
-    const url = new URL(link.getAttribute("href"), window.location.href);
-    link.textContent = url.href;
-    link.href = url.href;
-  }
-}
-// 「リンクをコピー」 beside a section's link, here and in the guideline browser
+// 「リンクをコピー」 beside a section's link, here and in the guideline browser: the whole address
+// (an <a>'s href property is absolute)
 document.addEventListener("click", (event) => {
   const button = event.target.closest(".copy-link");
   const link = button?.closest(".share")?.querySelector("a.share-link");
@@ -131,7 +126,6 @@ async function openSource(turn, node, button, docId, sectionId) {
     result = { html: `<p class="notice">${FAILED}</p>` };
   }
   view.innerHTML = result.html;
-  absoluteLinks(view);
   view.dataset.section = sectionId;
   view.hidden = false;
   if (button) button.setAttribute("aria-expanded", "true");
@@ -146,23 +140,28 @@ async function rate(turn, node, rating, comment) {
   } catch {
     result = { saved: false, message: FAILED };
   }
-  status.textContent = result.message;
+  if (result.saved) {
+    turn.rating = rating;
+    saveTurns();
+    markRating(turn, node);
+  }
+  status.textContent = result.message; // one line: what was saved, or why not
   if (!result.saved) return;
-  turn.rating = rating;
-  saveTurns();
-  markRating(turn, node);
   const commentForm = node.querySelector(".comment-form");
   commentForm.hidden = false;
   reveal(commentForm); // the mark, the message and the comment box in view, on a phone too
 }
 
+// The pressed button and the answer's edge mark a rating; its one line of text says which (after a
+// reload too) until a rating or comment is saved, when it says that instead.
 function markRating(turn, node) {
   for (const b of node.querySelectorAll(".rate-button")) {
     b.setAttribute("aria-pressed", String(b.dataset.rating === turn.rating));
   }
-  const badge = node.querySelector(".rated-badge");
-  node.classList.toggle("rated", Boolean(turn.rating));
-  badge.textContent = turn.rating ? `評価済み: ${RATING_LABELS[turn.rating]}（押し直すと変更できます）` : "";
+  node.querySelector(".bot").classList.toggle("rated", Boolean(turn.rating));
+  node.querySelector(".rating-status").textContent = turn.rating
+    ? `評価済み: ${RATING_LABELS[turn.rating]}（押し直すと変更できます）`
+    : "";
 }
 
 async function copyText(text, button) {
@@ -224,7 +223,8 @@ function renderAnswer(turn, node) {
   for (const rating of ["up", "down"]) {
     const [icon, words] = RATING_LABELS[rating].split(" ");
     const button = make("button", `rate-button rate-${rating}`, `${icon} `);
-    button.append(make("span", "rate-words", words)); // on a phone only the icon shows; the name stays whole
+    button.append(make("span", "rate-words", words)); // on a phone only the icon shows
+    button.setAttribute("aria-label", RATING_LABELS[rating]); // the name stays whole
     button.type = "button";
     button.dataset.rating = rating;
     button.setAttribute("aria-pressed", "false");
@@ -233,7 +233,7 @@ function renderAnswer(turn, node) {
   }
   const copy = make("button", "copy-button", "回答をコピー");
   copy.type = "button";
-  copy.addEventListener("click", () => copyText(turn.answer, copy));
+  copy.addEventListener("click", () => copyText(copiedAnswer(turn), copy));
   actions.append(copy);
   const chips = extra.querySelector(".sources");
   if (chips) {
@@ -248,7 +248,7 @@ function renderAnswer(turn, node) {
     });
     actions.append(jump);
   }
-  extra.append(actions, make("p", "rated-badge"));
+  extra.append(actions);
   const status = make("p", "rating-status");
   status.setAttribute("role", "status");
   extra.append(status);
@@ -285,6 +285,12 @@ function whereNext(turn) {
   return next;
 }
 
+// Pasted elsewhere an answer has no source buttons: it names its sources in a last line.
+function copiedAnswer(turn) {
+  const labels = (turn.sources || []).map((s) => s.label);
+  return turn.abstained || !labels.length ? turn.answer : `${turn.answer}\n\n出典: ${labels.join("、")}`;
+}
+
 function renderTurn(turn, index) {
   const node = make("article", "turn");
   const user = make("div", "bubble user");
@@ -300,8 +306,9 @@ function renderTurn(turn, index) {
 
 function renderAll() {
   log.querySelectorAll(".turn").forEach((n) => n.remove());
-  turns.forEach((turn, i) => log.append(renderTurn(turn, i)));
+  turns.forEach((turn, i) => end.before(renderTurn(turn, i)));
   empty.hidden = turns.length > 0;
+  end.hidden = turns.length === 0;
 }
 
 async function ask(text) {
@@ -313,7 +320,8 @@ async function ask(text) {
   turns.push(turn);
   empty.hidden = true;
   const node = renderTurn(turn, turns.length - 1);
-  log.append(node);
+  end.before(node);
+  end.hidden = false;
   box.value = "";
   reveal(node, true);
   let result;
@@ -412,4 +420,4 @@ refreshLibrary();
 fit();
 window.addEventListener("resize", fit);
 new ResizeObserver(fit).observe(document.body);
-if (turns.length) reveal(log.lastElementChild, true);
+if (turns.length) reveal(end.previousElementSibling, true);

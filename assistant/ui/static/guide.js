@@ -32,11 +32,6 @@ async function open(docId, sectionId, how) {
     result = { html: '<p class="notice">エラーが発生しました。時間をおいてもう一度お試しください。</p>', href: "" };
   }
   view.innerHTML = result.html;
-  for (const link of view.querySelectorAll("a.share-link")) {
-    const url = new URL(link.getAttribute("href"), window.location.href);
-    link.href = url.href;
-    link.textContent = url.href;
-  }
   markToc(result.section_id || "", result.doc_id || "");
   view.dataset.section = result.section_id || "";
   view.dataset.doc = result.doc_id || "";
