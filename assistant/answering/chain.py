@@ -342,11 +342,20 @@ class AnswerChain:
         else:
             # a department named in the question, or asked for: the top section's siblings of that department
             named = {self.extractive.section(*h.key).department for h in turn.hits[:1]}
-            if self.service.retriever.named_departments(turn.question) or turn.analysis.asks_department:
+            if self.service.retriever.named_departments(turn.question):
                 turn.blocks += [
                     h
                     for h in turn.hits[1:3]
                     if None not in named and self.extractive.section(*h.key).department in named
+                ]
+            elif turn.analysis.asks_department:
+                # asked which department does one thing: its other cases only for another part asked
+                turn.blocks += [
+                    h
+                    for h in turn.hits[1:3]
+                    if None not in named
+                    and self.extractive.section(*h.key).department in named
+                    and self.adds_part(h, turn.blocks, turn.question)
                 ]
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
@@ -415,6 +424,17 @@ class AnswerChain:
             if hit not in chosen:
                 chosen.append(hit)
         return chosen
+
+    def adds_part(self, hit: SectionHit, chosen: list[SectionHit], question: str) -> bool:
+        """Whether a section answers a part of the question the chosen ones do not: it uses a word of
+        the question (or of its glossary reading) that names something (IDF above ``TOPIC_IDF``) and
+        that none of them uses. Asked 「避難計画づくりを所管している部署は？」, 第５章（４）災害に関する協定
+        shares only its department with （３）地区別避難計画の作成: it answers nothing more."""
+        related = self.service.retriever.glossary.expand(question)
+        asked = set(self.service.tokenizer.content_lemmas(" ".join([question, *related])))
+        covered = set().union(*(self._section_terms.get(h.key, frozenset()) for h in chosen))
+        new = asked & self._section_terms.get(hit.key, frozenset()) - covered
+        return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in new)
 
     def part_covered(self, part: str, turn: Turn) -> bool:
         """Whether the guideline covers one part of a comparison or two-part question: it names nothing

@@ -305,15 +305,38 @@ def _is_noun_phrase(part: str, tokenizer: Tokenizer) -> bool:
 
 def _asks_cases(text: str, tokenizer: Tokenizer) -> bool:
     """Whether the question asks what is actually done: it names cases (事例, 実際), or asks about an
-    action in progress (している, してる, もらってる)."""
+    action in progress (している, してる, もらってる). Not an action the asker only describes: one in a
+    clause closed by a conjunctive particle (「同じ団体に頼んでるけど問題ある？」「…しているので」) or
+    quoted (「…していると書かれてる？」) is the setting of the question, not what it asks."""
     if CASES.search(text):
         return True
     tokens = tokenizer.tokenize(text)
     after = [t.lemma if t.surface not in ("て", "で") else "て" for t in tokens[1:]] + ["", ""]
-    return any(
-        t.pos == "動詞" and (after[i] == "てる" or (after[i] == "て" and after[i + 1] == "居る"))
-        for i, t in enumerate(tokens)
-    )
+    for i, t in enumerate(tokens):
+        if t.pos != "動詞":
+            continue
+        if after[i] == "てる":
+            end = i + 2
+        elif after[i] == "て" and after[i + 1] == "居る":
+            end = i + 3
+        else:
+            continue
+        if not _describes(tokens[end : end + 2]):
+            return True
+    return False
+
+
+def _describes(following: list[Token]) -> bool:
+    """Whether what follows an action ends a clause that only sets the scene: a conjunctive particle
+    (けど, から, のに; ので as の + で), or the quotative と."""
+    if not following:
+        return False
+    first = following[0]
+    if first.pos == "助詞" and first.pos_detail == "接続助詞":
+        return True
+    if first.surface == "と" and first.pos_detail == "格助詞":
+        return True
+    return first.surface == "の" and len(following) > 1 and following[1].surface == "で"
 
 
 def _noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:

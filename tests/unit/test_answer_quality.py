@@ -336,6 +336,18 @@ def test_a_which_department_question_is_answered_from_a_section_naming_one(chain
     assert chain.department_first([qa8, qa8, qa8, case])[0] is qa8
 
 
+def test_a_which_department_question_cites_the_one_case_asked_about(chain):
+    # 第５章（４）災害に関する協定 is 危機管理室's too, but says nothing of evacuation plans
+    answer = chain.ask("地区ごとの避難計画を作っているのは何課？")
+    assert answer.cited_sections == ["5-3"]
+    assert answer.answer.startswith("担当は危機管理室です")
+
+
+def test_an_action_the_asker_describes_brings_no_case_of_chapter_5(chain):
+    answer = chain.ask("毎年同じ団体とばかり組んでいるけど、何か問題ある？")
+    assert answer.cited_sections == ["4-5"]  # 相手方の固定化を避ける, without a department's case
+
+
 def test_citations_are_structured_quote_spans(chain, guideline):
     answer = chain.ask("委託と補助の違いは？")
     for citation in answer.citations:
@@ -476,6 +488,11 @@ def test_a_follow_up_asking_for_a_missing_detail_says_it_is_missing(chain):
         ("協定とは？", False),
         ("後援名義を使わせてはいけないのはどんな場合？", False),
         ("住民が主役で、市は脇から手伝う形は何て呼ぶ？", False),  # て of a request, not ている
+        ("どこと協定を結んでいますか？", True),
+        # an action the asker only describes: a clause closed by けど or ので, or quoted by と
+        ("いつも同じ団体にばかり頼んでるけど問題ある？", False),
+        ("協働しているので問題ない？", False),
+        ("企業はどんな貢献をしていると書かれてる？", False),
     ],
 )
 def test_questions_asking_what_is_actually_done(question, asks):
