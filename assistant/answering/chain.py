@@ -548,7 +548,30 @@ class AnswerChain:
             turn.missing,
             related,
             turn.missing_parts,
+            settled=not self.heading_in_doubt(turn),
         )
+
+    def heading_in_doubt(self, turn: Turn) -> bool:
+        """Whether the question, as typed or as the glossary reads it, names the heading of another of
+        the top three sections and not the first's (「市の名前だけ貸す」 reads as 後援: （７）後援 is named,
+        the first section （２）実行委員会・協議会 is not): the first is then no settled answer. The first's
+        own chapter is no rival: 第３章 協働の形態 names what 「どの形態？」 asks among."""
+        if not turn.hits:
+            return False
+        related = self.service.retriever.glossary.expand(turn.question)
+        asked = set(self.service.tokenizer.content_lemmas(" ".join([turn.question, *related])))
+
+        def named(hit: SectionHit) -> bool:
+            return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in asked & self.extractive._title_terms(*hit.key))
+
+        first = turn.hits[0]
+        parents = set()
+        parent = self.extractive.section(*first.key).parent
+        while parent is not None:
+            parents.add((first.doc_id, parent))
+            parent = self.extractive.section(first.doc_id, parent).parent
+        rivals = [h for h in turn.hits[1:3] if h.key not in parents]
+        return not named(first) and any(named(h) for h in rivals)
 
     def check(self, turn: Turn) -> Turn:
         """Never an answer without a citation to a retrieved section."""

@@ -214,10 +214,12 @@ class ExtractiveAnswerer:
         missing: str = "",
         related: list[str] | None = None,
         missing_parts: list[str] | None = None,
+        settled: bool = True,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
-        ``missing_parts`` the parts of a two-part question the guideline does not cover."""
+        ``missing_parts`` the parts of a two-part question the guideline does not cover. Unless
+        ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -251,7 +253,7 @@ class ExtractiveAnswerer:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
         elif question.asks_department and first.department:
             lead_lines.append(f"担当は{first.department}です（「{first.heading}」）。")
-        elif question.kind == "which":
+        elif question.kind == "which" and settled:
             lead_lines.append(f"該当するのは「{first.heading}」{_department(first)}です。")
         # what each block quotes: for one section, the sentence or two that answer lead and a few more
         # support them; a comparison quotes each side alike

@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
-from assistant.answering.chain import build_chain
+from assistant.answering.chain import Turn, build_chain
 from assistant.answering.extractive import (
     ABSTENTION_TEXT,
     MAX_QUESTION_CHARS,
     clean_history,
     content_sentences,
 )
+from assistant.answering.question import analyze
 from assistant.ingestion.sections import section_label
 from assistant.limits import QuestionError, validate_question
 
@@ -65,6 +66,25 @@ def test_which_department_questions_name_the_section(chain):
     assert answer.answer.startswith("担当は男女平等参画課です（「（７）女性に対する暴力をなくす啓発事業」）。")
     answer = chain.ask("市民の事業に後援名義を使わせるのは、どの形態？")
     assert answer.answer.startswith("該当するのは「（７）後援」です。")
+
+
+def test_a_which_question_is_not_answered_with_authority_when_another_heading_is_named(chain):
+    # 名前を貸す reads as 後援 (the glossary): （７）後援 is named, the first section ranked is not
+    answer = chain.ask("イベントの主催者に市の名前を貸すのはどの形態？")
+    assert not answer.answer.startswith("該当するのは")
+    hit = {s: chain.service.retriever.get(("kyodo-guideline", s)) for s in ("3", "3-1", "3-2", "3-7")}
+    turn = Turn("イベントの主催者に市の名前を貸すのはどの形態？", hits=[hit["3-2"], hit["3-7"], hit["3-1"]])
+    assert chain.heading_in_doubt(turn)
+    turn.hits = [hit["3-7"], hit["3-2"], hit["3-1"]]
+    assert not chain.heading_in_doubt(turn)
+    # the first section's own chapter names the kind asked among (形態), not a rival answer
+    turn = Turn("常設の組織を作りたい。どの形態が合う？", hits=[hit["3-2"], hit["3"], hit["3-1"]])
+    assert not chain.heading_in_doubt(turn)
+
+
+def test_in_what_manner_is_not_which_form():
+    assert analyze("企業はどんな形で地域に関わってるの？").kind != "which"
+    assert analyze("どの形で協働するのがいい？").kind == "which"
 
 
 @pytest.mark.parametrize(
