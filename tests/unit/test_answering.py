@@ -84,7 +84,7 @@ def test_a_which_question_is_not_answered_with_authority_when_another_heading_is
 
 def test_in_what_manner_is_not_which_form():
     assert analyze("企業はどんな形で地域に関わってるの？").kind != "which"
-    assert analyze("どの形で協働するのがいい？").kind == "which"
+    assert analyze("どんな形の協働がある？").kind == "which"
 
 
 @pytest.mark.parametrize(
