@@ -190,6 +190,8 @@ def test_a_time_stated_in_prose_is_not_called_missing(chain):
         ("町会ってどういう組織？誰でも入れる？", "「町会」を「町内会・自治会」として調べました。", "6-Q5"),
         ("協働のメリデメを教えて", "「メリデメ」を「メリット」として調べました。", "6-Q3"),
         ("委託先のことを安い下請けとして扱っていい？", "「委託先」を「委託・相手方」として調べました。", "3-5"),
+        # an organisation's shorthand: 町内会連合会 appears only in 第５章（５）'s text
+        ("町連との共催って何やった？", "「町連」を「町内会連合会」として調べました。", "5-5"),
     ],
 )
 def test_shorthand_read_as_the_guidelines_words_is_said(chain, question, note, gold):
