@@ -331,7 +331,8 @@ class AnswerChain:
         assert turn.analysis is not None
         related = self.service.retriever.glossary.expand(turn.question)
         terms = self.extractive.query_terms(turn.question, turn.context_question, related)
-        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector)
+        yes_no = turn.analysis.kind == "yes-no"
+        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no)
         if not turn.hits:
             return turn
         if turn.analysis.asks_department and not turn.analysis.compares:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -164,8 +164,15 @@ class ExtractiveAnswerer:
         return source_label(self.document_list, doc_id, section_id)
 
     def score_sentences(
-        self, doc_id: str, section_id: str, terms: dict[str, float], query_vector: list[float] | None
+        self,
+        doc_id: str,
+        section_id: str,
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool = False,
     ) -> list[ScoredSentence]:
+        """Each sentence's score for the question; for a yes/no question, a sentence that decides
+        (「…はありません。」「…ではない…」) counts ``DECIDING_BONUS`` more: it is the answer."""
         sentences = self.sentences[(doc_id, section_id)]
         # the section's own subject (後援 in 3-7) tells none of its sentences apart: what else is asked does
         topic = self._title_terms(doc_id, section_id)
@@ -176,8 +183,14 @@ class ExtractiveAnswerer:
             dense = np.zeros(len(sentences.spans))
         else:
             dense = sentences.vectors @ np.asarray(query_vector, dtype=np.float32)
+        text = self.section(doc_id, section_id).text
         return [
-            ScoredSentence(section_id, s, e, lex + self.dense_weight * float(cos))
+            ScoredSentence(
+                section_id,
+                s,
+                e,
+                lex + self.dense_weight * float(cos) + (DECIDING_BONUS if yes_no and DECIDING.search(text[s:e]) else 0),
+            )
             for (s, e), lex, cos in zip(sentences.spans, lexical, dense, strict=True)
         ]
 
@@ -186,12 +199,12 @@ class ExtractiveAnswerer:
         return frozenset(self.tokenizer.content_lemmas(self.section(doc_id, section_id).title))
 
     def best_sentence(
-        self, hit: SectionHit, terms: dict[str, float], query_vector: list[float] | None
+        self, hit: SectionHit, terms: dict[str, float], query_vector: list[float] | None, yes_no: bool = False
     ) -> ScoredSentence | None:
         """The section's sentence that answers best: the evidence the rerank step weighs."""
         if hit.key not in self.sentences:
             return None
-        return max(self.score_sentences(*hit.key, terms, query_vector), key=lambda s: s.score)
+        return max(self.score_sentences(*hit.key, terms, query_vector, yes_no), key=lambda s: s.score)
 
     def query_terms(
         self, question: str, context_question: str = "", related: list[str] | None = None
@@ -224,14 +237,10 @@ class ExtractiveAnswerer:
         if not blocks:
             return "", []
         terms = self.query_terms(question.text, context_question, related)
-        scored = {b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector)) for b in blocks}
-        if question.kind == "yes-no":  # the sentence that decides (「…はありません。」) leads
-            for key, sentences in scored.items():
-                text = self.section(*key).text
-                scored[key] = [
-                    replace(s, score=s.score + DECIDING_BONUS) if DECIDING.search(text[s.start : s.end]) else s
-                    for s in sentences
-                ]
+        yes_no = question.kind == "yes-no"
+        scored = {
+            b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no)) for b in blocks
+        }
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         first = self.section(*blocks[0].key)
         citations: list[Citation] = []

@@ -32,9 +32,15 @@ class Reranker(Protocol):
     name: str
 
     def rerank(
-        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+        self,
+        question: str,
+        hits: list[SectionHit],
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool = False,
     ) -> list[SectionHit]:
-        """The same hits, best first, each with its new ``score``."""
+        """The same hits, best first, each with its new ``score``; ``yes_no``: the question asks
+        whether (a section whose sentence decides it answers)."""
         ...
 
 
@@ -49,14 +55,19 @@ class EvidenceReranker:
         self.depth = depth
 
     def rerank(
-        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+        self,
+        question: str,
+        hits: list[SectionHit],
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool = False,
     ) -> list[SectionHit]:
         if not self.weight:
             return hits
         head, tail = hits[: self.depth], hits[self.depth :]
         rescored, evidence = [], {}
         for hit in head:
-            best = self.answerer.best_sentence(hit, terms, query_vector)
+            best = self.answerer.best_sentence(hit, terms, query_vector, yes_no)
             evidence[hit.key] = best.score if best else 0.0
             rescored.append(replace(hit, score=hit.score + self.weight * evidence[hit.key]))
         ranked = sorted(rescored, key=lambda h: -h.score)
@@ -106,7 +117,12 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()  # one forward pass at a time on the shared model
 
     def rerank(
-        self, question: str, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None
+        self,
+        question: str,
+        hits: list[SectionHit],
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool = False,
     ) -> list[SectionHit]:
         head, tail = hits[: self.depth], hits[self.depth :]
         if not head:

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from assistant.answering.chain import AnswerChain, make_reranker
+from assistant.answering.extractive import DECIDING_BONUS
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, RerankerError
 
 
@@ -64,6 +65,25 @@ def test_an_overview_yields_to_its_sub_section_when_that_answers_better(chain):
     # a section that is not the overview's own sub-section does not jump it
     unrelated = [dataclasses.replace(h, score=score) for h, score in ((overview, 0.08), (other, 0.06))]
     assert chain.reranker.rerank(question, unrelated, terms, vector)[0].section_id == "2-1"
+
+
+def test_a_yes_no_question_is_reranked_by_the_sentence_that_decides_it(chain):
+    question = "協働って短期間で成果が出るもの？"
+    terms = chain.extractive.query_terms(question)
+    vector = chain.service.embeddings.embed_query(question)
+    qa, first_chapter = (chain.service.retriever.get(("kyodo-guideline", s)) for s in ("6-Q5", "1-1"))
+    # 1-1 decides it: 「協働は、すぐに成果が現れるものでも…ものでもありません。」; Q&A 5 does not
+    deciding = chain.extractive.best_sentence(first_chapter, terms, vector, yes_no=True)
+    plain = chain.extractive.best_sentence(first_chapter, terms, vector)
+    assert deciding.score == pytest.approx(plain.score + DECIDING_BONUS)
+    assert first_chapter.text[deciding.start : deciding.end].endswith("ものでもありません。")
+    assert chain.extractive.best_sentence(qa, terms, vector, yes_no=True) == chain.extractive.best_sentence(
+        qa, terms, vector
+    )
+    # retrieval ranked Q&A 5 just above 1-1: the deciding sentence moves 1-1 up only for a yes/no question
+    hits = [dataclasses.replace(qa, score=0.0470), dataclasses.replace(first_chapter, score=0.0465)]
+    assert chain.reranker.rerank(question, hits, terms, vector)[0].section_id == "6-Q5"
+    assert chain.reranker.rerank(question, hits, terms, vector, yes_no=True)[0].section_id == "1-1"
 
 
 @pytest.mark.slow  # imports torch
