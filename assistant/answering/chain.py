@@ -100,6 +100,8 @@ class Turn:
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
     missing: str = ""  # a detail asked for that the quoted sections do not state
     missing_parts: list[str] = field(default_factory=list)  # parts of a two-part question not covered
+    listed: tuple[str, str] | None = None  # a section whose sub-sections a count asked for counts
+    contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
     scope: ScopeFeatures | None = None  # what out-of-scope is decided on (``assistant.answering.scope``)
@@ -361,11 +363,41 @@ class AnswerChain:
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
+            # a number asked for (「町内会っていくつ？」) that the top section lacks and one of the next two
+            # states as its kind does (８０を超える, not any number)
+            for detail in turn.analysis.details:
+                if detail.asks_number and not any(detail.supplied_by(h.text) for h in turn.blocks):
+                    turn.blocks += [h for h in turn.hits[1:3] if h not in turn.blocks and detail.value.search(h.text)][
+                        :1
+                    ]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
+        if any(d.counts for d in missing):
+            # 「協働の形態っていくつ？」 counts the guideline's own headings: the sub-sections of the section
+            # (or of its chapter) that the question names
+            turn.listed = next(
+                (k for h in [*turn.blocks[:1], *turn.hits[:3]] if (k := self.counted_section(turn.question, h.key))),
+                None,
+            )
+            if turn.listed is not None:
+                missing = [d for d in missing if not d.counts]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
+
+    def counted_section(self, question: str, key: tuple[str, str]) -> tuple[str, str] | None:
+        """The section, or its parent, that has sub-sections and whose heading names what the question
+        counts (形態 in 第３章 協働の形態, 事例 in 第５章 本市での主な取組事例), or None."""
+        document = self.extractive.documents[key[0]]
+        asked = set(self.service.tokenizer.content_lemmas(question))
+        section = document.section(key[1])
+        for candidate in (section, document.section(section.parent) if section.parent else None):
+            if candidate is None or len(document.children(candidate.section_id)) < 2:
+                continue
+            title = self.extractive._title_terms(key[0], candidate.section_id)
+            if any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in title & asked):
+                return key[0], candidate.section_id
+        return None
 
     def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked
@@ -406,7 +438,8 @@ class AnswerChain:
             if turn.analysis.asks_other_parts and not self.part_covered(side, turn):
                 turn.missing_parts.append(side)
                 continue
-            hit = self.side_section(side, turn, chosen)
+            hit, named = self.side_section(side, turn, chosen)
+            turn.contrast = turn.contrast and named
             if hit is not None:
                 chosen.append(hit)
         wanted = max(1, 2 - len(turn.missing_parts))
@@ -452,10 +485,10 @@ class AnswerChain:
         # let few in-scope questions be refused: the answer still quotes the other parts
         return self.scope_model.score(self.scope_of(topic, evidence, hits)) <= 0.0
 
-    def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> SectionHit | None:
+    def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> tuple[SectionHit | None, bool]:
         """The section one side is about: most of the side's distinctive words in its heading (then the
-        fewest other words there), else the side's own best retrieved section. A section found only for
-        this side joins the retrieved ones, so citing it stays checked."""
+        fewest other words there), else the side's own best retrieved section; and whether a heading
+        named it. A section found only for this side joins the retrieved ones, so citing it stays checked."""
         terms = {t for t in self.service.tokenizer.content_lemmas(side) if self.idf.get(t, 0.0) >= TOPIC_IDF}
         pool = {h.key: h for h in turn.hits}
         taken = {h.key for h in chosen}
@@ -472,17 +505,18 @@ class AnswerChain:
                 score = (shared, shared / len(title) if title else 0.0)
                 if names and key not in taken and key in self.extractive.sentences and score > best_score:
                     best, best_score = key, score
+        named = best is not None
         if best is None:
             found = self.service.retriever.search(side, k=3, doc_ids=turn.doc_ids)
             best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
             if best is None:
                 best = next((h.key for h in found if h.key not in taken), None)
         if best is None:
-            return None
+            return None, False
         hit = pool.get(best) or self.service.retriever.get(best)
         if hit is not None and best not in pool:
             turn.hits.append(hit)
-        return hit
+        return hit, named
 
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
@@ -549,6 +583,8 @@ class AnswerChain:
             turn.missing,
             related,
             turn.missing_parts,
+            turn.listed,
+            turn.contrast,
             settled=not self.heading_in_doubt(turn),
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -227,12 +227,16 @@ class ExtractiveAnswerer:
         missing: str = "",
         related: list[str] | None = None,
         missing_parts: list[str] | None = None,
+        listed: tuple[str, str] | None = None,
+        contrast: bool = True,
         settled: bool = True,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
-        ``missing_parts`` the parts of a two-part question the guideline does not cover. Unless
-        ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
+        ``missing_parts`` the parts of a two-part question the guideline does not cover; ``listed`` a
+        section whose sub-sections a count asked for counts (they are named, in order); ``contrast``
+        whether the sides were found by the headings that name them (else no line of differences).
+        Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -241,22 +245,48 @@ class ExtractiveAnswerer:
         scored = {
             b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no)) for b in blocks
         }
+        if question.compares and len(blocks) >= 2:
+            # a side's sentence that speaks of what another side is (後援's 「財政的な支援等はありません。」
+            # beside 補助's 「…財政支援する形態です。」) is the one that states the difference
+            for key, sentences in scored.items():
+                others = {t for b in blocks if b.key != key for t in self.defining_terms(b.key)}
+                others -= self._title_terms(*key)
+                terms_of = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
+                scored[key] = [
+                    replace(s, score=s.score + CONTRAST_BONUS)
+                    if len(others & terms_of[(s.start, s.end)]) >= CONTRAST_SHARED
+                    else s
+                    for s in sentences
+                ]
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         first = self.section(*blocks[0].key)
         citations: list[Citation] = []
         taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
-        contrast = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
-        if question.kind == "comparison" and len(blocks) >= 2 and not missing_parts and all(s for _, s in contrast):
+        sides = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
+        if (
+            question.kind == "comparison"
+            and contrast
+            and len(blocks) >= 2
+            and not missing_parts
+            and all(s for _, s in sides)
+        ):
             # the difference in the text's own words: what each side's section says it is
-            taken_by = {hit.key: {span} for hit, span in contrast if span}
-            citations += [self.citation(hit, *span) for hit, span in contrast if span]
+            taken_by = {hit.key: {span} for hit, span in sides if span}
+            citations += [self.citation(hit, *span) for hit, span in sides if span]
             lead_lines.append(
                 CONTRAST
                 + "／".join(
                     f"{self.section(*hit.key).title}「{self.section(*hit.key).text[slice(*span)]}」{self.marker(hit)}"
-                    for hit, span in contrast
+                    for hit, span in sides
                     if span
                 )
+            )
+        if listed is not None:
+            children = self.documents[listed[0]].children(listed[1])
+            lead_lines.append(
+                f"「{self.section(*listed).heading}」には次の{str(len(children)).translate(WIDE_DIGITS)}項目があります: "
+                + "、".join(c.heading for c in children)
+                + "。"
             )
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
@@ -324,6 +354,16 @@ class ExtractiveAnswerer:
             if "とは" in sentence or (len(tokens) >= 2 and tokens[-1].lemma == "です" and tokens[-2].pos == "名詞"):
                 return start, end
         return None
+
+    def defining_terms(self, key: tuple[str, str]) -> frozenset[str]:
+        """The distinctive words of what a section says its subject is (its defining sentence, else its
+        first): 補助金, 財政, 支援 for （６）補助・助成; words most sections use (市民, 事業) left out."""
+        sentences = self.sentences[key]
+        if not sentences.spans:
+            return frozenset()
+        span = self.defining_sentence(key) or sentences.spans[0]
+        terms = sentences.terms[sentences.spans.index(span)]
+        return frozenset(t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF)
 
     def citation(self, hit: SectionHit, start: int, end: int) -> Citation:
         section = self.section(*hit.key)
@@ -415,12 +455,17 @@ TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
 CONTRAST = "違い: "
+WIDE_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")  # as the guideline writes its numbers
+CONTRAST_BONUS = 1.0  # above any sentence's own score: the sentence that contrasts is quoted
+CONTRAST_SHARED = 2  # distinctive words of another side's definition a sentence must share to contrast with it
+DISTINCTIVE_IDF = 1.9  # words more common than this (協働, 市民, 形態) tell no section's subject apart
 LEAD_SECOND_MARGIN = 0.1
 SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
 # Lines that frame the quotes rather than quote: a missing detail or part, the section that answers, the
 # department, the contrast of a comparison (its quotes are cited spans).
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
+    r"|「.*」には次の\d+項目があります: .*"
     rf"|.*{MISSING_PART}|{CONTRAST}.*)$"
 )
 

@@ -36,7 +36,7 @@ YES_NO = re.compile(
 CASES = re.compile(r"事例|実例|具体例|実際")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 
-NUM = "[0-9０-９一二三四五六七八九十百千]"
+NUM = "[0-9０-９〇一二三四五六七八九十百千万]"
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         "数",
         ("人数", "定員", "回数", "件数", "団体数", "単位数"),
         r"何(人|名|回|件|団体|社|か所|カ所|ヶ所|単位|校|チーム)|いくつ",
-        rf"{NUM}+\s*(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える",
+        rf"{NUM}+\s*(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える|{NUM}+\s*対\s*{NUM}",
     ),
     DetailKind(
         "配点・審査基準",
@@ -180,6 +180,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
+NUMBERS = frozenset({"頻度・周期", "期限・期間", "割合", "金額", "数", "配点・審査基準", "具体的な数値"})
 
 # The last word of a compound noun that makes it a measure, whatever the compound's first words
 # (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
@@ -202,8 +203,18 @@ ASKED_AFTER = re.compile(
     r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
     r"(ください)?\s*([？?。]|$)"
 )
-# 何 + a counter: 何歳, 何部, 何キロ — a number is asked for, stated only as a number with that counter.
+# Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
+VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およそ|大概)?\s*$")
+# Case particles after a noun that make it part of a clause about something else.
+MODIFIES = frozenset("のにをでへ")
+# 何 + a counter: 何歳, 何部, 何世帯, 何種類 — a number is asked for, stated as a number of that counter.
 COUNTER = "具体的な数値"
+# What may stand between a number and its counter: 「200 を超える団体」「10〜20人」「８０余りの町内会」.
+QUANTIFIED = (
+    r"\s*(を超える|を超す|以上の?|以下の?|未満の?|余りの?|程度の?|ほどの?|近くの?|前後の?|[〜～~－-]\s*"
+    + NUM
+    + r"+)?\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,16 @@ class Detail:
     @property
     def value(self) -> re.Pattern[str]:
         return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
+
+    @property
+    def asks_number(self) -> bool:
+        """Whether only a number answers it (何日前, いくら, 何団体, 何歳): a value a section states or not."""
+        return self.needs_value and self.kind in NUMBERS
+
+    @property
+    def counts(self) -> bool:
+        """Whether it asks how many (いくつ, 何種類, 何件): a count of headings may answer it."""
+        return self.needs_value and self.kind in ("数", COUNTER)
 
     def supplied_by(self, text: str) -> bool:
         """Whether a section's text states this detail: a concrete value of its kind, or (for a
@@ -379,27 +400,52 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         seen.add(kind.label)
         phrase = text[start:end]
         # the noun that owns it, one step back: 「委託料の積算方法」, 「協働事業の評価シート」
-        owner = next(((s, e) for s, e in phrases if e == start - 1 and text[e] == "の"), None)
+        # (not a noun of circumstance that ends a clause: 「申請するときの書類」 names no owner)
+        owner = next(
+            (
+                (s, e)
+                for s, e in phrases
+                if e == start - 1
+                and text[e] == "の"
+                and not any(t.end == e and t.pos_type == "副詞可能" for t in tokens)
+            ),
+            None,
+        )
         name = f"{text[owner[0] : owner[1]]}の{phrase}" if owner else phrase
         if not any(w in name for w in kind.label.split("・")):
             name += f"（{kind.label}）"
         details.append(Detail(name, kind.label, (phrase, *words), span=(start, end)))
+    named = len(details)
     for kind in DETAIL_KINDS:
         match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
-        if match and kind.label not in seen:
+        if match is None or any(a < match.end() and match.start() < b for d in details for a, b in (d.span, d.also)):
+            continue  # 「何年ごと」 asks one interval, not also a period (何年)
+        # 「周期は何年？」「期限は何日前？」: the noun just named is asked for its value, whatever its kind
+        asked = next((d for d in details[:named] if VALUE_OF.match(text[d.span[1] : match.start()])), None)
+        if asked is None and kind.label in seen:
+            asked = next(d for d in details if d.kind == kind.label)
+        if asked is not None:
+            details = [replace(d, needs_value=True, also=match.span()) if d is asked else d for d in details]
+        else:
             seen.add(kind.label)
             details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
-        elif match:  # 「期限は何日前？」: the noun asked for a value
-            details = [replace(d, needs_value=True, also=match.span()) if d.kind == kind.label else d for d in details]
+    if len(details) > named:
+        # a value asked on its own: a noun that stands in a clause of its own (「協定書に貼る印紙はいくら？」
+        # 「協定書の印紙税は？」) says where, not what is asked
+        details = [d for d in details[:named] if d.needs_value or text[d.span[1] : d.span[1] + 1] not in MODIFIES] + [
+            d for d in details[named:]
+        ]
     # spans already asked for, and 何課 / どの部署: which one, not how many
     asked = [s for d in details for s in (d.span, d.also)]
     asked += [m.span() for pattern in (WHICH, DEPARTMENT_QUESTION) for m in pattern.finditer(text)]
+    counted = [t.surface for t in tokens if t.pos == "名詞" and t.pos_detail != "数詞" and len(t.surface) >= 2]
     for number, counter, after in zip(tokens, tokens[1:], [*tokens[2:], None], strict=False):
         if (
             number.surface == "何"
             and number.pos_detail == "数詞"
             and counter.start == number.end
-            and counter.pos in ("名詞", "接尾辞")
+            # a counter (何歳, 何部, 何世帯, 何種類), not a verbal noun whose object 何 is (何準備すれば)
+            and (counter.pos == "接尾辞" or (counter.pos == "名詞" and counter.pos_type != "サ変可能"))
             and not any(a <= number.start < b for a, b in asked)
             and (after is None or after.surface not in ("も", "か"))  # 何度も, 何人か: no number asked
         ):
@@ -410,7 +456,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     COUNTER,
                     needs_value=True,
                     span=span,
-                    pattern=rf"{NUM}+\s*{re.escape(counter.surface)}",
+                    # a number of the counter, or of the thing counted (何個 → 「８０を超える町内会」)
+                    pattern=rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, [counter.surface, *counted]))})",
                 )
             )
     return details

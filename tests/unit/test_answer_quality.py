@@ -175,6 +175,12 @@ def test_a_detail_the_guideline_states_is_not_called_missing(chain):
     assert "年２回" in answer.answer
 
 
+def test_a_number_the_top_section_lacks_is_quoted_from_the_next_that_states_it(chain):
+    answer = chain.ask("市内に町内会っていくつぐらいあるの？")
+    assert not answer.partial and "1-3" in answer.cited_sections
+    assert "８０を超える町内会" in answer.answer
+
+
 def test_a_time_stated_in_prose_is_not_called_missing(chain):
     answer = chain.ask("協働事業の評価の実施時期は？")
     assert not answer.partial
@@ -426,6 +432,7 @@ def test_asked_details_are_named_in_the_questions_words(question, kind, named):
         "団体の活動費を補助金で出してもいいの？",  # the measure is the means here, not what is asked
         "何度も相談しているのに話が進まない",  # 何度も is "again and again", no number asked
         "集団回収を推進しているのは何課？",  # which department, not how many
+        "協働で事業をやる前に、何準備すればいい？",  # 何 + a verbal noun: what, not how many
     ],
 )
 def test_no_detail_is_asked(question):
@@ -440,7 +447,33 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
     assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
     age = analyze("パトロール隊は何歳から？").details[0]
-    assert age.supplied_by("１８歳以上の方") and not age.supplied_by("２００を超える団体")
+    assert age.supplied_by("１８歳以上の方") and age.supplied_by("十八歳から")
+    assert not age.supplied_by("平成２５年７月から始まりました。")  # a date counts nothing
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "states"),
+    [
+        ("登録団体は何団体？", "など 200 を超える団体があります。", True),
+        ("町内会は何団体くらい？", "市内にある８０余りの団体", True),
+        ("講座は何人くらいで開く？", "10〜20人程度で開きます。", True),
+        ("パトロール隊は何歳から？", "十八歳から参加できます。", True),
+        ("加入しているのは何世帯？", "約三千世帯が加入しています。", True),
+        ("評価の観点は何種類？", "２種類の評価を行います。", True),
+        ("加入しているのは何世帯？", "平成２５年７月から始まりました。", False),  # a date counts nothing
+        ("評価の観点は何種類？", "第３章（２）を参照", False),
+        ("加入しているのは何世帯？", "２００を超える団体があります。", False),  # a count of something else
+    ],
+)
+def test_a_count_is_stated_by_a_number_of_its_counter_in_any_form(question, text, states):
+    (count,) = analyze(question).details
+    assert count.supplied_by(text) is states
+
+
+def test_a_count_asked_with_any_counter_is_answered_by_a_number_in_another_form(chain):
+    answer = chain.ask("資源回収の登録団体はだいたい何団体？")
+    assert not answer.partial and "5-8" in answer.cited_sections
+    assert "200 を超える団体" in answer.answer and "記載はありません" not in answer.answer
 
 
 @pytest.mark.parametrize(
