@@ -381,6 +381,14 @@ class AnswerChain:
             )
             if turn.listed is not None:
                 missing = [d for d in missing if not d.counts]
+                # the section counted is the one quoted, when it has text of its own (第５章's is its sub-sections')
+                listed = next((h for h in turn.hits if h.key == turn.listed), None) or self.service.retriever.get(
+                    turn.listed
+                )
+                if listed is not None and listed.key in self.extractive.sentences:
+                    if listed not in turn.hits:
+                        turn.hits.append(listed)
+                    turn.blocks = [listed]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
@@ -389,7 +397,8 @@ class AnswerChain:
         """The section, or its parent, that has sub-sections and whose heading names what the question
         counts (形態 in 第３章 協働の形態, 事例 in 第５章 本市での主な取組事例), or None."""
         document = self.extractive.documents[key[0]]
-        asked = set(self.service.tokenizer.content_lemmas(question))
+        related = " ".join(self.service.retriever.glossary.expand(question))  # 協働の形 → 形態
+        asked = set(self.service.tokenizer.content_lemmas(f"{question} {related}"))
         section = document.section(key[1])
         for candidate in (section, document.section(section.parent) if section.parent else None):
             if candidate is None or len(document.children(candidate.section_id)) < 2:

@@ -37,6 +37,12 @@ CASES = re.compile(r"事例|実例|具体例|実際")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 
 NUM = "[0-9０-９〇一二三四五六七八九十百千万]"
+# What may stand between a number and its counter: 「200 を超える団体」「10〜20人」「８０余りの町内会」.
+QUANTIFIED = (
+    r"\s*(を超える|を超す|以上の?|以下の?|未満の?|余りの?|程度の?|ほどの?|近くの?|前後の?|[〜～~－-]\s*"
+    + NUM
+    + r"+)?\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         "数",
         ("人数", "定員", "回数", "件数", "団体数", "単位数"),
         r"何(人|名|回|件|団体|社|か所|カ所|ヶ所|単位|校|チーム)|いくつ",
-        rf"{NUM}+\s*(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える|{NUM}+\s*対\s*{NUM}",
+        rf"{NUM}+{QUANTIFIED}(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える",
     ),
     DetailKind(
         "配点・審査基準",
@@ -209,12 +215,6 @@ VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およ
 MODIFIES = frozenset("のにをでへ")
 # 何 + a counter: 何歳, 何部, 何世帯, 何種類 — a number is asked for, stated as a number of that counter.
 COUNTER = "具体的な数値"
-# What may stand between a number and its counter: 「200 を超える団体」「10〜20人」「８０余りの町内会」.
-QUANTIFIED = (
-    r"\s*(を超える|を超す|以上の?|以下の?|未満の?|余りの?|程度の?|ほどの?|近くの?|前後の?|[〜～~－-]\s*"
-    + NUM
-    + r"+)?\s*"
-)
 
 
 @dataclass(frozen=True)
@@ -428,7 +428,17 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             details = [replace(d, needs_value=True, also=match.span()) if d is asked else d for d in details]
         else:
             seen.add(kind.label)
-            details.append(Detail(f"{kind.label}（{match.group(0)}）", kind.label, needs_value=True, span=match.span()))
+            # 「何人を受け持つ？」 is answered by a ratio (１対１) too; a noun (人数) asks for a count
+            ratio = rf"|{NUM}+\s*対\s*{NUM}" if kind.label == "数" and match.group(0).startswith("何") else ""
+            details.append(
+                Detail(
+                    f"{kind.label}（{match.group(0)}）",
+                    kind.label,
+                    needs_value=True,
+                    span=match.span(),
+                    pattern=kind.value + ratio if ratio else "",
+                )
+            )
     if len(details) > named:
         # a value asked on its own: a noun that stands in a clause of its own (「協定書に貼る印紙はいくら？」
         # 「協定書の印紙税は？」) says where, not what is asked
