@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from assistant.answering.question import ASKED_AFTER, DETAIL_KINDS
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token, Tokenizer
@@ -55,13 +56,22 @@ class Spelling:
         self.terms = {reading: c.most_common(1)[0][0] for reading, c in counts.items()}
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         self.text = fold("".join(texts))
+        # the nouns that ask for a detail (期限, 様式, 単価), by reading: typed as another word that sounds
+        # the same (機嫌, 洋式, 担架), the detail asked for would go unseen
+        self.details: dict[str, str] = {}
+        for noun in (n for kind in DETAIL_KINDS for n in kind.nouns if KANJI.search(n)):
+            self.details.setdefault(fold("".join(t.reading for t in tokenizer.tokenize(noun))), noun)  # 締切, not 〆切
 
     def correct(self, question: str) -> tuple[str, list[Respelling]]:
         """The question with its kana or mistyped terms as the guideline writes them, and what was
         respelled; the question unchanged when nothing was."""
         text = unicodedata.normalize("NFKC", question)
         tokens = self.tokenizer.tokenize(text)
-        changes = sorted(self._kana_terms(text, tokens) + self._mistyped_compounds(text, tokens))
+        changes = sorted(
+            self._kana_terms(text, tokens)
+            + self._mistyped_compounds(text, tokens)
+            + self._mistyped_details(text, tokens)
+        )
         if not changes:
             return question, []
         respelled = [Respelling(text[start:stop], term) for start, stop, term in changes]
@@ -113,6 +123,23 @@ class Spelling:
                         break
                 else:
                     i += 1
+        return changes
+
+    def _mistyped_details(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """The last noun of a compound the question asks about (「後援の申請の機嫌は？」) that the guideline
+        never writes and that sounds like a noun asking for a detail (期限)."""
+        changes = []
+        for run in _noun_runs(tokens):
+            last = run[-1]
+            noun = self.details.get(fold(last.reading))
+            if (
+                noun
+                and noun != last.surface
+                and KANJI.search(last.surface)
+                and fold(last.surface) not in self.text
+                and ASKED_AFTER.match(text[last.end :])
+            ):
+                changes.append((last.start, last.end, noun))
         return changes
 
 

@@ -30,6 +30,9 @@ def spelling(guideline):
         ("きょうさいとこうえんのちがい", "共催と後援のちがい", [("きょうさい", "共催"), ("こうえん", "後援")]),
         # an IME's homophone in a compound the guideline never writes
         ("公園名義の申請を断る基準", "後援名義の申請を断る基準", [("公園名義", "後援名義")]),
+        # a homophone of a noun that asks for a detail, where the question asks about it
+        ("後援の申請の機嫌は?", "後援の申請の期限は?", [("機嫌", "期限")]),
+        ("協定書の洋式ってある?", "協定書の様式ってある?", [("洋式", "様式")]),
     ],
 )
 def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
@@ -46,6 +49,8 @@ def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, sear
         "どうしたらいいですか",
         "そういうことなんですね",
         "よろしくおねがいします",
+        "市民の機嫌を損ねない説明のしかた",  # 機嫌 not asked about: no 期限
+        "協議会の関係機関は？",  # 機関 is the guideline's own word, not a slip for 期間
     ],
 )
 def test_words_that_are_not_slips_are_left_as_typed(spelling, question):
@@ -65,6 +70,12 @@ def test_an_ime_slip_is_answered_like_the_term_it_sounds_like(chain):
     assert not slip.abstained
     assert slip.cited_sections == meant.cited_sections == ["3-7"]
     assert "宗教的又は政治的色彩" in slip.answer
+
+
+def test_a_detail_hidden_by_a_homophone_is_said_to_be_missing(chain):
+    answer = chain.ask("後援の申請の機嫌は？")
+    assert answer.partial and "「機嫌」を「期限」として調べました。" in answer.notes
+    assert answer.answer.startswith("ガイドラインには申請の期限についての記載はありません。")
 
 
 def test_a_question_in_the_guidelines_own_words_carries_no_note(chain):
