@@ -28,6 +28,7 @@ NOT_TERM_START = frozenset({"助詞", "助動詞", "動詞", "形容詞"})
 FOLLOWING = frozenset("はがをのにでともへやかっ")
 NOUNS = frozenset({"名詞", "接頭辞", "接尾辞"})
 MIN_READING = 3  # kana: two-mora readings (キカ, ジョウ) collide with too many words
+DETAIL_NOUNS = frozenset(n for kind in DETAIL_KINDS for n in kind.nouns)
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
 
 
@@ -134,7 +135,7 @@ class Spelling:
             noun = self.details.get(fold(last.reading))
             if (
                 noun
-                and noun != last.surface
+                and last.surface not in DETAIL_NOUNS  # 締め切り is 締切 as written another way
                 and KANJI.search(last.surface)
                 and fold(last.surface) not in self.text
                 and ASKED_AFTER.match(text[last.end :])
