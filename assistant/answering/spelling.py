@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from assistant.answering.question import ASKED_AFTER, DETAIL_KINDS
+from assistant.answering.question import DETAIL_KINDS
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token, Tokenizer
@@ -28,6 +28,9 @@ NOT_TERM_START = frozenset({"助詞", "助動詞", "動詞", "形容詞"})
 FOLLOWING = frozenset("はがをのにでともへやかっ")
 NOUNS = frozenset({"名詞", "接頭辞", "接尾辞"})
 MIN_READING = 3  # kana: two-mora readings (キカ, ジョウ) collide with too many words
+ASKS_VALUE = re.compile(
+    r"^(は|って|とか|も|が)?(いくら|どのくらい|どれくらい|どれぐらい|どのぐらい|何|なに|なん|いつ|ある|あります|決まって|必要)"
+)
 DETAIL_NOUNS = frozenset(n for kind in DETAIL_KINDS for n in kind.nouns)
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
 
@@ -127,8 +130,8 @@ class Spelling:
         return changes
 
     def _mistyped_details(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
-        """The last noun of a compound the question asks about (「後援の申請の機嫌は？」) that the guideline
-        never writes and that sounds like a noun asking for a detail (期限)."""
+        """The last noun of a compound the question asks the value of (「後援の申請の機嫌はいつまで？」)
+        that the guideline never writes and that sounds like a noun asking for a detail (期限)."""
         changes = []
         for run in _noun_runs(tokens):
             last = run[-1]
@@ -138,7 +141,9 @@ class Spelling:
                 and last.surface not in DETAIL_NOUNS  # 締め切り is 締切 as written another way
                 and KANJI.search(last.surface)
                 and fold(last.surface) not in self.text
-                and ASKED_AFTER.match(text[last.end :])
+                # asked for its value or whether there is one: a bare 「協働の起源は？」「要旨は？」 is more
+                # likely the word as typed than a slip for 期限 or 用紙
+                and ASKS_VALUE.match(text[last.end :])
             ):
                 changes.append((last.start, last.end, noun))
         return changes
