@@ -394,8 +394,12 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                 found.append((start, end, KIND_BY_LABEL[head], []))
     details: list[Detail] = []
     seen: set[str] = set()
+    # 「合意書って様式決まってる？」: of two nouns of one kind, the one said of the other (its topic) is asked
+    topics = {(e, s) for s, _, k, _ in found for _, e, k2, _ in found if k2 == k and text[e:s] in ("って", "は")}
     for start, end, kind, words in found:
-        if kind.label in seen or any(s == end + 1 and text[end] == "の" for s, _, _, _ in found):
+        if kind.label in seen or any(
+            (s == end + 1 and text[end] == "の") or (end, s) in topics for s, _, _, _ in found
+        ):
             continue  # 「委託料の積算方法」 asks for the 積算方法, 委託料 only says whose
         seen.add(kind.label)
         phrase = text[start:end]
@@ -405,8 +409,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             (
                 (s, e)
                 for s, e in phrases
-                if e == start - 1
-                and text[e] == "の"
+                if ((e == start - 1 and text[e] == "の") or (e, start) in topics)
                 and not any(t.end == e and t.pos_type == "副詞可能" for t in tokens)
             ),
             None,

@@ -467,6 +467,8 @@ def test_question_analysis(question, kind, sides):
         # a document noun in a clause of its own says where; the amount is what is asked
         ("協定書に貼る印紙はいくら？", "金額", "いくら"),
         ("協定書の印紙税っていくら？", "金額", "いくら"),
+        # of two nouns of one kind, the one said of the other is asked
+        ("クリーンアップサポーターの合意書って様式決まってる？", "様式・書式", "合意書の様式"),
     ],
 )
 def test_asked_details_are_named_in_the_questions_words(question, kind, named):
