@@ -371,7 +371,7 @@ class AnswerChain:
                         :1
                     ]
         # a detail is missing when none of the sections to quote states it (checked on their text)
-        missing = [d for d in turn.analysis.details if not any(d.supplied_by(h.text) for h in turn.blocks)]
+        missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if any(d.counts for d in missing):
             # 「協働の形態っていくつ？」 counts the guideline's own headings: the sub-sections of the section
             # (or of its chapter) that the question names

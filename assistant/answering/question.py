@@ -230,6 +230,7 @@ class Detail:
     also: tuple[int, int] = (0, 0)  # where an interrogative asks for its value (「補助率は何パーセント」)
 
     pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
+    asked: bool = True  # False: a detail's noun that only says where (協定書に貼る…): not named as missing
 
     @property
     def value(self) -> re.Pattern[str]:
@@ -444,10 +445,11 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             )
     if len(details) > named:
         # a value asked on its own: a noun that stands in a clause of its own (「協定書に貼る印紙はいくら？」
-        # 「協定書の印紙税は？」) says where, not what is asked
-        details = [d for d in details[:named] if d.needs_value or text[d.span[1] : d.span[1] + 1] not in MODIFIES] + [
-            d for d in details[named:]
-        ]
+        # 「協定書の印紙税は？」) says where, not what is asked; as a detail's noun it is still no topic
+        details = [
+            d if d.needs_value or text[d.span[1] : d.span[1] + 1] not in MODIFIES else replace(d, asked=False)
+            for d in details[:named]
+        ] + details[named:]
     # spans already asked for, and 何課 / どの部署: which one, not how many
     asked = [s for d in details for s in (d.span, d.also)]
     asked += [m.span() for pattern in (WHICH, DEPARTMENT_QUESTION) for m in pattern.finditer(text)]
