@@ -363,13 +363,6 @@ class AnswerChain:
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
-            # a number asked for (「町内会っていくつ？」) that the top section lacks and one of the next two
-            # states as its kind does (８０を超える, not any number)
-            for detail in turn.analysis.details:
-                if detail.asks_number and not any(detail.supplied_by(h.text) for h in turn.blocks):
-                    turn.blocks += [h for h in turn.hits[1:3] if h not in turn.blocks and detail.value.search(h.text)][
-                        :1
-                    ]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if any(d.counts for d in missing):

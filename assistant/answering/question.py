@@ -186,7 +186,6 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
-NUMBERS = frozenset({"頻度・周期", "期限・期間", "割合", "金額", "数", "配点・審査基準", "具体的な数値"})
 
 # The last word of a compound noun that makes it a measure, whatever the compound's first words
 # (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
@@ -235,11 +234,6 @@ class Detail:
     @property
     def value(self) -> re.Pattern[str]:
         return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
-
-    @property
-    def asks_number(self) -> bool:
-        """Whether only a number answers it (何日前, いくら, 何団体, 何歳): a value a section states or not."""
-        return self.needs_value and self.kind in NUMBERS
 
     @property
     def counts(self) -> bool:

@@ -199,12 +199,6 @@ def test_a_detail_the_guideline_states_is_not_called_missing(chain):
     assert "年２回" in answer.answer
 
 
-def test_a_number_the_top_section_lacks_is_quoted_from_the_next_that_states_it(chain):
-    answer = chain.ask("市内に町内会っていくつぐらいあるの？")
-    assert not answer.partial and "1-3" in answer.cited_sections
-    assert "８０を超える町内会" in answer.answer
-
-
 @pytest.mark.parametrize(
     ("question", "named"),
     [
