@@ -278,6 +278,11 @@ def test_a_follow_up_answers_from_the_previous_topic_and_a_new_topic_leaves_it(p
     switch = page.locator(TURNS).nth(2)
     assert chips(switch)[0] == "3-1" and "3-7" not in chips(switch)
     assert "共に事業主体" in last_answer(page)
+    # no heading word and no 「ところで」: something the previous section never mentions, in plain words
+    ask(page, "市の考え方を相手に押し付けちゃだめ？")
+    plain = page.locator(TURNS).nth(3)
+    assert chips(plain)[0] == "2-1-2" and "3-1" not in chips(plain)
+    assert "市の理論を押し付けるようであってはいけません。" in last_answer(page)
 
 
 def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):

@@ -559,6 +559,68 @@ def test_a_follow_up_asking_for_a_missing_detail_says_it_is_missing(chain):
     assert answer.answer.startswith("ガイドラインには申請の締め切り")
 
 
+@pytest.mark.parametrize(
+    ("first", "question", "section", "quoted"),
+    [
+        ("委託するときの注意は？", "役所っぽい言葉で説明しないほうがいい？", "2-2", "お役所言葉"),
+        ("事業協力ってどういう形態？", "職員が自分で地域の活動に参加してみるのはあり？", "6-Q5", "現場に出て行く"),
+    ],
+)
+def test_a_new_topic_in_plain_words_leaves_the_previous_one(chain, first, question, section, quoted):
+    """No heading word, no 「ところで」: a question about something the previous section never
+    mentions is searched alone (the chat always sends the previous turn)."""
+    history = turn(chain, first)
+    answer = chain.ask(question, history)
+    assert answer.cited_sections[0] == section
+    assert not {c["section_id"] for c in history[1]["citations"]} & set(answer.cited_sections)
+    assert quoted in answer.answer and answer.resolved_query == question
+
+
+def test_a_terse_follow_up_without_a_pointer_leans_on_the_previous_turn(chain):
+    answer = chain.ask("責任は誰が持つの？", turn(chain, "委託するときに気をつけることは？"))
+    assert "委託" in answer.resolved_query  # searched with the previous turn
+    assert answer.cited_sections[0] == "3-5"
+    assert "最終的な責任については、市にあります" in answer.answer
+
+
+def test_an_out_of_scope_question_in_the_guidelines_words_after_an_on_topic_one_is_refused(chain):
+    answer = chain.ask("市役所の職員採用試験の日程は？", turn(chain, "補助金で支援するときの注意は？"))
+    assert answer.abstained
+
+
+def test_an_out_of_scope_follow_up_about_the_previous_thing_is_refused_with_the_conversations_section(chain):
+    """「それで…払える？」 points back, but what it asks (a staff party) is judged alone first: refused,
+    with the section being talked about among the nearest ones."""
+    answer = chain.ask("それで職員の懇親会の費用も払える？", turn(chain, "補助金ってどういうもの？"))
+    assert answer.abstained and answer.citations == []
+    assert "3-6" in [s.section_id for s in answer.suggestions]
+
+
+def test_a_follow_up_asking_a_number_the_section_lacks_says_so_from_the_conversations_section(chain):
+    answer = chain.ask("何日前までに申し込めばいい？", turn(chain, "後援ってどういうもの？"))
+    assert answer.partial and answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("ガイドラインには") and "記載はありません" in answer.answer.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "leans"),
+    [
+        # gain, previous_cover, new_words, terms, has_topic, points_back
+        ((0.05, 0.4, 1, 2, False, True), True),  # 「その場合、経費は？」
+        ((0.04, 1.0, 0, 2, False, False), True),  # 「町内会だと？」 after the partners
+        ((0.04, 0.4, 1, 2, True, False), False),  # 「共催とは？」 after 後援: a topic of its own
+        ((0.03, 0.0, 5, 6, False, False), False),  # five words the previous sections never use
+        ((-0.02, 0.0, 2, 2, False, False), False),  # two new words, and weaker with the previous turn
+    ],
+)
+def test_the_follow_up_decision(evidence, leans):
+    from assistant.answering.chain import AnswerChain, FollowUpEvidence
+
+    gain, previous_cover, new_words, terms, has_topic, points_back = evidence
+    f = FollowUpEvidence(gain, 0.88, 5, previous_cover, 0.5, new_words, terms, has_topic, points_back, 0.0)
+    assert AnswerChain.leans_on_previous(f) is leans
+
+
 # --------------------------------------------------------------------------- actual cases
 
 
