@@ -78,8 +78,9 @@ SUGGESTIONS_HEADING = "近い内容の箇所:"  # before the nearest sections li
 # the previous turn give a different outcome (35 better with it). 5-fold CV over the 107 dev cases with a
 # history, 8 seeds: 0.835 right (fold sd 0.078, seed means 0.823–0.850) against 0.775 for the hand
 # rule it replaces (a topic of its own: alone; else with the previous turn when its evidence gains
-# 0.01). Tried and not better under CV: all ten features of ``FollowUpEvidence`` (0.828–0.836 by L2),
-# a threshold rule on the evidence gain, new words and the scope score (0.791).
+# 0.01). Tried and not better under CV: adding the evidence alone, the previous section's rank in the
+# question's own ranking, the share of its words its own top three sections use and the scope score
+# (0.828–0.836 by L2); a threshold rule on the evidence gain, new words and the scope score (0.791).
 FOLLOW_UP_WEIGHTS = {
     "bias": 2.44,
     "gain": 21.68,  # evidence with the previous turn minus alone (typically -0.02 … +0.12)
@@ -96,18 +97,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FollowUpEvidence:
-    """What the follow-up decision is made on (``AnswerChain.leans_on_previous``)."""
+    """What the follow-up decision is made on (``AnswerChain.searched_with_previous``)."""
 
     gain: float  # evidence of the question with the previous turn, minus the question alone
-    alone_evidence: float
-    previous_rank: int  # where the previous answer's best section stands in the question's own ranking
     previous_cover: float  # IDF-weighted share of the question's words the previous sections use
-    own_cover: float  # … that the question's own top three sections use
     new_words: int  # the question's words (two characters or more) the previous sections never use
     terms: int  # the question's content words
     has_topic: bool
     points_back: bool
-    scope: float  # the out-of-scope model's score of the question alone
 
 
 @dataclass
@@ -127,7 +124,6 @@ class Turn:
     query_vector: list[float] | None = None
     alone_vector: list[float] | None = None  # the question's own embedding (differs for a follow-up)
     alone_evidence: float = 0.0
-    follow_up: FollowUpEvidence | None = None  # what the follow-up decision was made on
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
     missing: str = ""  # a detail asked for that the quoted sections do not state
@@ -276,10 +272,10 @@ class AnswerChain:
         titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
         combined = f"{earlier} {titles} {turn.question}".strip()
         vector = self.service.embeddings.embed_query(combined)
-        turn.follow_up = self.follow_up_evidence(
-            turn, topic_terms, alone_hits, points_back, self.evidence(combined, vector, turn.doc_ids), alone_scope
+        evidence = self.follow_up_evidence(
+            turn, topic_terms, points_back, self.evidence(combined, vector, turn.doc_ids)
         )
-        if self.leans_on_previous(turn.follow_up):
+        if self.searched_with_previous(evidence):
             turn.context_question = f"{earlier} {titles}".strip()
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
@@ -288,36 +284,28 @@ class AnswerChain:
         self,
         turn: Turn,
         terms: list[str],
-        alone_hits: list[SectionHit],
         points_back: bool,
         combined_evidence: float,
-        scope: float,
     ) -> FollowUpEvidence:
         """What decides whether a question leans on the previous turn, all from the question alone
         and with the previous turn."""
         assert turn.analysis is not None
         terms = [t for t in dict.fromkeys(terms) if t not in CONVERSATIONAL]
         previous = {t for key in turn.previous for t in self._section_terms.get(key, frozenset())}
-        own = frozenset().union(*(self._section_terms.get(h.key, frozenset()) for h in alone_hits[:3]))
         rarest = max(self.idf.values(), default=1.0)
         weight = {t: self.idf.get(t, rarest) for t in terms}
         total = sum(weight.values()) or 1.0
-        ranks = [i for i, h in enumerate(alone_hits) if h.key in turn.previous]
         return FollowUpEvidence(
             gain=combined_evidence - turn.alone_evidence,
-            alone_evidence=turn.alone_evidence,
-            previous_rank=min(ranks, default=len(alone_hits)),
             previous_cover=sum(w for t, w in weight.items() if t in previous) / total,
-            own_cover=sum(w for t, w in weight.items() if t in own) / total,
             new_words=sum(1 for t in terms if t not in previous and len(t) >= 2),
             terms=len(terms),
             has_topic=self.has_topic(turn.question),
             points_back=points_back,
-            scope=scope,
         )
 
     @staticmethod
-    def leans_on_previous(f: FollowUpEvidence) -> bool:
+    def searched_with_previous(f: FollowUpEvidence) -> bool:
         """Whether the question is searched with the previous turn: a small logistic decision
         (``FOLLOW_UP_WEIGHTS``) instead of a hand rule, so a question in plain words about something
         new (「市民に興味を持ってもらうには？」 after 補助) leaves the previous topic behind."""

@@ -616,9 +616,7 @@ def test_a_follow_up_asking_a_number_the_section_lacks_says_so_from_the_conversa
 def test_the_follow_up_decision(evidence, leans):
     from assistant.answering.chain import AnswerChain, FollowUpEvidence
 
-    gain, previous_cover, new_words, terms, has_topic, points_back = evidence
-    f = FollowUpEvidence(gain, 0.88, 5, previous_cover, 0.5, new_words, terms, has_topic, points_back, 0.0)
-    assert AnswerChain.leans_on_previous(f) is leans
+    assert AnswerChain.searched_with_previous(FollowUpEvidence(*evidence)) is leans
 
 
 # --------------------------------------------------------------------------- actual cases
