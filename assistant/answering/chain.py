@@ -240,18 +240,29 @@ class AnswerChain:
         turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
         turn.read_as = self.read_as(turn.question)
         turn.resolved_query = turn.question
-        turn.alone_vector = turn.query_vector = self.service.embeddings.embed_query(turn.question)
-        turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
         # are what the guideline may lack, not what the question is about
         topic = turn.analysis.topic_text
-        if topic != turn.question and self.service.tokenizer.content_lemmas(topic):
-            turn.alone_evidence = self.evidence(topic, self.service.embeddings.embed_query(topic), turn.doc_ids)
+        own_topic = topic != turn.question and bool(self.service.tokenizer.content_lemmas(topic))
         terms = self.service.tokenizer.content_lemmas(turn.question)
         turn.unreadable = not terms and not POINTS_BACK.search(turn.question)
+        context = combined = ""
+        if turn.history and not turn.unreadable:
+            turn.previous = previous_citations(turn.history, self.service)
+            if self.llm is None:  # the question with the previous turn, should it lean on it
+                earlier = self.spelling.correct(previous_user_question(turn.history))[0]
+                titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
+                context = f"{earlier} {titles}".strip()
+                combined = f"{context} {turn.question}".strip()
+        # embedded in one call: side by side on two cores, they cost about one query's time
+        texts = list(dict.fromkeys([turn.question] + [topic] * own_topic + [combined] * bool(combined)))
+        vectors = dict(zip(texts, self.service.embeddings.embed_queries(texts), strict=True))
+        turn.alone_vector = turn.query_vector = vectors[turn.question]
+        turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
+        if own_topic:
+            turn.alone_evidence = self.evidence(topic, vectors[topic], turn.doc_ids)
         if not turn.history or turn.unreadable:
             return turn
-        turn.previous = previous_citations(turn.history, self.service)
         if self.llm is not None:
             turn.resolved_query = self.llm.condense(turn.question, turn.history)
             if turn.resolved_query != turn.question:
@@ -268,15 +279,12 @@ class AnswerChain:
             and alone_scope > self.scope_model.threshold
         ):
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it
-        earlier = self.spelling.correct(previous_user_question(turn.history))[0]
-        titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
-        combined = f"{earlier} {titles} {turn.question}".strip()
-        vector = self.service.embeddings.embed_query(combined)
+        vector = vectors[combined]
         evidence = self.follow_up_evidence(
             turn, topic_terms, points_back, self.evidence(combined, vector, turn.doc_ids)
         )
         if self.searched_with_previous(evidence):
-            turn.context_question = f"{earlier} {titles}".strip()
+            turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
 

