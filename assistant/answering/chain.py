@@ -41,6 +41,7 @@ from assistant.service import Service
 from assistant.settings import Settings
 
 # A question that points back at the previous turn: 「それは…」「その場合…」「じゃあ…」
+ASKS = re.compile(r"いつ|誰|だれ|どこ|どれ|どっち|どちら|なぜ|なんで|どう|いくら|いくつ|何|なに|なん")
 POINTS_BACK = re.compile(
     r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
 )
@@ -245,7 +246,11 @@ class AnswerChain:
         topic = turn.analysis.topic_text
         own_topic = topic != turn.question and bool(self.service.tokenizer.content_lemmas(topic))
         terms = self.service.tokenizer.content_lemmas(turn.question)
-        turn.unreadable = not terms and not POINTS_BACK.search(turn.question)
+        # nothing to search for (「あ」), unless it points back or, in a conversation, asks about what
+        # was just said (「いつまで？」「誰が？」 after an answer)
+        turn.unreadable = not (
+            terms or POINTS_BACK.search(turn.question) or (turn.history and ASKS.search(turn.question))
+        )
         context = combined = ""
         if turn.history and not turn.unreadable:
             turn.previous = previous_citations(turn.history, self.service)

@@ -39,6 +39,15 @@ def test_a_meaningless_message_mid_conversation_is_refused(chain):
     assert answer.suggestions == []
 
 
+def test_a_bare_question_word_mid_conversation_asks_about_what_was_just_said(chain):
+    """「いつまで？」 has no word to search for; after an answer it asks about that answer's topic."""
+    answer = chain.ask("いつまで？", turn(chain, "後援名義って何？"))
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("ガイドラインには期限")
+    assert chain.ask("いつまで？").abstained  # alone, it still asks for more
+
+
 def test_a_comparison_with_sore_is_not_a_follow_up(chain):
     answer = chain.ask("委託と補助、それぞれの注意点は？", turn(chain, "後援とは？"))
     assert answer.resolved_query == "委託と補助、それぞれの注意点は？"
