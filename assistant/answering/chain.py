@@ -483,8 +483,7 @@ class AnswerChain:
         """The section, or its parent, that has sub-sections and whose heading names what the question
         counts (形態 in 第３章 協働の形態, 事例 in 第５章 本市での主な取組事例), or None."""
         document = self.extractive.documents[key[0]]
-        related = " ".join(self.service.retriever.glossary.expand(question))  # 協働の形 → 形態
-        asked = set(self.service.tokenizer.content_lemmas(f"{question} {related}"))
+        asked = self.asked_lemmas(question)  # 協働の形 → 形態 too
         section = document.section(key[1])
         for candidate in (section, document.section(section.parent) if section.parent else None):
             if candidate is None or len(document.children(candidate.section_id)) < 2:
@@ -559,8 +558,7 @@ class AnswerChain:
         the question (or of its glossary reading) that names something (IDF above ``TOPIC_IDF``) and
         that none of them uses. Asked 「避難計画づくりを所管している部署は？」, 第５章（４）災害に関する協定
         shares only its department with （３）地区別避難計画の作成: it answers nothing more."""
-        related = self.service.retriever.glossary.expand(question)
-        asked = set(self.service.tokenizer.content_lemmas(" ".join([question, *related])))
+        asked = self.asked_lemmas(question)
         covered = set().union(*(self._section_terms.get(h.key, frozenset()) for h in chosen))
         new = asked & self._section_terms.get(hit.key, frozenset()) - covered
         return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in new)
@@ -683,6 +681,11 @@ class AnswerChain:
             settled=not self.heading_in_doubt(turn),
         )
 
+    def asked_lemmas(self, question: str) -> set[str]:
+        """The question's content lemmas with those of the glossary's readings of it (市の名前を貸す → 後援)."""
+        related = self.service.retriever.glossary.expand(question)
+        return set(self.service.tokenizer.content_lemmas(" ".join([question, *related])))
+
     def heading_in_doubt(self, turn: Turn) -> bool:
         """Whether the question, as typed or as the glossary reads it, names the heading of another of
         the top three sections and not the first's (「市の名前だけ貸す」 reads as 後援: （７）後援 is named,
@@ -690,8 +693,7 @@ class AnswerChain:
         own chapter is no rival: 第３章 協働の形態 names what 「どの形態？」 asks among."""
         if not turn.hits:
             return False
-        related = self.service.retriever.glossary.expand(turn.question)
-        asked = set(self.service.tokenizer.content_lemmas(" ".join([turn.question, *related])))
+        asked = self.asked_lemmas(turn.question)
 
         def named(hit: SectionHit) -> bool:
             return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in asked & self.extractive._title_terms(*hit.key))
