@@ -211,9 +211,6 @@ class AnswerChain:
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
         }
-        self._guideline_text = "\n".join(
-            fold(f"{s.title}\n{s.department or ''}\n{s.text}") for d in service.documents for s in d.sections
-        )
         self.shorthand = self.shorthand_words()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
@@ -347,7 +344,7 @@ class AnswerChain:
             )
 
         glossary = self.service.retriever.glossary.entries
-        return frozenset(w for w in glossary if fold(w) not in self._guideline_text and whole_noun(w))
+        return frozenset(w for w in glossary if fold(w) not in self.spelling.text and whole_noun(w))
 
     def read_as(self, question: str) -> list[tuple[str, list[str]]]:
         """The shorthand a question uses, with the guideline's terms it was searched as."""
@@ -519,7 +516,7 @@ class AnswerChain:
             self.idf,
             self.service.retriever.glossary.expand(topic),
             self.settings.mode,
-            self._guideline_text,
+            self.spelling.text,
         )
 
     def sides(self, turn: Turn) -> list[SectionHit]:

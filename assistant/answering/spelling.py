@@ -59,7 +59,8 @@ class Spelling:
         # one term per reading: the guideline's most used spelling (協働 before 共同)
         self.terms = {reading: c.most_common(1)[0][0] for reading, c in counts.items()}
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
-        self.text = fold("".join(texts))
+        # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
+        self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
         # the nouns that ask for a detail (期限, 様式, 単価), by reading: typed as another word that sounds
         # the same (機嫌, 洋式, 担架), the detail asked for would go unseen
         self.details: dict[str, str] = {}

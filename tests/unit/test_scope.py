@@ -75,7 +75,7 @@ def test_a_compound_the_guideline_never_writes_is_flagged(service, chain):
     def flagged(question: str) -> float:
         tokens = service.tokenizer.tokenize(question)
         return scope_features(
-            0.9, tokens, [], lambda key: frozenset(), {}, [], "hybrid", chain._guideline_text
+            0.9, tokens, [], lambda key: frozenset(), {}, [], "hybrid", chain.spelling.text
         ).unknown_compound
 
     assert flagged("職員証をなくしたら？") == flagged("市民税の納期限は？") == 1.0
