@@ -525,11 +525,20 @@ class AnswerChain:
         a side the question leaves implicit (「後援とはどう違うの？」) is the previous answer's topic."""
         assert turn.analysis is not None
         chosen: list[SectionHit] = []
-        for side in turn.analysis.sides:
-            if turn.analysis.asks_other_parts and not self.part_covered(side, turn):
+        sides = turn.analysis.sides
+        tokenizer = self.service.tokenizer
+        topics = [analyze(side, tokenizer).topic_text for side in sides] if turn.analysis.asks_other_parts else []
+        # what needs a vector, embedded in one call (side by side on two cores): the parts the scope
+        # model judges, and the sides no heading names, searched for their own sections
+        judged = [topic for topic in topics if not self.names_only_known(topic)]
+        unnamed = [side for side in sides if self.heading_section(side, turn, set()) is None]
+        texts = list(dict.fromkeys(judged + unnamed))
+        vectors = dict(zip(texts, self.service.embeddings.embed_queries(texts), strict=True))
+        for i, side in enumerate(sides):
+            if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
                 continue
-            hit, named = self.side_section(side, turn, chosen)
+            hit, named = self.side_section(side, turn, chosen, vectors.get(side))
             turn.contrast = turn.contrast and named
             if hit is not None:
                 chosen.append(hit)
@@ -560,28 +569,48 @@ class AnswerChain:
         new = asked & self._section_terms.get(hit.key, frozenset()) - covered
         return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in new)
 
-    def part_covered(self, part: str, turn: Turn) -> bool:
-        """Whether the guideline covers one part of a comparison or two-part question: it names nothing
-        the guideline never uses (公用車, 残業代), or, judged as that part asked alone would be (its
-        asked-for details aside), the scope model finds it in scope."""
-        topic = analyze(part, self.service.tokenizer).topic_text
-        nouns = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
-        if all(n in self.idf for n in nouns):
-            return True  # every thing it names, the guideline speaks of: 「市が上に立つ感じ」「どこの課」
-        vector = self.service.embeddings.embed_query(topic)
+    def names_only_known(self, topic: str) -> bool:
+        """Every thing the part names, the guideline speaks of: 「市が上に立つ感じ」「どこの課」."""
+        tokens = self.service.tokenizer.tokenize(topic)
+        return all(t.lemma in self.idf for t in tokens if t.is_content and t.pos == "名詞")
+
+    def part_covered(self, topic: str, vector: list[float], turn: Turn) -> bool:
+        """Whether the guideline covers one part of a comparison or two-part question that names
+        something it never uses (公用車, 残業代): judged as that part asked alone would be (its
+        asked-for details aside, ``topic``), the scope model finds it in scope."""
         hits = self.service.retriever.search(topic, query_vector=vector, doc_ids=turn.doc_ids)
         evidence = self.evidence(topic, vector, turn.doc_ids)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
         return self.scope_model.score(self.scope_of(topic, evidence, hits)) <= 0.0
 
-    def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> tuple[SectionHit | None, bool]:
-        """The section one side is about: most of the side's distinctive words in its heading (then the
-        fewest other words there), else the side's own best retrieved section; and whether a heading
-        named it. A section found only for this side joins the retrieved ones, so citing it stays checked."""
-        terms = {t for t in self.service.tokenizer.content_lemmas(side) if self.idf.get(t, 0.0) >= TOPIC_IDF}
+    def side_section(
+        self, side: str, turn: Turn, chosen: list[SectionHit], vector: list[float] | None = None
+    ) -> tuple[SectionHit | None, bool]:
+        """The section one side is about: the section its heading names (``heading_section``), else
+        the side's own best retrieved section (searched with ``vector`` when given); and whether a
+        heading named it. A section found only for this side joins the retrieved ones, so citing it
+        stays checked."""
         pool = {h.key: h for h in turn.hits}
         taken = {h.key for h in chosen}
+        best = self.heading_section(side, turn, taken)
+        named = best is not None
+        if best is None:
+            found = self.service.retriever.search(side, k=3, query_vector=vector, doc_ids=turn.doc_ids)
+            best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
+            if best is None:
+                best = next((h.key for h in found if h.key not in taken), None)
+        if best is None:
+            return None, False
+        hit = pool.get(best) or self.service.retriever.get(best)
+        if hit is not None and best not in pool:
+            turn.hits.append(hit)
+        return hit, named
+
+    def heading_section(self, side: str, turn: Turn, taken: set[tuple[str, str]]) -> tuple[str, str] | None:
+        """The section whose heading names the side, not taken yet: most of the side's distinctive words
+        in its heading (then the fewest other words there)."""
+        terms = {t for t in self.service.tokenizer.content_lemmas(side) if self.idf.get(t, 0.0) >= TOPIC_IDF}
         best, best_score = None, (0, 0.0)
         for document in self.service.documents:
             if turn.doc_ids and document.doc_id not in turn.doc_ids:
@@ -595,18 +624,7 @@ class AnswerChain:
                 score = (shared, shared / len(title) if title else 0.0)
                 if names and key not in taken and key in self.extractive.sentences and score > best_score:
                     best, best_score = key, score
-        named = best is not None
-        if best is None:
-            found = self.service.retriever.search(side, k=3, doc_ids=turn.doc_ids)
-            best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
-            if best is None:
-                best = next((h.key for h in found if h.key not in taken), None)
-        if best is None:
-            return None, False
-        hit = pool.get(best) or self.service.retriever.get(best)
-        if hit is not None and best not in pool:
-            turn.hits.append(hit)
-        return hit, named
+        return best
 
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the

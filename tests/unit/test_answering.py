@@ -224,3 +224,15 @@ def test_history_messages_are_capped_by_role(chain):
     assert [len(m["content"]) for m in clean_history(history)] == [MAX_QUESTION_CHARS, 4_000]
     answer = chain.ask("その申請方法は？", history)
     assert len(answer.answer) > 0
+
+
+def test_a_comparison_embeds_what_its_sides_need_in_one_call(chain, monkeypatch):
+    """Each embedding call waits for the engine. A comparison whose sides no heading names embeds them
+    side by side after the question, not one after another (they were a tail of the answer's latency)."""
+    embeddings = chain.service.embeddings
+    batch, calls = embeddings.embed_queries, []
+    monkeypatch.setattr(embeddings, "embed_queries", lambda texts: (calls.append(list(texts)), batch(texts))[1])
+    monkeypatch.setattr(embeddings, "embed_query", lambda text: pytest.fail(f"「{text}」 embedded on its own"))
+    answer = chain.ask("個人ボランティアとNPOみたいな団体、それぞれの強みは？")
+    assert len(calls) == 2 and len(calls[1]) == 2, calls
+    assert len({c.section_id for c in answer.citations}) >= 2
