@@ -384,6 +384,19 @@ def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_offtopic_check(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.corpus import OFFTOPIC
+    from assistant.ingestion.offtopic import OffTopics
+
+    path = settings.corpus_dir / OFFTOPIC
+    if not path.exists():
+        print(f"{path} がありません（対象外の話題の一覧なしで判断します）。", file=sys.stderr)
+        return 1
+    topics = OffTopics.load(path)  # a malformed list is an AssistantError: main prints what to mend
+    print(f"対象外の話題の一覧 {path}: {len(topics.fields)} 分野、{len(topics.topics)} 件の話題を読み込めました。")
+    return 0
+
+
 def cmd_glossary_check(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import GLOSSARY, load_corpus
     from assistant.ingestion.glossary import Glossary
@@ -630,6 +643,11 @@ def build_parser() -> argparse.ArgumentParser:
     glossary = p.add_subparsers(dest="glossary_command", required=True)
     p = glossary.add_parser("check", help="言い換え先の用語がすべてガイドラインにあることを確かめる")
     p.set_defaults(func=cmd_glossary_check)
+
+    p = sub.add_parser("offtopic", help="対象外の話題の一覧（corpus/offtopic.toml）を扱う")
+    offtopic = p.add_subparsers(dest="offtopic_command", required=True)
+    p = offtopic.add_parser("check", help="一覧の書き方を確かめる")
+    p.set_defaults(func=cmd_offtopic_check)
 
     p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")
     p.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1）")

@@ -11,11 +11,13 @@ CLI, the chat (streaming), the /ask API and the eval.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
@@ -33,7 +35,9 @@ from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, R
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
+from assistant.ingestion.corpus import OFFTOPIC
 from assistant.ingestion.glossary import fold
+from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import source_label
 from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
@@ -211,6 +215,13 @@ class AnswerChain:
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
         }
+        # the sentences of every indexed document beside the city's other business: a topic some
+        # indexed document covers is nearer one of its sentences than any off-topic phrase
+        self._sentence_matrix = np.vstack(
+            [found.vectors for found in self.extractive.sentences.values()] or [np.zeros((0, 1), np.float32)]
+        )
+        topics = OffTopics.load(self.settings.corpus_dir / OFFTOPIC).topics
+        self._off_topics = np.asarray(service.embeddings.embed_documents(topics), dtype=np.float32) if topics else None
         self.shorthand = self.shorthand_words()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
@@ -274,7 +285,9 @@ class AnswerChain:
         topic_terms = self.service.tokenizer.content_lemmas(topic)
         points_back = bool(POINTS_BACK.search(turn.question))
         alone_hits = self.service.retriever.search(turn.question, query_vector=turn.alone_vector, doc_ids=turn.doc_ids)
-        alone_scope = self.scope_model.score(self.scope_of(topic, turn.alone_evidence, alone_hits))
+        alone_scope = self.scope_model.score(
+            self.scope_of(topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector)
+        )
         if (
             not turn.analysis.asks_department
             and self.out_of_scope_alone(topic_terms, turn.previous, pointing=points_back)
@@ -505,9 +518,17 @@ class AnswerChain:
         """The evidence out-of-scope is decided on, from the question's topic (its asked-for details
         aside) and the sections ranked for it."""
         assert turn.analysis is not None
-        return self.scope_of(turn.analysis.topic_text, turn.evidence, turn.hits)
+        features = self.scope_of(turn.analysis.topic_text, turn.evidence, turn.hits, turn.query_vector)
+        if len(turn.analysis.sides) >= 2 and self._off_topics is not None:
+            # a question of several parts is as near the indexed documents as its nearest part: an
+            # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
+            parts = self.service.embeddings.embed_queries(turn.analysis.sides)
+            features = replace(features, off_topic=min([features.off_topic, *map(self.off_topic, parts)]))
+        return features
 
-    def scope_of(self, topic: str, evidence: float, hits: list[SectionHit]) -> ScopeFeatures:
+    def scope_of(
+        self, topic: str, evidence: float, hits: list[SectionHit], vector: list[float] | None
+    ) -> ScopeFeatures:
         return scope_features(
             evidence,
             self.service.tokenizer.tokenize(topic),
@@ -517,7 +538,16 @@ class AnswerChain:
             self.service.retriever.glossary.expand(topic),
             self.settings.mode,
             self.spelling.text,
+            self.off_topic(vector),
         )
+
+    def off_topic(self, vector: list[float] | None) -> float:
+        """How much nearer the question is to the city's other business (``corpus/offtopic.toml``)
+        than to any sentence of the indexed documents; NaN without the list (the model reads its mean)."""
+        if self._off_topics is None or vector is None or not len(self._sentence_matrix):
+            return math.nan
+        q = np.asarray(vector, dtype=np.float32)
+        return float((self._off_topics @ q).max() - (self._sentence_matrix @ q).max())
 
     def sides(self, turn: Turn) -> list[SectionHit]:
         """One section per side of a comparison: the section whose heading names the side best
@@ -582,7 +612,7 @@ class AnswerChain:
         evidence = self.evidence(topic, vector, turn.doc_ids)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
-        return self.scope_model.score(self.scope_of(topic, evidence, hits)) <= 0.0
+        return self.scope_model.score(self.scope_of(topic, evidence, hits, vector)) <= 0.0
 
     def side_section(
         self, side: str, turn: Turn, chosen: list[SectionHit], vector: list[float] | None = None

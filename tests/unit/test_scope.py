@@ -107,7 +107,7 @@ def test_fit_separates_and_keeps_false_abstentions_near_the_chosen_rate():
     evidence = np.concatenate([rng.normal(0.90, 0.03, n_in), rng.normal(0.84, 0.03, n_out)])
     uncovered = np.concatenate([rng.poisson(0.7, n_in), rng.poisson(2.2, n_out)]).astype(float)
     features = [
-        ScopeFeatures(e, u, 3.0 if u else 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        ScopeFeatures(e, u, 3.0 if u else 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         for e, u in zip(evidence, uncovered, strict=True)
     ]
     labels = [False] * n_in + [True] * n_out

@@ -1,0 +1,106 @@
+"""The city's other business (``corpus/offtopic.toml``): its loading and validation, and what it does
+through the real chain: a question nearer one of its topics than any indexed sentence is refused,
+until a document that covers the topic is indexed."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.cli import main
+from assistant.ingestion.corpus import OFFTOPIC
+from assistant.ingestion.offtopic import OffTopicError, OffTopics
+from tests.conftest import CORPUS_DIR, copy_vector_caches
+
+TAX_QUESTION = "市民税はどうやって納めればいいの？"
+TAX_GUIDE = """# 市民税の納め方
+
+## 納付の方法
+
+市民税・県民税は、納税通知書に同封の納付書で、市役所の窓口、指定の金融機関またはコンビニエンスストアで納めることができます。
+口座振替を申し込むと、納期ごとに指定の口座から引き落とされます。
+
+## 納期
+
+普通徴収の市民税・県民税の納期は、６月、８月、１０月、翌年１月の年４回です。
+"""
+
+
+def test_the_corpus_list_loads_with_short_distinct_topics():
+    topics = OffTopics.load(CORPUS_DIR / OFFTOPIC)
+    assert len(topics.fields) >= 10 and len(topics.topics) == len(set(topics.topics)) >= 80
+    assert "職員の給与・ボーナスの支給日" in topics.topics
+
+
+def test_an_absent_list_is_empty():
+    assert OffTopics.load(CORPUS_DIR / "no-such.toml").topics == []
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[topics]\n"税務" = "市民税"\n', "文字列の配列"),
+        ('[topics]\n"税務" = []\n', "文字列の配列"),
+        ('[topics]\n"税務" = ["市民税", ""]\n', "文字列の配列"),
+        ('[topics]\n"税務" = ["市民税"]\n"市民課" = ["市民税"]\n', "二度"),
+        ('[topics]\n"税務" = ["' + "税" * 41 + '"]\n', "長すぎます"),
+        ('[topics]\n"税務" = ["市民税"\n', "読み込めません"),
+        ('topics = ["市民税"]\n', "[topics] の表"),
+    ],
+)
+def test_a_malformed_list_is_refused_saying_what_to_mend(tmp_path, text, says):
+    path = tmp_path / OFFTOPIC
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OffTopicError) as info:
+        OffTopics.load(path)
+    assert says in info.value.ja
+
+
+def test_cli_offtopic_check(tmp_path, monkeypatch, capsys):
+    assert main(["offtopic", "check"]) == 0
+    assert "件の話題を読み込めました" in capsys.readouterr().out
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
+    assert main(["offtopic", "check"]) == 1  # no list
+    (corpus / OFFTOPIC).write_text('[topics]\n"税務" = ["市民税", "市民税"]\n', encoding="utf-8")
+    assert main(["offtopic", "check"]) != 0
+    assert "二度" in capsys.readouterr().err
+
+
+def test_a_question_near_other_business_leans_off_topic_and_one_on_the_guideline_does_not(chain):
+    def off_topic(question: str) -> float:
+        return chain.off_topic(chain.service.embeddings.embed_query(question))
+
+    assert off_topic("職員のボーナスはいつ支給される？") > 0 > off_topic("後援名義の使用を申請するには？")
+    assert off_topic(TAX_QUESTION) > off_topic("協働事業の相手方はどう選ぶ？")
+
+
+def test_a_topic_an_indexed_document_covers_is_answered_from_it(chain, embedding_cache_dir, tmp_path):
+    """The guideline alone: a tax question is refused. With a small tax guide indexed beside it, its
+    sentences are nearer than the off-topic list's 市民税 topic, and the answer cites the guide."""
+    from assistant.answering.chain import AnswerChain
+    from assistant.ingestion.corpus import add_document
+    from assistant.service import load_service
+    from assistant.settings import Settings
+
+    refused = chain.ask(TAX_QUESTION)
+    assert refused.abstained and refused.answer.startswith(ABSTENTION_TEXT)
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("kyodo-guideline.txt", "documents.json", "glossary.toml", OFFTOPIC):
+        (corpus / name).write_bytes((CORPUS_DIR / name).read_bytes())
+    guide = tmp_path / "shiminzei.md"
+    guide.write_text(TAX_GUIDE, encoding="utf-8")
+    add_document(corpus, guide, title="市民税の納め方")
+    settings = Settings.from_env({}, index_dir=tmp_path / "index", corpus_dir=corpus)
+    copy_vector_caches(embedding_cache_dir, settings.index_dir / "cache")
+    service = load_service(settings)
+    try:
+        answer = AnswerChain(service).ask(TAX_QUESTION)
+    finally:
+        service.close()
+    assert not answer.abstained
+    assert answer.citations and answer.citations[0].doc_id == "shiminzei"
+    assert "口座振替" in answer.answer or "納付書" in answer.answer
