@@ -128,6 +128,7 @@ class Turn:
     previous: list[tuple[str, str]] = field(default_factory=list)  # what the previous answer cited
     query_vector: list[float] | None = None
     alone_vector: list[float] | None = None  # the question's own embedding (differs for a follow-up)
+    part_vectors: list[list[float]] = field(default_factory=list)  # each part's, for a question of several
     alone_evidence: float = 0.0
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
@@ -267,9 +268,12 @@ class AnswerChain:
                 titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
                 context = f"{earlier} {titles}".strip()
                 combined = f"{context} {turn.question}".strip()
+        # a question of several parts is judged out of scope by its nearest part (``scope_features``)
+        parts = turn.analysis.sides if len(turn.analysis.sides) >= 2 and self._off_topics is not None else []
         # embedded in one call: side by side on two cores, they cost about one query's time
-        texts = list(dict.fromkeys([turn.question] + [topic] * own_topic + [combined] * bool(combined)))
+        texts = list(dict.fromkeys([turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts))
         vectors = dict(zip(texts, self.service.embeddings.embed_queries(texts), strict=True))
+        turn.part_vectors = [vectors[part] for part in parts]
         turn.alone_vector = turn.query_vector = vectors[turn.question]
         turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
         if own_topic:
@@ -519,11 +523,11 @@ class AnswerChain:
         aside) and the sections ranked for it."""
         assert turn.analysis is not None
         features = self.scope_of(turn.analysis.topic_text, turn.evidence, turn.hits, turn.query_vector)
-        if len(turn.analysis.sides) >= 2 and self._off_topics is not None:
+        if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an
             # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
-            parts = self.service.embeddings.embed_queries(turn.analysis.sides)
-            features = replace(features, off_topic=min([features.off_topic, *map(self.off_topic, parts)]))
+            nearest = min([features.off_topic, *map(self.off_topic, turn.part_vectors)])
+            features = replace(features, off_topic=nearest)
         return features
 
     def scope_of(
