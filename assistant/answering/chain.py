@@ -789,8 +789,9 @@ class AnswerChain:
                 turn.question, k=10, query_vector=turn.alone_vector, doc_ids=turn.doc_ids
             )
             nearest = [h for h in near if "words" in h.ranks][:SUGGESTIONS]
-            # in a conversation, the section being talked about is among the nearest
-            ours = next((self.service.retriever.get(k) for k in turn.previous[:1]), None)
+            # in a conversation, the section being talked about is among the nearest when the question
+            # is about it; an unrelated one (「職員の有給休暇は？」 after 後援) is refused as it is alone
+            ours = next((self.service.retriever.get(k) for k in turn.previous[:1] if self.about(turn, k)), None)
             if ours is not None and ours.key not in {h.key for h in nearest}:
                 nearest = [ours, *nearest[: SUGGESTIONS - 1]]
             for hit in nearest:
@@ -810,6 +811,18 @@ class AnswerChain:
         if suggestions:
             text += f"\n\n{SUGGESTIONS_HEADING}\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
+
+    def about(self, turn: Turn, key: tuple[str, str]) -> bool:
+        """Whether a question speaks of a section: it points back at it (「それで…」), asks only for
+        more of it (「具体例は？」) or uses one of its words that names something (IDF above ``TOPIC_IDF``;
+        the glossary's readings included)."""
+        asked = self.asked_lemmas(turn.question) - CONVERSATIONAL
+        shared = asked & self._section_terms.get(key, frozenset())
+        return (
+            bool(POINTS_BACK.search(turn.question))
+            or not asked
+            or any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in shared)
+        )
 
     # ------------------------------------------------------------------ entry points
 

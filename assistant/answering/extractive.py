@@ -301,6 +301,11 @@ class ExtractiveAnswerer:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
             chosen = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
             lead = self.with_context(first, sorted((s.start, s.end) for s in chosen))
+            # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
+            if PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
+                dropped = self.other_items(blocks[0].key, lead, question.text)
+                lead = [sp for sp in lead if sp not in dropped]
+                taken_by[blocks[0].key] |= dropped
         supports: list[list[tuple[int, int]]] = []
         for hit in blocks:
             room = self.max_sentences
@@ -323,6 +328,10 @@ class ExtractiveAnswerer:
             for span in supports[0]:
                 if leans.leans[position[span]] and position[span] - 1 in joined:
                     joined.add(position[span])
+                elif position[span] - 1 in joined and self.in_list(
+                    first, *leans.spans[position[span] - 1 : position[span] + 1]
+                ):
+                    joined.add(position[span])  # the items of a list whose lead-in joined
             lead = [leans.spans[i] for i in sorted(joined)]
             supports[0] = [sp for sp in supports[0] if sp not in lead]
         if lead:
@@ -340,6 +349,37 @@ class ExtractiveAnswerer:
                 f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)
             )
         return "\n".join(lead_lines) + ("\n\n" if lead_lines and parts else "") + "\n\n".join(parts), citations
+
+    @staticmethod
+    def in_list(section: Section, before: tuple[int, int], span: tuple[int, int]) -> bool:
+        """Whether ``span`` is an item of the list that ``before`` opens (「次の…」) or is an item of."""
+        text = section.text
+        return _in_item(text, span) and (_in_item(text, before) or bool(LIST_INTRO.search(text[slice(*before)])))
+
+    def other_items(self, key: tuple[str, str], lead: list[tuple[int, int]], question: str) -> set[tuple[int, int]]:
+        """For a question that picks one thing (「そのうち宗教に関係するのはどれ？」「…でもいいの？」): the
+        items of a list in the lead that do not use a word of the question, when some do (宗教 in
+        「・ 宗教的又は政治的色彩を有している。」); else none: the whole list answers."""
+        text = self.section(*key).text
+        sentences = self.sentences[key]
+        lemmas = dict(zip(sentences.spans, sentences.terms, strict=True))
+        asked = {
+            t.lemma
+            for t in self.tokenizer.tokenize(question)
+            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
+        } - self._title_terms(*key)
+        items: list[list[tuple[int, int]]] = []  # each item's sentences, in the lead's order
+        for span in sorted(lead):
+            if not _in_item(text, span):
+                continue
+            if text[span[0] : span[1]].startswith(BULLET) or not items:
+                items.append([span])
+            else:
+                items[-1].append(span)
+        named = [item for item in items if any(asked & set(lemmas.get(sp, ())) for sp in item)]
+        if not named or len(named) == len(items):
+            return set()
+        return {sp for item in items if item not in named for sp in item}
 
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは
@@ -443,11 +483,19 @@ class ExtractiveAnswerer:
         return [all_spans[i] for i in sorted(keep)]
 
 
+def _in_item(text: str, span: tuple[int, int]) -> bool:
+    """Whether a sentence is part of a list item: its line is (「・ …こともあります。その場合には、…」)."""
+    return text[text.rfind("\n", 0, span[0]) + 1 :].startswith(BULLET)
+
+
 def _is_heading(sentence: str) -> bool:
     """A line inside a list that names a group of items rather than saying something (no 。)."""
     return not sentence.startswith(BULLET) and not sentence.rstrip().endswith(tuple(SENTENCE_ENDS))
 
 
+# A question that picks one thing of several: 「そのうち…のはどれ？」「その中で…」「どっち？」
+PICKS = re.compile(r"どれ(?!くらい|ぐらい|だけ|ほど)|どっち|どちら|(その|この)(うち|中)")
+OPEN_QUESTION = re.compile(r"どう|何|なに|なん|いつ|誰|だれ|どこ|どんな|いくら|いくつ")
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3

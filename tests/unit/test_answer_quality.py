@@ -611,6 +611,84 @@ def test_a_follow_up_asking_a_number_the_section_lacks_says_so_from_the_conversa
     assert answer.answer.startswith("ガイドラインには") and "記載はありません" in answer.answer.splitlines()[0]
 
 
+def lead(answer) -> str:
+    """What an answer opens with: its text before the first ■ block."""
+    return answer.answer.split("\n\n")[0]
+
+
+def test_a_follow_up_picking_one_item_of_the_previous_list_leads_with_that_item(chain):
+    """「そのうち宗教に関係するのはどれ？」 after the list of cases where 後援名義 is refused: the item it
+    names, with the list's lead-in, not the whole list again (nor its first item)."""
+    answer = chain.ask("そのうち宗教に関係するのはどれ？", turn(chain, "後援名義を使わせちゃダメなのはどんな場合？"))
+    assert answer.cited_sections == ["3-7"]
+    assert "適切でありません。\n・ 宗教的又は政治的色彩を有している。［" in lead(answer)
+    assert "営利" not in answer.answer and "公序良俗" not in answer.answer
+
+
+def test_a_yes_no_follow_up_leads_with_the_item_that_decides_it(chain):
+    """「それって宗教団体の行事でもいいの？」 after 後援: not the previous answer again, but the item that
+    settles it, after its lead-in (「…適切でありません。」)."""
+    history = turn(chain, "後援って何？")
+    answer = chain.ask("それって宗教団体の行事でもいいの？", history)
+    assert answer.cited_sections[0] == "3-7"
+    assert "適切でありません。\n・ 宗教的又は政治的色彩を有している。［" in lead(answer)
+    assert lead(answer) != history[1]["content"].split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "quoted"),
+    [
+        # 実現 is a word of the first item, but the question asks what to do when it cannot be: the list stays
+        (
+            "市民から企画の提案がメールで届きました。どう対応すべき？",
+            "それでも実現できないときはどうする？",
+            "理由を分かりやすく説明",
+        ),
+        # no item names what is asked (お金もうけ is the text's 営利 in other words): the whole list
+        ("後援名義を使わせちゃダメなのはどんな場合？", "そのうちお金もうけに関係するのはどれ？", "営利や私的な利益"),
+    ],
+)
+def test_a_follow_up_naming_no_one_item_keeps_the_whole_list(chain, first, question, quoted):
+    assert quoted in chain.ask(question, turn(chain, first)).answer
+
+
+def test_a_lead_in_that_joins_the_lead_brings_its_items(chain):
+    """「また、次の項目に…」 continues the lead's sentence: it comes with its seven items, not alone in the
+    lead with the items left in the block below."""
+    opening = lead(chain.ask("後援ってどういうもの？"))
+    assert "適切でありません。\n・ 営利や私的な利益を目的としている。" in opening
+    assert opening.count("\n・ ") == 7
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section"),
+    [
+        ("後援とは？", "職員の有給休暇は何日ある？", "3-7"),
+        ("共催の経費負担は？", "庁舎の駐車場は何時まで使える？", "3-1"),
+    ],
+)
+def test_an_unrelated_refusal_in_a_conversation_is_the_refusal_it_gets_alone(chain, first, question, section):
+    """Nothing of the section just discussed is offered for a question that is not about it."""
+    answer = chain.ask(question, turn(chain, first))
+    alone = chain.ask(question)
+    assert answer.abstained and alone.abstained
+    assert section not in [s.section_id for s in answer.suggestions]
+    assert answer.answer == alone.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "department"),
+    [
+        ("避難計画の作成はどこの課？", "レジ袋削減はどこの課の担当？", "減量対策課"),
+        ("まちづくりトークの担当は？", "消費生活展はどこの課？", "安全安心生活課"),
+        ("国際交流の取組はどこの課がやってる？", "ごみステーションを見回る活動はどこの担当？", "清掃事業課"),
+    ],
+)
+def test_a_department_question_after_another_names_its_own_department(chain, first, question, department):
+    answer = chain.ask(question, turn(chain, first))
+    assert department in answer.answer.splitlines()[0]
+
+
 @pytest.mark.parametrize(
     ("evidence", "leans"),
     [
