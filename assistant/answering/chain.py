@@ -292,9 +292,11 @@ class AnswerChain:
         alone_scope = self.scope_model.score(
             self.scope_of(topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector)
         )
+        # a suffix (政治＋家, 懇親＋会) is part of the word before it, not a word the guideline lacks
+        words = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos != "接尾辞"]
         if (
             not turn.analysis.asks_department
-            and self.out_of_scope_alone(topic_terms, turn.previous, pointing=points_back)
+            and self.out_of_scope_alone(words, turn.previous, pointing=points_back)
             and alone_scope > self.scope_model.threshold
         ):
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it

@@ -285,6 +285,19 @@ def test_a_follow_up_answers_from_the_previous_topic_and_a_new_topic_leaves_it(p
     assert "市の理論を押し付けるようであってはいけません。" in last_answer(page)
 
 
+def test_a_follow_up_picking_an_item_shows_it_and_an_unrelated_question_is_refused_as_alone(page):
+    """In the chat as in the chain: 「そのうち…どれ？」 shows the item it names under the list's lead-in,
+    not the list again; an unrelated next question is refused without offering the section just discussed."""
+    ask(page, "後援名義を使わせちゃダメなのはどんな場合？")
+    ask(page, "そのうち宗教に関係するのはどれ？")
+    text = last_answer(page)
+    assert "適切でありません。\n・ 宗教的又は政治的色彩を有している。" in text and "営利" not in text
+    assert chips(page.locator(TURNS).last)[0] == "3-7"
+    ask(page, "職員の有給休暇は何日ある？")
+    assert ABSTENTION_TEXT in last_answer(page)
+    assert "3-7" not in chips(page.locator(TURNS).last)
+
+
 def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):
     ask(page, "委託と補助の違いは？")
     text = last_answer(page)

@@ -635,6 +635,14 @@ def test_a_yes_no_follow_up_leads_with_the_item_that_decides_it(chain):
     assert lead(answer) != history[1]["content"].split("\n\n")[0]
 
 
+def test_a_yes_no_follow_up_naming_a_word_with_a_suffix_is_not_refused(chain):
+    """政治家 is 政治＋家: the suffix is no word the guideline lacks, so 「それって政治家の集会でもいいの？」
+    has one unknown word, not two, and is answered from 後援's 「政治的色彩」 item."""
+    answer = chain.ask("それって政治家の集会でもいいの？", turn(chain, "後援って何？"))
+    assert not answer.abstained and answer.cited_sections[0] == "3-7"
+    assert "・ 宗教的又は政治的色彩を有している。［" in lead(answer)
+
+
 @pytest.mark.parametrize(
     ("first", "question", "quoted"),
     [
