@@ -135,6 +135,7 @@ class Turn:
     missing: str = ""  # a detail asked for that the quoted sections do not state
     missing_parts: list[str] = field(default_factory=list)  # parts of a two-part question not covered
     listed: tuple[str, str] | None = None  # a section whose sub-sections a count asked for counts
+    items: tuple[int, int] | None = None  # the bulleted list of the first block a count asked for counts
     contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
@@ -491,6 +492,11 @@ class AnswerChain:
                     if listed not in turn.hits:
                         turn.hits.append(listed)
                     turn.blocks = [listed]
+            elif any(d.counts_items for d in missing):
+                # 「…場合っていくつある？」 counts the bulleted list of the section quoted: its items
+                turn.items = self.extractive.counted_list(turn.blocks[0].key, terms)
+                if turn.items is not None:
+                    missing = [d for d in missing if not d.counts_items]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
@@ -729,6 +735,7 @@ class AnswerChain:
             turn.missing_parts,
             turn.listed,
             turn.contrast,
+            items=turn.items,
             settled=not self.heading_in_doubt(turn),
         )
 

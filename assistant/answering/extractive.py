@@ -230,11 +230,13 @@ class ExtractiveAnswerer:
         listed: tuple[str, str] | None = None,
         contrast: bool = True,
         settled: bool = True,
+        items: tuple[int, int] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
         ``missing_parts`` the parts of a two-part question the guideline does not cover; ``listed`` a
-        section whose sub-sections a count asked for counts (they are named, in order); ``contrast``
+        section whose sub-sections a count asked for counts (they are named, in order), ``items`` the
+        bulleted list of the first block it counts (its lead-in's index, how many items); ``contrast``
         whether the sides were found by the headings that name them (else no line of differences).
         Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
         blocks = [b for b in blocks if b.key in self.sentences]
@@ -260,6 +262,17 @@ class ExtractiveAnswerer:
                 ]
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         first = self.section(*blocks[0].key)
+        stated = [d for d in question.details if d.asked and d.supplied_by(first.text)]
+        if stated and not question.compares:
+            # the sentence that states the detail asked for (a date, an amount, the form) leads, not the
+            # section's first sentence or its definition
+            text = first.text
+            scored[blocks[0].key] = [
+                replace(s, score=s.score + DETAIL_BONUS)
+                if any(d.supplied_by(text[s.start : s.end]) for d in stated)
+                else s
+                for s in scored[blocks[0].key]
+            ]
         citations: list[Citation] = []
         taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
         sides = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
@@ -268,6 +281,7 @@ class ExtractiveAnswerer:
             and contrast
             and len(blocks) >= 2
             and not missing_parts
+            and not missing  # a detail asked of the sides (「保険料はどっちが払う？」) is not their difference
             and all(s for _, s in sides)
         ):
             # the difference in the text's own words: what each side's section says it is
@@ -288,6 +302,8 @@ class ExtractiveAnswerer:
                 + "、".join(c.heading for c in children)
                 + "。"
             )
+        if items is not None:
+            lead_lines.append(f"挙げられているのは次の{str(items[1]).translate(WIDE_DIGITS)}項目です。")
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
         elif question.asks_department and first.department:
@@ -301,8 +317,11 @@ class ExtractiveAnswerer:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
             chosen = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
             lead = self.with_context(first, sorted((s.start, s.end) for s in chosen))
+            if items is not None:  # the list counted leads, with its lead-in
+                spans = self.sentences[blocks[0].key].spans
+                lead = self.with_context(first, [spans[items[0]], *self.list_items(blocks[0].key, items[0])])
             # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
-            if PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
+            elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 dropped = self.other_items(blocks[0].key, lead, question.text)
                 lead = [sp for sp in lead if sp not in dropped]
                 taken_by[blocks[0].key] |= dropped
@@ -380,6 +399,39 @@ class ExtractiveAnswerer:
         if not named or len(named) == len(items):
             return set()
         return {sp for item in items if item not in named for sp in item}
+
+    def list_items(self, key: tuple[str, str], intro: int) -> list[tuple[int, int]]:
+        """The sentences of the bulleted list that follows sentence ``intro`` of a section."""
+        text = self.section(*key).text
+        spans = self.sentences[key].spans
+        found = []
+        for start, end in spans[intro + 1 :]:
+            if not text[text.rfind("\n", 0, start) + 1 :].startswith(BULLET):
+                break
+            found.append((start, end))
+        return found
+
+    def counted_list(self, key: tuple[str, str], terms: dict[str, float]) -> tuple[int, int] | None:
+        """The bulleted list of a section a count question counts: of the lists (a lead-in sentence and
+        the items after it), the one whose words share most of the question's weight; its lead-in's
+        index and how many items it has, or None when no list shares a word with the question."""
+        if key not in self.sentences:
+            return None
+        text = self.section(*key).text
+        sentences = self.sentences[key]
+        best, best_score = None, 0.0
+        for i in range(len(sentences.spans) - 1):
+            if text[slice(*sentences.spans[i])].startswith(BULLET):
+                continue
+            listed = self.list_items(key, i)
+            count = sum(text[s:e].startswith(BULLET) for s, e in listed)
+            if count < 2:
+                continue
+            words = set().union(*sentences.terms[i : i + 1 + len(listed)])
+            score = sum(w for t, w in terms.items() if t in words)
+            if score > best_score:
+                best, best_score = (i, count), score
+        return best
 
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは
@@ -499,6 +551,7 @@ OPEN_QUESTION = re.compile(r"どう|何|なに|なん|いつ|誰|だれ|どこ|�
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
+DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the asked detail leads
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
@@ -513,7 +566,7 @@ SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (
 # department, the contrast of a comparison (its quotes are cited spans).
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
-    r"|「.*」には次の\d+項目があります: .*"
+    r"|「.*」には次の\d+項目があります: .*|挙げられているのは次の\d+項目です。"
     rf"|.*{MISSING_PART}|{CONTRAST}.*)$"
 )
 

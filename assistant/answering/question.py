@@ -56,8 +56,15 @@ class DetailKind:
     value: str  # a regular expression over a section's text: a concrete value (３０日前, ５万円, 様式第１号)
 
 
+# A count of things in general, which a list's items answer (not 何部, 何人).
+ITEMS_COUNTED = re.compile(r"いくつ|幾つ|何(個|項目|種類|つ|通り|パターン)")
 # Words that contain a detail noun without asking for it.
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
+
+DEADLINE = (
+    rf"{NUM}+\s*(日|週間|か月|ヶ月|カ月|年|月)(前|以内|まで|以上|後|間|から)|{NUM}+\s*年度|{NUM}+\s*月\s*{NUM}+\s*日"
+    r"|(平成|令和|昭和)\s*[0-9０-９元]"
+)
 
 # Order matters: the first kind whose noun or interrogative a phrase matches names it (何年ごと is a
 # frequency before it is a period).
@@ -68,6 +75,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"何(年|か月|ヶ月|カ月)(ごと|毎|に一度|に1回|おき)",
         rf"{NUM}+\s*(年|か月|ヶ月)(ごと|毎|に一度|おき)|毎年|毎月|年{NUM}+回",
     ),
+    # a time of day (opening hours) is no deadline: 「何時から？」 (stated by an hour, or as a deadline was)
+    DetailKind("時刻・時間帯", (), r"何時(から|まで|に|頃|ごろ)?", rf"{NUM}+\s*(時|：|:)|{DEADLINE}"),
     DetailKind(
         "期限・期間",
         (
@@ -88,9 +97,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "スケジュール",
             "納期",
         ),
-        r"何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|何時|いつまで|いつから",
-        rf"{NUM}+\s*(日|週間|か月|ヶ月|カ月|年|月)(前|以内|まで|以上|後|間|から)|{NUM}+\s*年度|{NUM}+\s*月\s*{NUM}+\s*日"
-        r"|(平成|令和|昭和)\s*[0-9０-９元]",
+        r"何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから",
+        DEADLINE,
     ),
     DetailKind(
         "割合",
@@ -182,8 +190,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
-    # a time asked by a noun (開催時期) can be stated in prose: 「取組が終了した時には」
-    DetailKind("時期", ("時期",), r"(?!)", r"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*月"),
+    # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
+    DetailKind(
+        "時期",
+        ("時期",),
+        r"(?!)",
+        rf"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*(月|年度)|(平成|令和|昭和)\s*[0-9０-９元]"
+        rf"|[春夏秋冬]|毎年|毎月|年\s*{NUM}+\s*回",
+    ),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
 
@@ -234,6 +248,12 @@ class Detail:
     @property
     def value(self) -> re.Pattern[str]:
         return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
+
+    @property
+    def counts_items(self) -> bool:
+        """Whether it asks how many of anything (いくつ, 何個, 何項目): a list's items may answer it, not
+        a count of copies or people (何部, 何人)."""
+        return self.counts and bool(ITEMS_COUNTED.search(self.name))
 
     @property
     def counts(self) -> bool:

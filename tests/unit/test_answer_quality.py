@@ -234,6 +234,42 @@ def test_a_time_stated_in_prose_is_not_called_missing(chain):
     assert "取組が終了した時" in answer.answer
 
 
+def test_a_count_of_a_bulleted_list_counts_it(chain, guideline):
+    answer = chain.ask("後援名義を使わせてはいけない場合っていくつある？")
+    assert not answer.partial and "記載はありません" not in answer.answer
+    lines = answer.answer.splitlines()
+    assert lines[0] == "挙げられているのは次の７項目です。"
+    items = [line for line in guideline.section("3-7").text.splitlines() if line.startswith("・")]
+    assert len(items) == 7 and all(item in answer.answer for item in items)
+
+
+def test_a_count_of_copies_is_not_answered_by_a_list(chain):
+    answer = chain.ask("後援の申請書は何部出せばいい？")
+    assert answer.partial and "項目です" not in answer.answer and "何部" in answer.answer.splitlines()[0]
+
+
+def test_a_detail_asked_of_two_parties_is_no_contrast_of_their_definitions(chain):
+    answer = chain.ask("共催したイベントの保険料は市と相手方のどっちが払うの？")
+    assert answer.partial and "違い:" not in answer.answer
+    assert answer.answer.startswith("ガイドラインにはイベントの保険料についての記載はありません。")
+
+
+def test_opening_hours_are_a_time_of_day_not_a_deadline(chain):
+    first = chain.ask("みんなの消費生活展は何時から何時まで開いてる？").answer.splitlines()[0]
+    assert first.startswith("ガイドラインには時刻・時間帯（何時から）") and "期限" not in first
+
+
+def test_the_sentence_stating_the_asked_detail_leads(chain):
+    """Not the section's first sentence: the one holding the number asked for."""
+    first = chain.ask("障がい者のパソコン教室って、支援する人は受講者何人を受け持つ？").answer.splitlines()[0]
+    assert first.startswith("パソコン教室では、１対１での操作支援を実施しています。")
+
+
+def test_a_time_stated_by_a_season_is_not_called_missing(chain):
+    answer = chain.ask("ゼロごみの日の地域清掃の実施時期は？")
+    assert not answer.partial and "春と秋の年２回" in answer.answer.splitlines()[0]
+
+
 # --------------------------------------------------------------------------- paraphrase
 
 
@@ -470,6 +506,8 @@ def test_question_analysis(question, kind, sides):
         # a document noun in a clause of its own says where; the amount is what is asked
         ("協定書に貼る印紙はいくら？", "金額", "いくら"),
         ("協定書の印紙税っていくら？", "金額", "いくら"),
+        # a time of day is no deadline
+        ("会議室は何時から使える？", "時刻・時間帯", "何時から"),
         # of two nouns of one kind, the one said of the other is asked
         ("クリーンアップサポーターの合意書って様式決まってる？", "様式・書式", "合意書の様式"),
     ],
