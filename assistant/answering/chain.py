@@ -49,6 +49,11 @@ ASKS = re.compile(r"いつ|誰|だれ|どこ|どれ|どっち|どちら|なぜ|�
 POINTS_BACK = re.compile(
     r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
 )
+# How much nearer the city's other business (``corpus/offtopic.toml``) than any indexed sentence a
+# question in a conversation must be to be judged on its own by its meaning. Dev: 0.03 changed no case
+# and refused three unrelated next questions (駐車場, 残業代, 入札 after 後援 or 委託); 0.02 also refused
+# 「申請の締め切りは？」 (+0.013 for 「あと、申請の期限は？」 after 後援, which asks about 後援).
+OFF_TOPIC_SWITCH = 0.03
 # Sources shown in an earlier answer's text (［第３章（７）後援］, a block's 「■ 第３章（７）後援」, an older
 # ［3-7 後援］), for histories that carry no citations as data.
 MARKER = re.compile(r"［([^］\n]{1,200})］|^■ ([^\n（]+)", re.MULTILINE)
@@ -290,15 +295,21 @@ class AnswerChain:
         topic_terms = self.service.tokenizer.content_lemmas(topic)
         points_back = bool(POINTS_BACK.search(turn.question))
         alone_hits = self.service.retriever.search(turn.question, query_vector=turn.alone_vector, doc_ids=turn.doc_ids)
-        alone_scope = self.scope_model.score(
-            self.scope_of(topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector)
+        alone = self.scope_of(
+            topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector
         )
         # a suffix (政治＋家, 懇親＋会) is part of the word before it, not a word the guideline lacks
         words = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos != "接尾辞"]
         if (
             not turn.analysis.asks_department
-            and self.out_of_scope_alone(words, turn.previous, pointing=points_back)
-            and alone_scope > self.scope_model.threshold
+            # by its words, or by its meaning: clearly nearer the city's other business than any
+            # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
+            # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
+            and (
+                self.out_of_scope_alone(words, turn.previous, pointing=points_back)
+                or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in words))
+            )
+            and self.scope_model.score(alone) > self.scope_model.threshold
         ):
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it
         vector = vectors[combined]

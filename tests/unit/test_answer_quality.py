@@ -723,6 +723,25 @@ def test_an_unrelated_refusal_in_a_conversation_is_the_refusal_it_gets_alone(cha
 
 
 @pytest.mark.parametrize(
+    ("first", "question", "refused"),
+    [
+        ("後援名義って何？", "じゃあ、市役所の駐車場は何時まで使える？", True),
+        ("後援名義って何？", "それと、職員の残業代は出る？", True),
+        ("委託と補助の違いは？", "それと、入札の手続きは？", True),
+        ("後援名義って何？", "あと、申請の期限は？", False),  # about 後援: its 期限 is what is not stated
+        ("後援名義って何？", "それって政治家の集会でもいいの？", False),
+    ],
+)
+def test_a_next_question_about_the_citys_other_business_is_refused_though_it_points_back(
+    chain, first, question, refused
+):
+    """「じゃあ」「それと」 open new topics too: a next question clearly nearer the city's other business
+    (corpus/offtopic.toml) than the guideline, naming a thing the guideline never does, is judged alone."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.abstained is refused, answer.answer
+
+
+@pytest.mark.parametrize(
     ("first", "question", "department"),
     [
         ("避難計画の作成はどこの課？", "レジ袋削減はどこの課の担当？", "減量対策課"),
