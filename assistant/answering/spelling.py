@@ -6,6 +6,10 @@ each with its reading from UniDic. A stretch of the question is respelled only w
 never writes it, it is written in kana or is a compound of kanji nouns, and its reading is exactly
 one of those terms' reading: a term written as the guideline writes it, a kana word the guideline
 itself uses, or a single kanji word it lacks (地震 is no typo of 自身) is left as typed.
+
+A second kanji slipped for another (協動, 後緑名義) is read back only as the one word of the guideline's
+headings that differs from it in that kanji, and only when the slip made it no word at all (MeCab cuts
+it into single characters): 残業 is a word of its own, not a slip for 事業.
 """
 
 from __future__ import annotations
@@ -61,6 +65,15 @@ class Spelling:
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
+        # the headings' kanji words and noun runs (後援, 協働, 事業協力): what a one-kanji slip is read as
+        titles = [unicodedata.normalize("NFKC", s.title) for d in documents for s in d.sections]
+        self.heading_words = frozenset(
+            word
+            for title in titles
+            for run in _noun_runs(tokenizer.tokenize(title))
+            for word in [title[run[0].start : run[-1].end], *(t.surface for t in run)]
+            if len(word) >= 2 and all(KANJI.match(ch) for ch in word)
+        )
         # the nouns that ask for a detail (期限, 様式, 単価), by reading: typed as another word that sounds
         # the same (機嫌, 洋式, 担架), the detail asked for would go unseen
         self.details: dict[str, str] = {}
@@ -77,6 +90,8 @@ class Spelling:
             + self._mistyped_compounds(text, tokens)
             + self._mistyped_details(text, tokens)
         )
+        if not changes:
+            changes = self._slipped_kanji(text, tokens)
         if not changes:
             return question, []
         respelled = [Respelling(text[start:stop], term) for start, stop, term in changes]
@@ -148,6 +163,31 @@ class Spelling:
             ):
                 changes.append((last.start, last.end, noun))
         return changes
+
+    def _slipped_kanji(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """Two single-kanji tokens side by side (協|動, 後|緑) that the guideline never writes and whose
+        second kanji is all that sets them apart from exactly one heading word of two. The first must
+        match: 何日|前 (日|前) is one kanji from 事前, and no slip."""
+        changes = []
+        for run in _noun_runs(tokens):
+            single = [len(t.surface) == 1 for t in run] + [False]  # the last also stands before the first
+            for i in range(len(run) - 1):
+                # a slip leaves two single characters side by side; three or more (立|会|人) are a
+                # compound MeCab does not know, not a slip
+                if not (single[i] and single[i + 1]) or single[i - 1] or single[i + 2]:
+                    continue
+                start, stop = run[i].start, run[i + 1].end
+                typed = text[start:stop]
+                if not all(KANJI.match(ch) for ch in typed) or fold(typed) in self.text:
+                    continue
+                near = [w for w in self.heading_words if w[0] == typed[0] and _one_apart(w, typed)]
+                if len(near) == 1:
+                    changes.append((start, stop, near[0]))
+        return changes
+
+
+def _one_apart(word: str, typed: str) -> bool:
+    return len(word) == len(typed) and sum(a != b for a, b in zip(word, typed, strict=True)) == 1
 
 
 def _noun_runs(tokens: list[Token]) -> list[list[Token]]:

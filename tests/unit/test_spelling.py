@@ -33,6 +33,10 @@ def spelling(guideline):
         # a homophone of a noun that asks for a detail, where the question asks about it
         ("後援の申請の機嫌はいつまで?", "後援の申請の期限はいつまで?", [("機嫌", "期限")]),
         ("協定書の洋式ってある?", "協定書の様式ってある?", [("洋式", "様式")]),
+        # one kanji slipped, leaving no word: read as the one heading word it is one kanji from
+        ("協動とは何?", "協働とは何?", [("協動", "協働")]),
+        ("後緑名義って?", "後援名義って?", [("後緑", "後援")]),
+        ("共崔と後援の違い", "共催と後援の違い", [("共崔", "共催")]),
     ],
 )
 def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
@@ -52,6 +56,11 @@ def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, sear
         "市民の機嫌を損ねない説明のしかた",  # 機嫌 not asked about: no 期限
         "ガイドラインの要旨は？",  # no value asked: 要旨 as typed, not a slip for 用紙
         "協議会の関係機関は？",  # 機関 is the guideline's own word, not a slip for 期間
+        "残業代は出る？",  # a word of its own, one kanji from 事業
+        "各課の担当は？",  # 各|課: single characters, but one kanji from no heading word alone
+        "後援の申請って何日前までに出せばいい？",  # 日|前 is one kanji from 事前, in the first place
+        "選挙の投票立会人を町内会にお願いするには？",  # 立|会|人: a compound MeCab lacks, not 立場
+        "協労の意味は？",  # one kanji from 協働, 協力, 協定 and 協議: which one is a guess
     ],
 )
 def test_words_that_are_not_slips_are_left_as_typed(spelling, question):
@@ -71,6 +80,12 @@ def test_an_ime_slip_is_answered_like_the_term_it_sounds_like(chain):
     assert not slip.abstained
     assert slip.cited_sections == meant.cited_sections == ["3-7"]
     assert "宗教的又は政治的色彩" in slip.answer
+
+
+def test_a_slipped_kanji_is_answered_like_the_heading_word_and_says_how_it_was_read(chain):
+    answer = chain.ask("協動の相手ってどんな人たち？")
+    assert not answer.abstained and "「協動」を「協働」として調べました。" in answer.notes
+    assert answer.cited_sections == chain.ask("協働の相手ってどんな人たち？").cited_sections
 
 
 def test_a_detail_hidden_by_a_homophone_is_said_to_be_missing(chain):
