@@ -65,15 +65,12 @@ class Spelling:
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
-        # the headings' kanji words and noun runs (後援, 協働, 事業協力): what a one-kanji slip is read as
-        titles = [unicodedata.normalize("NFKC", s.title) for d in documents for s in d.sections]
-        self.heading_words = frozenset(
-            word
-            for title in titles
-            for run in _noun_runs(tokenizer.tokenize(title))
-            for word in [title[run[0].start : run[-1].end], *(t.surface for t in run)]
-            if len(word) >= 2 and all(KANJI.match(ch) for ch in word)
-        )
+        # the headings' kanji words, adjectival nouns (対等) too, and noun runs (後援, 協働, 事業協力):
+        # what a one-kanji slip is read as
+        titles = [tokenizer.tokenize(unicodedata.normalize("NFKC", s.title)) for d in documents for s in d.sections]
+        words = [t.surface for title in titles for t in title if t.pos in NOUNS | {"形状詞"}]
+        runs = ["".join(t.surface for t in run) for title in titles for run in _noun_runs(title)]
+        self.heading_words = frozenset(w for w in words + runs if len(w) >= 2 and all(KANJI.match(ch) for ch in w))
         # the nouns that ask for a detail (期限, 様式, 単価), by reading: typed as another word that sounds
         # the same (機嫌, 洋式, 担架), the detail asked for would go unseen
         self.details: dict[str, str] = {}

@@ -37,6 +37,7 @@ def spelling(guideline):
         ("協動とは何?", "協働とは何?", [("協動", "協働")]),
         ("後緑名義って?", "後援名義って?", [("後緑", "後援")]),
         ("共崔と後援の違い", "共催と後援の違い", [("共崔", "共催")]),
+        ("対東な立場とは", "対等な立場とは", [("対東", "対等")]),  # an adjectival noun of a heading
     ],
 )
 def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
