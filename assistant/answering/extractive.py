@@ -414,12 +414,14 @@ class ExtractiveAnswerer:
     def counted_list(self, key: tuple[str, str], terms: dict[str, float]) -> tuple[int, int] | None:
         """The bulleted list of a section a count question counts: of the lists (a lead-in sentence and
         the items after it), the one whose words share most of the question's weight; its lead-in's
-        index and how many items it has, or None when no list shares a word with the question."""
+        index and how many items it has. None when no list shares a word with the question, or when
+        another list shares as much: Ｑ８'s four groups of fields, each headed 「…分野」, are no list of
+        three for 「分野って何種類？」."""
         if key not in self.sentences:
             return None
         text = self.section(*key).text
         sentences = self.sentences[key]
-        best, best_score = None, 0.0
+        best, best_score, tied = None, 0.0, False
         for i in range(len(sentences.spans) - 1):
             if text[slice(*sentences.spans[i])].startswith(BULLET):
                 continue
@@ -430,8 +432,10 @@ class ExtractiveAnswerer:
             words = set().union(*sentences.terms[i : i + 1 + len(listed)])
             score = sum(w for t, w in terms.items() if t in words)
             if score > best_score:
-                best, best_score = (i, count), score
-        return best
+                best, best_score, tied = (i, count), score, False
+            elif score == best_score and best is not None:
+                tied = True
+        return None if tied else best
 
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは

@@ -243,6 +243,14 @@ def test_a_count_of_a_bulleted_list_counts_it(chain, guideline):
     assert len(items) == 7 and all(item in answer.answer for item in items)
 
 
+def test_a_count_over_headed_groups_is_not_the_count_of_one_group(chain):
+    """Ｑ８ lists fields in four groups, each headed 「…分野」: asked how many kinds of fields, the first
+    group's three items are no answer (the trial found 「次の３項目です」 stated as the count)."""
+    answer = chain.ask("協働の分野には何種類あるの？")
+    assert "6-Q8" in answer.cited_sections
+    assert "項目です" not in answer.answer
+
+
 def test_a_count_of_copies_is_not_answered_by_a_list(chain):
     answer = chain.ask("後援の申請書は何部出せばいい？")
     assert answer.partial and "項目です" not in answer.answer and "何部" in answer.answer.splitlines()[0]
