@@ -134,6 +134,7 @@ class Turn:
     query_vector: list[float] | None = None
     alone_vector: list[float] | None = None  # the question's own embedding (differs for a follow-up)
     part_vectors: list[list[float]] = field(default_factory=list)  # each part's, for a question of several
+    vectors: dict[str, list[float]] = field(default_factory=dict)  # every text embedded for this turn
     alone_evidence: float = 0.0
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
@@ -276,9 +277,7 @@ class AnswerChain:
                 combined = f"{context} {turn.question}".strip()
         # a question of several parts is judged out of scope by its nearest part (``scope_features``)
         parts = turn.analysis.sides if len(turn.analysis.sides) >= 2 and self._off_topics is not None else []
-        # embedded in one call: side by side on two cores, they cost about one query's time
-        texts = list(dict.fromkeys([turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts))
-        vectors = dict(zip(texts, self.service.embeddings.embed_queries(texts), strict=True))
+        vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts)
         turn.part_vectors = [vectors[part] for part in parts]
         turn.alone_vector = turn.query_vector = vectors[turn.question]
         turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
@@ -572,6 +571,14 @@ class AnswerChain:
         q = np.asarray(vector, dtype=np.float32)
         return float((self._off_topics @ q).max() - (self._sentence_matrix @ q).max())
 
+    def embed(self, turn: Turn, texts: list[str]) -> dict[str, list[float]]:
+        """The turn's vectors, with those of ``texts`` it lacks embedded in one call: side by side on
+        two cores they cost about one query's time, and each call waits for the engine."""
+        new = [text for text in dict.fromkeys(texts) if text not in turn.vectors]
+        if new:
+            turn.vectors.update(zip(new, self.service.embeddings.embed_queries(new), strict=True))
+        return turn.vectors
+
     def sides(self, turn: Turn) -> list[SectionHit]:
         """One section per side of a comparison: the section whose heading names the side best
         (「災害協定」 → （４）災害に関する協定 before （３）協定), else the side's best retrieved section;
@@ -581,12 +588,11 @@ class AnswerChain:
         sides = turn.analysis.sides
         tokenizer = self.service.tokenizer
         topics = [analyze(side, tokenizer).topic_text for side in sides] if turn.analysis.asks_other_parts else []
-        # what needs a vector, embedded in one call (side by side on two cores): the parts the scope
-        # model judges, and the sides no heading names, searched for their own sections
+        # what needs a vector: the parts the scope model judges, and the sides no heading names,
+        # searched for their own sections (``resolve`` embedded the sides already, to judge scope)
         judged = [topic for topic in topics if not self.names_only_known(topic)]
         unnamed = [side for side in sides if self.heading_section(side, turn, set()) is None]
-        texts = list(dict.fromkeys(judged + unnamed))
-        vectors = dict(zip(texts, self.service.embeddings.embed_queries(texts), strict=True))
+        vectors = self.embed(turn, judged + unnamed)
         for i, side in enumerate(sides):
             if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
@@ -682,7 +688,8 @@ class AnswerChain:
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
         IDF-weighted share of the query's terms that the guideline uses at all."""
-        best = self.service.index.dense(query_vector, 1, doc_ids)
+        # as many as the ranking takes: it then reuses this query (``Index.dense``)
+        best = self.service.index.dense(query_vector, self.service.retriever.candidates, doc_ids)
         dense = best[0][1] if best else 0.0
         terms = self.service.tokenizer.content_lemmas(query)
         unknown_weight = max(self.idf.values(), default=1.0)
