@@ -223,6 +223,12 @@ class AnswerChain:
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
         }
+        # what the scope model counts as a section's words: its department's too (「男女平等参画課 協働」
+        # names 第５章（７）'s department, no word it lacks)
+        self._scope_terms = {
+            key: terms | frozenset(service.tokenizer.content_lemmas(self.extractive.section(*key).department or ""))
+            for key, terms in self._section_terms.items()
+        }
         # the sentences of every indexed document beside the city's other business: a topic some
         # indexed document covers is nearer one of its sentences than any off-topic phrase
         self._sentence_matrix = np.vstack(
@@ -555,7 +561,7 @@ class AnswerChain:
             evidence,
             self.service.tokenizer.tokenize(topic),
             hits,
-            lambda key: self._section_terms.get(key, frozenset()),
+            lambda key: self._scope_terms.get(key, frozenset()),
             self.idf,
             self.service.retriever.glossary.expand(topic),
             self.settings.mode,

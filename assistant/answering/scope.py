@@ -108,19 +108,21 @@ def compounds(tokens: Sequence[Token]) -> list[str]:
     粗大＋ごみ, 人事＋評価, 協働＋事業. Its single words are known or not to the guideline on their
     own (``uncovered_nouns``); a compound of words the guideline does use (市民＋税, 来庁＋者＋駐車＋場)
     names the other topic those words serve in the city's work, which it never writes."""
-    found, run = [], []
+    found: list[str] = []
+    run: list[Token] = []
     for token in [*tokens, None]:
-        if token is not None and (
+        joins = token is not None and (
             (token.pos == "名詞" and token.is_content and token.pos_detail != "数詞")
             or token.pos in ("接頭辞", "接尾辞")
-        ):
-            run.append(token)
-            continue
-        if len(run) >= 2 and any(t.pos == "名詞" for t in run):
+        )
+        # a space ends a compound too: 「減量対策課 協働」 names a department and 協働, not one thing
+        if run and (token is None or not joins or token.start != run[-1].end):
             folded = fold("".join(t.surface for t in run))
-            if len(folded) >= 2:
+            if len(run) >= 2 and any(t.pos == "名詞" for t in run) and len(folded) >= 2:
                 found.append(folded)
-        run = []
+            run = []
+        if joins:
+            run.append(token)
     return found
 
 

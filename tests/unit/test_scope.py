@@ -63,6 +63,7 @@ def test_a_noun_repeated_counts_once(service):
         ("ｼﾝﾎﾟｼﾞｳﾑの後援名義", ["後援名義"]),  # half-width katakana is a word of its own here
         ("令和７年度の予算は？", []),  # a number breaks the run: 令和 and 年度 are no compound
         ("後援とは？", []),
+        ("減量対策課 協働", ["減量対策課"]),  # a space ends a compound: a department and 協働, not one thing
     ],
 )
 def test_compounds_of_the_question(service, question, expected):
@@ -201,6 +202,21 @@ def test_an_unrelated_question_after_an_on_topic_one_is_judged_alone(chain):
 def test_a_colloquial_question_the_guideline_answers_is_answered(chain, question):
     answer = chain.ask(question)
     assert not answer.abstained and answer.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        # a department and a word, the department's words counted as its case's: refused before
+        ("男女平等参画課 取組", "5-7"),
+        # staff words the glossary reads as the guideline's (お役所言葉, 固定化): refused, or 6-Q2, before
+        ("市民に配る案内文で行政用語は避けるべき？", "2-2"),
+        ("いつも決まった相手と組んでるのはまずい？", "4-5"),
+    ],
+)
+def test_a_department_or_a_staff_word_the_guideline_answers_is_answered_from_its_section(chain, question, section):
+    answer = chain.ask(question)
+    assert not answer.abstained and answer.citations[0].section_id == section
 
 
 @pytest.mark.slow
