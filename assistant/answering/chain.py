@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -100,6 +101,10 @@ FOLLOW_UP_WEIGHTS = {
     "has_topic": -3.67,  # a heading's subject, a glossary word or a department of its own
     "points_back": 2.57,  # 「それは…」「その場合…」「じゃあ…」
 }
+# A chapter named by number: 第４章, 第4章
+CHAPTER_NUMBER = re.compile(r"第\s*([0-9０-９]+)\s*章")
+# Heading words most sections use (協働 0.31, 市 0.64, 取り組み 0.75) name no chapter; 心得, 形態, 事例 do
+CHAPTER_WORD_IDF = 1.0
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 
 log = logging.getLogger(__name__)
@@ -482,6 +487,27 @@ class AnswerChain:
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
+        chapter = None
+        if not (turn.analysis.compares or turn.analysis.asks_department or turn.analysis.kind == "which"):
+            chapter = self.named_chapter(turn.question)
+        if chapter is not None and (
+            CHAPTER_NUMBER.search(turn.question)
+            or turn.hits[0].key == chapter
+            or self.within_section(turn.hits[0].key, chapter)
+        ):
+            # 「協働の心得って何？」「第４章には何が書いてある？」 ask for the chapter as a whole: its opening
+            # text (else its best retrieved sub-section) leads, and its sub-sections are named; named by
+            # its heading's words, only when the ranking agrees (「市民でできることは市民がやるって考え方で
+            # いいの？」 asks about 1-2-1's idea, not about 第２章 協働の考え方)
+            turn.listed = chapter
+            lead = self.service.retriever.get(chapter) if chapter in self.extractive.sentences else None
+            if lead is None:
+                lead = next((h for h in turn.hits if self.within_section(h.key, chapter)), None)
+            if lead is not None:
+                ours = next((h for h in turn.hits if h.key == lead.key), None)
+                lead = replace(ours or lead, score=turn.hits[0].score)
+                turn.hits = [lead, *(h for h in turn.hits if h.key != lead.key)]
+                turn.blocks = [lead]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if missing and turn.context_question and not turn.analysis.compares:
@@ -530,6 +556,35 @@ class AnswerChain:
             if any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in title & asked):
                 return key[0], candidate.section_id
         return None
+
+    def named_chapter(self, question: str) -> tuple[str, str] | None:
+        """The chapter a question asks about as a whole, or None: it names the chapter by its number
+        (第４章) or by every word of its heading that few sections use (心得 in 協働の心得; 協働, 市 and
+        取組 are everywhere), and nothing else the guideline speaks of (「協働の心得で大事なことは？」,
+        not 「協働の形態で名前だけ貸すのは？」, which asks about （７）後援)."""
+        asked = self.asked_lemmas(CHAPTER_NUMBER.sub(" ", question))
+        numbers = {unicodedata.normalize("NFKC", n) for n in CHAPTER_NUMBER.findall(question)}
+        named = []
+        for document in self.service.documents:
+            for chapter in document.children(None):
+                if len(document.children(chapter.section_id)) < 2:
+                    continue
+                key = (document.doc_id, chapter.section_id)
+                title = self.extractive._title_terms(*key)
+                words = {t for t in title if self.idf.get(t, 0.0) >= CHAPTER_WORD_IDF}
+                label = unicodedata.normalize("NFKC", chapter.label)
+                if (words and words <= asked) or any(label == f"第{n}章" for n in numbers):
+                    others = {t for t in asked - title if self.idf.get(t, 0.0) >= TOPIC_IDF}
+                    if not others:
+                        named.append(key)
+        return named[0] if len(named) == 1 else None
+
+    def within_section(self, key: tuple[str, str], ancestor: tuple[str, str]) -> bool:
+        """Whether section ``key`` lies under ``ancestor`` (at any depth)."""
+        if key[0] != ancestor[0]:
+            return False
+        document = self.extractive.documents[key[0]]
+        return any(s.section_id == ancestor[1] for s in document.ancestors(key[1])[:-1])
 
     def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked

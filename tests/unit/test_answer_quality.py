@@ -165,6 +165,38 @@ def test_a_follow_up_comparison_quotes_the_sentence_that_states_the_difference(c
     assert "財政的な支援等はありません。" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "first_line", "chapter"),
+    [
+        ("協働の心得を教えて", "「第４章 協働の心得」には次の６項目があります: （１）役割の分担、", "4"),
+        ("第３章には何が書かれてる？", "「第３章 協働の形態」には次の７項目があります: （１）共催、", "3"),
+        # a chapter with no text of its own: its best sub-section is quoted under the list
+        (
+            "協働の考え方について知りたい",
+            "「第２章 協働の考え方」には次の３項目があります: １ 協働のパートナーは様々、",
+            "2-",
+        ),
+    ],
+)
+def test_a_chapter_asked_about_as_a_whole_names_its_sub_sections(chain, question, first_line, chapter):
+    answer = chain.ask(question)
+    assert answer.answer.splitlines()[0].startswith(first_line)
+    assert answer.cited_sections[0] == chapter or answer.cited_sections[0].startswith(chapter)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "協働の心得で、終わった後にやることは？",
+        "イベントに市の名前だけ貸すのは何という形態？",
+        "協働の形態の後援って何？",
+    ],
+)
+def test_a_question_about_one_part_of_a_chapter_gets_no_list_of_it(chain, question):
+    # it names the chapter (心得, 形態) and something one sub-section speaks of (終了, 後援)
+    assert "項目があります" not in chain.ask(question).answer
+
+
 def test_a_count_of_the_guidelines_own_headings_names_them(chain):
     answer = chain.ask("協働の形態って全部で何種類あるの？")
     first = answer.answer.splitlines()[0]
