@@ -147,6 +147,7 @@ class Turn:
     missing_parts: list[str] = field(default_factory=list)  # parts of a two-part question not covered
     listed: tuple[str, str] | None = None  # a section whose sub-sections a count asked for counts
     items: tuple[int, int] | None = None  # the bulleted list of the first block a count asked for counts
+    groups: list[int] = field(default_factory=list)  # or the headed groups of its list (their headings)
     contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
@@ -537,7 +538,9 @@ class AnswerChain:
             elif any(d.counts_items for d in missing):
                 # 「…場合っていくつある？」 counts the bulleted list of the section quoted: its items
                 turn.items = self.extractive.counted_list(turn.blocks[0].key, terms)
-                if turn.items is not None:
+                if turn.items is None:
+                    turn.groups = self.extractive.counted_groups(turn.blocks[0].key, terms)
+                if turn.items is not None or turn.groups:
                     missing = [d for d in missing if not d.counts_items]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
@@ -815,6 +818,7 @@ class AnswerChain:
             turn.listed,
             turn.contrast,
             items=turn.items,
+            groups=turn.groups,
             settled=not self.heading_in_doubt(turn),
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.question import Question
+from assistant.answering.question import Question, noun_phrases
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.japanese import SENTENCE_ENDS, Tokenizer, split_sentences
@@ -231,12 +231,14 @@ class ExtractiveAnswerer:
         contrast: bool = True,
         settled: bool = True,
         items: tuple[int, int] | None = None,
+        groups: list[int] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
         ``missing_parts`` the parts of a two-part question the guideline does not cover; ``listed`` a
         section whose sub-sections a count asked for counts (they are named, in order), ``items`` the
-        bulleted list of the first block it counts (its lead-in's index, how many items); ``contrast``
+        bulleted list of the first block it counts (its lead-in's index, how many items), ``groups`` the
+        headings of the headed groups of a list it counts instead (their indexes); ``contrast``
         whether the sides were found by the headings that name them (else no line of differences).
         Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
         blocks = [b for b in blocks if b.key in self.sentences]
@@ -273,11 +275,30 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
+        if not question.compares and ASKS_WHO.search(question.text):
+            # 「パソコン教室で操作を手伝ってくれるのは誰？」: the sentence naming a party the question does not,
+            # about what it asks of its topic (操作, not パソコン教室: 「操作支援に当たっては、ボランティア団体
+            # との…協力を得ています。」), leads; not the one repeating the question's words
+            text = first.text
+            rest = self.asked_of_topic(question.text)
+            terms_of = dict(zip(self.sentences[blocks[0].key].spans, self.sentences[blocks[0].key].terms, strict=True))
+            scored[blocks[0].key] = [
+                replace(s, score=s.score + WHO_BONUS)
+                if any(m.group(0) not in question.text for m in PARTY.finditer(text[s.start : s.end]))
+                and (not rest or rest & terms_of[(s.start, s.end)])
+                else s
+                for s in scored[blocks[0].key]
+            ]
         citations: list[Citation] = []
         taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
+        attribute = self.attribute_terms(question, blocks) if question.compares and len(blocks) >= 2 else set()
         sides = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
+        if attribute:
+            # 「共催と後援で経費負担の違いは？」: what each side says of the attribute asked, not what it is
+            sides = [(hit, self.attribute_sentence(hit.key, scored[hit.key], attribute)) for hit in blocks]
+        each = question.kind == "multi-part" and bool(attribute) and bool(EACH.search(question.text))
         if (
-            question.kind == "comparison"
+            (question.kind == "comparison" or each)
             and contrast
             and len(blocks) >= 2
             and not missing_parts
@@ -288,7 +309,7 @@ class ExtractiveAnswerer:
             taken_by = {hit.key: {span} for hit, span in sides if span}
             citations += [self.citation(hit, *span) for hit, span in sides if span]
             lead_lines.append(
-                CONTRAST
+                (EACH_SIDE if each else CONTRAST)
                 + "／".join(
                     f"{self.section(*hit.key).title}「{self.section(*hit.key).text[slice(*span)]}」{self.marker(hit)}"
                     for hit, span in sides
@@ -304,6 +325,12 @@ class ExtractiveAnswerer:
             )
         if items is not None:
             lead_lines.append(f"挙げられているのは次の{str(items[1]).translate(WIDE_DIGITS)}項目です。")
+        if groups:
+            # named by what the headings end in alike (「…分野」 → 分野), when they do
+            spans = self.sentences[blocks[0].key].spans
+            ends = {self.tokenizer.tokenize(first.text[slice(*spans[i])].strip())[-1].surface for i in groups}
+            unit = f"の{ends.pop()}" if len(ends) == 1 else ""
+            lead_lines.append(f"挙げられているのは次の{str(len(groups)).translate(WIDE_DIGITS)}つ{unit}です。")
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
         elif question.asks_department and first.department:
@@ -315,11 +342,18 @@ class ExtractiveAnswerer:
         lead: list[tuple[int, int]] = []
         if not question.compares:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
+            if ASKS_CONTENTS.search(question.text):
+                # 「ガイドラインには何が書いてある？」 is answered by what it gives, not by what it does not
+                # (「…を示すことはできません。」)
+                best = [s for s in best if not NEGATED.search(first.text[s.start : s.end])] or best
             chosen = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
             lead = self.with_context(first, sorted((s.start, s.end) for s in chosen))
             if items is not None:  # the list counted leads, with its lead-in
                 spans = self.sentences[blocks[0].key].spans
                 lead = self.with_context(first, [spans[items[0]], *self.list_items(blocks[0].key, items[0])])
+            elif groups:  # the groups counted lead, each heading with its items
+                spans = self.sentences[blocks[0].key].spans
+                lead = self.with_context(first, [spans[i] for i in groups])
             # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 dropped = self.other_items(blocks[0].key, lead, question.text)
@@ -437,6 +471,62 @@ class ExtractiveAnswerer:
                 tied = True
         return None if tied else best
 
+    def asked_of_topic(self, question: str) -> set[str]:
+        """The question's words beside its topic (the noun before は, って or で, which names what it is
+        about: パソコン教室 in 「パソコン教室で操作を手伝ってくれるのは誰？」 leaves 操作, 手伝う)."""
+        tokens = self.tokenizer.tokenize(question)
+        topic: set[str] = set()
+        for start, end in noun_phrases(question, self.tokenizer):
+            if re.match(r"(は|って|で)(?![きす])", question[end:]):
+                topic |= {t.lemma for t in tokens if start <= t.start and t.end <= end}
+        return set(self.tokenizer.content_lemmas(question)) - topic
+
+    def attribute_terms(self, question: Question, blocks: list[SectionHit]) -> set[str]:
+        """What a comparison or 「それぞれ」 question asks of its sides beyond what they are (経費・負担 in
+        「共催と後援で経費負担の違いは？」): its distinctive words that are no side's, no heading's and no
+        word of comparing, when a sentence of some side uses one; else none."""
+        asked = {t.lemma for t in self.tokenizer.tokenize(question.text) if t.is_content and t.pos == "名詞"}
+        asked -= set(self.tokenizer.content_lemmas(" ".join(question.sides)))
+        asked -= COMPARING
+        for hit in blocks:
+            asked -= self._title_terms(*hit.key)
+        asked = {t for t in asked if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF}
+        used = any(asked & terms for hit in blocks for terms in self.sentences[hit.key].terms)
+        return asked if used else set()
+
+    def attribute_sentence(
+        self, key: tuple[str, str], scored: list[ScoredSentence], attribute: set[str]
+    ) -> tuple[int, int] | None:
+        """A side's sentence on the attribute asked: the best that uses one of its words (readable alone: not
+        one leaning on the sentence before), else what the side is (its defining sentence)."""
+        sentences = self.sentences[key]
+        terms_of = dict(zip(sentences.spans, sentences.terms, strict=True))
+        leaning = {span for span, leans in zip(sentences.spans, sentences.leans, strict=True) if leans}
+        candidates = [s for s in scored if (s.start, s.end) not in leaning]
+        using = [s for s in candidates if attribute & terms_of[(s.start, s.end)]]
+        if not using:
+            return self.defining_sentence(key)
+        best = max(using, key=lambda s: s.score)
+        return best.start, best.end
+
+    def counted_groups(self, key: tuple[str, str], terms: dict[str, float]) -> list[int]:
+        """The headed groups of a list a count question counts (Ｑ８'s four 「…分野」 groups of bullets):
+        the indexes of the group headings, when there are two or more and every one of them uses a word
+        of the question (分野 for 「分野って何種類？」); else none."""
+        if key not in self.sentences:
+            return []
+        text = self.section(*key).text
+        sentences = self.sentences[key]
+        spans = sentences.spans
+        headings = [
+            i
+            for i in range(len(spans) - 1)
+            if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
+        ]
+        if len(headings) < 2 or not all(set(terms) & set(sentences.terms[i]) for i in headings):
+            return []
+        return headings
+
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは
         or ends in a noun and です (「…財政支援する形態です。」「…名を連ねることです。」), or None."""
@@ -552,6 +642,36 @@ def _is_heading(sentence: str) -> bool:
 # A question that picks one thing of several: 「そのうち…のはどれ？」「その中で…」「どっち？」
 PICKS = re.compile(r"どれ(?!くらい|ぐらい|だけ|ほど)|どっち|どちら|(その|この)(うち|中)")
 OPEN_QUESTION = re.compile(r"どう|何|なに|なん|いつ|誰|だれ|どこ|どんな|いくら|いくつ")
+# A question asking who (「…のは誰？」「誰と作ったの？」), and the parties a sentence may name as doing it.
+ASKS_WHO = re.compile(r"誰|だれ|どなた")
+PARTY = re.compile(
+    r"[^\s、。・「」（）]*(団体|会員|ボランティア|町内会|自治会|企業|学校|ＮＰＯ|事業者|協議会|連合会|協会|センター|住民|個人|スーパー)"
+)
+WHO_BONUS = 1.0  # above any sentence's own score: a sentence naming a party leads
+# A question asking what something contains (「ガイドラインには何が書いてある？」), and a sentence that denies.
+ASKS_CONTENTS = re.compile(r"(何|なに|なん|どんなこと|どういうこと)(が|を)?(書|載|示|定|まとめ|わか|分か)")
+NEGATED = re.compile(r"(ません|ない|ではない)。?$")
+# 「それぞれ…」 asks each side for the same thing; the words a comparison asks with (and 場合, which only
+# frames a side: 「委託する場合と…」) are no attribute.
+EACH = re.compile(r"それぞれ|各々|おのおの")
+COMPARING = frozenset(
+    {
+        "違い",
+        "違う",
+        "比較",
+        "比べる",
+        "差",
+        "異なる",
+        "変わる",
+        "使い分け",
+        "使い分ける",
+        "其れ其れ",
+        "両方",
+        "両者",
+        "場合",
+    }
+)
+EACH_SIDE = "それぞれ: "
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
@@ -570,8 +690,8 @@ SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (
 # department, the contrast of a comparison (its quotes are cited spans).
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
-    r"|「.*」には次の\d+項目があります: .*|挙げられているのは次の\d+項目です。"
-    rf"|.*{MISSING_PART}|{CONTRAST}.*)$"
+    r"|「.*」には次の\d+項目があります: .*|挙げられているのは次の(\d+項目|\d+つ(の.*)?)です。"
+    rf"|.*{MISSING_PART}|{CONTRAST}.*|{EACH_SIDE}.*)$"
 )
 
 

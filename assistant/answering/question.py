@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from assistant.ingestion.japanese import Token, Tokenizer, default_tokenizer, normalize
 
@@ -376,7 +377,7 @@ def _describes(following: list[Token]) -> bool:
     return first.surface == "の" and len(following) > 1 and following[1].surface == "で"
 
 
-def _noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
+def noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     """Spans of compound nouns (名詞・接頭辞・接尾辞 in a row): 委託料, 上限額, 評価シート."""
     spans: list[tuple[int, int]] = []
     joined = False  # the previous token was part of a compound ending where this one starts
@@ -395,7 +396,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     """The details a question asks for, each named in the question's own words: 「委託料の積算方法
     （手続き）」, 「期限・期間（何日前）」."""
     tokens = tokenizer.tokenize(text)
-    phrases = _noun_phrases(text, tokenizer)
+    phrases = noun_phrases(text, tokenizer)
     found: list[tuple[int, int, DetailKind, list[str]]] = []
     for start, end in phrases:
         for kind in DETAIL_KINDS:
@@ -552,6 +553,15 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
         parts.append(head[begin:start])
         begin = end
     parts.append(head[begin:])
+    if len(parts) >= 2:
+        # 「共催と後援で経費負担の違いは？」: what follows the last side's で is what is compared of the sides
+        last = tokenizer.tokenize(parts[-1])
+        cut = next(
+            (t.start for t, after in pairwise(last) if t.surface == "で" and t.pos == "助詞" and after.pos == "名詞"),
+            None,
+        )
+        if cut is not None:
+            parts[-1] = parts[-1][:cut]
     cleaned = [_trim(PART_NOISE.sub("", p), tokenizer) for p in parts]
     return [p for p in cleaned if len(p) >= 2 and not QUESTION_WORD.match(p)][:3]
 

@@ -275,12 +275,64 @@ def test_a_count_of_a_bulleted_list_counts_it(chain, guideline):
     assert len(items) == 7 and all(item in answer.answer for item in items)
 
 
-def test_a_count_over_headed_groups_is_not_the_count_of_one_group(chain):
-    """Ｑ８ lists fields in four groups, each headed 「…分野」: asked how many kinds of fields, the first
-    group's three items are no answer (the trial found 「次の３項目です」 stated as the count)."""
+def test_a_count_over_headed_groups_counts_the_groups(chain, guideline):
+    """Ｑ８ lists fields in four groups, each headed 「…分野」: asked how many kinds of fields, the groups
+    are counted and shown with their items, not the first group's three items (the trial found 「次の３
+    項目です」) nor 「…の記載はありません」."""
     answer = chain.ask("協働の分野には何種類あるの？")
     assert "6-Q8" in answer.cited_sections
-    assert "項目です" not in answer.answer
+    assert not answer.partial and "記載はありません" not in answer.answer
+    lines = answer.answer.splitlines()
+    assert lines[0] == "挙げられているのは次の４つの分野です。"
+    text = guideline.section("6-Q8").text
+    headings = [line for line in text.splitlines() if line.endswith("求められる分野")]
+    assert len(headings) == 4 and all(h in lines[1:19] for h in headings)
+    assert lines.index(headings[0]) < lines.index("・ 高齢者支援") < lines.index(headings[1])
+
+
+@pytest.mark.parametrize(
+    ("question", "naming"),
+    [
+        ("パソコン教室で操作を手伝ってくれるのは誰？", "ボランティア団体とのパートナーシップ協定による協力"),
+        ("リーフレットの補充って誰がやってるの？", "団体の会員が担当しています"),
+        ("啓発リーフレットは誰と協力して作ったの？", "団体やＮＰＯと協力し"),
+    ],
+)
+def test_who_does_something_in_a_case_leads_with_the_sentence_naming_who(chain, question, naming):
+    assert naming in lead(chain.ask(question))
+
+
+def test_what_the_guideline_contains_leads_with_what_it_gives(chain):
+    for question in ("ガイドラインって何が載ってるの？", "このガイドラインには何が書かれているんですか？"):
+        opening = lead(chain.ask(question))
+        assert opening.startswith("このガイドラインでは、") and "市職員の心構えを示します。" in opening
+        assert "示すことはできません" not in opening
+
+
+def test_a_comparison_of_one_attribute_contrasts_what_the_sides_say_of_it(chain):
+    answer = chain.ask("共催と後援で経費の負担はどう違う？")
+    assert answer.cited_sections[:2] == ["3-1", "3-7"]
+    contrast = answer.answer.splitlines()[0]
+    assert contrast.startswith("違い: 共催「経費負担や社会的責任については、双方にあることを念頭に置いてください。」")
+    # a side saying nothing of it is shown by what it is
+    assert "後援「市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。」" in contrast
+    # asked what they are, the definitions
+    plain = chain.ask("共催と後援の違いは？").answer.splitlines()[0]
+    assert plain.startswith("違い: 共催「市民と市とが共に事業主体となり、")
+
+
+def test_each_sides_attribute_leads_a_two_part_question(chain):
+    answer = chain.ask("委託と補助、それぞれ注意することは？")
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("それぞれ: 委託「")
+    assert "補助・助成「財政支援することで、相手方との関係が損なわれることのないよう注意が必要です。」" in first
+    assert {"3-5", "3-6"} <= set(answer.cited_sections)
+
+
+def test_the_sides_of_a_comparison_end_before_what_is_compared_of_them():
+    assert analyze("共催と後援で経費負担の違いは？").sides == ["共催", "後援"]
+    assert analyze("後援の場合と共催の場合で何が違う？").sides == ["後援", "共催"]
+    assert analyze("市が単独で行う事業と委託の違いは？").sides == ["市が単独で行う事業", "委託"]
 
 
 def test_a_count_of_copies_is_not_answered_by_a_list(chain):
