@@ -584,10 +584,7 @@ class AnswerChain:
 
     def within_section(self, key: tuple[str, str], ancestor: tuple[str, str]) -> bool:
         """Whether section ``key`` lies under ``ancestor`` (at any depth)."""
-        if key[0] != ancestor[0]:
-            return False
-        document = self.extractive.documents[key[0]]
-        return any(s.section_id == ancestor[1] for s in document.ancestors(key[1])[:-1])
+        return key[0] == ancestor[0] and self.extractive.documents[key[0]].lies_under(key[1], ancestor[1])
 
     def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked

@@ -82,14 +82,9 @@ class EvidenceReranker:
 
     def within(self, hit: SectionHit, overview: SectionHit) -> bool:
         """Whether ``hit`` is a sub-section (at any depth) of ``overview``."""
-        if hit.doc_id != overview.doc_id:
-            return False
-        parent = self.answerer.section(*hit.key).parent
-        while parent is not None:
-            if parent == overview.section_id:
-                return True
-            parent = self.answerer.section(hit.doc_id, parent).parent
-        return False
+        return hit.doc_id == overview.doc_id and self.answerer.documents[hit.doc_id].lies_under(
+            hit.section_id, overview.section_id
+        )
 
 
 class CrossEncoderReranker:

@@ -77,6 +77,10 @@ class Document:
             chain.insert(0, self.section(chain[0].parent))
         return chain
 
+    def lies_under(self, section_id: str, ancestor_id: str) -> bool:
+        """Whether a section is a sub-section (at any depth) of another."""
+        return any(s.section_id == ancestor_id for s in self.ancestors(section_id)[:-1])
+
     def title_path(self, section_id: str) -> str:
         """``第３章 協働の形態 ＞ （７）後援``: how a citation names its section."""
         return " ＞ ".join(s.heading for s in self.ancestors(section_id))
