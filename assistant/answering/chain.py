@@ -24,10 +24,15 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answering.extractive import (
     ABSTENTION_TEXT,
+    DECIDING,
+    NOTHING_MORE,
+    OPEN_QUESTION,
+    UNDECIDED,
     Answer,
     Citation,
     ExtractiveAnswerer,
     clean_history,
+    content_sentences,
     idf_table,
 )
 from assistant.answering.llm import LLMAnswerer
@@ -79,9 +84,15 @@ CONVERSATIONAL = frozenset(
         "申し込み",
         "提出",
         "手続き",
+        "以外",  # 「ホームページ以外には？」: more of the same, not a thing of its own
+        "他",
     }
 )
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
+# 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again
+BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
+# a pointer word that is a determiner (「その協定は…」): the noun after it says what is pointed at
+DETERMINERS = frozenset({"その", "この", "あの"})
 SUGGESTIONS = 3
 SUGGESTIONS_HEADING = "近い内容の箇所:"  # before the nearest sections listed in a refusal's text
 # Log-odds that a question with a history is better searched with the previous turn, fitted by
@@ -105,6 +116,7 @@ FOLLOW_UP_WEIGHTS = {
 CHAPTER_NUMBER = re.compile(r"第\s*([0-9０-９]+)\s*章")
 # Heading words most sections use (協働 0.31, 市 0.64, 取り組み 0.75) name no chapter; 心得, 形態, 事例 do
 CHAPTER_WORD_IDF = 1.0
+RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 
 log = logging.getLogger(__name__)
@@ -148,6 +160,8 @@ class Turn:
     listed: tuple[str, str] | None = None  # a section whose sub-sections a count asked for counts
     items: tuple[int, int] | None = None  # the bulleted list of the first block a count asked for counts
     groups: list[int] = field(default_factory=list)  # or the headed groups of its list (their headings)
+    said: frozenset[str] = frozenset()  # sentences a 「ほかには？」 follow-up has already been shown
+    exhausted: bool = False  # 「ほかには？」 when the section just discussed says nothing more
     contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
@@ -172,6 +186,18 @@ def previous_user_question(history: list[dict[str, Any]]) -> str:
         if message.get("role") == "user" and str(message.get("content", "")).strip():
             return str(message["content"])
     return ""
+
+
+def previous_answer(history: list[dict[str, Any]]) -> str:
+    for message in reversed(history):
+        if message.get("role") == "assistant":
+            return str(message.get("content", ""))
+    return ""
+
+
+def lead_of(answer_text: str) -> list[str]:
+    """The sentences an answer leads with (its first paragraph), framing lines aside."""
+    return content_sentences(answer_text.split("\n\n", 1)[0])
 
 
 def previous_citations(history: list[dict[str, Any]], service: Service) -> list[tuple[str, str]]:
@@ -310,27 +336,76 @@ class AnswerChain:
             topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector
         )
         # a suffix (政治＋家, 懇親＋会) is part of the word before it, not a word the guideline lacks
-        words = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos != "接尾辞"]
+        # and a thing is named by a noun: 「学校も入るの？」's verb is no business of its own
+        things = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
         if (
             not turn.analysis.asks_department
             # by its words, or by its meaning: clearly nearer the city's other business than any
             # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
             # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
             and (
-                self.out_of_scope_alone(words, turn.previous, pointing=points_back)
-                or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in words))
+                self.out_of_scope_alone(things, turn.previous, pointing=points_back)
+                or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in things))
             )
             and self.scope_model.score(alone) > self.scope_model.threshold
         ):
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it
+        if self.points_elsewhere(turn.question, turn.previous):
+            return turn  # 「そのパトロール隊は…」 after ゼロごみの日: the noun, not 「その」, says what is meant
         vector = vectors[combined]
-        evidence = self.follow_up_evidence(
-            turn, topic_terms, points_back, self.evidence(combined, vector, turn.doc_ids)
-        )
-        if self.searched_with_previous(evidence):
+        combined_evidence = self.evidence(combined, vector, turn.doc_ids)
+        evidence = self.follow_up_evidence(turn, topic_terms, points_back, combined_evidence)
+        if (
+            self.searched_with_previous(evidence)
+            or BESIDES.search(turn.question)
+            or self.rescued_by_previous(turn, topic, alone, combined, vector, combined_evidence)
+        ):
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
+
+    def points_elsewhere(self, question: str, previous: list[tuple[str, str]]) -> bool:
+        """Whether a question opening with 「その」「この」「あの」 names, right after it, the subject of a
+        heading that the previous answer's sections never use (「その協定は…」 after 地区別避難計画): what it
+        points at is that thing, wherever the guideline says it, not the last case."""
+        tokens = self.service.tokenizer.tokenize(question)
+        if not tokens or tokens[0].surface not in DETERMINERS:
+            return False
+        named = []
+        for token in tokens[1:]:
+            if token.pos not in ("名詞", "接頭辞", "接尾辞"):
+                break
+            named.append(token.lemma)
+        distinctive = [t for t in named if t in self.topics]  # a heading's subject: not その場合, そのうち
+        earlier = set().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        return bool(distinctive) and not any(t in earlier for t in distinctive)
+
+    def rescued_by_previous(
+        self,
+        turn: Turn,
+        topic: str,
+        alone: ScopeFeatures,
+        combined: str,
+        vector: list[float],
+        combined_evidence: float,
+    ) -> bool:
+        """Whether a short follow-up that names nothing of its own, in the guideline's words (「学校も
+        入るの？」 after 協働のパートナー), and that alone would be refused is answered with the previous
+        turn: the conversation says what it is about, and with it the question is in scope."""
+        tokenizer = self.service.tokenizer
+        terms = [t for t in tokenizer.content_lemmas(turn.question) if t not in CONVERSATIONAL]
+        nouns = [t.lemma for t in tokenizer.tokenize(turn.question) if t.is_content and t.pos == "名詞"]
+        if (
+            len(terms) > RESCUED_TERMS
+            or any(t not in self.idf for t in nouns)  # 「市役所の食堂のメニューは？」 names other business
+            or self.has_topic(turn.question)
+            or not self.scope_model.out_of_scope(alone)
+        ):
+            return False
+        hits = self.service.retriever.search(
+            combined, query_vector=vector, previous=turn.previous, doc_ids=turn.doc_ids
+        )
+        return not self.scope_model.out_of_scope(self.scope_of(topic, combined_evidence, hits, vector))
 
     def follow_up_evidence(
         self,
@@ -509,6 +584,19 @@ class AnswerChain:
                 lead = replace(ours or lead, score=turn.hits[0].score)
                 turn.hits = [lead, *(h for h in turn.hits if h.key != lead.key)]
                 turn.blocks = [lead]
+        if turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
+            self.besides(turn)
+        elif turn.context_question and yes_no and not self.has_topic(turn.question):
+            # 「町内会も入るの？」 after 協働のパートナー: the section just discussed, when it names what is
+            # asked, answers it, not a neighbour the question with the previous turn ranked first
+            asked = self.asked_nouns(turn)
+            ours = next((k for k in turn.previous if asked & self._section_terms.get(k, frozenset())), None)
+            if ours is not None and turn.blocks[0].key not in turn.previous:
+                hit = next((h for h in turn.hits if h.key == ours), None) or self.service.retriever.get(ours)
+                if hit is not None:
+                    if hit not in turn.hits:
+                        turn.hits.append(hit)
+                    turn.blocks = [hit]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if missing and turn.context_question and not turn.analysis.compares:
@@ -545,6 +633,51 @@ class AnswerChain:
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
+
+    def besides(self, turn: Turn) -> None:
+        """「ホームページ以外には？」「他には？」: what the last answer showed, and what names the thing
+        already known, come last; the section that names that thing beside others (Ｑ６'s 「ホームページ
+        などを通じて…」 after 第２章 ２) is quoted first, else more of the section just discussed, else
+        it says that section names nothing more. A thing the section just discussed names is left to
+        its own list."""
+        known = [
+            t.surface
+            for t in self.service.tokenizer.tokenize(BESIDES.split(turn.question)[0])
+            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+        ]
+        pool = {h.key: h for h in turn.hits}
+        ours = [pool.get(key) or self.service.retriever.get(key) for key in turn.previous]
+        if any(k in h.text for h in ours if h is not None for k in known):
+            return  # named in the section just discussed: its own list (「町内会のほかには？」) answers
+        said = set(content_sentences(previous_answer(turn.history)))
+        candidates = list(
+            {h.key: h for h in [*turn.hits[:3], *ours] if h is not None and h.key in self.extractive.sentences}.values()
+        )
+        for hit in candidates:
+            text = self.extractive.section(*hit.key).text
+            said |= {
+                text[a:b].strip()
+                for a, b in self.extractive.sentences[hit.key].spans
+                if any(k in text[a:b] for k in known)
+            }
+
+        def new(hit: SectionHit) -> bool:
+            text = self.extractive.section(*hit.key).text
+            return any(text[a:b].strip() not in said for a, b in self.extractive.sentences[hit.key].spans)
+
+        # the thing named beside others, else more of the section just discussed: not some other
+        # section the words happen to rank (Ｑ８ 「この他にも…」 after Ｑ７)
+        naming = [h for h in candidates if known and any(k in h.text for k in known) and new(h)]
+        pick = next(iter(naming), None) or next((h for h in ours if h is not None and new(h)), None)
+        others = [b for b in turn.blocks[1:] if pick is None or b.key != pick.key]  # a case asked for beside it
+        if pick is None:
+            turn.exhausted = not others
+            pick = next((h for h in ours if h is not None), None)
+        if pick is not None:
+            if pick.key not in pool:
+                turn.hits.append(pick)  # retrieved for this follow-up: citable
+            turn.blocks = [pick, *others]
+        turn.said = frozenset(said)
 
     def counted_section(self, question: str, key: tuple[str, str]) -> tuple[str, str] | None:
         """The section, or its parent, that has sub-sections and whose heading names what the question
@@ -801,23 +934,62 @@ class AnswerChain:
 
     def quote(self, turn: Turn) -> tuple[str, list[Citation]]:
         """The extractive answer. For a follow-up, sentences are chosen by what the follow-up itself
-        asks (「お金の支援も？」); the earlier turn only chose the sections."""
+        asks (「お金の支援も？」); the earlier turn only chose the sections. A yes/no follow-up whose lead
+        would repeat the last answer's (「名義だけってこと？」 after 後援) leads with a deciding sentence
+        not shown yet, else says the text does not decide it."""
         assert turn.analysis is not None
         related = self.service.retriever.glossary.expand(turn.question)
-        return self.extractive.answer(
-            turn.analysis,
-            turn.blocks or turn.hits[:1],
-            turn.alone_vector,
-            turn.context_question,
-            turn.missing,
-            related,
-            turn.missing_parts,
-            turn.listed,
-            turn.contrast,
-            items=turn.items,
-            groups=turn.groups,
-            settled=not self.heading_in_doubt(turn),
+
+        def answer(said: frozenset[str]) -> tuple[str, list[Citation]]:
+            assert turn.analysis is not None
+            return self.extractive.answer(
+                turn.analysis,
+                turn.blocks or turn.hits[:1],
+                turn.alone_vector,
+                turn.context_question,
+                turn.missing,
+                related,
+                turn.missing_parts,
+                turn.listed,
+                turn.contrast,
+                items=turn.items,
+                groups=turn.groups,
+                settled=not self.heading_in_doubt(turn),
+                said=said,
+            )
+
+        text, citations = answer(turn.said)
+        if turn.exhausted:
+            return f"{NOTHING_MORE}\n{text}", citations
+        plain_yes_no = turn.analysis.kind == "yes-no" and not (
+            ASKS.search(turn.question) or OPEN_QUESTION.search(turn.question) or "どの" in turn.question
         )
+        if not (turn.context_question and plain_yes_no and not turn.missing):
+            return text, citations  # 「どんなイベントで…？」「どのくらい…？」 ask what, not whether
+        before = lead_of(previous_answer(turn.history))
+        lead = lead_of(text)
+        if not lead or not set(lead) <= set(before) or self.names_asked(turn, lead):
+            return text, citations  # something new, or the line naming what is asked (「ＰＴＡも入ってる？」)
+        other, other_citations = answer(turn.said | frozenset(before))
+        if any(DECIDING.search(s) for s in lead_of(other)) and not set(lead_of(other)) <= set(before):
+            return other, other_citations
+        return f"{UNDECIDED}\n{text}", citations
+
+    def names_asked(self, turn: Turn, lead: list[str]) -> bool:
+        """Whether the lead names what a follow-up asks about that the earlier question did not: a
+        distinctive noun of its own (ＰＴＡ in 「ＰＴＡも入ってる？」, 政治 in 「政治団体は含まれる？」)."""
+        asked = self.asked_nouns(turn)
+        return any(asked & set(self.service.tokenizer.content_lemmas(sentence)) for sentence in lead)
+
+    def asked_nouns(self, turn: Turn) -> set[str]:
+        """The distinctive nouns a follow-up adds to the earlier question (ＰＴＡ in 「ＰＴＡも入ってる？」)."""
+        tokenizer = self.service.tokenizer
+        earlier = set(tokenizer.content_lemmas(previous_user_question(turn.history)))
+        return {
+            t.lemma
+            for t in tokenizer.tokenize(turn.question)
+            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF and t.lemma not in earlier
+        }
 
     def asked_lemmas(self, question: str) -> set[str]:
         """The question's content lemmas with those of the glossary's readings of it (市の名前を貸す → 後援)."""
@@ -903,14 +1075,16 @@ class AnswerChain:
 
     def about(self, turn: Turn, key: tuple[str, str]) -> bool:
         """Whether a question speaks of a section: it points back at it (「それで…」), asks only for
-        more of it (「具体例は？」) or uses one of its words that names something (IDF above ``TOPIC_IDF``;
-        the glossary's readings included)."""
+        more of it (「具体例は？」「ホームページ以外には？」), uses one of its words that names something (IDF
+        above ``TOPIC_IDF``; the glossary's readings included), or names nothing of its own in words the
+        guideline uses (「学校も入るの？」)."""
         asked = self.asked_lemmas(turn.question) - CONVERSATIONAL
         shared = asked & self._section_terms.get(key, frozenset())
         return (
-            bool(POINTS_BACK.search(turn.question))
+            bool(POINTS_BACK.search(turn.question) or BESIDES.search(turn.question))
             or not asked
             or any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in shared)
+            or (not self.has_topic(turn.question) and all(t in self.idf for t in asked))
         )
 
     # ------------------------------------------------------------------ entry points

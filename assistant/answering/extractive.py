@@ -232,6 +232,7 @@ class ExtractiveAnswerer:
         settled: bool = True,
         items: tuple[int, int] | None = None,
         groups: list[int] | None = None,
+        said: frozenset[str] = frozenset(),
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
@@ -240,7 +241,8 @@ class ExtractiveAnswerer:
         bulleted list of the first block it counts (its lead-in's index, how many items), ``groups`` the
         headings of the headed groups of a list it counts instead (their indexes); ``contrast``
         whether the sides were found by the headings that name them (else no line of differences).
-        Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」)."""
+        Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」).
+        Sentences in ``said`` (what the conversation already showed) come after any that are not."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -249,6 +251,13 @@ class ExtractiveAnswerer:
         scored = {
             b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no)) for b in blocks
         }
+        if said:
+            for key, sentences in scored.items():
+                text = self.section(*key).text
+                scored[key] = [
+                    replace(s, score=s.score - SAID_PENALTY) if text[s.start : s.end].strip() in said else s
+                    for s in sentences
+                ]
         if question.compares and len(blocks) >= 2:
             # a side's sentence that speaks of what another side is (後援's 「財政的な支援等はありません。」
             # beside 補助's 「…財政支援する形態です。」) is the one that states the difference
@@ -675,9 +684,14 @@ EACH_SIDE = "それぞれ: "
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
+SAID_PENALTY = 2.0  # below any sentence not yet shown: 「ほかには？」 and a yes/no follow-up want what is new
 DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the asked detail leads
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
+# A yes/no follow-up the section just quoted does not settle either way (its lead would repeat the last answer)
+UNDECIDED = "ガイドラインの文面からは、はい・いいえのどちらとも言えません。"
+# 「ほかには？」 when the section just discussed says nothing more
+NOTHING_MORE = "ガイドラインがこの点で挙げているのは、前の回答の内容だけです。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
 CONTRAST = "違い: "
 WIDE_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")  # as the guideline writes its numbers
@@ -691,7 +705,7 @@ SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
     r"|「.*」には次の\d+項目があります: .*|挙げられているのは次の(\d+項目|\d+つ(の.*)?)です。"
-    rf"|.*{MISSING_PART}|{CONTRAST}.*|{EACH_SIDE}.*)$"
+    rf"|{UNDECIDED}.*|{NOTHING_MORE}.*|.*{MISSING_PART}|{CONTRAST}.*|{EACH_SIDE}.*)$"
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.answering.extractive import ABSTENTION_TEXT, NOTHING_MORE, UNDECIDED
 from assistant.answering.question import analyze
 from assistant.answering.sentences import leans_on_previous
 
@@ -844,6 +844,73 @@ def test_a_next_question_about_the_citys_other_business_is_refused_though_it_poi
 def test_a_department_question_after_another_names_its_own_department(chain, first, question, department):
     answer = chain.ask(question, turn(chain, first))
     assert department in answer.answer.splitlines()[0]
+
+
+def test_a_pointer_followed_by_another_sections_subject_follows_the_noun(chain):
+    """「その」 points at what its noun names: 「そのパトロール隊は…」 after ゼロごみの日 is about 第５章（11）,
+    which the last answer never quoted, not the last case again."""
+    answer = chain.ask("そのパトロール隊は何をやってるの？", turn(chain, "ゼロごみの日について教えて"))
+    assert answer.cited_sections[0] == "5-11" and "5-10" not in answer.cited_sections
+    assert "ごみ分別方法の助言" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section", "quoted"),
+    [
+        # ホームページ is not in the last answer: the section naming it beside other ways (Ｑ６)
+        ("市民への情報発信はどうすればいい？", "ホームページ以外には？", "6-Q6", "関係する団体に直接情報を届ける"),
+        # 町内会 is in the list just shown: that list answers
+        ("資源回収登録団体にはどんなところがある？", "町内会のほかには？", "5-8", "老人クラブ"),
+    ],
+)
+def test_a_besides_follow_up_is_answered_with_what_else_the_guideline_names(chain, first, question, section, quoted):
+    answer = chain.ask(question, turn(chain, first))
+    assert not answer.abstained and answer.cited_sections[0] == section
+    assert quoted in lead(answer)
+
+
+def test_a_besides_follow_up_the_section_says_nothing_more_on_says_so(chain):
+    """Ｑ７ names one way to interest citizens: said, with that section, not some other section the words
+    happen to rank (Ｑ８'s 「この他にも…」)."""
+    answer = chain.ask("他には？", turn(chain, "協働に興味を持つ市民を増やすには？"))
+    assert answer.answer.startswith(NOTHING_MORE)
+    assert answer.cited_sections == ["6-Q7"]
+
+
+def test_a_short_yes_no_follow_up_is_answered_from_the_section_just_discussed(chain):
+    """「町内会も入るの？」 after the partners: 第２章 １ names 町内会 among them and answers, not the
+    sub-section the question with the previous turn ranks first."""
+    answer = chain.ask("町内会も入るの？", turn(chain, "協働のパートナーにはどんな人がいる？"))
+    assert answer.cited_sections[0] == "2-1"
+    assert "町内会のほか、ＮＰＯや企業も含めて" in lead(answer)
+
+
+def test_a_short_follow_up_refused_alone_is_answered_with_the_conversation(chain):
+    """「学校も入るの？」 names nothing of its own: alone it is refused, after the partners it asks about them."""
+    assert chain.ask("学校も入るの？").abstained
+    answer = chain.ask("学校も入るの？", turn(chain, "協働のパートナーは？"))
+    assert not answer.abstained and answer.cited_sections[0].startswith("2-1")
+
+
+def test_a_yes_no_follow_up_the_last_lead_does_not_settle_says_so(chain):
+    """「ずっと続けてもいいの？」 after 実行委員会: the section's lead again would read as a yes; the text
+    only says what such bodies often are, so the answer says it does not decide, then quotes it."""
+    history = turn(chain, "実行委員会ってどういう形態？")
+    answer = chain.ask("ずっと続けてもいいの？", history)
+    assert answer.answer.startswith(UNDECIDED) and answer.cited_sections[0] == "3-2"
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "named"),
+    [
+        ("集団回収にはどんな団体が参加してる？", "ＰＴＡも入ってる？", "ＰＴＡ"),
+        ("後援の基準は？", "政治団体は含まれる？", "政治的色彩"),
+        ("実行委員会ってどういう形態？", "どんなイベントでよく使われる？", "イベント"),  # asks what, not whether
+    ],
+)
+def test_a_follow_up_whose_lead_names_what_is_asked_is_not_called_undecided(chain, first, question, named):
+    answer = chain.ask(question, turn(chain, first))
+    assert UNDECIDED not in answer.answer and named in lead(answer)
 
 
 @pytest.mark.parametrize(
