@@ -539,6 +539,8 @@ class AnswerChain:
             return turn
         if turn.analysis.asks_department and not turn.analysis.compares:
             turn.hits = self.department_first(turn.hits)
+        if turn.analysis.defined:
+            turn.hits = self.definition_first(turn.analysis.defined, turn)
         turn.blocks = [turn.hits[0]]
         if turn.analysis.compares:
             turn.blocks = self.sides(turn)
@@ -718,6 +720,23 @@ class AnswerChain:
     def within_section(self, key: tuple[str, str], ancestor: tuple[str, str]) -> bool:
         """Whether section ``key`` lies under ``ancestor`` (at any depth)."""
         return key[0] == ancestor[0] and self.extractive.documents[key[0]].lies_under(key[1], ancestor[1])
+
+    def definition_first(self, defined: str, turn: Turn) -> list[SectionHit]:
+        """A section whose heading is the very word asked the meaning of (「協働とは」 for 「協働って
+        どういう意味？」, （７）後援 for 「後援の意味は？」) is its definition: it leads."""
+        wanted = {fold(defined), fold(f"{defined}とは")}
+        for document in self.service.documents:
+            if turn.doc_ids and document.doc_id not in turn.doc_ids:
+                continue
+            for section in document.sections:
+                if fold(section.title) not in wanted or (document.doc_id, section.section_id) == turn.hits[0].key:
+                    continue
+                hit = next((h for h in turn.hits if h.key == (document.doc_id, section.section_id)), None)
+                hit = hit or self.service.retriever.get((document.doc_id, section.section_id))
+                if hit is not None:
+                    return [hit, *(h for h in turn.hits if h.key != hit.key)]
+                break
+        return turn.hits
 
     def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked

@@ -29,7 +29,11 @@ WHICH = re.compile(
 DEPARTMENT_QUESTION = re.compile(
     r"(どこの|どの|何)(課|部署)|何課|部署は|課は|(担当|所管)(課|部署|は)|どこが(担当|所管|やって)|担当して|所管して"
 )
-DEFINITION = re.compile(r"とは|って何|ってなに|とはなに|の意味|意味は|定義|どういうもの|どういうこと|って？$|は？$")
+DEFINITION = re.compile(
+    r"とは|って何|ってなに|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
+)
+# what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
+DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
@@ -288,6 +292,12 @@ class Question:
     @property
     def compares(self) -> bool:
         return self.kind in ("comparison", "multi-part")
+
+    @property
+    def defined(self) -> str:
+        """What a definition question asks the meaning of (「協働ってどういう意味？」 → 協働), else ""."""
+        found = DEFINED.search(self.text) if self.kind == "definition" else None
+        return found.group(1).strip() if found else ""
 
     @property
     def topic_text(self) -> str:

@@ -399,6 +399,8 @@ def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
         ("協働のメリデメを教えて", "6-Q3"),
         ("ｼﾝﾎﾟｼﾞｳﾑを団体と一緒に開くときの形態は？", "3-1"),
         ("協働とは何ですか？", "1-2"),
+        ("協働ってどういう意味？", "1-2"),  # a heading 「協働とは」 defines 協働 (else 6-Q8 led)
+        ("協働の意味を教えて", "1-2"),  # (else 6-Q4 led)
         ("市がお金を出す協働の形は？", "3-6"),
         ("協働の形はいくつある？", "3"),  # 形 for 形態 (without the glossary: 2-1)
         ("協働事業が終わりになったら何をする？", "4-4"),  # 終わり for 終了 (without: 4-2)
@@ -562,6 +564,7 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("後援の申請って何日前までに出せばいい？", "detail", []),
         ("地区ごとの避難計画づくりを所管している部署は？", "which", []),
         ("協働とは何ですか？", "definition", []),
+        ("協働ってどういう意味？", "definition", []),
         ("後援名義を使わせてもいい？", "yes-no", []),
         ("どうやって協働を進めればいい？", "how-to", []),
     ],
