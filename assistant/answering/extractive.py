@@ -499,6 +499,8 @@ class ExtractiveAnswerer:
         asked -= COMPARING
         for hit in blocks:
             asked -= self._title_terms(*hit.key)
+            # a department asked of both (「どっちも清掃事業課？」) is who is in charge, not what they say
+            asked -= set(self.tokenizer.content_lemmas(self.section(*hit.key).department or ""))
         asked = {t for t in asked if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF}
         used = any(asked & terms for hit in blocks for terms in self.sentences[hit.key].terms)
         return asked if used else set()

@@ -321,6 +321,15 @@ def test_a_comparison_of_one_attribute_contrasts_what_the_sides_say_of_it(chain)
     assert plain.startswith("違い: 共催「市民と市とが共に事業主体となり、")
 
 
+def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
+    """「どっちも清掃事業課？」 asks who is in charge: no 違い line of two unrelated sentences that share
+    a word of the department's name (清掃 in 「地域清掃」); both cases, with their department."""
+    answer = chain.ask("ステーションパトロール隊とゼロごみの日、どっちも清掃事業課？")
+    assert "違い:" not in answer.answer
+    assert {"5-10", "5-11"} <= set(answer.cited_sections)
+    assert answer.answer.count("担当: 清掃事業課") == 2
+
+
 def test_each_sides_attribute_leads_a_two_part_question(chain):
     answer = chain.ask("委託と補助、それぞれ注意することは？")
     first = answer.answer.splitlines()[0]
