@@ -901,8 +901,7 @@ class AnswerChain:
     def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
         IDF-weighted share of the query's terms that the guideline uses at all."""
-        # as many as the ranking takes: it then reuses this query (``Index.dense``)
-        best = self.service.index.dense(query_vector, self.service.retriever.candidates, doc_ids)
+        best = self.service.index.dense(query_vector, 1, doc_ids)
         dense = best[0][1] if best else 0.0
         terms = self.service.tokenizer.content_lemmas(query)
         unknown_weight = max(self.idf.values(), default=1.0)

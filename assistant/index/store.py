@@ -614,9 +614,6 @@ class Index:
         self.build_id = build_dir.name
         self._client = None
         self._scratch: Path | None = None
-        # a turn asks the same vector more than once (how well the index covers it, then its ranking):
-        # the ranking reuses the first query's results. Small, and cleared whole when full.
-        self._dense_memo: dict[tuple[bytes, tuple[str, ...]], tuple[int, list[tuple[int, float]]]] = {}
         try:
             self.manifest = _read_manifest(build_dir)
             _check_manifest(self.manifest, build_dir)
@@ -702,21 +699,13 @@ class Index:
         n = min(n, len(self.chunks))
         if n == 0:
             return []
-        key = (np.asarray(query_vector, dtype=np.float32).tobytes(), tuple(sorted(doc_ids or ())))
-        asked, found = self._dense_memo.get(key, (0, []))
-        if asked >= n:
-            return found[:n]
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
         result = self.collection.query(query_embeddings=[query_vector], n_results=n, where=where, include=["distances"])
-        found = [
+        return [
             (self.position[cid], 1.0 - float(d))
             for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
             if cid in self.position
         ]
-        if len(self._dense_memo) >= 64:
-            self._dense_memo.clear()
-        self._dense_memo[key] = (n, found)
-        return found[:]
 
     def keyword(self, terms: list[str], n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """(chunk position, BM25 score), best first; chunks sharing no term are left out."""
