@@ -169,8 +169,10 @@ class HybridRetriever(BaseRetriever):
         mode: str | None = None,
         query_vector: list[float] | None = None,
         doc_ids: Collection[str] | None = None,
+        nearest: list[tuple[int, float]] | None = None,
     ) -> dict[str, list[tuple[int, float]]]:
-        """Each ranking's (section position, score) list, best first; ``doc_ids``: only those documents."""
+        """Each ranking's (section position, score) list, best first; ``doc_ids``: only those documents;
+        ``nearest``: the index's nearest chunks to the query, if already asked."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -178,8 +180,9 @@ class HybridRetriever(BaseRetriever):
         n = len(self._entries)
         if mode in ("hybrid", "dense"):
             best: dict[int, float] = {}
-            vector = query_vector or self.embeddings.embed_query(query)
-            for pos, similarity in self.index.dense(vector, self.candidates, doc_ids):
+            if nearest is None:
+                nearest = self.index.dense(query_vector or self.embeddings.embed_query(query), self.candidates, doc_ids)
+            for pos, similarity in nearest:
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))
                 if section is not None and similarity > best.get(section, -2.0):
@@ -224,12 +227,13 @@ class HybridRetriever(BaseRetriever):
         query_vector: list[float] | None = None,
         previous: list[tuple[str, str]] | None = None,
         doc_ids: Collection[str] | None = None,
+        nearest: list[tuple[int, float]] | None = None,
     ) -> list[SectionHit]:
         """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known;
         ``previous``: the (doc_id, section_id) a follow-up's previous answer cited; ``doc_ids``: only
-        from these documents)."""
+        from these documents; ``nearest``: as for ``rankings``)."""
         k = self.k if k is None else k
-        rankings = self.rankings(query, mode, query_vector, doc_ids)
+        rankings = self.rankings(query, mode, query_vector, doc_ids, nearest)
         if previous:
             rankings["previous"] = [
                 (self._position[key], 1.0)

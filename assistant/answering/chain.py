@@ -152,6 +152,7 @@ class Turn:
     alone_vector: list[float] | None = None  # the question's own embedding (differs for a follow-up)
     part_vectors: list[list[float]] = field(default_factory=list)  # each part's, for a question of several
     vectors: dict[str, list[float]] = field(default_factory=dict)  # every text embedded for this turn
+    nearest: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # each text's nearest chunks
     alone_evidence: float = 0.0
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
@@ -318,20 +319,20 @@ class AnswerChain:
         vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts)
         turn.part_vectors = [vectors[part] for part in parts]
         turn.alone_vector = turn.query_vector = vectors[turn.question]
-        turn.alone_evidence = self.evidence(turn.question, turn.alone_vector, turn.doc_ids)
+        turn.alone_evidence = self.evidence(turn, turn.question)
         if own_topic:
-            turn.alone_evidence = self.evidence(topic, vectors[topic], turn.doc_ids)
+            turn.alone_evidence = self.evidence(turn, topic)
         if not turn.history or turn.unreadable:
             return turn
         if self.llm is not None:
             turn.resolved_query = self.llm.condense(turn.question, turn.history)
             if turn.resolved_query != turn.question:
                 turn.context_question = previous_user_question(turn.history)
-                turn.query_vector = self.service.embeddings.embed_query(turn.resolved_query)
+                turn.query_vector = self.embed(turn, [turn.resolved_query])[turn.resolved_query]
             return turn
         topic_terms = self.service.tokenizer.content_lemmas(topic)
         points_back = bool(POINTS_BACK.search(turn.question))
-        alone_hits = self.service.retriever.search(turn.question, query_vector=turn.alone_vector, doc_ids=turn.doc_ids)
+        alone_hits = self.search(turn, turn.question)
         alone = self.scope_of(
             topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector
         )
@@ -353,7 +354,7 @@ class AnswerChain:
         if self.points_elsewhere(turn.question, turn.previous):
             return turn  # 「そのパトロール隊は…」 after ゼロごみの日: the noun, not 「その」, says what is meant
         vector = vectors[combined]
-        combined_evidence = self.evidence(combined, vector, turn.doc_ids)
+        combined_evidence = self.evidence(turn, combined)
         evidence = self.follow_up_evidence(turn, topic_terms, points_back, combined_evidence)
         if (
             self.searched_with_previous(evidence)
@@ -402,9 +403,7 @@ class AnswerChain:
             or not self.scope_model.out_of_scope(alone)
         ):
             return False
-        hits = self.service.retriever.search(
-            combined, query_vector=vector, previous=turn.previous, doc_ids=turn.doc_ids
-        )
+        hits = self.search(turn, combined, previous=turn.previous)
         return not self.scope_model.out_of_scope(self.scope_of(topic, combined_evidence, hits, vector))
 
     def follow_up_evidence(
@@ -518,14 +517,8 @@ class AnswerChain:
 
     def retrieve(self, turn: Turn) -> Turn:
         previous = turn.previous if turn.context_question else None
-        turn.hits = self.service.retriever.search(
-            turn.resolved_query, query_vector=turn.query_vector, previous=previous, doc_ids=turn.doc_ids
-        )
-        turn.evidence = (
-            self.evidence(turn.resolved_query, turn.query_vector, turn.doc_ids)
-            if turn.context_question
-            else turn.alone_evidence
-        )
+        turn.hits = self.search(turn, turn.resolved_query, previous=previous)
+        turn.evidence = self.evidence(turn, turn.resolved_query) if turn.context_question else turn.alone_evidence
         return turn
 
     def rerank(self, turn: Turn) -> Turn:
@@ -810,7 +803,7 @@ class AnswerChain:
             if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
                 continue
-            hit, named = self.side_section(side, turn, chosen, vectors.get(side))
+            hit, named = self.side_section(side, turn, chosen)
             turn.contrast = turn.contrast and named
             if hit is not None:
                 chosen.append(hit)
@@ -850,17 +843,15 @@ class AnswerChain:
         """Whether the guideline covers one part of a comparison or two-part question that names
         something it never uses (公用車, 残業代): judged as that part asked alone would be (its
         asked-for details aside, ``topic``), the scope model finds it in scope."""
-        hits = self.service.retriever.search(topic, query_vector=vector, doc_ids=turn.doc_ids)
-        evidence = self.evidence(topic, vector, turn.doc_ids)
+        hits = self.search(turn, topic)
+        evidence = self.evidence(turn, topic)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
         return self.scope_model.score(self.scope_of(topic, evidence, hits, vector)) <= 0.0
 
-    def side_section(
-        self, side: str, turn: Turn, chosen: list[SectionHit], vector: list[float] | None = None
-    ) -> tuple[SectionHit | None, bool]:
+    def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> tuple[SectionHit | None, bool]:
         """The section one side is about: the section its heading names (``heading_section``), else
-        the side's own best retrieved section (searched with ``vector`` when given); and whether a
+        the side's own best retrieved section; and whether a
         heading named it. A section found only for this side joins the retrieved ones, so citing it
         stays checked."""
         pool = {h.key: h for h in turn.hits}
@@ -868,7 +859,7 @@ class AnswerChain:
         best = self.heading_section(side, turn, taken)
         named = best is not None
         if best is None:
-            found = self.service.retriever.search(side, k=3, query_vector=vector, doc_ids=turn.doc_ids)
+            found = self.search(turn, side, k=3)
             best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
             if best is None:
                 best = next((h.key for h in found if h.key not in taken), None)
@@ -898,10 +889,31 @@ class AnswerChain:
                     best, best_score = key, score
         return best
 
-    def evidence(self, query: str, query_vector: list[float], doc_ids: frozenset[str] = frozenset()) -> float:
+    def nearest(self, turn: Turn, text: str) -> list[tuple[int, float]]:
+        """The indexed chunks nearest to ``text`` (chunk position, cosine similarity), asked of the
+        index once per turn: how well it covers a text and the text's dense ranking read the same list."""
+        if text not in turn.nearest:
+            vector = self.embed(turn, [text])[text]
+            turn.nearest[text] = self.service.index.dense(vector, self.service.retriever.candidates, turn.doc_ids)
+        return turn.nearest[text]
+
+    def search(
+        self, turn: Turn, text: str, k: int | None = None, previous: list[tuple[str, str]] | None = None
+    ) -> list[SectionHit]:
+        """The retriever's best sections for ``text``, from the turn's embedding and nearest chunks."""
+        return self.service.retriever.search(
+            text,
+            k=k,
+            query_vector=self.embed(turn, [text])[text],
+            previous=previous,
+            doc_ids=turn.doc_ids,
+            nearest=self.nearest(turn, text),
+        )
+
+    def evidence(self, turn: Turn, query: str) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
         IDF-weighted share of the query's terms that the guideline uses at all."""
-        best = self.service.index.dense(query_vector, 1, doc_ids)
+        best = self.nearest(turn, query)
         dense = best[0][1] if best else 0.0
         terms = self.service.tokenizer.content_lemmas(query)
         unknown_weight = max(self.idf.values(), default=1.0)
@@ -1064,9 +1076,7 @@ class AnswerChain:
         a word with it (none when it shares none: an unrelated suggestion helps nobody)."""
         suggestions = []
         if not turn.unreadable:
-            near = self.service.retriever.search(
-                turn.question, k=10, query_vector=turn.alone_vector, doc_ids=turn.doc_ids
-            )
+            near = self.search(turn, turn.question, k=10)
             nearest = [h for h in near if "words" in h.ranks][:SUGGESTIONS]
             # in a conversation, the section being talked about is among the nearest when the question
             # is about it; an unrelated one (「職員の有給休暇は？」 after 後援) is refused as it is alone

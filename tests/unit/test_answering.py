@@ -237,3 +237,21 @@ def test_a_comparison_embeds_what_its_sides_need_in_one_call(chain, monkeypatch)
     answer = chain.ask("個人ボランティアとNPOみたいな団体、それぞれの強みは？")
     assert len(calls) == 1 and {"個人ボランティア", "NPOみたいな団体"} <= set(calls[0]), calls
     assert len({c.section_id for c in answer.citations}) >= 2
+
+
+def test_a_question_queries_the_vectors_once_per_turn(chain, monkeypatch):
+    """How well the index covers a question (its best chunk) and the question's ranking read one
+    Chroma query (with a Chroma server, one round trip less per answer); the next turn asks again."""
+    collection, queries = chain.service.index.collection, []
+
+    class Counting:
+        def query(self, **kwargs):
+            queries.append(kwargs["n_results"])
+            return collection.query(**kwargs)
+
+    monkeypatch.setattr(chain.service.index, "collection", Counting())
+    answer = chain.ask("後援名義って何？")
+    assert len(queries) == 1, queries
+    assert any(c.section_id == "3-7" for c in answer.citations)
+    chain.ask("後援名義って何？")
+    assert len(queries) == 2, queries
