@@ -353,6 +353,16 @@ def test_a_missing_detail_is_said_first_in_the_chat(page):
     assert chips(page.locator(TURNS).last) == ["3-3"]
 
 
+def test_how_a_misspelt_question_was_read_is_said_above_the_answer(page):
+    """A reader meets 「…」を「…」として調べました before the quotes it explains, not below them."""
+    ask(page, "協動の相手ってどんな人たち？")
+    turn = page.locator(TURNS).last
+    note = turn.locator(".answer-notes .notice")
+    assert note.all_inner_texts() == ["「協動」を「協働」として調べました。"]
+    assert note.bounding_box()["y"] < turn.locator(".answer-text").bounding_box()["y"]
+    assert not turn.locator(".answer-extra .notice").count()
+
+
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
     ask(page, OUT_OF_SCOPE)
     assert ABSTENTION_TEXT in last_answer(page)

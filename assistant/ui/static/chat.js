@@ -183,13 +183,15 @@ async function copyText(text, button) {
 function renderAnswer(turn, node) {
   const bubble = node.querySelector(".bot");
   bubble.querySelector(".answer-text").textContent = turn.pending ? THINKING : turn.answer;
+  // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains
+  const notes = bubble.querySelector(".answer-notes");
+  notes.replaceChildren(...(turn.pending ? [] : (turn.notes || []).map((note) => make("p", "notice", note))));
   bubble.classList.toggle("pending", Boolean(turn.pending));
   bubble.classList.toggle("error", Boolean(turn.error));
   bubble.setAttribute("aria-busy", String(Boolean(turn.pending)));
   const extra = bubble.querySelector(".answer-extra");
   extra.replaceChildren();
   if (turn.pending) return;
-  for (const note of turn.notes || []) extra.append(make("p", "notice", note));
   if ((turn.sources || []).length) {
     const sources = make("div", "sources");
     sources.append(make("p", "sources-heading", turn.sources_heading));
@@ -298,7 +300,7 @@ function renderTurn(turn, index) {
   const bot = make("div", "bubble bot");
   bot.tabIndex = 0;
   bot.setAttribute("aria-label", `回答 ${index + 1}`);
-  bot.append(make("p", "answer-text"), make("div", "answer-extra"));
+  bot.append(make("div", "answer-notes"), make("p", "answer-text"), make("div", "answer-extra"));
   node.append(user, bot);
   renderAnswer(turn, node);
   return node;
