@@ -36,7 +36,7 @@ from assistant.answering.extractive import (
     idf_table,
 )
 from assistant.answering.llm import LLMAnswerer
-from assistant.answering.question import Question, analyze
+from assistant.answering.question import EXAMPLES, Question, analyze
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
@@ -89,6 +89,9 @@ CONVERSATIONAL = frozenset(
     }
 )
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
+# who a thing just mentioned is with (「協定の相手は？」「後援はどこの団体？」): that one's party, not the form's
+ASKS_PARTY = re.compile(r"どこ|誰|だれ|何処")
+PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
 # 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again
 BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
 # a pointer word that is a determiner (「その協定は…」): the noun after it says what is pointed at
@@ -347,12 +350,20 @@ class AnswerChain:
             and (
                 self.out_of_scope_alone(things, turn.previous, pointing=points_back)
                 or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in things))
+                # 「その日に粗大ごみは出せる？」 after ゼロごみの日: the pointer only sets the day or place,
+                # what is asked is a thing the guideline never names; judged as it would be alone
+                or (self.sets_scene(turn.question) and any(t not in self.idf for t in things))
             )
             and self.scope_model.score(alone) > self.scope_model.threshold
         ):
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it
         if self.points_elsewhere(turn.question, turn.previous):
             return turn  # 「そのパトロール隊は…」 after ゼロごみの日: the noun, not 「その」, says what is meant
+        if self.names_what_was_said(turn):
+            # 「協定の相手は？」 after レジ袋削減's 「…と自主協定を結んでいます。」: the 協定 just mentioned
+            turn.context_question = context
+            turn.resolved_query, turn.query_vector = combined, vectors[combined]
+            return turn
         vector = vectors[combined]
         combined_evidence = self.evidence(turn, combined)
         evidence = self.follow_up_evidence(turn, topic_terms, points_back, combined_evidence)
@@ -364,6 +375,37 @@ class AnswerChain:
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
+
+    def names_what_was_said(self, turn: Turn) -> bool:
+        """Whether a short follow-up asks about something the previous answer mentioned in passing: a
+        heading's subject (協定) that the answer's text uses though its sections are not about it
+        (レジ袋削減's 「…と自主協定を結んでいます。」), as the first of 「協定の相手は？」's 「…の…」; a bare noun
+        just used refers back to it, as 「その」 would. A definition (「協定とは？」) asks about the
+        term itself."""
+        assert turn.analysis is not None
+        if turn.analysis.defined or turn.analysis.compares or not turn.previous:
+            return False
+        tokens = self.service.tokenizer.tokenize(turn.question)
+        if len(tokens) < 3 or tokens[0].lemma not in self.topics or tokens[1].surface != "の":
+            return False
+        if tokens[2].lemma not in PARTIES and not ASKS_PARTY.search(turn.question):
+            return False  # 「後援の条件は？」 after a case under 後援 asks about 後援 itself, not that one
+        if len(self.service.tokenizer.content_lemmas(turn.question)) > RESCUED_TERMS:
+            return False
+        said = set(self.service.tokenizer.content_lemmas(" ".join(content_sentences(previous_answer(turn.history)))))
+        titles = set().union(*(self.extractive._title_terms(*key) for key in turn.previous))
+        return tokens[0].lemma in said - titles
+
+    def sets_scene(self, question: str) -> bool:
+        """Whether the question's pointer only says when or where (「その日に」「その会場で」: 「その」,
+        nouns, then に or で): the conversation sets the scene, and what is asked is the rest."""
+        tokens = self.service.tokenizer.tokenize(question)
+        if len(tokens) < 3 or tokens[0].surface not in DETERMINERS:
+            return False
+        i = 1
+        while i < len(tokens) and tokens[i].pos in ("名詞", "接尾辞"):
+            i += 1
+        return i > 1 and i < len(tokens) and tokens[i].pos == "助詞" and tokens[i].surface in ("に", "で")
 
     def points_elsewhere(self, question: str, previous: list[tuple[str, str]]) -> bool:
         """Whether a question opening with 「その」「この」「あの」 names, right after it, the subject of a
@@ -581,7 +623,9 @@ class AnswerChain:
                 turn.blocks = [lead]
         if turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
             self.besides(turn)
-        elif turn.context_question and yes_no and not self.has_topic(turn.question):
+        elif turn.context_question and (
+            (yes_no and not self.has_topic(turn.question)) or self.names_what_was_said(turn)
+        ):
             # 「町内会も入るの？」 after 協働のパートナー: the section just discussed, when it names what is
             # asked, answers it, not a neighbour the question with the previous turn ranked first
             asked = self.asked_nouns(turn)
@@ -989,6 +1033,10 @@ class AnswerChain:
             )
 
         text, citations = answer(turn.said)
+        if self.case_gives_the_example(turn, text):
+            # 「実際の例ってある？」 after 後援: 後援's text gives none, the city's case under it does
+            turn.blocks = [*turn.blocks[1:], turn.blocks[0]]
+            text, citations = answer(turn.said)
         if turn.exhausted:
             return f"{NOTHING_MORE}\n{text}", citations
         plain_yes_no = turn.analysis.kind == "yes-no" and not (
@@ -1003,7 +1051,35 @@ class AnswerChain:
         other, other_citations = answer(turn.said | frozenset(before))
         if any(DECIDING.search(s) for s in lead_of(other)) and not set(lead_of(other)) <= set(before):
             return other, other_citations
+        if self.lead_speaks_of(turn.question, lead):
+            return text, citations  # 「市ができないことも言うの？」: the lead says 「できないこと。」を伝える
         return f"{UNDECIDED}\n{text}", citations
+
+    def lead_speaks_of(self, question: str, lead: list[str]) -> bool:
+        """Whether one lead sentence uses every word of what a yes/no follow-up asks about: the
+        phrase its topic particle marks (「市ができないこと」 in 「市ができないことも言うの？」), or the
+        whole question without one; negation included, so 「できないこと」 is not 「できること」. Such a
+        lead answers the question by saying it, though it was shown before."""
+        tokens = self.service.tokenizer.tokenize(question)
+        marked = [i for i, t in enumerate(tokens) if t.pos == "助詞" and t.surface in ("は", "も")]
+        phrase = tokens[: marked[-1]] if marked else tokens
+        words = {
+            t.lemma
+            for t in phrase
+            if t.pos in ("名詞", "動詞", "形容詞", "形状詞") or (t.pos == "助動詞" and t.lemma == "ない")
+        } - CONVERSATIONAL
+        if len(words) < 2:
+            return False
+        return any(words <= set(t.lemma for t in self.service.tokenizer.tokenize(s)) for s in lead)
+
+    def case_gives_the_example(self, turn: Turn, text: str) -> bool:
+        """Whether a question asking for examples by name (事例, 具体例, 「…の例」) is better led by the
+        department's case quoted beside a section of no department: that section's lead gives no example
+        itself (no 「…など」 naming instances, as 第３章（３）協定's 「…企業との協定、…など」 does)."""
+        if not (EXAMPLES.search(turn.question) and len(turn.blocks) == 2):
+            return False
+        first, case = (self.extractive.section(*b.key) for b in turn.blocks)
+        return not first.department and bool(case.department) and not any("など" in s for s in lead_of(text))
 
     def names_asked(self, turn: Turn, lead: list[str]) -> bool:
         """Whether the lead names what a follow-up asks about that the earlier question did not: a

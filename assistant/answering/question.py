@@ -38,7 +38,9 @@ YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
 # Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
-CASES = re.compile(r"事例|実例|具体例|実際")
+CASES = re.compile(r"事例|実例|具体例|実際|の例")
+# asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done
+EXAMPLES = re.compile(r"事例|実例|具体例|の例")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 
 NUM = "[0-9０-９〇一二三四五六七八九十百千万]"
@@ -185,7 +187,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         "決裁・承認",
         ("決裁", "決裁者", "承認者", "決裁権者", "専決"),
         r"誰が(決め|決裁|承認|許可|判子|ハンコ)|だれが(決め|決裁|承認|許可)",
-        r"決裁|承認|専決",
+        # 「それぞれの役割など協議をして定め」: settled by the parties' consultation says who decides
+        r"決裁|承認|専決|(協議|話し合)[^。]{0,6}(定め|決め)",
     ),
     DetailKind(
         "窓口・連絡先",

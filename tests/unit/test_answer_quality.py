@@ -918,6 +918,9 @@ def test_a_yes_no_follow_up_the_last_lead_does_not_settle_says_so(chain):
         ("集団回収にはどんな団体が参加してる？", "ＰＴＡも入ってる？", "ＰＴＡ"),
         ("後援の基準は？", "政治団体は含まれる？", "政治的色彩"),
         ("実行委員会ってどういう形態？", "どんなイベントでよく使われる？", "イベント"),  # asks what, not whether
+        # the lead shown before says it in the follow-up's own words, negation included
+        ("協働するときの役割分担は？", "市ができないことも言うの？", "できないこと"),
+        ("協働事業を進めるときに明確にすることは？", "作業手順も確認するの？", "作業手順"),
     ],
 )
 def test_a_follow_up_whose_lead_names_what_is_asked_is_not_called_undecided(chain, first, question, named):
@@ -973,3 +976,56 @@ def test_a_question_about_actual_cases_cites_a_departments_case_beside_the_form(
     assert "担当:" in case.splitlines()[0]
     # a question about the form itself cites the form alone
     assert chain.ask("協定とは？").cited_sections == ["3-3"]
+
+
+# --------------------------------------------------------------------------- the fifth trial's conversations
+
+
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [
+        ("ゼロごみの日って何？", "その日に粗大ごみは出せる？"),
+        ("まちづくりトークって何？", "その会場に駐車場はある？"),
+    ],
+)
+def test_a_follow_up_whose_pointer_only_sets_the_day_or_place_is_judged_on_what_it_asks(chain, first, question):
+    """「その日に」 says when; what is asked (粗大ごみ, 駐車場) is the city's other business, refused as it
+    would be alone, not answered with the case and 「…どちらとも言えません。」."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+
+
+def test_who_decides_is_stated_by_a_decision_made_in_consultation(chain):
+    """「役割は誰が決めるの？」 after 協定: 「それぞれの役割など協議をして定め」 says who decides (both sides,
+    by consultation); no 「決裁・承認…の記載はありません」 above that very sentence."""
+    answer = chain.ask("役割は誰が決めるの？", turn(chain, "協定ってどんな形態？"))
+    assert not answer.partial and "記載はありません" not in answer.answer
+    assert "協議をして定め" in lead(answer)
+
+
+def test_asked_for_examples_of_what_was_just_defined_a_case_leads(chain):
+    """「実際の例ってある？」 after 後援: the city's own case under 後援 leads, not 後援's text again."""
+    answer = chain.ask("実際の例ってある？", turn(chain, "後援とは？"))
+    assert answer.cited_sections[0] == "5-15"
+    assert "子ども会育成連絡協議会の後援を受けています" in lead(answer)
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section", "quoted"),
+    [
+        ("レジ袋削減の取組は？", "協定の相手は？", "5-9", "事業者と自主協定を結んでいます"),
+        ("障がい者ＩＴ学習支援ってどんな事業？", "協定の相手は？", "5-14", "パートナーシップ協定"),
+        ("リーダー養成事業って？", "後援の相手は？", "5-15", "子ども会育成連絡協議会の後援"),
+    ],
+)
+def test_the_party_of_a_thing_the_last_answer_mentioned_is_that_cases(chain, first, question, section, quoted):
+    """「協定の相手は？」 after a case that 「…と自主協定を結んでいます。」: the partner of that agreement,
+    not 第３章（３）協定's partners in general."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections[0] == section and quoted in lead(answer)
+
+
+def test_what_a_form_requires_stays_with_the_form_after_a_case_that_mentions_it(chain):
+    """「後援の条件は？」 after a case under 後援 asks what 後援 requires: 第３章（７）, not the case."""
+    answer = chain.ask("後援の条件は？", turn(chain, "リーダー養成事業って？"))
+    assert answer.cited_sections[0] == "3-7"
