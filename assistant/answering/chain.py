@@ -91,6 +91,8 @@ CONVERSATIONAL = frozenset(
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 # who a thing just mentioned is with (「協定の相手は？」「後援はどこの団体？」): that one's party, not the form's
 ASKS_PARTY = re.compile(r"どこ|誰|だれ|何処")
+# what 「Xも…？」 asks when it asks whether X belongs to what was just listed
+BELONGS = frozenset({"入る", "含む", "含める", "対象", "該当", "当てはまる", "参加", "加わる"})
 PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
 # 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again
 BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
@@ -1186,10 +1188,25 @@ class AnswerChain:
         shared = asked & self._section_terms.get(key, frozenset())
         return (
             bool(POINTS_BACK.search(turn.question) or BESIDES.search(turn.question))
+            or self.adds_to_what_was_said(turn.question)
             or not asked
             or any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in shared)
             or (not self.has_topic(turn.question) and all(t in self.idf for t in asked))
         )
+
+    def adds_to_what_was_said(self, question: str) -> bool:
+        """Whether a question opens with a thing marked by 「も」 and asks only whether it belongs
+        (「会社も入る？」「会社も？」): "that too?" adds it to what the last answer listed, so it speaks of
+        that answer's section even in words the guideline never uses."""
+        tokens = self.service.tokenizer.tokenize(question)
+        i = 0
+        while i < len(tokens) and tokens[i].pos in ("名詞", "接頭辞", "接尾辞"):
+            i += 1
+        if not (0 < i < len(tokens) and tokens[i].surface == "も"):
+            return False
+        after = [t for t in tokens[i + 1 :] if t.pos != "補助記号"]
+        # asked whether it belongs (入る, 含まれる, 対象, 参加): not 「有給休暇も取れる？」, a thing of its own
+        return not after or after[0].lemma in BELONGS
 
     # ------------------------------------------------------------------ entry points
 

@@ -1029,3 +1029,12 @@ def test_what_a_form_requires_stays_with_the_form_after_a_case_that_mentions_it(
     """「後援の条件は？」 after a case under 後援 asks what 後援 requires: 第３章（７）, not the case."""
     answer = chain.ask("後援の条件は？", turn(chain, "リーダー養成事業って？"))
     assert answer.cited_sections[0] == "3-7"
+
+
+def test_a_refused_that_too_follow_up_offers_the_list_it_adds_to(chain):
+    """「会社も入る？」 after the partners: 会社 is no word of the guideline, so it is refused, but 「も」 asks
+    whether it belongs to the list just shown: 第２章 １ is offered. 「有給休暇も取れる？」 asks no such thing."""
+    answer = chain.ask("会社も入る？", turn(chain, "協働のパートナーにはどんな人がいる？"))
+    assert answer.abstained and [s.section_id for s in answer.suggestions][:1] == ["2-1"]
+    answer = chain.ask("有給休暇も取れる？", turn(chain, "後援とは？"))
+    assert answer.abstained and "3-7" not in [s.section_id for s in answer.suggestions]
