@@ -118,7 +118,11 @@ FOLLOW_UP_WEIGHTS = {
     "points_back": 2.57,  # 「それは…」「その場合…」「じゃあ…」
 }
 # A chapter named by number: 第４章, 第4章
-CHAPTER_NUMBER = re.compile(r"第\s*([0-9０-９]+)\s*章")
+CHAPTER_NUMBER = re.compile(r"第?\s*([0-9０-９]+)\s*章")  # 第４章, and as typed: ４章, GL4章
+# a question about how a document is laid out as a whole: its chapters
+STRUCTURE = re.compile(r"何章|章立て|章構成|構成|目次|全体像|どんな章|各章|章ごと")
+# words that name a document's parts, not a topic in them (「第５章って何項目？」)
+STRUCTURE_WORDS = frozenset({"章", "章立て", "構成", "目次", "全体", "全体像", "各", "何", "まで", "項目", "幾", "つ", "個", "数"})
 # Heading words most sections use (協働 0.31, 市 0.64, 取り組み 0.75) name no chapter; 心得, 形態, 事例 do
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
@@ -623,6 +627,22 @@ class AnswerChain:
                 lead = replace(ours or lead, score=turn.hits[0].score)
                 turn.hits = [lead, *(h for h in turn.hits if h.key != lead.key)]
                 turn.blocks = [lead]
+        whole = self.whole_document(turn) if chapter is None else None
+        if whole is not None:
+            # 「このガイドラインって何章まである？」: its chapters are named above its opening section
+            turn.listed = whole
+            lead = next(
+                (
+                    self.service.retriever.get((whole[0], s.section_id))
+                    for s in self.service.document(whole[0]).sections
+                    if (whole[0], s.section_id) in self.extractive.sentences
+                ),
+                None,
+            )
+            if lead is not None:
+                lead = replace(lead, score=turn.hits[0].score)
+                turn.hits = [lead, *(h for h in turn.hits if h.key != lead.key)]
+                turn.blocks = [lead]
         if turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
             self.besides(turn)
         elif turn.context_question and (
@@ -647,6 +667,8 @@ class AnswerChain:
             if ours is not None and turn.blocks[0].key not in turn.previous:
                 turn.blocks = [ours]
                 missing = [d for d in turn.analysis.details if d.asked and not d.supplied_by(ours.text)]
+        if turn.listed is not None:
+            missing = [d for d in missing if not d.counts]  # the chapters or sub-sections named are the count
         if any(d.counts for d in missing):
             # 「協働の形態っていくつ？」 counts the guideline's own headings: the sub-sections of the section
             # (or of its chapter) that the question names
@@ -751,10 +773,26 @@ class AnswerChain:
                 words = {t for t in title if self.idf.get(t, 0.0) >= CHAPTER_WORD_IDF}
                 label = unicodedata.normalize("NFKC", chapter.label)
                 if (words and words <= asked) or any(label == f"第{n}章" for n in numbers):
-                    others = {t for t in asked - title if self.idf.get(t, 0.0) >= TOPIC_IDF}
+                    # the document's own name is no other topic (「ガイドラインの３章って何の話？」)
+                    named_doc = set(self.service.tokenizer.content_lemmas(document.title))
+                    others = {
+                        t for t in asked - title - named_doc - STRUCTURE_WORDS if self.idf.get(t, 0.0) >= TOPIC_IDF
+                    }
                     if not others:
                         named.append(key)
         return named[0] if len(named) == 1 else None
+
+    def whole_document(self, turn: Turn) -> tuple[str, str] | None:
+        """(doc_id, "") when the question asks how the document it is about is laid out, its chapters
+        (「このガイドラインって何章まである？」「ガイドラインの構成を教えて」), naming nothing in them."""
+        if not turn.hits or not STRUCTURE.search(turn.question) or CHAPTER_NUMBER.search(turn.question):
+            return None
+        doc_id = turn.hits[0].doc_id
+        title = set(self.service.tokenizer.content_lemmas(self.service.document(doc_id).title))
+        asked = self.asked_lemmas(turn.question) - title - STRUCTURE_WORDS
+        if any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in asked):
+            return None
+        return (doc_id, "")
 
     def within_section(self, key: tuple[str, str], ancestor: tuple[str, str]) -> bool:
         """Whether section ``key`` lies under ``ancestor`` (at any depth)."""

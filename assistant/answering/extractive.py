@@ -325,7 +325,15 @@ class ExtractiveAnswerer:
                     if span
                 )
             )
-        if listed is not None:
+        if listed is not None and not listed[1]:  # a whole document: its chapters
+            document = self.documents[listed[0]]
+            chapters = document.children(None)
+            lead_lines.append(
+                f"「{document.title}」は次の{str(len(chapters)).translate(WIDE_DIGITS)}章からなります: "
+                + "、".join(c.heading for c in chapters)
+                + "。"
+            )
+        elif listed is not None:
             children = self.documents[listed[0]].children(listed[1])
             lead_lines.append(
                 f"「{self.section(*listed).heading}」には次の{str(len(children)).translate(WIDE_DIGITS)}項目があります: "

@@ -206,6 +206,29 @@ def test_a_count_of_the_guidelines_own_headings_names_them(chain):
     assert chain.ask("協働の心得って何項目ある？").answer.startswith("「第４章 協働の心得」には次の６項目")
 
 
+@pytest.mark.parametrize(
+    ("question", "listed"),
+    [
+        # a chapter as typed, without 第, and beside the guideline's own name
+        ("4章には何が書いてある？", "「第４章 協働の心得」には次の６項目があります: "),
+        ("ガイドラインの3章って何の話？", "「第３章 協働の形態」には次の７項目があります: "),
+        # a count of a chapter without text of its own names its sub-sections, not "not stated"
+        ("第５章って何項目？", "「第５章 本市での主な取組事例」には次の１５項目があります: "),
+        # the document as a whole: its chapters
+        (
+            "このガイドラインって何章まである？",
+            "「協働ガイドライン」は次の６章からなります: 第１章 ガイドライン策定の目的、",
+        ),
+        ("ガイドラインの構成を教えて", "「協働ガイドライン」は次の６章からなります: "),
+    ],
+)
+def test_a_chapter_or_the_whole_document_asked_about_lists_its_parts(chain, question, listed):
+    answer = chain.ask(question)
+    assert answer.answer.startswith(listed) and "記載はありません" not in answer.answer
+    if "６章" in listed:
+        assert answer.answer.splitlines()[0].endswith("第６章 協働Ｑ＆Ａ。") and answer.cited_sections[0] == "1-1"
+
+
 def test_a_comparison_with_the_previous_topic(chain):
     answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
     assert {"3-1", "3-7"} <= set(answer.cited_sections)
