@@ -36,7 +36,7 @@ from assistant.answering.extractive import (
     idf_table,
 )
 from assistant.answering.llm import LLMAnswerer
-from assistant.answering.question import EXAMPLES, Question, analyze
+from assistant.answering.question import EXAMPLES, Detail, Question, analyze, noun_phrases
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
@@ -44,7 +44,7 @@ from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.offtopic import OffTopics
-from assistant.ingestion.sections import source_label
+from assistant.ingestion.sections import Section, source_label
 from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
@@ -261,6 +261,9 @@ class AnswerChain:
         self.topics = self.topic_terms()
         self.spelling = Spelling(service.documents, service.tokenizer)
         self.scope_model = scope_model
+        self._section_text = {
+            (d.doc_id, s.section_id): fold(f"{s.title}{s.text}") for d in service.documents for s in d.sections
+        }
         self._section_terms = {
             key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
             for key, found in self.extractive.sentences.items()
@@ -669,6 +672,13 @@ class AnswerChain:
                 missing = [d for d in turn.analysis.details if d.asked and not d.supplied_by(ours.text)]
         if turn.listed is not None:
             missing = [d for d in missing if not d.counts]  # the chapters or sub-sections named are the count
+        # a case's own details (where, who by name, when) are asked of the case the question names, or
+        # that the conversation is about (「いつ？」 after まちづくりトーク)
+        if any(d.of_case for d in missing) and not (
+            self.names_case(turn.question, turn.blocks[0].key)
+            or (turn.context_question and turn.blocks[0].key in turn.previous and self.is_case(turn.blocks[0].key))
+        ):
+            missing = [d for d in missing if not d.of_case]
         if any(d.counts for d in missing):
             # 「協働の形態っていくつ？」 counts the guideline's own headings: the sub-sections of the section
             # (or of its chapter) that the question names
@@ -676,6 +686,16 @@ class AnswerChain:
                 (k for h in [*turn.blocks[:1], *turn.hits[:3]] if (k := self.counted_section(turn.question, h.key))),
                 None,
             )
+            if turn.listed is not None and not self.name_things(
+                self.extractive.documents[turn.listed[0]].children(turn.listed[1])
+            ):
+                # （１）対等の立場で協力する…: precepts, not the kinds counted; the section itself is quoted
+                listed = self.service.retriever.get(turn.listed)
+                turn.listed = None
+                if listed is not None and listed.key in self.extractive.sentences:
+                    turn.blocks = [next((h for h in turn.hits if h.key == listed.key), listed)]
+                    if listed.key not in {h.key for h in turn.hits}:
+                        turn.hits.append(listed)
             if turn.listed is not None:
                 missing = [d for d in missing if not d.counts]
                 # the section counted is the one quoted, when it has text of its own (第５章's is its sub-sections')
@@ -693,6 +713,8 @@ class AnswerChain:
                     turn.groups = self.extractive.counted_groups(turn.blocks[0].key, terms)
                 if turn.items is not None or turn.groups:
                     missing = [d for d in missing if not d.counts_items]
+            # 「協働のパートナーって何種類？」: the kinds are listed in a sentence, their number is not said
+            missing = [d for d in missing if not (d.counts and self.enumerated(turn.question, d, turn.blocks[0].key))]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
@@ -742,6 +764,22 @@ class AnswerChain:
             turn.blocks = [pick, *others]
         turn.said = frozenset(said)
 
+    def is_case(self, key: tuple[str, str]) -> bool:
+        """Whether a section is a case of the city's own (chapter 5's, each with its department)."""
+        return bool(self.extractive.section(*key).department)
+
+    def names_case(self, question: str, key: tuple[str, str]) -> bool:
+        """Whether the question names the case the section is (a chapter-5 example, with its department):
+        a noun of the question that this section's heading or text writes and no other section does
+        (「まちづくりトークの講師は誰？」 names （５）まちづくりトークの実施; 「防災の協働はどこでやってる？」 none)."""
+        if not self.is_case(key):
+            return False
+        for start, end in noun_phrases(question, self.service.tokenizer):
+            word = fold(question[start:end])
+            if len(word) >= 2 and [k for k, text in self._section_text.items() if word in text] == [key]:
+                return True
+        return False
+
     def counted_section(self, question: str, key: tuple[str, str]) -> tuple[str, str] | None:
         """The section, or its parent, that has sub-sections and whose heading names what the question
         counts (形態 in 第３章 協働の形態, 事例 in 第５章 本市での主な取組事例), or None."""
@@ -755,6 +793,31 @@ class AnswerChain:
             if any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in title & asked):
                 return key[0], candidate.section_id
         return None
+
+    def name_things(self, sections: list[Section]) -> bool:
+        """Whether most headings name a thing (end in a noun: （１）共催, （４）結果の評価), not a precept
+        to follow (（１）対等の立場で協力する): only kinds named so are what a count of kinds counts."""
+        tokenizer = self.service.tokenizer
+        nouns = sum(
+            1 for s in sections if (tokens := tokenizer.tokenize(s.title)) and tokens[-1].pos in ("名詞", "接尾辞")
+        )
+        return nouns * 2 > len(sections)
+
+    def enumerated(self, question: str, detail: Detail, key: tuple[str, str]) -> bool:
+        """Whether a sentence of the section lists what a count asks the number of, in prose: a noun
+        the question names before the count, after items joined by 、 and や (「個人、…グループや団体、
+        町内会のほか、ＮＰＯや企業も含めて、…パートナーとして捉えています。」)."""
+        if key not in self.extractive.sentences:
+            return False
+        tokens = self.service.tokenizer.tokenize(question[: detail.span[0]])
+        counted = {t.surface for t in tokens if t.pos == "名詞" and len(t.surface) >= 2}
+        text = self.extractive.section(*key).text
+        for a, b in self.extractive.sentences[key].spans:
+            for noun in counted:
+                at = text.find(noun, a, b)
+                if at > a and text.count("、", a, at) + text.count("や", a, at) >= 3:
+                    return True
+        return False
 
     def named_chapter(self, question: str) -> tuple[str, str] | None:
         """The chapter a question asks about as a whole, or None: it names the chapter by its number
@@ -968,7 +1031,15 @@ class AnswerChain:
                 shared = len(terms & title)
                 # the heading names the side: it holds half of the side's words, or all of its own
                 names = shared and (shared * 2 >= len(terms) or shared == len(title))
-                score = (shared, shared / len(title) if title else 0.0)
+                # its chapter's heading may name the rest (「協定の形態としての説明」: （３）協定 under
+                # 第３章 協働の形態, before the chapter itself)
+                above = set().union(
+                    *(
+                        self.extractive._title_terms(key[0], a.section_id)
+                        for a in document.ancestors(section.section_id)
+                    )
+                )
+                score = (len(terms & (title | above)), shared / len(title) if title else 0.0)
                 if names and key not in taken and key in self.extractive.sentences and score > best_score:
                     best, best_score = key, score
         return best

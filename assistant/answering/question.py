@@ -61,6 +61,9 @@ class DetailKind:
     nouns: tuple[str, ...]
     asks: str  # a regular expression over the question: 何日前, いくら …
     value: str  # a regular expression over a section's text: a concrete value (３０日前, ５万円, 様式第１号)
+    # asked only of a case the answer quotes (a chapter-5 example: who exactly, which place); elsewhere
+    # (「会場の借り方」) not named as missing, and never what a question's scope is judged without
+    of_case: bool = False
 
 
 # A count of things in general, which a list's items answer (not 何部, 何人).
@@ -196,6 +199,31 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"どこに(問い合わせ|連絡|電話)",
         r"電話|内線|@|＠",
     ),
+    # where a case takes place, and who a case's person is by name: a case states them by a place
+    # (「…施設などの女性用トイレに設置」「…センターで」) or a person's name (〇〇氏)
+    DetailKind(
+        "場所",
+        ("会場", "開催場所", "実施場所", "開催地", "場所"),
+        r"どこで(やって|やる|やった|開|実施|行|して|する|した)",
+        r"(会場|場所|センター|会館|ホール|公園|学校|庁舎|施設|トイレ|道路|場)(で|に|にて|において|など)|全市|市内",
+        of_case=True,
+    ),
+    DetailKind(
+        "人物・氏名",
+        ("氏名", "講師名", "代表者名"),
+        r"(講師|講演者|代表者?|会長|委員長|司会者?)(は|って|が)(誰|だれ|どなた|どんな人)",
+        r"氏|さん|先生",
+        of_case=True,
+    ),
+    # when a case was or is held, asked by a bare いつ (「まちづくりトークはいつやったの？」): stated by a
+    # year, an era, a month or a season (「平成 25 年度は」「春と秋の年２回」「例年」)
+    DetailKind(
+        "実施時期",
+        (),
+        r"いつ(?!まで|から|も|でも|の間)",
+        rf"{NUM}+\s*(月|年度|年)|(平成|令和|昭和)\s*[0-9０-９元]|[春夏秋冬]|毎年|毎月|例年|年\s*{NUM}+\s*回",
+        of_case=True,
+    ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
@@ -230,6 +258,8 @@ ASKED_AFTER = re.compile(
     r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
     r"(ください)?\s*([？?。]|$)"
 )
+# After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」
+WHERE_ASKED = re.compile(r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)")
 # Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
 VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およそ|大概)?\s*$")
 # Case particles after a noun that make it part of a clause about something else.
@@ -252,6 +282,12 @@ class Detail:
 
     pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
     asked: bool = True  # False: a detail's noun that only says where (協定書に貼る…): not named as missing
+
+    @property
+    def of_case(self) -> bool:
+        """Whether it is asked only of a case (``DetailKind.of_case``)."""
+        kind = KIND_BY_LABEL.get(self.kind)
+        return kind is not None and kind.of_case
 
     @property
     def value(self) -> re.Pattern[str]:
@@ -307,7 +343,8 @@ class Question:
         """The question without the details it asks for: what its scope is judged on
         (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」)."""
         text = self.text
-        for start, end in sorted({s for d in self.details for s in (d.span, d.also)}, reverse=True):
+        kept = [d for d in self.details if not d.of_case]
+        for start, end in sorted({s for d in kept for s in (d.span, d.also)}, reverse=True):
             text = text[:start] + text[end:]
         return text
 
@@ -329,9 +366,10 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
         MULTI_PART.search(text)
         or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2))
         or (len(sides) >= 2 and named and LISTED.search(text) and all(_is_noun_phrase(s, tokenizer) for s in sides))
+        or _whole_phrases(sides, tokenizer)
     ):
         kind = "multi-part"
-    elif details:
+    elif any(not d.of_case for d in details):
         kind = "detail"
     elif WHICH.search(text) or asks_department:
         kind = "which"
@@ -346,6 +384,13 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _whole_phrases(sides: list[str], tokenizer: Tokenizer) -> bool:
+    """Whether と joins two whole noun phrases, each a noun of its own with what it is of (「結果の評価の
+    しかたと相手方の見直し」): two things asked. A bare noun before と may share the head after it
+    (「市民と市の役割」 is one thing: the roles of both)."""
+    return len(sides) == 2 and all("の" in s and _is_noun_phrase(s, tokenizer) for s in sides)
 
 
 def _is_noun_phrase(part: str, tokenizer: Tokenizer) -> bool:
@@ -414,6 +459,12 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     for start, end in phrases:
         for kind in DETAIL_KINDS:
             words = [n for n in kind.nouns if n in NOT_ASKED.sub("", text[start:end])]
+            if (
+                words
+                and kind.of_case
+                and not (WHERE_ASKED.match(text[end:]) or re.search(r"(どこ|どの)の?$", text[:start]))
+            ):
+                continue  # 「ごみ出し場所を巡回している…」 names a place, 「会場はどこ？」 asks for one
             if words:
                 found.append((start, end, kind, words))
                 break
@@ -533,8 +584,14 @@ TRAILING_POS = frozenset({"助詞", "助動詞", "補助記号", "空白"})
 TRAILING_LEMMAS = frozenset(
     {"何", "何処", "如何", "どう", "何れ", "幾ら", "其れ其れ", "それぞれ", "違い", "違う"}
     # what asks rather than what is asked about: 「…について教えて」「…も知りたい」
-    | {"教える", "知る", "聞く", "つく", "関する", "下さる", "頂く", "欲しい"}
+    | {"教える", "知る", "聞く", "つく", "関する", "下さる", "頂く", "欲しい", "合わせる"}
+    # a role the parts are asked in (「協働の相手として」): と + 為る ends a part, names none
+    | {"為る"}
 )
+
+
+# A subject set before the parts (「情報共有について、基本的な考え方と…の両方」): each part is asked of it.
+SUBJECT = re.compile(r"^([^、，,]+?)(?:について|に関して|に関する)[、，,]")
 
 
 def _questions(text: str) -> int:
@@ -554,10 +611,11 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     head = text[: match.start()] if match else text
     head = re.sub(r"(って|とは)(何|なに|なん)(で|、|？|\?)", "、", head)  # 「共催って何で後援と…」
     head = re.split(r"それぞれ|両方|両者", head)[0]  # what follows is asked of every part
+    tokens = tokenizer.tokenize(head)
     cuts = [
         (t.start, t.end)
-        for t in tokenizer.tokenize(head)
-        if (t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS)
+        for t, after in zip(tokens, [*tokens[1:], None], strict=True)
+        if (t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS and not _verb_case(t, after))
         or t.surface in ("・", "／", "/")
         or (cue and t.surface in ("、", "，", ","))  # a comma lists parts only in a comparison or 「それぞれ」
     ]
@@ -576,7 +634,18 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
         if cut is not None:
             parts[-1] = parts[-1][:cut]
     cleaned = [_trim(PART_NOISE.sub("", p), tokenizer) for p in parts]
-    return [p for p in cleaned if len(p) >= 2 and not QUESTION_WORD.match(p)][:3]
+    sides = [p for p in cleaned if len(p) >= 2 and not QUESTION_WORD.match(p)]
+    topic = SUBJECT.match(head)
+    if topic and len(sides) >= 3 and sides[0] == topic.group(1):
+        # 「災害時の協定について、形態としての説明と市の実際の事例を…」: what both parts are about, not a part
+        return [f"{topic.group(1)}の{p}" for p in sides[1:3]]
+    return sides[:3]
+
+
+def _verb_case(particle: Token, after: Token | None) -> bool:
+    """Whether と is the case particle of the verb right after it, not a coordinator: 「形態として」
+    (と + 為る), 「町内会といった団体」 (と + 言う), 「委託となる」 join no two parts."""
+    return particle.surface == "と" and after is not None and after.start == particle.end and after.pos == "動詞"
 
 
 def _trim(part: str, tokenizer: Tokenizer) -> str:
