@@ -714,7 +714,9 @@ class AnswerChain:
                 if turn.items is not None or turn.groups:
                     missing = [d for d in missing if not d.counts_items]
             # 「協働のパートナーって何種類？」: the kinds are listed in a sentence, their number is not said
-            missing = [d for d in missing if not (d.counts and self.enumerated(turn.question, d, turn.blocks[0].key))]
+            missing = [
+                d for d in missing if not (d.counts_items and self.enumerated(turn.question, d, turn.blocks[0].key))
+            ]
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn

@@ -260,6 +260,8 @@ ASKED_AFTER = re.compile(
 )
 # After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」
 WHERE_ASKED = re.compile(r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)")
+# Who a case's role is held by, as the guideline says it: a party, not a person's name.
+PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
 # Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
 VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およそ|大概)?\s*$")
 # Case particles after a noun that make it part of a clause about something else.
@@ -513,6 +515,10 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             seen.add(kind.label)
             # 「何人を受け持つ？」 is answered by a ratio (１対１) too; a noun (人数) asks for a count
             ratio = rf"|{NUM}+\s*対\s*{NUM}" if kind.label == "数" and match.group(0).startswith("何") else ""
+            if kind.label == "人物・氏名":
+                # 「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder
+                # (「国際交流ボランティアには…日本語教室の講師…の協力を得ています」), not only by a name
+                ratio = rf"|{PARTY}(には|が|は)[^、。]*{match.group(2)}"
             details.append(
                 Detail(
                     f"{kind.label}（{match.group(0)}）",

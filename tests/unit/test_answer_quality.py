@@ -367,6 +367,80 @@ def test_the_sides_of_a_comparison_end_before_what_is_compared_of_them():
     assert analyze("市が単独で行う事業と委託の違いは？").sides == ["市が単独で行う事業", "委託"]
 
 
+def test_the_parts_of_a_two_part_question_follow_its_grammar():
+    # と before a verb (として, という) is the verb's case particle, not a coordinator
+    assert analyze("形態としての説明と市の実際の事例を両方教えて").sides == ["形態としての説明", "市の実際の事例"]
+    assert analyze("協定という協働形態の中身を教えて").kind != "multi-part"
+    # a subject set before the parts is asked of each part
+    assert analyze("災害時の協定について、形態としての説明と市の実際の事例をあわせて教えて").sides == [
+        "災害時の協定の形態としての説明",
+        "災害時の協定の市の実際の事例",
+    ]
+    # と between two whole の-phrases asks two things; a bare noun before と shares the head after it
+    two = analyze("結果の評価のしかたと相手方の見直しについて教えて")
+    assert two.kind == "multi-part" and two.sides == ["結果の評価のしかた", "相手方の見直し"]
+    assert analyze("市民と市の役割について教えて").kind != "multi-part"
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("結果の評価のしかたと相手方の見直しについて教えて", ("4-4", "4-5")),
+        ("相手方の意見の聞き方と協働の経験の積み方を教えて", ("4-4", "4-6")),
+        ("情報共有について、基本的な考え方と、事業前の準備としての扱いの両方を知りたい", ("2-2", "6-Q6")),
+        # （３）協定 under 第３章 協働の形態 names both words of the first part; the case the second
+        ("協定について、協働の形態としての位置づけと、危機管理室がやっている実例を両方知りたい", ("3-3", "5-4")),
+    ],
+)
+def test_each_part_of_a_two_part_question_gets_its_own_section(chain, question, sides):
+    answer = chain.ask(question)
+    assert answer.cited_sections[:2] == list(sides)
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("まちづくりトークの講師は誰だったの？", "講師は誰"),  # a person of a case
+        ("みんなの消費生活展の会場はどこ？", "消費生活展の会場"),  # a place of a case
+        ("日本語教室はどこでやっているんですか？", "場所"),
+        ("みんなの消費生活展っていつ開かれてるの？", "実施時期"),  # a time of a case
+    ],
+)
+def test_a_missing_detail_about_a_case_is_said_to_be_missing_before_the_case(chain, question, named):
+    answer = chain.ask(question)
+    assert answer.partial and answer.cited_sections[0].startswith("5-")
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("ガイドラインには") and named in first
+    assert first.endswith("の記載はありません。関連する箇所には次のように書かれています。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ゼロごみの日の清掃はどこでやるの？",  # 全市的に: stated
+        "ゼロごみの日っていつやってるの？",  # 春と秋の年２回: stated
+        "日本語教室の講師は誰がやってるの？",  # 国際交流ボランティアには…講師: a party holds the role
+        "ごみ出し場所を巡回しているパトロール隊は何をしているの？",  # names a place, asks none
+        "防災の協働ってどこでやってる？",  # names no one case
+        "共催するときの会場はどこで借りる？",  # a place, but of no case
+    ],
+)
+def test_a_case_detail_stated_or_not_asked_of_a_case_is_not_called_missing(chain, question):
+    answer = chain.ask(question)
+    assert not answer.partial and "記載はありません" not in answer.answer
+
+
+def test_a_count_of_kinds_listed_in_prose_claims_no_count_of_precepts(chain):
+    # 第２章 １'s sub-sections are precepts (（１）対等の立場で協力する), not kinds of partner; the kinds
+    # are listed in one sentence, their number nowhere
+    answer = chain.ask("協働のパートナーって何種類あるの？")
+    assert "項目があります" not in answer.answer and "記載はありません" not in answer.answer
+    assert answer.cited_sections[0] == "2-1"
+    assert answer.answer.startswith("本市では、ボランティアとしての個人、")
+    # a chapter whose sub-sections name things is still counted
+    assert chain.ask("協働の心得っていくつある？").answer.startswith("「第４章 協働の心得」には次の６項目")
+
+
 def test_a_count_of_copies_is_not_answered_by_a_list(chain):
     answer = chain.ask("後援の申請書は何部出せばいい？")
     assert answer.partial and "項目です" not in answer.answer and "何部" in answer.answer.splitlines()[0]
