@@ -127,6 +127,8 @@ STRUCTURE_WORDS = frozenset({"章", "章立て", "構成", "目次", "全体", "
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
+# What a part asks for when it asks for examples: the cases of chapter 5 answer it.
+CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
 
 log = logging.getLogger(__name__)
 
@@ -609,6 +611,10 @@ class AnswerChain:
             elif turn.analysis.asks_cases and None in named:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
+            elif turn.analysis.kind == "which" and None in named:
+                # 「レジ袋削減でお店と結んだ取り決めは、協働の形態でいうとどれに当たる？」: the case the
+                # question names is quoted beside the form it asks which one of
+                turn.blocks += [h for h in turn.hits[1:3] if self.names_case(turn.question, h.key)][:1]
         chapter = None
         if not (turn.analysis.compares or turn.analysis.asks_department or turn.analysis.kind == "which"):
             chapter = self.named_chapter(turn.question)
@@ -1007,6 +1013,12 @@ class AnswerChain:
         taken = {h.key for h in chosen}
         best = self.heading_section(side, turn, taken)
         named = best is not None
+        if self.asks_for_cases(side) and not (best is not None and self.is_case(best)):
+            # 「市の事業が…後援を受けている例ってある？」 asks for a case: the best retrieved one, not the
+            # section whose heading names what the case is of (（７）後援)
+            case = next((h.key for h in turn.hits if h.key not in taken and self.is_case(h.key)), None)
+            if case is not None:
+                best, named = case, False
         if best is None:
             found = self.search(turn, side, k=3)
             best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
@@ -1018,6 +1030,10 @@ class AnswerChain:
         if hit is not None and best not in pool:
             turn.hits.append(hit)
         return hit, named
+
+    def asks_for_cases(self, side: str) -> bool:
+        """Whether a part asks for examples (例, 事例, 実例, 具体例): cases are what answer it."""
+        return any(t.pos == "名詞" and t.surface in CASE_NOUNS for t in self.service.tokenizer.tokenize(side))
 
     def heading_section(self, side: str, turn: Turn, taken: set[tuple[str, str]]) -> tuple[str, str] | None:
         """The section whose heading names the side, not taken yet: most of the side's distinctive words

@@ -397,6 +397,19 @@ def test_each_part_of_a_two_part_question_gets_its_own_section(chain, question, 
     assert answer.cited_sections[:2] == list(sides)
 
 
+def test_a_part_asking_for_examples_gets_a_case(chain):
+    # the first part asks for an example (例): （15）リーダー養成事業 receives a 後援, not （７）後援 itself;
+    # the second (opened by そもそも) asks what 後援 is
+    answer = chain.ask("市の事業が逆に市民団体から後援を受けている例ってある？そもそも後援ってどういうもの？")
+    assert answer.cited_sections[:2] == ["5-15", "3-7"]
+
+
+def test_a_which_form_question_naming_a_case_quotes_the_case_too(chain):
+    answer = chain.ask("レジ袋削減でお店と結んだ取り決めは、協働の形態でいうとどれに当たる？")
+    assert "5-9" in answer.cited_sections
+    assert "消費者団体や市内スーパー等の事業者と自主協定を結んでいます。" in answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "named"),
     [
