@@ -122,7 +122,9 @@ CHAPTER_NUMBER = re.compile(r"第?\s*([0-9０-９]+)\s*章")  # 第４章, and a
 # a question about how a document is laid out as a whole: its chapters
 STRUCTURE = re.compile(r"何章|章立て|章構成|構成|目次|全体像|どんな章|各章|章ごと")
 # words that name a document's parts, not a topic in them (「第５章って何項目？」)
-STRUCTURE_WORDS = frozenset({"章", "章立て", "構成", "目次", "全体", "全体像", "各", "何", "まで", "項目", "幾", "つ", "個", "数"})
+STRUCTURE_WORDS = frozenset(
+    {"章", "章立て", "構成", "目次", "全体", "全体像", "各", "何", "まで", "項目", "幾", "つ", "個", "数"}
+)
 # Heading words most sections use (協働 0.31, 市 0.64, 取り組み 0.75) name no chapter; 心得, 形態, 事例 do
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
