@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -249,7 +250,8 @@ class ExtractiveAnswerer:
         terms = self.query_terms(question.text, context_question, related)
         yes_no = question.kind == "yes-no"
         scored = {
-            b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no)) for b in blocks
+            b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no), terms)
+            for b in blocks
         }
         if said:
             for key, sentences in scored.items():
@@ -587,16 +589,28 @@ class ExtractiveAnswerer:
         """［第３章（７）後援］ after a quote: one grammar wherever a source is shown in text."""
         return f"［{self.label(*hit.key)}］"
 
-    def quotable(self, key: tuple[str, str], scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    def quotable(
+        self, key: tuple[str, str], scored: list[ScoredSentence], terms: Collection[str] = ()
+    ) -> list[ScoredSentence]:
         """The sentences that can be chosen on their own: not a heading that names a group of list
-        items (「多様な主体の参画が求められる分野」 says nothing alone; it comes with its items)."""
+        items (「多様な主体の参画が求められる分野」 says nothing alone; it comes with its items), unless
+        the question names that group: two of its own words (not those every group heading shares,
+        求める and 分野), or its only one (「地域社会の主体的な取組が求められる分野って何？」)."""
         text = self.section(*key).text
-        spans = self.sentences[key].spans
-        group = {
-            spans[i]
+        sentences = self.sentences[key]
+        spans = sentences.spans
+        headings = [
+            i
             for i in range(len(spans) - 1)
             if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
-        }
+        ]
+        shared = frozenset.intersection(*(frozenset(sentences.terms[i]) for i in headings)) if headings else frozenset()
+
+        def named(i: int) -> bool:
+            own = set(sentences.terms[i]) - shared
+            return bool(own) and len(own & set(terms)) >= min(2, len(own))
+
+        group = {spans[i] for i in headings if not named(i)}
         return [s for s in scored if (s.start, s.end) not in group] or scored
 
     def with_context(self, section: Section, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -229,6 +229,23 @@ def test_a_chapter_or_the_whole_document_asked_about_lists_its_parts(chain, ques
         assert answer.answer.splitlines()[0].endswith("第６章 協働Ｑ＆Ａ。") and answer.cited_sections[0] == "1-1"
 
 
+@pytest.mark.parametrize(
+    ("question", "heading", "item"),
+    [
+        (
+            "地域社会の主体的な取組が求められる分野って具体的に何？",
+            "地域社会の主体的な取組が求められる分野",
+            "・ 防犯や防災",
+        ),
+        ("当事者性を重視する分野ってどんなもの？", "当事者性を重視したきめ細かい対応が求められる分野", "・ 子育て支援"),
+    ],
+)
+def test_a_group_of_a_list_named_by_its_heading_leads_with_its_items(chain, question, heading, item):
+    """Ｑ８'s groups are headings without 。: named by the question, one leads with its items."""
+    lines = chain.ask(question).answer.splitlines()
+    assert lines[0] == heading and any(line.startswith(item) for line in lines[1:6])
+
+
 def test_a_comparison_with_the_previous_topic(chain):
     answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
     assert {"3-1", "3-7"} <= set(answer.cited_sections)
