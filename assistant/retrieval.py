@@ -34,6 +34,9 @@ from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "previous")
+# a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
+CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
+DEPARTMENT_END = re.compile(r"(課|室)他?$")
 
 
 def char_ngrams(text: str, n: int = 2) -> list[str]:
@@ -215,9 +218,16 @@ class HybridRetriever(BaseRetriever):
         return None if pos is None else self.hit(pos, 0.0, {}, {})
 
     def named_departments(self, query: str) -> list[int]:
-        """Positions of the sections whose department the query names."""
+        """Positions of the sections whose department the query names: in full, or clipped as staff
+        say it, a part of its name before 課 or 室 (「清掃課」 for 清掃事業課, 「公園課」 for 緑地公園課他)."""
         folded = fold(query)
-        return [i for i, e in enumerate(self._entries) if e.department and e.department in folded]
+        clipped = [m.group(1) for m in CLIPPED_DEPARTMENT.finditer(folded)]
+        return [
+            i
+            for i, e in enumerate(self._entries)
+            if e.department
+            and (e.department in folded or any(part in DEPARTMENT_END.sub("", e.department) for part in clipped))
+        ]
 
     def search(
         self,

@@ -36,6 +36,7 @@ ASKS_VALUE = re.compile(
     r"^(は|って|とか|も|が)?(いくら|どのくらい|どれくらい|どれぐらい|どのぐらい|何|なに|なん|いつ|ある|あります|決まって|必要)"
 )
 DETAIL_NOUNS = frozenset(n for kind in DETAIL_KINDS for n in kind.nouns)
+DEPARTMENT_END = re.compile(r"(課|室)他?$")
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
 
 
@@ -65,6 +66,10 @@ class Spelling:
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
+        # a department clipped as staff say it (減量課 for 減量対策課) is no slip for 減量化
+        self.departments = frozenset(
+            DEPARTMENT_END.sub("", s.department) for d in documents for s in d.sections if s.department
+        )
         # the headings' kanji words, adjectival nouns (対等) too, and noun runs (後援, 協働, 事業協力):
         # what a one-kanji slip is read as
         titles = [tokenizer.tokenize(unicodedata.normalize("NFKC", s.title)) for d in documents for s in d.sections]
@@ -134,13 +139,23 @@ class Spelling:
                 for j in range(min(len(run), i + MAX_PARTS), i + 1, -1):
                     typed = text[run[i].start : run[j - 1].end]
                     term = self.terms.get(fold("".join(t.reading for t in run[i:j])))
-                    if term and KANJI.search(typed) and fold(typed) not in self.text:
+                    if (
+                        term
+                        and KANJI.search(typed)
+                        and fold(typed) not in self.text
+                        and not self.names_department(typed)
+                    ):
                         changes.append((run[i].start, run[j - 1].end, term))
                         i = j
                         break
                 else:
                     i += 1
         return changes
+
+    def names_department(self, typed: str) -> bool:
+        """Whether a word is a department as staff clip it: a part of its name, then 課 or 室."""
+        stem = DEPARTMENT_END.sub("", typed)
+        return stem != typed and len(stem) >= 2 and any(stem in d for d in self.departments)
 
     def _mistyped_details(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
         """The last noun of a compound the question asks the value of (「後援の申請の機嫌はいつまで？」)

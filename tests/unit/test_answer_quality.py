@@ -246,6 +246,19 @@ def test_a_group_of_a_list_named_by_its_heading_leads_with_its_items(chain, ques
     assert lines[0] == heading and any(line.startswith(item) for line in lines[1:6])
 
 
+@pytest.mark.parametrize(
+    ("question", "cases"),
+    [
+        ("清掃課の協働の取組は？", {"5-10", "5-11"}),  # 清掃事業課
+        ("減量課の事例は？", {"5-8", "5-9"}),  # 減量対策課, not respelled as 減量化
+        ("危機管理課の協働事例は？", {"5-3", "5-4"}),  # 危機管理室
+    ],
+)
+def test_a_department_clipped_as_staff_say_it_gets_its_cases(chain, question, cases):
+    answer = chain.ask(question)
+    assert cases <= set(answer.cited_sections) and not answer.notes
+
+
 def test_a_comparison_with_the_previous_topic(chain):
     answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
     assert {"3-1", "3-7"} <= set(answer.cited_sections)
