@@ -397,6 +397,20 @@ def cmd_offtopic_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_questions_check(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ingestion.asked import AskedQuestions
+    from assistant.ingestion.corpus import QUESTIONS, load_corpus
+
+    path = settings.corpus_dir / QUESTIONS
+    if not path.exists():
+        print(f"{path} がありません（よくある聞き方なしで検索します）。", file=sys.stderr)
+        return 1
+    asked = AskedQuestions.load(path)  # a malformed file is an AssistantError: main prints what to mend
+    asked.check(load_corpus(settings.corpus_dir, settings.max_document_bytes))
+    print(f"よくある聞き方の一覧 {path}: {len(asked.sections)} 節、{len(asked.pairs)} 件の質問を読み込めました。")
+    return 0
+
+
 def cmd_glossary_check(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ingestion.corpus import GLOSSARY, load_corpus
     from assistant.ingestion.glossary import Glossary
@@ -649,6 +663,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = offtopic.add_parser("check", help="一覧の書き方を確かめる")
     p.set_defaults(func=cmd_offtopic_check)
 
+    p = sub.add_parser("questions", help="よくある聞き方の一覧（corpus/questions.toml）を扱う")
+    questions = p.add_subparsers(dest="questions_command", required=True)
+    p = questions.add_parser("check", help="一覧の書き方と、節の番号・見出しがガイドラインと合うことを確かめる")
+    p.set_defaults(func=cmd_questions_check)
     p = sub.add_parser("serve", help="チャット画面を起動する（既定 http://127.0.0.1:7860）")
     p.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1）")
     p.add_argument("--port", type=int, default=7860, help="ポート番号（既定: 7860）")

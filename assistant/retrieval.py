@@ -8,6 +8,8 @@ A section is the unit of ranking (a long section's chunks count once, by their b
   katakana as hiragana), which survives half-width katakana, kana spellings of a term and typos;
 - title: the sections whose own title the query names (後援, 補助・助成 → 補助 or 助成);
 - department: the sections of a department the query names (chapter 5's 危機管理室 …);
+- asked: the sections with a listed question (``corpus/questions.toml``, how staff ask about
+  each section) nearest the query, by that question's cosine similarity (hybrid only);
 - previous: for a follow-up, the sections the previous answer cited.
 
 Queries are expanded with the staff-word glossary (``corpus/glossary.toml``) for the two keyword
@@ -21,6 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
@@ -33,7 +36,7 @@ from assistant.ingestion.glossary import Glossary, fold
 from assistant.ingestion.japanese import Tokenizer
 
 MODES = ("hybrid", "dense", "bm25")
-RANKINGS = ("dense", "words", "chars", "title", "department", "previous")
+RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
 # a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
 CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
 DEPARTMENT_END = re.compile(r"(課|室)他?$")
@@ -143,12 +146,14 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     candidates: int = 30  # how deep the dense chunk list goes before sections are formed
     rrf_k: int = 60
+    asked_depth: int = 10  # how many sections the asked ranking lists
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(RANKINGS, 1.0))
 
     _entries: list[_Entry] = PrivateAttr()
     _position: dict[tuple[str, str], int] = PrivateAttr()
     _words: _BM25 = PrivateAttr()
     _chars: _BM25 = PrivateAttr()
+    _asked_rows: np.ndarray = PrivateAttr()  # the section position of each listed question's vector
 
     def model_post_init(self, context: Any) -> None:
         self._entries = []
@@ -165,6 +170,7 @@ class HybridRetriever(BaseRetriever):
         self._position = {(e.doc_id, e.section.section_id): i for i, e in enumerate(self._entries)}
         self._words = _BM25([self.tokenizer.content_lemmas(e.searchable) or ["\x00"] for e in self._entries])
         self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
+        self._asked_rows = np.asarray([self._position.get(key, -1) for key in self.index.asked.sections], dtype=int)
 
     def rankings(
         self,
@@ -191,6 +197,8 @@ class HybridRetriever(BaseRetriever):
                 if section is not None and similarity > best.get(section, -2.0):
                     best[section] = similarity
             ranked["dense"] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+            if mode == "hybrid" and len(self._asked_rows):
+                ranked["asked"] = self.asked(vector)
         if mode in ("hybrid", "bm25"):
             # the query's own words count twice the glossary's: an expansion must not outvote the question
             extra = " ".join(self.glossary.expand(query))
@@ -211,6 +219,18 @@ class HybridRetriever(BaseRetriever):
                 for name, ranking in ranked.items()
             }
         return ranked
+
+    def asked(self, query_vector: list[float]) -> list[tuple[int, float]]:
+        """(section position, best similarity of its listed questions to the query), best first."""
+        similarity = self.index.asked.vectors @ np.asarray(query_vector, dtype=np.float32)
+        best: dict[int, float] = {}
+        for row in np.argsort(-similarity, kind="stable"):
+            pos = int(self._asked_rows[row])
+            if pos >= 0 and pos not in best:
+                best[pos] = float(similarity[row])
+                if len(best) == self.asked_depth:
+                    break
+        return list(best.items())
 
     def get(self, key: tuple[str, str]) -> SectionHit | None:
         """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""

@@ -53,12 +53,14 @@ class Service:
             k=s.top_k,
             candidates=s.candidates,
             rrf_k=s.rrf_k,
+            asked_depth=s.asked_depth,
             weights={
                 **dict.fromkeys(RANKINGS, 1.0),
                 "dense": s.dense_weight,
                 "words": s.bm25_weight,
                 "chars": s.bm25_weight,
                 "title": 0.25,
+                "asked": s.asked_weight,
             },
         )
 

