@@ -13,7 +13,7 @@ from assistant.index.store import Index, IndexCorruptError, build_index
 from assistant.ingestion.asked import AskedQuestions, AskedQuestionsError
 from assistant.ingestion.corpus import QUESTIONS
 from assistant.settings import Settings
-from tests.conftest import CORPUS_DIR
+from tests.conftest import CORPUS_DIR, copy_vector_caches
 
 ENTRY = '[[section]]\ndoc = "kyodo-guideline"\nid = "{id}"\ntitle = "{title}"\nquestions = [{questions}]\n'
 KOUEN = ENTRY.format(id="3-7", title="後援", questions='"名前だけ貸すってどういうこと？"')
@@ -22,7 +22,7 @@ KOUEN = ENTRY.format(id="3-7", title="後援", questions='"名前だけ貸すっ
 def corpus_with(tmp_path, questions: str | None):
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
-    for name in ("kyodo-guideline.txt", "documents.json"):
+    for name in ("kyodo-guideline.txt", "documents.json", "glossary.toml", "offtopic.toml"):
         shutil.copy(CORPUS_DIR / name, corpus / name)
     (corpus / QUESTIONS).unlink(missing_ok=True)
     if questions is not None:
@@ -153,3 +153,38 @@ def test_damaged_question_vectors_are_refused_at_load(tmp_path, cached_embedding
     with pytest.raises(IndexCorruptError) as info:
         Index(settings)
     assert "questions.npy" in info.value.ja
+
+
+# 「住民からこんなことやりたいって言われたら？」 shares no content word with （３）提案は協働のきっかけ
+# (its only one, 住民, the section never uses): alone, the chain answers from Q5 of chapter 6.
+COLLOQUIAL = "住民からこんなことやりたいって言われたら？"
+PROPOSALS = ENTRY.format(id="2-3", title="提案は協働のきっかけ", questions='"市民から持ち込まれたアイデアはどう扱う？"')
+
+
+@pytest.mark.slow
+def test_a_colloquial_question_is_answered_from_the_section_a_similar_listed_question_names(
+    tmp_path, embedding_cache_dir, guideline
+):
+    from assistant.answering.chain import AnswerChain
+    from assistant.ingestion.japanese import default_tokenizer
+    from assistant.service import load_service
+
+    tokenizer = default_tokenizer()
+    section = next(s for s in guideline.sections if s.section_id == "2-3")
+    assert not set(tokenizer.content_lemmas(COLLOQUIAL)) & set(tokenizer.content_lemmas(section.title + section.text))
+
+    def ask(questions: str | None):
+        corpus = corpus_with(tmp_path, questions)
+        settings = Settings.from_env({}, index_dir=tmp_path / "index", corpus_dir=corpus)
+        copy_vector_caches(embedding_cache_dir, settings.index_dir / "cache")
+        service = load_service(settings)
+        try:
+            return AnswerChain(service).ask(COLLOQUIAL)
+        finally:
+            service.close()
+
+    without = ask(None)
+    assert not without.abstained and without.citations[0].section_id != "2-3"
+    answered = ask(PROPOSALS)
+    assert not answered.abstained and answered.citations[0].section_id == "2-3"
+    assert "提案" in answered.answer
