@@ -189,16 +189,19 @@ class HybridRetriever(BaseRetriever):
         n = len(self._entries)
         if mode in ("hybrid", "dense"):
             best: dict[int, float] = {}
+            asks = mode == "hybrid" and len(self._asked_rows) > 0
+            if query_vector is None and (nearest is None or asks):
+                query_vector = self.embeddings.embed_query(query)
             if nearest is None:
-                nearest = self.index.dense(query_vector or self.embeddings.embed_query(query), self.candidates, doc_ids)
+                nearest = self.index.dense(query_vector, self.candidates, doc_ids)
             for pos, similarity in nearest:
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))
                 if section is not None and similarity > best.get(section, -2.0):
                     best[section] = similarity
             ranked["dense"] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-            if mode == "hybrid" and len(self._asked_rows):
-                ranked["asked"] = self.asked(vector)
+            if asks:
+                ranked["asked"] = self.asked(query_vector)
         if mode in ("hybrid", "bm25"):
             # the query's own words count twice the glossary's: an expansion must not outvote the question
             extra = " ".join(self.glossary.expand(query))
