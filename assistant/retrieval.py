@@ -147,6 +147,7 @@ class HybridRetriever(BaseRetriever):
     candidates: int = 30  # how deep the dense chunk list goes before sections are formed
     rrf_k: int = 60
     asked_depth: int = 10  # how many sections the asked ranking lists
+    asked_margin: float = 0.0  # > 0: it lists only its first section, and only when that leads the next by this much
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(RANKINGS, 1.0))
 
     _entries: list[_Entry] = PrivateAttr()
@@ -231,9 +232,13 @@ class HybridRetriever(BaseRetriever):
             pos = int(self._asked_rows[row])
             if pos >= 0 and pos not in best:
                 best[pos] = float(similarity[row])
-                if len(best) == self.asked_depth:
+                if len(best) == (2 if self.asked_margin > 0 else self.asked_depth):
                     break
-        return list(best.items())
+        ranked = list(best.items())
+        if self.asked_margin > 0:
+            lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else -1.0)
+            return ranked[:1] if lead >= self.asked_margin else []
+        return ranked
 
     def get(self, key: tuple[str, str]) -> SectionHit | None:
         """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""

@@ -54,6 +54,7 @@ class Service:
             candidates=s.candidates,
             rrf_k=s.rrf_k,
             asked_depth=s.asked_depth,
+            asked_margin=s.asked_margin,
             weights={
                 **dict.fromkeys(RANKINGS, 1.0),
                 "dense": s.dense_weight,

@@ -148,6 +148,7 @@ class Settings(BaseSettings):
     # and how many sections it lists
     asked_weight: Number = Field(1.0, ge=0)
     asked_depth: int = Field(10, ge=1, le=1000)
+    asked_margin: Number = Field(0.0, ge=0, le=1)
     # Rerank: empty = the answerer's own evidence (no model); else a sentence-transformers
     # CrossEncoder by name or folder (e.g. a copied Japanese reranker)
     reranker_model: str = ""

@@ -188,3 +188,19 @@ def test_a_colloquial_question_is_answered_from_the_section_a_similar_listed_que
     answered = ask(PROPOSALS)
     assert not answered.abstained and answered.citations[0].section_id == "2-3"
     assert "提案" in answered.answer
+
+
+def test_the_repository_file_names_sections_by_their_own_titles(guideline):
+    asked = AskedQuestions.load(CORPUS_DIR / QUESTIONS)
+    asked.check([guideline])
+    assert len(asked.sections) >= 40 and len(asked.pairs) >= 200
+
+
+def test_a_listed_question_ranks_its_own_section_first_in_the_asked_ranking(service):
+    retriever = service.retriever
+    for doc_id, section_id, question in AskedQuestions.load(CORPUS_DIR / QUESTIONS).pairs[::60]:
+        hybrid = retriever.search(question, k=50, mode="hybrid")
+        own = next(h for h in hybrid if h.key == (doc_id, section_id))
+        assert own.ranks["asked"] == 1 and own.scores["asked"] > 0.99
+        assert sum("asked" in h.ranks for h in hybrid) == retriever.asked_depth
+        assert not any("asked" in h.ranks for h in retriever.search(question, k=50, mode="dense"))
