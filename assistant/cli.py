@@ -406,8 +406,11 @@ def cmd_questions_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{path} がありません（よくある聞き方なしで検索します）。", file=sys.stderr)
         return 1
     asked = AskedQuestions.load(path)  # a malformed file is an AssistantError: main prints what to mend
-    asked.check(load_corpus(settings.corpus_dir, settings.max_document_bytes))
+    documents = load_corpus(settings.corpus_dir, settings.max_document_bytes)
+    asked.check(documents)
     print(f"よくある聞き方の一覧 {path}: {len(asked.sections)} 節、{len(asked.pairs)} 件の質問を読み込めました。")
+    for doc_id, section_id, title in asked.unlisted(documents):
+        print(f"注意: {doc_id} の節 {section_id}（{title}）には質問がありません。", file=sys.stderr)
     return 0
 
 

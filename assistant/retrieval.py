@@ -8,8 +8,8 @@ A section is the unit of ranking (a long section's chunks count once, by their b
   katakana as hiragana), which survives half-width katakana, kana spellings of a term and typos;
 - title: the sections whose own title the query names (後援, 補助・助成 → 補助 or 助成);
 - department: the sections of a department the query names (chapter 5's 危機管理室 …);
-- asked: the sections with a listed question (``corpus/questions.toml``, how staff ask about
-  each section) nearest the query, by that question's cosine similarity (hybrid only);
+- asked: the section whose listed question (``corpus/questions.toml``, how staff ask about each
+  section) is nearest the query, when it leads every other section's by a margin (hybrid only);
 - previous: for a follow-up, the sections the previous answer cited.
 
 Queries are expanded with the staff-word glossary (``corpus/glossary.toml``) for the two keyword
@@ -146,8 +146,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     candidates: int = 30  # how deep the dense chunk list goes before sections are formed
     rrf_k: int = 60
-    asked_depth: int = 10  # how many sections the asked ranking lists
-    asked_margin: float = 0.0  # > 0: it lists only its first section, and only when that leads the next by this much
+    asked_margin: float = 0.02  # how far the asked section must lead the next (cosine similarity)
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(RANKINGS, 1.0))
 
     _entries: list[_Entry] = PrivateAttr()
@@ -225,20 +224,17 @@ class HybridRetriever(BaseRetriever):
         return ranked
 
     def asked(self, query_vector: list[float]) -> list[tuple[int, float]]:
-        """(section position, best similarity of its listed questions to the query), best first."""
+        """[(section position, similarity)] of the section with the listed question nearest the query,
+        when it leads every other section's nearest listed question by ``asked_margin``; else []
+        (two sections' questions about as near: the question's own words decide)."""
         similarity = self.index.asked.vectors @ np.asarray(query_vector, dtype=np.float32)
-        best: dict[int, float] = {}
-        for row in np.argsort(-similarity, kind="stable"):
-            pos = int(self._asked_rows[row])
-            if pos >= 0 and pos not in best:
-                best[pos] = float(similarity[row])
-                if len(best) == (2 if self.asked_margin > 0 else self.asked_depth):
-                    break
-        ranked = list(best.items())
-        if self.asked_margin > 0:
-            lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else -1.0)
-            return ranked[:1] if lead >= self.asked_margin else []
-        return ranked
+        known = self._asked_rows >= 0
+        best = np.full(len(self._entries), -np.inf)
+        np.maximum.at(best, self._asked_rows[known], similarity[known])
+        first, second = np.argsort(-best, kind="stable")[:2] if len(best) > 1 else (0, 0)
+        if not np.isfinite(best[first]) or (first != second and best[first] - best[second] < self.asked_margin):
+            return []
+        return [(int(first), float(best[first]))]
 
     def get(self, key: tuple[str, str]) -> SectionHit | None:
         """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""

@@ -53,7 +53,6 @@ class Service:
             k=s.top_k,
             candidates=s.candidates,
             rrf_k=s.rrf_k,
-            asked_depth=s.asked_depth,
             asked_margin=s.asked_margin,
             weights={
                 **dict.fromkeys(RANKINGS, 1.0),

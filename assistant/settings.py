@@ -144,11 +144,11 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=0, le=10_000)
     dense_weight: Number = Field(1.0, ge=0)
     bm25_weight: Number = Field(1.0, ge=0)
-    # the ranking by the questions listed for each section (corpus/questions.toml): its fusion weight
-    # and how many sections it lists
-    asked_weight: Number = Field(1.0, ge=0)
-    asked_depth: int = Field(10, ge=1, le=1000)
-    asked_margin: Number = Field(0.0, ge=0, le=1)
+    # The ranking by the questions listed for each section (corpus/questions.toml): the section whose
+    # listed question is nearest, when it leads the next section's by the margin; 5-fold CV on dev
+    # over weights 0.5-4 and margins 0-0.03 (docs/eval-history.md)
+    asked_weight: Number = Field(2.0, ge=0)
+    asked_margin: Number = Field(0.02, ge=0, le=2)
     # Rerank: empty = the answerer's own evidence (no model); else a sentence-transformers
     # CrossEncoder by name or folder (e.g. a copied Japanese reranker)
     reranker_model: str = ""

@@ -127,3 +127,17 @@ class AskedQuestions:
                     ja=f"よくある聞き方の一覧の節「{entry.section_id}」の title「{entry.title}」が見出し"
                     f"「{title}」と違います。番号の誤りでないか確かめて、見出しのとおりに書いてください。",
                 )
+
+    def unlisted(self, documents: list[Document]) -> list[tuple[str, str, str]]:
+        """(doc_id, section_id, title) of the sections with text of the listed documents that list no
+        question: the ranking cannot point at them, so a question about one may be drawn to a listed
+        neighbour."""
+        listed = {(s.doc_id, s.section_id) for s in self.sections}
+        docs = {s.doc_id for s in self.sections}
+        return [
+            (d.doc_id, s.section_id, s.title)
+            for d in documents
+            if d.doc_id in docs
+            for s in d.sections
+            if s.text.strip() and (d.doc_id, s.section_id) not in listed
+        ]

@@ -99,7 +99,9 @@ def test_cli_questions_check(tmp_path, monkeypatch, capsys):
     assert "ありません" in capsys.readouterr().err
     (corpus / QUESTIONS).write_text(KOUEN, encoding="utf-8")
     assert main(["questions", "check"]) == 0
-    assert "1 節、1 件の質問を読み込めました" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "1 節、1 件の質問を読み込めました" in out
+    assert "節 3-6（補助・助成）には質問がありません" in err and "3-7" not in err
     (corpus / QUESTIONS).write_text(KOUEN.replace('"後援"', '"共催"'), encoding="utf-8")
     assert main(["questions", "check"]) != 0
     assert "見出し「後援」と違います" in capsys.readouterr().err
@@ -193,7 +195,7 @@ def test_a_colloquial_question_is_answered_from_the_section_a_similar_listed_que
 def test_the_repository_file_names_sections_by_their_own_titles(guideline):
     asked = AskedQuestions.load(CORPUS_DIR / QUESTIONS)
     asked.check([guideline])
-    assert len(asked.sections) >= 40 and len(asked.pairs) >= 200
+    assert asked.unlisted([guideline]) == [] and len(asked.pairs) >= 200
 
 
 def test_a_listed_question_ranks_its_own_section_first_in_the_asked_ranking(service):
@@ -202,5 +204,5 @@ def test_a_listed_question_ranks_its_own_section_first_in_the_asked_ranking(serv
         hybrid = retriever.search(question, k=50, mode="hybrid")
         own = next(h for h in hybrid if h.key == (doc_id, section_id))
         assert own.ranks["asked"] == 1 and own.scores["asked"] > 0.99
-        assert sum("asked" in h.ranks for h in hybrid) == retriever.asked_depth
+        assert [h.key for h in hybrid if "asked" in h.ranks] == [own.key]
         assert not any("asked" in h.ranks for h in retriever.search(question, k=50, mode="dense"))
