@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ from assistant.ingestion.corpus import EXTRACTED, QUESTIONS, Document, corpus_fi
 from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 FORMAT = 5  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
 BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
@@ -336,8 +338,10 @@ def build_index(
             # index was made of, even after the corpus folder changed or became unreadable.
             corpus_digest = _snapshot_corpus(settings.corpus_dir, partial / CORPUS)
             documents = load_corpus(partial / CORPUS, settings.max_document_bytes)
-            asked = AskedQuestions.load(partial / CORPUS / QUESTIONS)
-            asked.check(documents)  # a bad file stops the build before anything is embedded
+            asked = AskedQuestions.load(partial / CORPUS / QUESTIONS)  # a malformed file stops the build
+            for _, problem in asked.problems(documents):  # an entry a document update left behind does not
+                log.warning("%s; left out of the index (`assistant questions check`)", problem)
+            asked = asked.usable(documents)
             chunks = chunk_documents(documents, tokenizer, settings.chunk_max_tokens, settings.chunk_overlap_sentences)
             old_ids: set[str] = set()
             reusable_terms: dict[str, list[str]] = {}

@@ -105,28 +105,44 @@ class AskedQuestions:
     def check(self, documents: list[Document]) -> None:
         """Every entry names a section of an indexed document, by its own title; else an error
         saying which entry and what the section is really called."""
+        for _, problem in self.problems(documents)[:1]:
+            raise problem
+
+    def usable(self, documents: list[Document]) -> AskedQuestions:
+        """The entries that name a section of these documents by its title. An index build keeps only
+        these (and logs the others): a document updated or restructured must not stop the build."""
+        stale = {id(entry) for entry, _ in self.problems(documents)}
+        return AskedQuestions(tuple(s for s in self.sections if id(s) not in stale))
+
+    def problems(self, documents: list[Document]) -> list[tuple[AskedSection, AskedQuestionsError]]:
+        """Each entry whose document or section is not indexed, or whose title is not the section's."""
         titles = {(d.doc_id, s.section_id): s.title for d in documents for s in d.sections if s.text.strip()}
         doc_ids = {d.doc_id for d in documents}
+        found: list[tuple[AskedSection, AskedQuestionsError]] = []
         for entry in self.sections:
+            title = titles.get((entry.doc_id, entry.section_id))
             if entry.doc_id not in doc_ids:
-                raise AskedQuestionsError(
+                problem = AskedQuestionsError(
                     f"questions.toml: no document {entry.doc_id!r}",
                     ja=f"よくある聞き方の一覧にある文書「{entry.doc_id}」は登録されていません。"
                     "doc には `assistant documents` に出る文書 ID を書いてください。",
                 )
-            title = titles.get((entry.doc_id, entry.section_id))
-            if title is None:
-                raise AskedQuestionsError(
+            elif title is None:
+                problem = AskedQuestionsError(
                     f"questions.toml: no section {entry.section_id} with text in {entry.doc_id}",
                     ja=f"よくある聞き方の一覧にある節「{entry.section_id}」（{entry.title}）は"
                     f"文書「{entry.doc_id}」にないか、本文のない見出しです。節の番号を確かめてください。",
                 )
-            if fold(title) != fold(entry.title):
-                raise AskedQuestionsError(
+            elif fold(title) != fold(entry.title):
+                problem = AskedQuestionsError(
                     f"questions.toml: section {entry.section_id} is titled {title!r}, not {entry.title!r}",
                     ja=f"よくある聞き方の一覧の節「{entry.section_id}」の title「{entry.title}」が見出し"
                     f"「{title}」と違います。番号の誤りでないか確かめて、見出しのとおりに書いてください。",
                 )
+            else:
+                continue
+            found.append((entry, problem))
+        return found
 
     def unlisted(self, documents: list[Document]) -> list[tuple[str, str, str]]:
         """(doc_id, section_id, title) of the sections with text of the listed documents that list no

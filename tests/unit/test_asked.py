@@ -133,17 +133,30 @@ def test_the_listed_questions_are_embedded_into_the_build_and_editing_them_rebui
     assert build_index(settings, cached_embeddings).status == "unchanged"
 
 
-def test_a_bad_file_stops_the_build_and_the_previous_build_stays(tmp_path, cached_embeddings):
+def test_a_malformed_file_stops_the_build_and_the_previous_build_stays(tmp_path, cached_embeddings):
     corpus = corpus_with(tmp_path, KOUEN)
     settings = Settings.from_env({}, index_dir=tmp_path / "index", corpus_dir=corpus)
     good = build_index(settings, cached_embeddings)
-    (corpus / QUESTIONS).write_text(KOUEN.replace('"後援"', '"共催"'), encoding="utf-8")
+    (corpus / QUESTIONS).write_text(KOUEN.replace("questions = [", "questions = ("), encoding="utf-8")
     with pytest.raises(AskedQuestionsError) as info:
         build_index(settings, cached_embeddings)
-    assert "見出し「後援」と違います" in info.value.ja
+    assert "よくある聞き方の一覧を読み込めません" in info.value.ja
     index = Index(settings)
     assert index.build_id == good.build_id and index.asked.sections == [("kyodo-guideline", "3-7")]
     index.close()
+
+
+def test_an_entry_a_document_update_left_behind_is_left_out_of_the_build(tmp_path, cached_embeddings, caplog):
+    """A section renumbered or retitled must not stop the document's update: its entry is skipped
+    (and logged; `assistant questions check` names it), the other entries are indexed."""
+    stale = ENTRY.format(id="3-6", title="後援", questions='"名義だけ貸すのは？"')
+    corpus = corpus_with(tmp_path, KOUEN + stale)
+    settings = Settings.from_env({}, index_dir=tmp_path / "index", corpus_dir=corpus)
+    build_index(settings, cached_embeddings)
+    index = Index(settings)
+    assert index.asked.sections == [("kyodo-guideline", "3-7")]
+    index.close()
+    assert "section 3-6 is titled '補助・助成'" in caplog.text
 
 
 def test_damaged_question_vectors_are_refused_at_load(tmp_path, cached_embeddings):
