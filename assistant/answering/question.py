@@ -620,7 +620,7 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     tokens = tokenizer.tokenize(head)
     cuts = [
         (t.start, t.end)
-        for t, after in zip(tokens, [*tokens[1:], None], strict=True)
+        for t, after in zip(tokens, [*tokens[1:], None], strict=False)  # no tokens: 「使い分け」 leaves no head
         if (t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS and not _verb_case(t, after))
         or t.surface in ("・", "／", "/")
         or (cue and t.surface in ("、", "，", ","))  # a comma lists parts only in a comparison or 「それぞれ」

@@ -397,6 +397,13 @@ def test_the_sides_of_a_comparison_end_before_what_is_compared_of_them():
     assert analyze("市が単独で行う事業と委託の違いは？").sides == ["市が単独で行う事業", "委託"]
 
 
+def test_a_comparison_word_alone_has_no_sides_and_is_answered_or_refused(chain):
+    """「使い分け」 leaves nothing before the comparison to cut into sides (the question storm found it)."""
+    assert analyze("使い分け").sides == []
+    answer = chain.ask("使い分け")
+    assert answer.answer and (answer.abstained or answer.citations)
+
+
 def test_the_parts_of_a_two_part_question_follow_its_grammar():
     # と before a verb (として, という) is the verb's case particle, not a coordinator
     assert analyze("形態としての説明と市の実際の事例を両方教えて").sides == ["形態としての説明", "市の実際の事例"]
