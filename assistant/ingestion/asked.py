@@ -6,11 +6,10 @@ index is built; ``assistant questions check`` validates it. No file: the ranking
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.ingestion.glossary import fold
+from assistant.ingestion.glossary import fold, read_toml
 from assistant.ingestion.sections import CorpusError, Document
 
 MAX_QUESTION = 80  # characters: a question as staff type it, not a paragraph
@@ -47,12 +46,7 @@ class AskedQuestions:
         naming what to mend."""
         if not path.exists():
             return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise AskedQuestionsError(
-                f"cannot read {path}: {exc}", ja=f"よくある聞き方の一覧を読み込めません: {path}（{exc}）"
-            ) from None
+        data = read_toml(path, AskedQuestionsError, "よくある聞き方の一覧")
         rows = data.get("section", [])
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise AskedQuestionsError(

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import AssistantError
 from assistant.ingestion.sections import Document
@@ -19,6 +20,15 @@ def fold(text: str) -> str:
     katakana as hiragana, and only letters and digits kept."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in text if ch.isalnum() or ch == "ー")
+
+
+def read_toml(path: Path, error: type[AssistantError], what: str) -> dict[str, Any]:
+    """An owner-edited TOML file (glossary, off-topic list, listed questions) as a table; one that
+    cannot be read or parsed is ``error`` naming ``what`` and the file in Japanese."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise error(f"cannot read {path}: {exc}", ja=f"{what}を読み込めません: {path}（{exc}）") from None
 
 
 class GlossaryError(AssistantError):
@@ -36,10 +46,7 @@ class Glossary:
         """The glossary in ``path``; an absent file is an empty glossary, a malformed one an error."""
         if not path.exists():
             return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise GlossaryError(f"cannot read {path}: {exc}", ja=f"用語集を読み込めません: {path}（{exc}）") from None
+        data = read_toml(path, GlossaryError, "用語集")
         table = data.get("terms", {})
         entries: dict[str, list[str]] = {}
         for word, targets in table.items():

@@ -5,11 +5,11 @@ Editable by the guideline's owner without code; ``assistant offtopic check`` val
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.ingestion.glossary import read_toml
 
 MAX_TOPIC = 40  # characters: a topic is a short phrase, not a paragraph
 
@@ -34,12 +34,7 @@ class OffTopics:
         what to mend."""
         if not path.exists():
             return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise OffTopicError(
-                f"cannot read {path}: {exc}", ja=f"対象外の話題の一覧を読み込めません: {path}（{exc}）"
-            ) from None
+        data = read_toml(path, OffTopicError, "対象外の話題の一覧")
         table = data.get("topics", {})
         if not isinstance(table, dict):
             raise OffTopicError(f"{path}: [topics] must be a table", ja=f"{path} には [topics] の表を書いてください。")
