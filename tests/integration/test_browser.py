@@ -701,6 +701,44 @@ def test_every_label_and_accessible_name_is_japanese(page):
     assert not english, english
 
 
+LAID_OUT_LINES = """e => {
+    const paragraphs = [[]];
+    let top = null;
+    const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        for (let i = 0; i < n.data.length; i++) {
+            if (n.data[i] === '\\n') { paragraphs.push([]); top = null; continue; }
+            const range = document.createRange();
+            range.setStart(n, i);
+            range.setEnd(n, i + 1);
+            const r = range.getClientRects()[0];
+            if (!r) continue;
+            const lines = paragraphs[paragraphs.length - 1];
+            if (top === null || Math.abs(r.top - top) > r.height / 2) { lines.push(''); top = r.top; }
+            lines[lines.length - 1] += n.data[i];
+        }
+    }
+    return paragraphs.filter(p => p.length);
+}"""
+
+
+def short_last_lines(locator) -> list[list[str]]:
+    """The element's wrapped paragraphs (as laid out, line by line) whose last line has one or two characters."""
+    paragraphs = locator.evaluate(LAID_OUT_LINES)
+    return [lines for lines in paragraphs if len(lines) > 1 and len(lines[-1].strip()) <= 2]
+
+
+def test_on_a_phone_no_line_is_left_with_a_character_or_two(browser, server):
+    """The first screen wrapped 「…どんな場／合？」 and 「…質問してくださ／い。」, and an answer 「…注意が必要で／す。」."""
+    with open_page(browser, server, PHONE) as page:
+        labels = [page.locator(".chat-welcome"), *page.locator("button.example").all()]
+        assert len(labels) >= 3
+        assert [lines for label in labels for lines in short_last_lines(label)] == []
+        page.locator("button.example", has_text="委託と補助の違いは？").click()
+        page.locator(f"{TURNS} .bot:not(.pending) .answer-text").wait_for()
+        assert short_last_lines(page.locator(f"{TURNS} .answer-text").last) == []
+
+
 # --------------------------------------------------------------------------- 7. small things
 
 
