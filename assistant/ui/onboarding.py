@@ -25,6 +25,14 @@ from assistant.ui.render import body_html, chapter_html, find_section, notice_ht
 
 QUIZ_LENGTH = 5
 
+# Counters are written as the guideline writes 第１章, in full-width digits: 「第1章 / 全6章」 stood
+# in half-width right beside the chapter's heading 「第１章 ガイドライン策定の目的」.
+_FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _count(n: int) -> str:
+    return str(n).translate(_FULL_WIDTH_DIGITS)
+
 
 # --------------------------------------------------------------------------- chapters
 
@@ -38,7 +46,7 @@ class ChapterPage:
 
     @property
     def progress(self) -> str:
-        return f"第{self.index + 1}章 / 全{self.total}章"
+        return f"第{_count(self.index + 1)}章／全{_count(self.total)}章"
 
     @property
     def has_previous(self) -> bool:
@@ -60,7 +68,7 @@ def chapter_page(document: Document, index: int) -> ChapterPage:
 # --------------------------------------------------------------------------- quiz
 
 GRADING_RULE = (
-    "採点のしかた: 模範解答のキーワードが全部入っていれば正解、半分以上なら模範解答と見比べて自分で判定、"
+    "採点のしかた：模範解答のキーワードが全部入っていれば正解、半分以上なら模範解答と見比べて自分で判定、"
     "半分未満は不正解です。言葉の形の違い（「伝える」と「伝えて」など）は同じ言葉として数えます。"
     "キーワードを「〜ない」のように逆の意味で使っているときは、入っていないものとして数えます。"
 )
@@ -145,12 +153,12 @@ def quiz_finished(state: dict[str, Any]) -> bool:
 
 
 def quiz_progress(state: dict[str, Any]) -> str:
-    """``第2問 / 全5問　（これまで 1問中1問正解）``."""
-    total = len(state["ids"])
-    score = f"{state['answered']}問中{state['correct']}問正解"
+    """``第２問／全５問　（これまで１問中１問正解）``; before any answer, the question's place alone."""
+    score = f"{_count(state['answered'])}問中{_count(state['correct'])}問正解"
     if quiz_finished(state):
         return f"クイズ終了　{score}でした。"
-    return f"第{state['position'] + 1}問 / 全{total}問　（これまで {score}）"
+    place = f"第{_count(state['position'] + 1)}問／全{_count(len(state['ids']))}問"
+    return f"{place}　（これまで{score}）" if state["answered"] else place
 
 
 def quiz_question(cases: dict[str, EvalCase], state: dict[str, Any]) -> str:

@@ -124,7 +124,7 @@ def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()
         parts.append(f'<p class="section-path">{path}</p>')
     parts.append(f"<h3>{escape(section.heading)}</h3>")
     if section.department:
-        parts.append(f'<p class="department">担当: {escape(section.department)}</p>')
+        parts.append(f'<p class="department">担当：{escape(section.department)}</p>')
     quotes = list(quotes)
     if quotes:
         parts.append('<p class="mark-note">黄色の部分が回答で引用した箇所です。</p>')
@@ -136,7 +136,7 @@ def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()
     # the address itself is not shown (a phone cut it off): リンクをコピー copies it whole
     href = deep_link(document.doc_id, section_id)
     parts.append(
-        '<p class="share">共有用リンク: <button type="button" class="copy-link">リンクをコピー</button>'
+        '<p class="share">共有用リンク： <button type="button" class="copy-link">リンクをコピー</button>'
         f'<a class="share-link" href="{escape(href)}" target="_blank" rel="noopener">新しいタブで開く</a></p>'
     )
     parts.append("</article>")
@@ -199,7 +199,7 @@ def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence
 <form class="chat-form">
 <label class="visually-hidden" for="question-input">質問</label>
 <textarea id="question-input" rows="2" maxlength="{max_chars}" enterkeyhint="send" aria-describedby="question-hint"
- placeholder="例: 後援と共催の違いは？"></textarea>
+ placeholder="例：後援と共催の違いは？"></textarea>
 <button type="submit" class="send-button">送信</button>
 </form>
 <div class="chat-footer"><p id="question-hint" class="hint">Enter で送信、Shift + Enter で改行</p>
@@ -216,7 +216,7 @@ def chapter_html(document: Document, chapter_id: str) -> str:
         level = min(section.level + 2, 6)
         parts.append(f"<h{level}>{escape(section.heading)}</h{level}>")
         if section.department:
-            parts.append(f'<p class="department">担当: {escape(section.department)}</p>')
+            parts.append(f'<p class="department">担当：{escape(section.department)}</p>')
         parts.append(body_html(section.text))
     parts.append("</article>")
     return "\n".join(parts)

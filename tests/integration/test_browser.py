@@ -195,7 +195,7 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
         # a short label, not the server's address (cut off with … on a phone); the copy is the whole address
         share = view.locator(".share")
-        assert share.inner_text().split() == ["共有用リンク:", "リンクをコピー", "新しいタブで開く"]
+        assert share.inner_text().split() == ["共有用リンク：", "リンクをコピー", "新しいタブで開く"]
         link, copy = share.locator("a.share-link"), share.get_by_role("button", name="リンクをコピー")
         assert link.evaluate("a => a.href") == f"{server}?doc=kyodo-guideline&section=3-7"
         for shown in (link, copy):
@@ -570,13 +570,13 @@ def quiz_case(page):
 def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browser, server):
     with open_page(browser, server, PHONE) as page:
         page.get_by_role("tab", name="新人研修").click()
-        assert "第1章 / 全6章" in page.locator("#chapter-progress").inner_text()
+        assert "第１章／全６章" in page.locator("#chapter-progress").inner_text()
         bottom = page.locator("#next-chapter-bottom")
-        for chapter in range(2, 7):  # the walk goes on from the bottom of each long page
+        for chapter in "２３４５６":  # the walk goes on from the bottom of each long page
             bottom.scroll_into_view_if_needed()
             bottom.click()
             page.wait_for_function(
-                "n => document.querySelector('#chapter-progress').innerText.includes(`第${n}章 / 全6章`)", arg=chapter
+                "n => document.querySelector('#chapter-progress').innerText.includes(`第${n}章／全６章`)", arg=chapter
             )
             assert in_viewport(page, "#chapter-progress")
         assert bottom.inner_text() == "理解度クイズへ進む →"
@@ -584,7 +584,7 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
         quiz_tab = page.get_by_role("tab", name="理解度クイズ")
         page.wait_for_function("tab => tab.getAttribute('aria-selected') === 'true'", arg=quiz_tab.element_handle())
         page.locator("#quiz-question .quiz-question").wait_for()
-        assert "第1問 / 全5問" in page.locator("#quiz-progress").inner_text()
+        assert "第１問／全５問" in page.locator("#quiz-progress").inner_text()
 
         case = quiz_case(page)
         page.locator("#quiz-answer textarea").fill(case.reference_answer)
@@ -601,7 +601,7 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
         screenshot(page, "phone-4-quiz.png")
 
         page.locator("#next-question").click()
-        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第2問')")
+        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第２問')")
         case = quiz_case(page)
         page.locator("#quiz-answer textarea").fill(case.must_include[0] + "かどうかは分からない")
         page.locator("#grade").click()
@@ -610,17 +610,19 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
         assert verdict in ("自動では判定できませんでした", "不正解です（もう一歩）")
         if verdict == "自動では判定できませんでした":
             page.locator("#mark-right").click()
-            page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('2問中2問正解')")
+            page.wait_for_function(
+                "() => document.querySelector('#quiz-progress').innerText.includes('２問中２問正解')"
+            )
             assert page.locator("#self-mark").is_hidden()
 
         page.locator("#new-quiz").click()  # asks first: progress is not wiped by one tap
         page.locator("#confirm-restart").wait_for()
         page.locator("#cancel-new-quiz").click()
         page.locator("#confirm-restart").wait_for(state="hidden")
-        assert "第2問" in page.locator("#quiz-progress").inner_text()
+        assert "第２問" in page.locator("#quiz-progress").inner_text()
         page.locator("#new-quiz").click()
         page.locator("#confirm-new-quiz").click()
-        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第1問')")
+        page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第１問')")
 
 
 # --------------------------------------------------------------------------- 5, 6, 8. contrast, Japanese, axe
@@ -699,6 +701,31 @@ def test_every_label_and_accessible_name_is_japanese(page):
             assert page.get_by_role("textbox", name="質問").count() == 1
             assert page.get_by_role("button", name="回答をコピー").count() == 1
     assert not english, english
+
+
+# The UI's own words write digits, colons and slashes full-width beside Japanese, as the guideline
+# does (第１章); quotes of the guideline keep its own characters and are not checked.
+HALF_WIDTH_BESIDE_JAPANESE = re.compile(r"[0-9:/](?=[^\x00-\x7f])|(?<=[^\x00-\x7f])[0-9:/]")
+
+
+def test_the_ui_writes_digits_and_colons_full_width_beside_japanese(page):
+    """「第1章 / 全6章」 stood beside the chapter heading 「第１章 …」; 「例: 」「共有用リンク:」「採点のしかた:」."""
+    mixed = {}
+    for tab in visit_every_tab(page):
+        if tab == "質問する":
+            ask(page, OUT_OF_SCOPE)  # its 「言葉を変えて質問し直すか（例：…）」
+        texts = page.evaluate(
+            """() => {
+                const own = '.hint, .where-next, .share, .department, #chapter-progress, #quiz-progress';
+                const out = [...document.querySelectorAll(own)].filter(e => e.getClientRects().length).map(e => e.innerText);
+                for (const e of document.querySelectorAll('[placeholder]')) out.push(e.getAttribute('placeholder'));
+                for (const e of document.querySelectorAll('p')) if (e.innerText.startsWith('採点のしかた')) out.push(e.innerText);
+                return out;
+            }"""
+        )
+        if found := [text for text in texts if HALF_WIDTH_BESIDE_JAPANESE.search(text)]:
+            mixed[tab] = found
+    assert not mixed, mixed
 
 
 LAID_OUT_LINES = """e => {

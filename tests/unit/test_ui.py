@@ -358,11 +358,11 @@ def test_the_library_is_that_of_the_build_answering(staff, chain):
 
 def test_chapter_walk(staff, guideline):
     first = staff.chapter(0)
-    assert (first.progress, first.has_previous, first.has_next) == ("第1章 / 全6章", False, True)
+    assert (first.progress, first.has_previous, first.has_next) == ("第１章／全６章", False, True)
     second = staff.chapter(1)
-    assert second.progress == "第2章 / 全6章" and second.title == "第２章 協働の考え方"
+    assert second.progress == "第２章／全６章" and second.title == "第２章 協働の考え方"
     last = staff.chapter(99)
-    assert (last.progress, last.has_next) == ("第6章 / 全6章", False)
+    assert (last.progress, last.has_next) == ("第６章／全６章", False)
     assert staff.chapter(-3).index == 0
     chapter3 = staff.chapter(2).html
     positions = [chapter3.index(guideline.section(f"3-{n}").heading) for n in range(1, 8)]
@@ -444,7 +444,7 @@ def test_keywords_match_on_lemmas_and_notice_negation(answer, reference, keyword
 def test_quiz_grading_progress_and_self_marking(staff):
     state = staff.start_quiz(seed=7)
     assert state == staff.start_quiz(seed=7) and len(state["ids"]) == 5
-    assert quiz_progress(state) == "第1問 / 全5問　（これまで 0問中0問正解）"
+    assert quiz_progress(state) == "第１問／全５問"  # no score before an answer
     case = staff.quiz_cases[state["ids"][0]]
     assert staff.quiz_question(state) == case.question
 
@@ -465,7 +465,7 @@ def test_quiz_grading_progress_and_self_marking(staff):
     state = staff.next_quiz_question(passed.state)
     failed = staff.grade_quiz(state, "わかりません")
     assert '<p class="verdict retry">不正解です（もう一歩）</p>' in failed.html and not failed.unsure
-    assert quiz_progress(failed.state) == "第2問 / 全5問　（これまで 2問中1問正解）"
+    assert quiz_progress(failed.state) == "第２問／全５問　（これまで２問中１問正解）"
 
     state = staff.next_quiz_question(failed.state)
     case = staff.quiz_cases[state["ids"][2]]
@@ -474,7 +474,7 @@ def test_quiz_grading_progress_and_self_marking(staff):
     if len(case.must_include) > 1:
         assert unsure.unsure and "自分で判定" in unsure.html
         marked = staff.mark_quiz(unsure.state, True)
-        assert quiz_progress(marked) == "第3問 / 全5問　（これまで 3問中2問正解）"
+        assert quiz_progress(marked) == "第３問／全５問　（これまで３問中２問正解）"
         assert staff.mark_quiz(marked, True) == marked  # counted once
 
     state = unsure.state

@@ -278,7 +278,7 @@ function whereNext(turn) {
   const next = make("div", "where-next");
   const hint = (turn.sources || []).length
     ? "言葉を変えて質問し直すか、上の近い箇所やガイドラインの目次から探してください。"
-    : "言葉を変えて質問し直すか（例: 略語や話し言葉をガイドラインの言葉に）、ガイドラインの目次から探してください。";
+    : "言葉を変えて質問し直すか（例：略語や話し言葉をガイドラインの言葉に）、ガイドラインの目次から探してください。";
   next.append(make("p", "hint", hint));
   const contents = make("button", "contents-button", "ガイドラインの目次を開く");
   contents.type = "button";
