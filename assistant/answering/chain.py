@@ -55,6 +55,21 @@ ASKS = re.compile(r"いつ|誰|だれ|どこ|どれ|どっち|どちら|なぜ|�
 POINTS_BACK = re.compile(
     r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
 )
+# A first message made only of words that relate to something said before (「それ」「両方」「違いは？」
+# 「vs」「他には？」) or that acknowledge it (「ok」): with no conversation, nothing to search for.
+RELATIONAL = frozenset(
+    {"両方", "両者", "双方", "其々", "違い", "違う", "差", "比較", "比べる", "共通", "vs", "対", "他", "以外"}
+    | {"続き", "同じ", "詳しい", "詳細", "もっと", "どう", "ok", "okay", "了解"}
+)
+# An opener saying the question leaves the conversation (「別の話だけど、」「話変わるけど、」「ところで、」):
+# it says nothing of what is asked, and the previous turn is not searched with it.
+NEW_TOPIC = re.compile(
+    r"^(?:(?:全然|まったく|全く)?別の話(?:題)?|別件|話(?:題)?(?:は|が)?(?:変わ|かわ)(?:る|ります|って)?|ところで)"
+    r"(?:だけど|だけれど|ですが|なんだけど|なんですが|けど|が)?[、,，\s]*"
+)
+# 「じゃあ逆に共催は？」 after 後援: a contrast asked of a heading's subject the conversation has not
+# touched turns to that subject; 「逆にデメリットは？」 names none and stays with it.
+CONTRAST = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)?[、,，\s]*(?:逆に|反対に|一方で?|対して)")
 # How much nearer the city's other business (``corpus/offtopic.toml``) than any indexed sentence a
 # question in a conversation must be to be judged on its own by its meaning. Dev: 0.03 changed no case
 # and refused three unrelated next questions (駐車場, 残業代, 入札 after 後援 or 委託); 0.02 also refused
@@ -96,6 +111,12 @@ BELONGS = frozenset({"入る", "含む", "含める", "対象", "該当", "当�
 PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
 # 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again
 BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
+# 「…こともある？」 asks whether it may happen; a sentence 「…こともあります。」 says it may
+SOMETIMES = re.compile(r"(こと|場合)も(ある|あります|あり得る|ありえる)")
+# 「その課は他にどんな事例をやってる？」「同じ課で他にやってることある？」: the department of the case just
+# discussed, and its other cases
+SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|部署|部局|部門|担当課|所管課?)|担当課|所管課")
+OTHERS = re.compile(r"他|ほか|以外|別の")
 # a pointer word that is a determiner (「その協定は…」): the noun after it says what is pointed at
 DETERMINERS = frozenset({"その", "この", "あの"})
 SUGGESTIONS = 3
@@ -309,6 +330,9 @@ class AnswerChain:
         turn.typed = validate_question(turn.question)
         turn.question, turn.respelled = self.spelling.correct(turn.typed)
         turn.history = clean_history(turn.history)
+        new_topic = NEW_TOPIC.search(turn.question)
+        if new_topic and new_topic.end() < len(turn.question):
+            turn.question = turn.question[new_topic.end() :]
         turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
         turn.read_as = self.read_as(turn.question)
         turn.resolved_query = turn.question
@@ -319,11 +343,12 @@ class AnswerChain:
         terms = self.service.tokenizer.content_lemmas(turn.question)
         # nothing to search for (「あ」), unless it points back or, in a conversation, asks about what
         # was just said (「いつまで？」「誰が？」 after an answer)
-        turn.unreadable = not (
-            terms or POINTS_BACK.search(turn.question) or (turn.history and ASKS.search(turn.question))
-        )
+        if turn.history and not new_topic:
+            turn.unreadable = not (terms or POINTS_BACK.search(turn.question) or ASKS.search(turn.question))
+        else:  # alone, 「それ」「両方」 point at nothing
+            turn.unreadable = all(t in RELATIONAL for t in terms)
         context = combined = ""
-        if turn.history and not turn.unreadable:
+        if turn.history and not turn.unreadable and not new_topic:
             turn.previous = previous_citations(turn.history, self.service)
             if self.llm is None:  # the question with the previous turn, should it lean on it
                 earlier = self.spelling.correct(previous_user_question(turn.history))[0]
@@ -338,7 +363,7 @@ class AnswerChain:
         turn.alone_evidence = self.evidence(turn, turn.question)
         if own_topic:
             turn.alone_evidence = self.evidence(turn, topic)
-        if not turn.history or turn.unreadable:
+        if not turn.history or turn.unreadable or new_topic:
             return turn
         if self.llm is not None:
             turn.resolved_query = self.llm.condense(turn.question, turn.history)
@@ -372,6 +397,8 @@ class AnswerChain:
             return turn  # out of scope on its own, 「それ」 or not: the conversation does not rescue it
         if self.points_elsewhere(turn.question, turn.previous):
             return turn  # 「そのパトロール隊は…」 after ゼロごみの日: the noun, not 「その」, says what is meant
+        if self.turns_to(turn.question, turn.previous):
+            return turn  # 「じゃあ逆に共催は？」 after 後援: 共催 itself, not 後援 again
         if self.names_what_was_said(turn):
             # 「協定の相手は？」 after レジ袋削減's 「…と自主協定を結んでいます。」: the 協定 just mentioned
             turn.context_question = context
@@ -435,6 +462,16 @@ class AnswerChain:
         distinctive = [t for t in named if t in self.topics]  # a heading's subject: not その場合, そのうち
         earlier = set().union(*(self._section_terms.get(key, frozenset()) for key in previous))
         return bool(distinctive) and not any(t in earlier for t in distinctive)
+
+    def turns_to(self, question: str, previous: list[tuple[str, str]]) -> bool:
+        """Whether a question opening with a contrast (「逆に」「一方」) names a heading's subject that the
+        previous answer's sections never use (「じゃあ逆に共催は？」 after 後援): it asks about that one."""
+        opener = CONTRAST.search(question)
+        if not opener:
+            return False
+        named = [t for t in self.service.tokenizer.content_lemmas(question[opener.end() :]) if t in self.topics]
+        earlier = set().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        return bool(named) and not any(t in earlier for t in named)
 
     def rescued_by_previous(
         self,
@@ -654,7 +691,22 @@ class AnswerChain:
                 lead = replace(lead, score=turn.hits[0].score)
                 turn.hits = [lead, *(h for h in turn.hits if h.key != lead.key)]
                 turn.blocks = [lead]
-        if turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
+        others = self.same_department(turn)
+        if others is not None:
+            # 「その課は他にどんな事例をやってる？」 after a case: that department's other cases, each quoted
+            hits = [next((h for h in turn.hits if h.key == k), None) or self.service.retriever.get(k) for k in others]
+            top = turn.hits[0].score
+            found = [replace(h, score=max(h.score, top)) for h in hits if h is not None]
+            if found:  # what answers ranks first
+                turn.hits = [*found, *(h for h in turn.hits if h.key not in set(others))]
+                turn.blocks = found
+            else:  # the department's only case is the one just discussed
+                turn.exhausted = True
+                ours = self.service.retriever.get(turn.previous[0])
+                if ours is not None:
+                    turn.hits += [ours] * (ours not in turn.hits)
+                    turn.blocks = [ours]
+        elif turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
             self.besides(turn)
         elif turn.context_question and (
             (yes_no and not self.has_topic(turn.question)) or self.names_what_was_said(turn)
@@ -773,6 +825,23 @@ class AnswerChain:
                 turn.hits.append(pick)  # retrieved for this follow-up: citable
             turn.blocks = [pick, *others]
         turn.said = frozenset(said)
+
+    def same_department(self, turn: Turn) -> list[tuple[str, str]] | None:
+        """The other cases of the department whose case was just discussed, when the follow-up asks for
+        them (「その課は他にどんな事例をやってる？」); None when it does not ask that."""
+        if not (turn.previous and SAME_DEPARTMENT.search(turn.question) and OTHERS.search(turn.question)):
+            return None
+        department = next((self.extractive.section(*k).department for k in turn.previous if self.is_case(k)), None)
+        if department is None:
+            return None
+        return [
+            (d.doc_id, s.section_id)
+            for d in self.service.documents
+            for s in d.sections
+            if s.department == department
+            and (d.doc_id, s.section_id) not in turn.previous
+            and (d.doc_id, s.section_id) in self.extractive.sentences
+        ]
 
     def is_case(self, key: tuple[str, str]) -> bool:
         """Whether a section is a case of the city's own (chapter 5's, each with its department)."""
@@ -1144,6 +1213,9 @@ class AnswerChain:
         not shown yet, else says the text does not decide it."""
         assert turn.analysis is not None
         related = self.service.retriever.glossary.expand(turn.question)
+        # 「逆にデメリットは？」 after メリット: the other side of what was shown; the earlier question's
+        # words would choose what was shown again
+        contrast = bool(turn.context_question and CONTRAST.search(turn.question))
 
         def answer(said: frozenset[str]) -> tuple[str, list[Citation]]:
             assert turn.analysis is not None
@@ -1151,7 +1223,7 @@ class AnswerChain:
                 turn.analysis,
                 turn.blocks or turn.hits[:1],
                 turn.alone_vector,
-                turn.context_question,
+                "" if contrast else turn.context_question,
                 turn.missing,
                 related,
                 turn.missing_parts,
@@ -1163,11 +1235,14 @@ class AnswerChain:
                 said=said,
             )
 
-        text, citations = answer(turn.said)
+        said = turn.said
+        if contrast:
+            said |= frozenset(content_sentences(previous_answer(turn.history)))
+        text, citations = answer(said)
         if self.case_gives_the_example(turn, text):
             # 「実際の例ってある？」 after 後援: 後援's text gives none, the city's case under it does
             turn.blocks = [*turn.blocks[1:], turn.blocks[0]]
-            text, citations = answer(turn.said)
+            text, citations = answer(said)
         if turn.exhausted:
             return f"{NOTHING_MORE}\n{text}", citations
         plain_yes_no = turn.analysis.kind == "yes-no" and not (
@@ -1194,14 +1269,22 @@ class AnswerChain:
         tokens = self.service.tokenizer.tokenize(question)
         marked = [i for i, t in enumerate(tokens) if t.pos == "助詞" and t.surface in ("は", "も")]
         phrase = tokens[: marked[-1]] if marked else tokens
-        words = {
-            t.lemma
-            for t in phrase
-            if t.pos in ("名詞", "動詞", "形容詞", "形状詞") or (t.pos == "助動詞" and t.lemma == "ない")
-        } - CONVERSATIONAL
-        if len(words) < 2:
+        if SOMETIMES.search(question) and any(SOMETIMES.search(s) for s in lead):
+            return True  # 「断ることもあるの？」: 「…提案に沿うことができないこともあります。」 says it does
+
+        def words(tokens: list) -> set[str]:
+            return {
+                t.lemma
+                for t in tokens
+                if t.pos in ("名詞", "動詞", "形容詞", "形状詞") or (t.pos == "助動詞" and t.lemma == "ない")
+            } - CONVERSATIONAL
+
+        asked = words(phrase)
+        if len(asked) < 2:  # 「市にもメリットあるの？」: 「市に」 alone names too little; the whole question says it
+            asked = words(tokens)
+        if len(asked) < 2:
             return False
-        return any(words <= set(t.lemma for t in self.service.tokenizer.tokenize(s)) for s in lead)
+        return any(asked <= set(t.lemma for t in self.service.tokenizer.tokenize(s)) for s in lead)
 
     def case_gives_the_example(self, turn: Turn, text: str) -> bool:
         """Whether a question asking for examples by name (事例, 具体例, 「…の例」) is better led by the
@@ -1284,7 +1367,11 @@ class AnswerChain:
         suggestions = []
         if not turn.unreadable:
             near = self.search(turn, turn.question, k=10)
-            nearest = [h for h in near if "words" in h.ranks][:SUGGESTIONS]
+            # sharing a word that says what is asked: not 職員 or 日 of 「職員の有給休暇は何日ある？」 (Ｑ５,
+            # ゼロごみの日), which only say whose 有給休暇, a thing the guideline never names
+            words = self.suggesting_words(turn.question)
+            nearest = [h for h in near if "words" in h.ranks and words & self._scope_terms.get(h.key, frozenset())]
+            nearest = nearest[:SUGGESTIONS]
             # in a conversation, the section being talked about is among the nearest when the question
             # is about it; an unrelated one (「職員の有給休暇は？」 after 後援) is refused as it is alone
             ours = next((self.service.retriever.get(k) for k in turn.previous[:1] if self.about(turn, k)), None)
@@ -1307,6 +1394,28 @@ class AnswerChain:
         if suggestions:
             text += f"\n\n{SUGGESTIONS_HEADING}\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
+
+    def suggesting_words(self, question: str) -> set[str]:
+        """The question's words (two characters or more; the glossary's readings too) that a refusal's
+        nearest sections may share with it: not those of a noun phrase (nouns joined directly or by
+        の) that names a thing the guideline never does (「職員の有給休暇」, 「市役所の駐車場の料金」)."""
+        nominal = ("名詞", "接頭辞", "接尾辞")
+        tokens = self.service.tokenizer.tokenize(question)
+        side: set[str] = set()
+        phrase: list = []
+        for i, t in enumerate([*tokens, None]):
+            joins = t is not None and (
+                t.pos in nominal
+                or (t.surface == "の" and phrase and i + 1 < len(tokens) and tokens[i + 1].pos in nominal)
+            )
+            if joins:
+                phrase.append(t)
+                continue
+            nouns = [p for p in phrase if p.is_content and p.pos == "名詞"]
+            if any(len(p.lemma) >= 2 and p.lemma not in self.idf for p in nouns):
+                side |= {p.lemma for p in nouns}
+            phrase = []
+        return {w for w in self.asked_lemmas(question) - CONVERSATIONAL - RELATIONAL - side if len(w) >= 2}
 
     def about(self, turn: Turn, key: tuple[str, str]) -> bool:
         """Whether a question speaks of a section: it points back at it (「それで…」), asks only for

@@ -1068,6 +1068,11 @@ def test_a_yes_no_follow_up_the_last_lead_does_not_settle_says_so(chain):
         # the lead shown before says it in the follow-up's own words, negation included
         ("協働するときの役割分担は？", "市ができないことも言うの？", "できないこと"),
         ("協働事業を進めるときに明確にすることは？", "作業手順も確認するの？", "作業手順"),
+        # the whole question, when the phrase its も marks names too little (「市に」)
+        ("協働のメリットは？", "市にもメリットあるの？", "市にとっては"),
+        # 「…こともある？」 is answered by 「…こともあります。」
+        ("提案を受けたらどうする？", "断ることもあるの？", "提案に沿うことができないこともあります"),
+        ("協働は経費削減のため？", "お金が浮くこともあるの？", "経費の削減につながることもあります"),
     ],
 )
 def test_a_follow_up_whose_lead_names_what_is_asked_is_not_called_undecided(chain, first, question, named):
@@ -1185,3 +1190,80 @@ def test_a_refused_that_too_follow_up_offers_the_list_it_adds_to(chain):
     assert answer.abstained and [s.section_id for s in answer.suggestions][:1] == ["2-1"]
     answer = chain.ask("有給休暇も取れる？", turn(chain, "後援とは？"))
     assert answer.abstained and "3-7" not in [s.section_id for s in answer.suggestions]
+
+
+# --------------------------------------------------------------------------- the seventh trial's conversations
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section", "left"),
+    [
+        ("後援とは？", "じゃあ逆に共催は？", "3-1", "3-7"),
+        ("委託とは？", "じゃあ逆に補助は？", "3-6", "3-5"),
+    ],
+)
+def test_a_contrast_naming_another_form_turns_to_it(chain, first, question, section, left):
+    """「じゃあ逆に共催は？」 after 後援 asks about 共催, not 後援 again."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections[0] == section and left not in answer.cited_sections
+
+
+def test_a_contrast_within_the_same_section_leads_with_what_was_not_shown(chain):
+    """「じゃあ逆に大変なことは？」 after the merits: Ｑ３'s 「手間や時間がかかる」 leads, not the merits again."""
+    answer = chain.ask("じゃあ逆に大変なことは？", turn(chain, "協働のメリットは？"))
+    assert answer.cited_sections[0] == "6-Q3"
+    assert lead(answer).startswith("市民との協働については、手間や時間がかかることもあります。")
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section"),
+    [
+        ("後援とは？", "話変わるけど、相手方の固定化ってなんでダメなの？", "4-5"),
+        ("協働のパートナーは？", "別件なんだけど、協働の経験ってなんで大事？", "4-6"),
+    ],
+)
+def test_a_question_that_says_it_changes_the_subject_leaves_the_conversation(chain, first, question, section):
+    """「話変わるけど、」 says nothing of what is asked (its 変わる is no comparison) and the previous
+    turn is not searched with it."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections == [section]
+    assert answer.resolved_query == question.split("、", 1)[1]  # searched without the opener, alone
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "others"),
+    [
+        ("地区別避難計画ってどんな取組？", "その課は他にどんな事例をやってる？", ["5-4"]),
+        ("レジ袋削減の取組について教えて", "同じ課で他にやってることある？", ["5-8"]),
+        ("ゼロごみの日って何？", "その担当課って他にはどんな取組してるの？", ["5-11"]),
+        ("国際交流の取組は？", "そこの課がほかに担当してる事例は？", ["5-1"]),
+    ],
+)
+def test_a_departments_other_cases_are_quoted(chain, first, question, others):
+    """After a chapter-5 case, 「その課は他に…」 asks for the same department's other cases: chapter 5
+    lists them, so no 「前の回答の内容だけです」 and not the case just shown."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections == others
+    assert NOTHING_MORE not in answer.answer
+
+
+def test_a_departments_only_case_is_said_to_be_the_only_one(chain):
+    """市民生活課 has one case in chapter 5: asked for its others, the answer says there are no more."""
+    answer = chain.ask("その課は他にどんな事例をやってる？", turn(chain, "まちづくりトークって何？"))
+    assert answer.answer.startswith(NOTHING_MORE) and answer.cited_sections == ["5-5"]
+
+
+@pytest.mark.parametrize("question", ["両方", "vs", "それ", "違いは？", "他には？", "それで？"])
+def test_a_first_message_that_only_points_at_something_asks_for_more(chain, question):
+    """As a first message, 「両方」「vs」「それ」 point at nothing said before: no section is quoted."""
+    answer = chain.ask(question)
+    assert answer.abstained and "詳しく入力してください" in answer.answer
+    assert answer.suggestions == []
+
+
+def test_a_refusal_of_a_thing_the_guideline_never_names_offers_no_unrelated_sections(chain):
+    """「職員の有給休暇は何日ある？」 shares only 職員 and 日 with the guideline (Ｑ５, ゼロごみの日): no
+    nearest sections are offered, rather than unrelated ones."""
+    answer = chain.ask("職員の有給休暇は何日ある？")
+    assert answer.abstained and answer.suggestions == []
+    assert "近い内容の箇所" not in answer.answer
