@@ -341,7 +341,7 @@ class AnswerChain:
         topic = turn.analysis.topic_text
         own_topic = topic != turn.question and bool(self.service.tokenizer.content_lemmas(topic))
         terms = self.service.tokenizer.content_lemmas(turn.question)
-        # nothing to search for (「あ」), unless it points back or, in a conversation, asks about what
+        # nothing to search for (「あ」), unless, in a conversation, it points back or asks about what
         # was just said (「いつまで？」「誰が？」 after an answer)
         if turn.history and not new_topic:
             turn.unreadable = not (terms or POINTS_BACK.search(turn.question) or ASKS.search(turn.question))
@@ -704,7 +704,8 @@ class AnswerChain:
                 turn.exhausted = True
                 ours = self.service.retriever.get(turn.previous[0])
                 if ours is not None:
-                    turn.hits += [ours] * (ours not in turn.hits)
+                    if ours not in turn.hits:
+                        turn.hits.append(ours)
                     turn.blocks = [ours]
         elif turn.context_question and BESIDES.search(turn.question) and not turn.analysis.compares:
             self.besides(turn)
@@ -1272,10 +1273,10 @@ class AnswerChain:
         if SOMETIMES.search(question) and any(SOMETIMES.search(s) for s in lead):
             return True  # 「断ることもあるの？」: 「…提案に沿うことができないこともあります。」 says it does
 
-        def words(tokens: list) -> set[str]:
+        def words(part: list) -> set[str]:
             return {
                 t.lemma
-                for t in tokens
+                for t in part
                 if t.pos in ("名詞", "動詞", "形容詞", "形状詞") or (t.pos == "助動詞" and t.lemma == "ない")
             } - CONVERSATIONAL
 
@@ -1406,7 +1407,7 @@ class AnswerChain:
         for i, t in enumerate([*tokens, None]):
             joins = t is not None and (
                 t.pos in nominal
-                or (t.surface == "の" and phrase and i + 1 < len(tokens) and tokens[i + 1].pos in nominal)
+                or (t.surface == "の" and bool(phrase) and i + 1 < len(tokens) and tokens[i + 1].pos in nominal)
             )
             if joins:
                 phrase.append(t)
