@@ -749,10 +749,10 @@ LAID_OUT_LINES = """e => {
 }"""
 
 
-def short_last_lines(locator) -> list[list[str]]:
-    """The element's wrapped paragraphs (as laid out, line by line) whose last line has one or two characters."""
+def short_last_lines(locator, most: int = 2) -> list[list[str]]:
+    """The element's wrapped paragraphs (as laid out, line by line) whose last line has ``most`` characters or fewer."""
     paragraphs = locator.evaluate(LAID_OUT_LINES)
-    return [lines for lines in paragraphs if len(lines) > 1 and len(lines[-1].strip()) <= 2]
+    return [lines for lines in paragraphs if len(lines) > 1 and len(lines[-1].strip()) <= most]
 
 
 def test_on_a_phone_no_line_is_left_with_a_character_or_two(browser, server):
@@ -764,6 +764,18 @@ def test_on_a_phone_no_line_is_left_with_a_character_or_two(browser, server):
         page.locator("button.example", has_text="委託と補助の違いは？").click()
         page.locator(f"{TURNS} .bot:not(.pending) .answer-text").wait_for()
         assert short_last_lines(page.locator(f"{TURNS} .answer-text").last) == []
+
+
+def test_on_a_phone_headings_and_contents_entries_break_between_words(browser, server):
+    """A deep link's heading wrapped 「（13）トマコマイクリーンアッ／プ・サポーター制度による施設管／理」; the
+    contents, 「…冊子の編／集」 and 「Ｑ１ 協働をどのように推進していくのです／か？」."""
+    with open_page(browser, server + "?section=5-13", PHONE, ready="#guide .section-view h3") as page:
+        heading = page.locator("#guide .section-view h3")
+        assert "トマコマイクリーンアップ" in heading.inner_text()
+        assert short_last_lines(heading) == []
+        entries = page.locator("#guide .guide-toc a").all()
+        assert len(entries) >= 53
+        assert [lines for entry in entries for lines in short_last_lines(entry, most=1)] == []
 
 
 # --------------------------------------------------------------------------- 7. small things
