@@ -886,11 +886,14 @@ class AnswerChain:
     def enumerated(self, question: str, detail: Detail, key: tuple[str, str]) -> bool:
         """Whether a sentence of the section lists what a count asks the number of, in prose: a noun
         the question names before the count, after items joined by 、 and や (「個人、…グループや団体、
-        町内会のほか、ＮＰＯや企業も含めて、…パートナーとして捉えています。」)."""
+        町内会のほか、ＮＰＯや企業も含めて、…パートナーとして捉えています。」). The noun counted is the
+        last one before the count (「…計画づくりには町内会がいくつ」 counts 町内会, not 計画, which a sentence
+        of clauses joined by 、 happens to end with)."""
         if key not in self.extractive.sentences:
             return False
         tokens = self.service.tokenizer.tokenize(question[: detail.span[0]])
-        counted = {t.surface for t in tokens if t.pos == "名詞" and len(t.surface) >= 2}
+        nouns = [t.surface for t in tokens if t.pos == "名詞" and len(t.surface) >= 2]
+        counted = set(nouns[-1:])
         text = self.extractive.section(*key).text
         for a, b in self.extractive.sentences[key].spans:
             for noun in counted:

@@ -145,7 +145,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         "数",
         ("人数", "定員", "回数", "件数", "団体数", "単位数"),
         r"何(人|名|回|件|団体|社|か所|カ所|ヶ所|単位|校|チーム)|いくつ",
-        rf"{NUM}+{QUANTIFIED}(人|名|回|件|団体|社|か所|カ所|単位|校)|{NUM}+\s*を超える",
+        # 「一人ひとり」 is everyone, not a number of people
+        rf"{NUM}+{QUANTIFIED}(人|名|回|件|団体|社|か所|カ所|単位|校)(?!ひとり|一人)|{NUM}+\s*を超える",
     ),
     DetailKind(
         "配点・審査基準",
@@ -226,6 +227,17 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
+    # what it takes to join a case, and what a case cost: the cases state neither (no 条件, 資格, 予算
+    # is written anywhere in the guideline), so asked of a case they are named missing; asked of
+    # anything else they are left alone (「後援の条件は？」 is answered by 3-7's list of cases)
+    DetailKind(
+        "条件・資格",
+        ("参加条件", "参加資格", "応募条件", "応募資格", "条件", "資格", "要件"),
+        r"(?!)",
+        r"条件|資格|要件|であれば|に限|誰でも",
+        of_case=True,
+    ),
+    DetailKind("予算", ("事業費", "予算"), r"(?!)", rf"予算|{NUM}+\s*(円|万円|千円)", of_case=True),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
     DetailKind(
         "時期",
@@ -260,6 +272,11 @@ ASKED_AFTER = re.compile(
 )
 # After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」
 WHERE_ASKED = re.compile(r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)")
+# After a condition's or a budget's noun, the predicate that asks for it closes the question: 「参加できる
+# 条件ってある？」「資格がいるの？」「予算ってどれくらいだった？」, not 「条件を付けたほうがいい？」
+VALUE_ASKED = re.compile(r"^((は|って|が|も|とか)[^、。をにで]{0,12})?[？?]?$")
+# The counters a number of people is written with.
+PERSONS = "人|名"
 # Who a case's role is held by, as the guideline says it: a party, not a person's name.
 PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
 # Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
@@ -461,11 +478,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     for start, end in phrases:
         for kind in DETAIL_KINDS:
             words = [n for n in kind.nouns if n in NOT_ASKED.sub("", text[start:end])]
-            if (
-                words
-                and kind.of_case
-                and not (WHERE_ASKED.match(text[end:]) or re.search(r"(どこ|どの)の?$", text[:start]))
-            ):
+            if words and kind.of_case and not _case_detail_asked(kind, text, start, end):
                 continue  # 「ごみ出し場所を巡回している…」 names a place, 「会場はどこ？」 asks for one
             if words:
                 found.append((start, end, kind, words))
@@ -515,6 +528,10 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             seen.add(kind.label)
             # 「何人を受け持つ？」 is answered by a ratio (１対１) too; a noun (人数) asks for a count
             ratio = rf"|{NUM}+\s*対\s*{NUM}" if kind.label == "数" and match.group(0).startswith("何") else ""
+            if ratio:
+                # 何人 is stated by a number of people, not by any count (「年２回」 says nothing of 何人)
+                counter = match.group(0)[1:]
+                ratio = rf"|{NUM}+{QUANTIFIED}({PERSONS if counter in ('人', '名') else counter})" + ratio
             if kind.label == "人物・氏名":
                 # 「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder
                 # (「国際交流ボランティアには…日本語教室の講師…の協力を得ています」), not only by a name
@@ -525,7 +542,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     kind.label,
                     needs_value=True,
                     span=match.span(),
-                    pattern=kind.value + ratio if ratio else "",
+                    pattern=(ratio[1:] if kind.label == "数" else kind.value + ratio) if ratio else "",
                 )
             )
     if len(details) > named:
@@ -561,6 +578,15 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                 )
             )
     return details
+
+
+def _case_detail_asked(kind: DetailKind, text: str, start: int, end: int) -> bool:
+    """Whether a case detail's noun is what the question asks for, not a word of its setting: a place
+    or a person asked which (「会場はどこ？」), a condition or a budget asked by the question's last
+    predicate (「参加できる条件ってある？」)."""
+    if kind.label in ("条件・資格", "予算"):
+        return bool(VALUE_ASKED.match(text[end:]))
+    return bool(WHERE_ASKED.match(text[end:]) or re.search(r"(どこ|どの)の?$", text[:start]))
 
 
 def _measure_head(text: str, start: int, end: int, tokens: list[Token]) -> str:

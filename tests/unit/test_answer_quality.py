@@ -454,6 +454,11 @@ def test_a_which_form_question_naming_a_case_quotes_the_case_too(chain):
         ("みんなの消費生活展の会場はどこ？", "消費生活展の会場"),  # a place of a case
         ("日本語教室はどこでやっているんですか？", "場所"),
         ("みんなの消費生活展っていつ開かれてるの？", "実施時期"),  # a time of a case
+        ("障がい者パソコン教室に参加できる条件ってある？", "条件"),  # what it takes to join a case
+        ("日本語教室の講師ボランティアになるには資格がいるの？", "資格"),
+        ("エコ推進企業見学ツアーの予算ってどれくらいだった？", "エコ推進企業見学ツアーの予算"),  # a case's budget
+        ("ゼロごみの日の清掃には毎回何人くらい集まるの？", "何人"),  # 「年２回」 is no number of people
+        ("地区別避難計画づくりには町内会がいくつ参加したの？", "いくつ"),  # 「一人ひとり」 is no number
     ],
 )
 def test_a_missing_detail_about_a_case_is_said_to_be_missing_before_the_case(chain, question, named):
@@ -473,6 +478,9 @@ def test_a_missing_detail_about_a_case_is_said_to_be_missing_before_the_case(cha
         "ごみ出し場所を巡回しているパトロール隊は何をしているの？",  # names a place, asks none
         "防災の協働ってどこでやってる？",  # names no one case
         "共催するときの会場はどこで借りる？",  # a place, but of no case
+        "後援名義を使わせる条件は？",  # a condition, but of no case: 3-7 lists when not to
+        "団体にお金を出すとき、何か条件をつけたほうがいい？",  # a condition to set, not one asked for
+        "ゼロごみの日の清掃は年に何回？",  # 年２回: stated
     ],
 )
 def test_a_case_detail_stated_or_not_asked_of_a_case_is_not_called_missing(chain, question):
@@ -803,6 +811,8 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
         ("登録団体は何団体？", "など 200 を超える団体があります。", True),
         ("町内会は何団体くらい？", "市内にある８０余りの団体", True),
         ("講座は何人くらいで開く？", "10〜20人程度で開きます。", True),
+        ("清掃には何人集まる？", "春と秋の年２回、地域清掃を実施しています。", False),  # times, not people
+        ("町内会はいくつ参加した？", "一人ひとりが防災意識を高め", False),  # everyone, not a number
         ("パトロール隊は何歳から？", "十八歳から参加できます。", True),
         ("加入しているのは何世帯？", "約三千世帯が加入しています。", True),
         ("評価の観点は何種類？", "２種類の評価を行います。", True),
