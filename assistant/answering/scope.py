@@ -47,6 +47,10 @@ FEATURES = (
     "off_topic",
 )
 RANK_CAP = 31  # a ranking that did not find the top section counts as this far down
+# How the asker feels about what they ask, not what it is about (「…残業増えそうで不安」「…押し付けちゃダメ
+# ってこと？」「…しても大丈夫？」): staff put their worries so, and the guideline never writes these words,
+# so as nouns it lacks they made in-scope worries look out of scope (lemmas: ダメ → 駄目).
+STANCE = frozenset({"不安", "心配", "悩み", "疑問", "懸念", "気掛かり", "駄目", "大丈夫"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ def scope_features(
     ranking must not count as one that did not find the top section. ``guideline_text``: every
     document's text in its ``fold`` form, where the question's compounds are looked for."""
     rarest = max(idf.values(), default=1.0)
-    nouns = [t.lemma for t in tokens if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2]
+    nouns = [
+        t.lemma for t in tokens if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and t.lemma not in STANCE
+    ]
     top3 = frozenset().union(*(section_terms(h.key) for h in hits[:3]))
     uncovered = list(dict.fromkeys(n for n in nouns if n not in top3))  # distinct: a repeated noun counts once
 

@@ -53,6 +53,17 @@ def test_a_noun_repeated_counts_once(service):
     assert features[0].uncovered_nouns == features[1].uncovered_nouns >= 1
 
 
+def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
+    """「…で不安」「…ちゃダメ？」 say how staff feel about what they ask, not what it is about."""
+
+    def uncovered(question: str) -> float:
+        tokens = service.tokenizer.tokenize(question)
+        return scope_features(0.9, tokens, [hit("1", dense=1)], lambda key: frozenset({"協働"}), {}, []).uncovered_nouns
+
+    assert uncovered("協働が不安") == uncovered("協働で心配") == uncovered("協働はダメ？") == 0.0
+    assert uncovered("協働が残業") == 1.0
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
@@ -212,6 +223,11 @@ def test_a_colloquial_question_the_guideline_answers_is_answered(chain, question
         # staff words the glossary reads as the guideline's (お役所言葉, 固定化): refused, or 6-Q2, before
         ("市民に配る案内文で行政用語は避けるべき？", "2-2"),
         ("いつも決まった相手と組んでるのはまずい？", "4-5"),
+        # 役所の都合 for 市の理論 and ダメ as no topic: refused before
+        ("役所の都合ばっかり押し付けちゃダメってこと？", "2-1-2"),
+        # 顔ぶれ for 固定化, 進み具合 for 進捗状況: 5-7 and 6-Q2 before
+        ("協力してくれる団体、いつも顔ぶれが同じなんだよね", "4-5"),
+        ("協働の進み具合って途中でチェックしたほうがいい？", "4-3"),
     ],
 )
 def test_a_department_or_a_staff_word_the_guideline_answers_is_answered_from_its_section(chain, question, section):
