@@ -355,10 +355,15 @@ class AnswerChain:
                 titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
                 context = f"{earlier} {titles}".strip()
                 combined = f"{context} {turn.question}".strip()
-        # a question of several parts is judged out of scope by its nearest part (``scope_features``)
-        parts = turn.analysis.sides if len(turn.analysis.sides) >= 2 and self._off_topics is not None else []
+        # the parts the comparison step searches or judges, embedded in the question's call: the
+        # engine's time grows with the tokens embedded, and a side a heading names needs no vector
+        # to be found. A question asking two things is judged out of scope by its nearest part
+        # (``scope_features``): there each part counts (「共催の注意点と、公用車の使い方」 is answered)
+        parts = self.side_queries(turn) if turn.analysis.compares else []
+        if turn.analysis.asks_other_parts:
+            parts = list(dict.fromkeys(parts + turn.analysis.sides))
         vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts)
-        turn.part_vectors = [vectors[part] for part in parts]
+        turn.part_vectors = [vectors[part] for part in parts] if self._off_topics is not None else []
         turn.alone_vector = turn.query_vector = vectors[turn.question]
         turn.alone_evidence = self.evidence(turn, turn.question)
         if own_topic:
@@ -1022,15 +1027,14 @@ class AnswerChain:
         assert turn.analysis is not None
         chosen: list[SectionHit] = []
         sides = turn.analysis.sides
-        tokenizer = self.service.tokenizer
-        topics = [analyze(side, tokenizer).topic_text for side in sides] if turn.analysis.asks_other_parts else []
-        # what needs a vector: the parts the scope model judges, and the sides no heading names,
-        # searched for their own sections (``resolve`` embedded the sides already, to judge scope)
-        judged = [topic for topic in topics if not self.names_only_known(topic)]
-        unnamed = [side for side in sides if self.heading_section(side, turn, set()) is None]
-        vectors = self.embed(turn, judged + unnamed)
+        topics = self.side_topics(turn)
+        vectors = self.embed(turn, self.side_queries(turn))  # embedded by ``resolve`` already
         for i, side in enumerate(sides):
-            if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
+            if (
+                topics
+                and not self.names_only_known(topics[i])
+                and not self.part_covered(topics[i], vectors[topics[i]], turn)
+            ):
                 turn.missing_parts.append(side)
                 continue
             hit, named = self.side_section(side, turn, chosen)
@@ -1053,6 +1057,22 @@ class AnswerChain:
             if hit not in chosen:
                 chosen.append(hit)
         return chosen
+
+    def side_topics(self, turn: Turn) -> list[str]:
+        """Each part's topic, when the question asks two things the guideline may or may not cover."""
+        assert turn.analysis is not None
+        if not turn.analysis.asks_other_parts:
+            return []
+        return [analyze(side, self.service.tokenizer).topic_text for side in turn.analysis.sides]
+
+    def side_queries(self, turn: Turn) -> list[str]:
+        """What ``sides`` needs a vector for: the parts' topics the scope model judges (those naming a
+        thing the guideline never speaks of), and the sides no heading names, searched for their own
+        sections."""
+        assert turn.analysis is not None
+        judged = [topic for topic in self.side_topics(turn) if not self.names_only_known(topic)]
+        unnamed = [side for side in turn.analysis.sides if self.heading_section(side, turn, set()) is None]
+        return list(dict.fromkeys(judged + unnamed))
 
     def adds_part(self, hit: SectionHit, chosen: list[SectionHit], question: str) -> bool:
         """Whether a section answers a part of the question the chosen ones do not: it uses a word of

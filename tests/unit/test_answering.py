@@ -239,6 +239,17 @@ def test_a_comparison_embeds_what_its_sides_need_in_one_call(chain, monkeypatch)
     assert len({c.section_id for c in answer.citations}) >= 2
 
 
+def test_sides_a_heading_names_are_not_embedded(chain, monkeypatch):
+    """The engine's time grows with the tokens it embeds: sides that headings name (後援, 共催) are
+    found by their headings and need no vector of their own, so only the question is embedded."""
+    embeddings = chain.service.embeddings
+    batch, calls = embeddings.embed_queries, []
+    monkeypatch.setattr(embeddings, "embed_queries", lambda texts: (calls.append(list(texts)), batch(texts))[1])
+    answer = chain.ask("後援と共催の違いは？")
+    assert calls == [["後援と共催の違いは？"]], calls
+    assert {"3-1", "3-7"} <= {c.section_id for c in answer.citations}
+
+
 def test_a_question_queries_the_vectors_once_per_turn(chain, monkeypatch):
     """How well the index covers a question (its best chunk) and the question's ranking read one
     Chroma query (with a Chroma server, one round trip less per answer); the next turn asks again."""
