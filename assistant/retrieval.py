@@ -42,6 +42,17 @@ CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
 DEPARTMENT_END = re.compile(r"(課|室)他?$")
 
 
+def title_words(title: str) -> tuple[str, ...]:
+    """The terms a heading names, folded, split at ・ and 、 (補助・助成 → 補助, 助成)."""
+    return tuple(w for w in (fold(part) for part in re.split(r"[・･、\s]", title)) if len(w) >= 2)
+
+
+def asks(title: str) -> bool:
+    """Whether a heading is a question (Ｑ＆Ａ's 「協働は、経費削減のためですか？」): its pieces are a
+    sentence's grammar (協働は, どうしたらいいですか), not terms, so a question naming them names no heading."""
+    return title.rstrip().endswith(("？", "?"))
+
+
 def char_ngrams(text: str, n: int = 2) -> list[str]:
     folded = fold(text)
     if len(folded) < n:
@@ -113,7 +124,7 @@ class _Entry:
     title: str
     searchable: str  # title path, department and body: what the keyword rankings see
     department: str  # folded, "" when the section names none
-    title_words: tuple[str, ...]  # the section's own title, folded, split at ・ (補助・助成 → 補助, 助成)
+    title_words: tuple[str, ...]  # the terms its own title names (none for a question heading)
 
 
 class _BM25:
@@ -163,7 +174,7 @@ class HybridRetriever(BaseRetriever):
                     continue
                 title = document.title_path(section.section_id)
                 searchable = "\n".join(filter(None, [title, section.department or "", section.text]))
-                words = tuple(w for w in (fold(part) for part in re.split(r"[・･、\s]", section.title)) if len(w) >= 2)
+                words = () if asks(section.title) else title_words(section.title)
                 self._entries.append(
                     _Entry(document.doc_id, section, title, searchable, fold(section.department or ""), words)
                 )

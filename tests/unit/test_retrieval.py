@@ -91,6 +91,17 @@ def test_spelling_and_department_variants_find_their_section(service, question, 
     assert gold in [h.section_id for h in service.retriever.search(question, k=2)]
 
 
+def test_a_question_heading_names_no_term(service):
+    """Ｑ＆Ａ's headings are questions: their pieces (「協働は」「どうしたらいいですか」) are grammar that any
+    question may share, so they rank nothing by title; a heading that is a term (（７）後援) still does."""
+    titled = service.retriever.rankings("協働は誰が中心になって進めていくことになってる？").get("title", [])
+    assert titled == []
+    titled = service.retriever.rankings("人が集まらないときはどうしたらいいですか？").get("title", [])
+    assert titled == []
+    named = service.retriever.rankings("後援の名義を使わせてもいい？")["title"]
+    assert [service.retriever.hit(pos, 0.0, {}, {}).section_id for pos, _ in named] == ["3-7"]
+
+
 def test_departments_are_searchable(service):
     """Chapter 5 names each example's department; the two of 危機管理室 come first."""
     top = [h.section_id for h in service.retriever.search("危機管理室の協働の取組は？", k=2)]
