@@ -34,6 +34,7 @@ DEFINITION = re.compile(
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
+CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
@@ -355,7 +356,13 @@ class Question:
     def defined(self) -> str:
         """What a definition question asks the meaning of (「協働ってどういう意味？」 → 協働), else ""."""
         found = DEFINED.search(self.text) if self.kind == "definition" else None
-        return found.group(1).strip() if found else ""
+        if not found:
+            return ""
+        # the words before って are defined only when the definition is asked of them in the same clause:
+        # in 「協働って初めてなんだけど、最初の一歩は？」 the は？ asks about 最初の一歩, not 協働
+        ask = next((m for m in DEFINITION.finditer(self.text) if m.end() > found.end()), None)
+        between = self.text[found.end() : ask.start()] if ask else ""
+        return "" if CLAUSE_BREAK.search(between) else found.group(1).strip()
 
     @property
     def topic_text(self) -> str:

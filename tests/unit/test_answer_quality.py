@@ -740,6 +740,20 @@ def test_question_analysis(question, kind, sides):
 
 
 @pytest.mark.parametrize(
+    ("question", "defined"),
+    [
+        ("協働ってどういう意味？", "協働"),
+        ("協働の定義を教えて", "協働"),
+        ("後援ってつまりどういうもの？", "後援"),
+        # は？ asks about the clause it ends (最初の一歩), not about the words before って in an earlier one
+        ("協働って初めてなんだけど、最初の一歩は？", ""),
+    ],
+)
+def test_what_a_definition_question_defines(question, defined):
+    assert analyze(question).defined == defined
+
+
+@pytest.mark.parametrize(
     ("question", "kind", "named"),
     [
         ("後援の申請って何日前までに出せばいい？", "期限・期間", "何日前"),
