@@ -568,6 +568,7 @@ def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
         ("市がお金を出す協働の形は？", "3-6"),
         ("協働の形はいくつある？", "3"),  # 形 for 形態 (without the glossary: 2-1)
         ("協働事業が終わりになったら何をする？", "4-4"),  # 終わり for 終了 (without: 4-2)
+        ("イベントをやっても市民が乗り気じゃないときは？", "6-Q7"),  # 乗り気 for 興味 (without: 3-2)
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):
