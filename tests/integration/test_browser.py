@@ -40,7 +40,8 @@ VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
 LONG = "後援と共催の違いは？"  # its answer (two sections, a list of seven cases) is taller than the chat log
-OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
+# other business in the guideline's words: refused, with the nearest sections it shares a word with (協定)
+OUT_OF_SCOPE = "協定書に貼る収入印紙はいくらですか？"
 TURNS = "#chat-app .turn"
 
 

@@ -35,7 +35,8 @@ from assistant.ui.render import (
 from assistant.ui.telemetry import log_json, request_id_var
 
 COVERED = "後援名義を使わせてはいけないのはどんな場合？"
-OUT_OF_SCOPE = "住民票の写しの手数料はいくらですか？"
+# other business in the guideline's words: refused, with the nearest sections it shares a word with (協定)
+OUT_OF_SCOPE = "協定書に貼る収入印紙はいくらですか？"
 MALICIOUS = '<img src=x onerror="window.__xss=1"><script>alert(2)</script>[押して](javascript:alert(3))'
 
 
