@@ -476,6 +476,17 @@ def noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     return spans
 
 
+# nouns that ask (いくら, 何人, いくつ): with the particle left out (「上限額いくら？」) MeCab joins them to
+# the compound before, which names the detail without them (「補助金の上限額（金額）」)
+QUESTION_NOUNS = frozenset({"いくら", "何", "なん", "いく", "幾"})
+
+
+def _before_question_word(start: int, end: int, tokens: list[Token]) -> int:
+    """Where a compound noun ends before a noun that asks, unless it begins with one (何月何日)."""
+    asking = [t.start for t in tokens if start <= t.start < end and t.surface in QUESTION_NOUNS]
+    return asking[0] if asking and asking[0] > start else end
+
+
 def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     """The details a question asks for, each named in the question's own words: 「委託料の積算方法
     （手続き）」, 「期限・期間（何日前）」."""
@@ -504,7 +515,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         ):
             continue  # 「委託料の積算方法」 asks for the 積算方法, 委託料 only says whose
         seen.add(kind.label)
-        phrase = text[start:end]
+        phrase = text[start : _before_question_word(start, end, tokens)]
         # the noun that owns it, one step back: 「委託料の積算方法」, 「協働事業の評価シート」
         # (not a noun of circumstance that ends a clause: 「申請するときの書類」 names no owner)
         owner = next(

@@ -780,6 +780,9 @@ def test_what_a_definition_question_defines(question, defined):
         # a document noun in a clause of its own says where; the amount is what is asked
         ("協定書に貼る印紙はいくら？", "金額", "いくら"),
         ("協定書の印紙税っていくら？", "金額", "いくら"),
+        # an interrogative typed without its particle is no part of the detail's name (MeCab joins it)
+        ("補助金の上限額いくら？", "金額", "補助金の上限額（金額）"),
+        ("秋のゼロごみの日は何月何日？", "期限・期間", "何月何日"),
         # a time of day is no deadline
         ("会議室は何時から使える？", "時刻・時間帯", "何時から"),
         # of two nouns of one kind, the one said of the other is asked
