@@ -30,6 +30,7 @@ KANJI = re.compile(r"[一-鿿々]")
 NOT_TERM_START = frozenset({"助詞", "助動詞", "動詞", "形容詞"})
 # … and may end where one of these particles follows (ほじょきん|は, じっこういいんかい|って).
 FOLLOWING = frozenset("はがをのにでともへやかっ")
+KATAKANA_FOLLOWING = frozenset("ハガヲノニデトモヘヤカ")
 NOUNS = frozenset({"名詞", "接頭辞", "接尾辞"})
 MIN_READING = 3  # kana: two-mora readings (キカ, ジョウ) collide with too many words
 ASKS_VALUE = re.compile(
@@ -54,13 +55,18 @@ class Spelling:
         counts: dict[str, Counter[str]] = {}
         texts = [unicodedata.normalize("NFKC", t) for d in documents for s in d.sections for t in (s.title, s.text)]
         for text in texts:
-            for run in _noun_runs(tokenizer.tokenize(text)):
+            tokens = tokenizer.tokenize(text)
+            for run in _noun_runs(tokens):
                 for i in range(len(run)):
                     for j in range(i + 1, min(i + MAX_PARTS, len(run)) + 1):
                         surface = text[run[i].start : run[j - 1].end]
                         reading = fold("".join(t.reading for t in run[i:j]))
                         if KANJI.search(surface) and len(reading) >= MIN_READING:
                             counts.setdefault(reading, Counter())[surface] += 1
+            # an adjectival noun in kanji is a term too: たいとうな関係 asks about 2-1-1's 対等
+            for t in tokens:
+                if t.pos == "形状詞" and all(KANJI.match(ch) for ch in t.surface) and len(t.reading) >= MIN_READING:
+                    counts.setdefault(fold(t.reading), Counter())[t.surface] += 1
         # one term per reading: the guideline's most used spelling (協働 before 共同)
         self.terms = {reading: c.most_common(1)[0][0] for reading, c in counts.items()}
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
@@ -116,13 +122,17 @@ class Spelling:
                 if found:
                     changes.append((i, found[0], found[1]))
                     i = found[0]
+                    # a phrase typed all in katakana is one word to MeCab (セキニンノショザイ): after a
+                    # katakana particle the next term may start
+                    if i < run.end() and text[i] in KATAKANA_FOLLOWING:
+                        starts.add(i + 1)
                 else:
                     i += 1
         return changes
 
     def _term_at(self, text: str, i: int, run_end: int, ends: set[int]) -> tuple[int, str] | None:
         for j in range(min(run_end, i + self.longest), i + MIN_READING - 1, -1):
-            if j == run_end or j in ends or text[j] in FOLLOWING:
+            if j == run_end or j in ends or fold(text[j]) in FOLLOWING:
                 typed = fold(text[i:j])
                 if typed in self.terms and typed not in self.text:
                     return j, self.terms[typed]

@@ -38,6 +38,9 @@ def spelling(guideline):
         ("後緑名義って?", "後援名義って?", [("後緑", "後援")]),
         ("共崔と後援の違い", "共催と後援の違い", [("共崔", "共催")]),
         ("対東な立場とは", "対等な立場とは", [("対東", "対等")]),  # an adjectival noun of a heading
+        # an adjectival noun typed in kana, and a phrase typed all in katakana (one word to MeCab)
+        ("たいとうな関係とは", "対等な関係とは", [("たいとう", "対等")]),
+        ("セキニンノショザイは?", "責任ノ所在は?", [("セキニン", "責任"), ("ショザイ", "所在")]),
     ],
 )
 def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
