@@ -569,6 +569,10 @@ def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
         ("協働の形はいくつある？", "3"),  # 形 for 形態 (without the glossary: 2-1)
         ("協働事業が終わりになったら何をする？", "4-4"),  # 終わり for 終了 (without: 4-2)
         ("イベントをやっても市民が乗り気じゃないときは？", "6-Q7"),  # 乗り気 for 興味 (without: 3-2)
+        # time tells 4-3 (while it runs) from 4-2 (what to settle before): 途中 for 進捗, 何年も・長く続 for 長期
+        ("途中で予定がずれたら相手とどうする？", "4-3"),  # (without: 6-Q2)
+        ("何年も一緒にやる事業で相手とどうやって歩調を合わせる？", "4-3"),  # (without: 2-1-2)
+        ("長く続く事業で相手と足並みをそろえるには？", "4-3"),  # (without: 4-5)
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):
