@@ -141,11 +141,16 @@ class Spelling:
     def _mistyped_compounds(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
         """Compounds of kanji nouns the guideline never writes that read as one of its terms (公園名義
         → 後援名義). A single word the guideline lacks (地震, 仕様) is a word of its own, not a typo
-        of its homophone (自身, 使用)."""
+        of its homophone (自身, 使用), and neither is a count's unit with the noun after it (何回活動 is not
+        何 + 会活動)."""
         changes = []
         for run in _noun_runs(tokens):
             i = 0
             while i < len(run) - 1:
+                # the word a numeral counts belongs to the count (何|回 活動): 回活動 is no compound
+                if i and run[i - 1].pos_detail == "数詞":
+                    i += 1
+                    continue
                 for j in range(min(len(run), i + MAX_PARTS), i + 1, -1):
                     typed = text[run[i].start : run[j - 1].end]
                     term = self.terms.get(fold("".join(t.reading for t in run[i:j])))

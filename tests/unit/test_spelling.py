@@ -65,6 +65,8 @@ def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, sear
         "後援の申請って何日前までに出せばいい？",  # 日|前 is one kanji from 事前, in the first place
         "選挙の投票立会人を町内会にお願いするには？",  # 立|会|人: a compound MeCab lacks, not 立場
         "協労の意味は？",  # one kanji from 協働, 協力, 協定 and 協議: which one is a guess
+        "月に何回活動すればいいの？",  # 何|回 is a count: 回活動 is not 町内会活動's 会活動
+        "３回会議をする",  # the same after a digit
     ],
 )
 def test_words_that_are_not_slips_are_left_as_typed(spelling, question):
