@@ -70,6 +70,8 @@ NEW_TOPIC = re.compile(
 # 「じゃあ逆に共催は？」 after 後援: a contrast asked of a heading's subject the conversation has not
 # touched turns to that subject; 「逆にデメリットは？」 names none and stays with it.
 CONTRAST = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)?[、,，\s]*(?:逆に|反対に|一方で?|対して)")
+# 「じゃあ後援は？」 after 委託 and 補助: the next thing asked of in a row, nothing else said of it
+NEXT_ONE = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)[、,，\s]*(?=[^、。？?]+(?:は|って|だと|なら)[？?]?$)")
 # How much nearer the city's other business (``corpus/offtopic.toml``) than any indexed sentence a
 # question in a conversation must be to be judged on its own by its meaning. Dev: 0.03 changed no case
 # and refused three unrelated next questions (駐車場, 残業代, 入札 after 後援 or 委託); 0.02 also refused
@@ -469,9 +471,10 @@ class AnswerChain:
         return bool(distinctive) and not any(t in earlier for t in distinctive)
 
     def turns_to(self, question: str, previous: list[tuple[str, str]]) -> bool:
-        """Whether a question opening with a contrast (「逆に」「一方」) names a heading's subject that the
-        previous answer's sections never use (「じゃあ逆に共催は？」 after 後援): it asks about that one."""
-        opener = CONTRAST.search(question)
+        """Whether a question opening with a contrast (「逆に」「一方」), or asking 「じゃあ…は？」 of a thing
+        alone, names a heading's subject that the previous answer's sections never use (「じゃあ逆に共催は？」
+        after 後援, 「じゃあ後援は？」 after 補助): it asks about that one."""
+        opener = CONTRAST.search(question) or NEXT_ONE.search(question)
         if not opener:
             return False
         named = [t for t in self.service.tokenizer.content_lemmas(question[opener.end() :]) if t in self.topics]

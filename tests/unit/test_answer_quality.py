@@ -1232,12 +1232,20 @@ def test_a_refused_that_too_follow_up_offers_the_list_it_adds_to(chain):
     [
         ("後援とは？", "じゃあ逆に共催は？", "3-1", "3-7"),
         ("委託とは？", "じゃあ逆に補助は？", "3-6", "3-5"),
+        # the next form asked of in a row, nothing else said of it
+        ("委託とは？", "じゃあ後援は？", "3-7", "3-5"),
     ],
 )
 def test_a_contrast_naming_another_form_turns_to_it(chain, first, question, section, left):
     """「じゃあ逆に共催は？」 after 後援 asks about 共催, not 後援 again."""
     answer = chain.ask(question, turn(chain, first))
     assert answer.cited_sections[0] == section and left not in answer.cited_sections
+
+
+def test_a_next_question_naming_no_heading_stays_with_the_conversation(chain):
+    """「じゃあ費用は？」 after 共催 names no heading's subject: it asks 共催's cost (経費負担)."""
+    answer = chain.ask("じゃあ費用は？", turn(chain, "共催って何？"))
+    assert answer.cited_sections[0] == "3-1"
 
 
 def test_a_contrast_within_the_same_section_leads_with_what_was_not_shown(chain):
