@@ -161,7 +161,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not default_tokenizer().has_content(query):
         raise QuestionError(
             f"no content word in {len(query)} characters",
-            ja="検索できる語が含まれていません。調べたいことを言葉で入力してください（例: 後援名義）。",
+            ja="検索できる語が含まれていません。調べたいことを言葉で入力してください（例：後援名義）。",
         )
     one_shot()
     from assistant.service import load_service
@@ -196,7 +196,7 @@ def _print_answer(answer) -> None:
     if answer.notes:
         print("\n" + "\n".join(f"※ {n}" for n in answer.notes))
     if answer.citations:
-        print("\n出典:")
+        print("\n出典：")
         for label in dict.fromkeys(c.label for c in answer.citations):
             print(f"  ［{label}］")
 

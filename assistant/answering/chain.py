@@ -1482,7 +1482,7 @@ class AnswerChain:
         if unknown:
             raise QuestionError(
                 f"unknown document {unknown[0]!r}",
-                ja=f"文書「{unknown[0]}」は登録されていません（登録済み: {'、'.join(sorted(known))}）。",
+                ja=f"文書「{unknown[0]}」は登録されていません（登録済み：{'、'.join(sorted(known))}）。",
             )
         return frozenset(doc_ids)
 

@@ -331,14 +331,14 @@ class ExtractiveAnswerer:
             document = self.documents[listed[0]]
             chapters = document.children(None)
             lead_lines.append(
-                f"「{document.title}」は次の{str(len(chapters)).translate(WIDE_DIGITS)}章からなります: "
+                f"「{document.title}」は次の{str(len(chapters)).translate(WIDE_DIGITS)}章からなります："
                 + "、".join(c.heading for c in chapters)
                 + "。"
             )
         elif listed is not None:
             children = self.documents[listed[0]].children(listed[1])
             lead_lines.append(
-                f"「{self.section(*listed).heading}」には次の{str(len(children)).translate(WIDE_DIGITS)}項目があります: "
+                f"「{self.section(*listed).heading}」には次の{str(len(children)).translate(WIDE_DIGITS)}項目があります："
                 + "、".join(c.heading for c in children)
                 + "。"
             )
@@ -704,7 +704,7 @@ COMPARING = frozenset(
         "場合",
     }
 )
-EACH_SIDE = "それぞれ: "
+EACH_SIDE = "それぞれ："
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
@@ -717,7 +717,7 @@ UNDECIDED = "ガイドラインの文面からは、はい・いいえのどち�
 # 「ほかには？」 when the section just discussed says nothing more
 NOTHING_MORE = "ガイドラインがこの点で挙げているのは、前の回答の内容だけです。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
-CONTRAST = "違い: "
+CONTRAST = "違い："
 WIDE_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")  # as the guideline writes its numbers
 CONTRAST_BONUS = 1.0  # above any sentence's own score: the sentence that contrasts is quoted
 CONTRAST_SHARED = 2  # distinctive words of another side's definition a sentence must share to contrast with it
@@ -725,11 +725,12 @@ DISTINCTIVE_IDF = 1.9  # words more common than this (協働, 市民, 形態) te
 LEAD_SECOND_MARGIN = 0.1
 SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
 # Lines that frame the quotes rather than quote: a missing detail or part, the section that answers, the
-# department, the contrast of a comparison (its quotes are cited spans).
+# department, the contrast of a comparison (its quotes are cited spans). Answers before 1 Dec wrote a
+# half-width colon (「違い: 」「（担当: …）」), and a client may send one back as history.
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
-    r"|「.*」には次の\d+項目があります: .*|挙げられているのは次の(\d+項目|\d+つ(の.*)?)です。"
-    rf"|{UNDECIDED}.*|{NOTHING_MORE}.*|.*{MISSING_PART}|{CONTRAST}.*|{EACH_SIDE}.*)$"
+    r"|「.*」には次の\d+項目があります[:：].*|挙げられているのは次の(\d+項目|\d+つ(の.*)?)です。"
+    rf"|{UNDECIDED}.*|{NOTHING_MORE}.*|.*{MISSING_PART}|{CONTRAST[:-1]}[:：].*|{EACH_SIDE[:-1]}[:：].*)$"
 )
 
 
@@ -737,7 +738,7 @@ def content_sentences(answer_text: str) -> list[str]:
     """The sentences of an answer that make a claim: without framing lines, headings and markers."""
     sentences = []
     for line in answer_text.splitlines():
-        line = re.sub(r"[\[［][^\]］\n]{1,80}[\]］](（担当: [^）\n]+）)?", "", line).strip()
+        line = re.sub(r"[\[［][^\]］\n]{1,80}[\]］](（担当[:：] ?[^）\n]+）)?", "", line).strip()
         if not line or line.startswith("■") or FRAMING.match(line):
             continue
         sentences += [line[s:e] for s, e in split_sentences(line)]
@@ -745,7 +746,7 @@ def content_sentences(answer_text: str) -> list[str]:
 
 
 def _department(section: Section) -> str:
-    return f"（担当: {section.department}）" if section.department else ""
+    return f"（担当：{section.department}）" if section.department else ""
 
 
 def _contiguous_runs(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -304,7 +304,7 @@ def test_a_comparison_shows_one_block_per_side_each_with_its_source(page):
     text = last_answer(page)
     # the contrast first, in the text's own words: what each side's section says it is
     first = text.splitlines()[0]
-    assert first.startswith("違い: 委託「") and "補助・助成「市民が行う事業に対し" in first
+    assert first.startswith("違い：委託「") and "補助・助成「市民が行う事業に対し" in first
     blocks = [line for line in text.splitlines() if line.startswith("■")]
     assert len(blocks) == 2
     assert "第３章（５）委託" in blocks[0] + blocks[1] and "第３章（６）補助・助成" in blocks[0] + blocks[1]
@@ -335,13 +335,13 @@ def test_a_source_is_named_once_or_twice_each_with_its_role(browser, server, siz
         assert turn.locator(".bot").inner_text().count(label) == 2, "the ■ heading and the button"
         screenshot(page, f"{size}-one-source.png")
         copy = turn.get_by_role("button", name="回答をコピー")
-        assert copied(page, copy) == f"{text}\n\n出典: {label}"
+        assert copied(page, copy) == f"{text}\n\n出典：{label}"
 
         ask(page, LONG)  # two sections
         lead = last_answer(page).splitlines()[0]
         assert f"［{label}］" in lead and "［第３章（１）共催］" in lead
         copy = page.locator(TURNS).last.get_by_role("button", name="回答をコピー")
-        assert copied(page, copy).endswith(f"\n\n出典: {label}、第３章（１）共催")
+        assert copied(page, copy).endswith(f"\n\n出典：{label}、第３章（１）共催")
 
 
 def test_a_missing_detail_is_said_first_in_the_chat(page):

@@ -111,7 +111,7 @@ def test_a_comparison_opens_with_the_contrast_in_the_texts_own_words(chain):
     first = answer.answer.splitlines()[0]
     itaku = "市が行うよりも効率的・効果的に実施できる事業について、その全部又は一部を委託する形態です。"
     hojo = "市民が行う事業に対し、市が補助金等で財政支援する形態です。"
-    assert first.startswith("違い: 委託「") and itaku in first and hojo in first
+    assert first.startswith("違い：委託「") and itaku in first and hojo in first
     # each side's defining sentence is a cited quote, and is not quoted twice
     assert {itaku, hojo} <= {c.quote for c in answer.citations}
     assert answer.answer.count(hojo) == 1
@@ -120,7 +120,7 @@ def test_a_comparison_opens_with_the_contrast_in_the_texts_own_words(chain):
 def test_a_comparison_whose_sections_define_nothing_has_no_contrast_line(chain):
     answer = chain.ask("ゼロごみの日とごみステーションのパトロール、どう違う？")
     assert {"5-10", "5-11"} <= set(answer.cited_sections)
-    assert not answer.answer.startswith("違い: ")
+    assert not answer.answer.startswith("違い：")
 
 
 @pytest.mark.parametrize(
@@ -154,9 +154,9 @@ def test_a_which_side_question_whose_sides_no_heading_names_has_no_contrast_line
     # 市長名 and 市名 are options inside （７）後援, not sections: a 「違い:」 line would set 後援 against an
     # unrelated section
     answer = chain.ask("後援名義は市長名と市名どっち？")
-    assert answer.cited_sections[0] == "3-7" and "違い: " not in answer.answer
+    assert answer.cited_sections[0] == "3-7" and "違い：" not in answer.answer
     # two forms of 協働 to choose from, each named by a heading: their difference is what helps
-    assert chain.ask("委託か補助か、どっちにすればいい？").answer.startswith("違い: 委託「")
+    assert chain.ask("委託か補助か、どっちにすればいい？").answer.startswith("違い：委託「")
 
 
 def test_a_follow_up_comparison_quotes_the_sentence_that_states_the_difference(chain):
@@ -168,12 +168,12 @@ def test_a_follow_up_comparison_quotes_the_sentence_that_states_the_difference(c
 @pytest.mark.parametrize(
     ("question", "first_line", "chapter"),
     [
-        ("協働の心得を教えて", "「第４章 協働の心得」には次の６項目があります: （１）役割の分担、", "4"),
-        ("第３章には何が書かれてる？", "「第３章 協働の形態」には次の７項目があります: （１）共催、", "3"),
+        ("協働の心得を教えて", "「第４章 協働の心得」には次の６項目があります：（１）役割の分担、", "4"),
+        ("第３章には何が書かれてる？", "「第３章 協働の形態」には次の７項目があります：（１）共催、", "3"),
         # a chapter with no text of its own: its best sub-section is quoted under the list
         (
             "協働の考え方について知りたい",
-            "「第２章 協働の考え方」には次の３項目があります: １ 協働のパートナーは様々、",
+            "「第２章 協働の考え方」には次の３項目があります：１ 協働のパートナーは様々、",
             "2-",
         ),
     ],
@@ -201,7 +201,7 @@ def test_a_count_of_the_guidelines_own_headings_names_them(chain):
     answer = chain.ask("協働の形態って全部で何種類あるの？")
     first = answer.answer.splitlines()[0]
     assert not answer.partial and "記載はありません" not in answer.answer
-    assert first.startswith("「第３章 協働の形態」には次の７項目があります: （１）共催、")
+    assert first.startswith("「第３章 協働の形態」には次の７項目があります：（１）共催、")
     assert first.endswith("（７）後援。") and "3" in answer.cited_sections
     assert chain.ask("協働の心得って何項目ある？").answer.startswith("「第４章 協働の心得」には次の６項目")
 
@@ -210,16 +210,16 @@ def test_a_count_of_the_guidelines_own_headings_names_them(chain):
     ("question", "listed"),
     [
         # a chapter as typed, without 第, and beside the guideline's own name
-        ("4章には何が書いてある？", "「第４章 協働の心得」には次の６項目があります: "),
-        ("ガイドラインの3章って何の話？", "「第３章 協働の形態」には次の７項目があります: "),
+        ("4章には何が書いてある？", "「第４章 協働の心得」には次の６項目があります："),
+        ("ガイドラインの3章って何の話？", "「第３章 協働の形態」には次の７項目があります："),
         # a count of a chapter without text of its own names its sub-sections, not "not stated"
-        ("第５章って何項目？", "「第５章 本市での主な取組事例」には次の１５項目があります: "),
+        ("第５章って何項目？", "「第５章 本市での主な取組事例」には次の１５項目があります："),
         # the document as a whole: its chapters
         (
             "このガイドラインって何章まである？",
-            "「協働ガイドライン」は次の６章からなります: 第１章 ガイドライン策定の目的、",
+            "「協働ガイドライン」は次の６章からなります：第１章 ガイドライン策定の目的、",
         ),
-        ("ガイドラインの構成を教えて", "「協働ガイドライン」は次の６章からなります: "),
+        ("ガイドラインの構成を教えて", "「協働ガイドライン」は次の６章からなります："),
     ],
 )
 def test_a_chapter_or_the_whole_document_asked_about_lists_its_parts(chain, question, listed):
@@ -366,12 +366,12 @@ def test_a_comparison_of_one_attribute_contrasts_what_the_sides_say_of_it(chain)
     answer = chain.ask("共催と後援で経費の負担はどう違う？")
     assert answer.cited_sections[:2] == ["3-1", "3-7"]
     contrast = answer.answer.splitlines()[0]
-    assert contrast.startswith("違い: 共催「経費負担や社会的責任については、双方にあることを念頭に置いてください。」")
+    assert contrast.startswith("違い：共催「経費負担や社会的責任については、双方にあることを念頭に置いてください。」")
     # a side saying nothing of it is shown by what it is
     assert "後援「市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。」" in contrast
     # asked what they are, the definitions
     plain = chain.ask("共催と後援の違いは？").answer.splitlines()[0]
-    assert plain.startswith("違い: 共催「市民と市とが共に事業主体となり、")
+    assert plain.startswith("違い：共催「市民と市とが共に事業主体となり、")
 
 
 def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
@@ -380,13 +380,13 @@ def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
     answer = chain.ask("ステーションパトロール隊とゼロごみの日、どっちも清掃事業課？")
     assert "違い:" not in answer.answer
     assert {"5-10", "5-11"} <= set(answer.cited_sections)
-    assert answer.answer.count("担当: 清掃事業課") == 2
+    assert answer.answer.count("担当：清掃事業課") == 2
 
 
 def test_each_sides_attribute_leads_a_two_part_question(chain):
     answer = chain.ask("委託と補助、それぞれ注意することは？")
     first = answer.answer.splitlines()[0]
-    assert first.startswith("それぞれ: 委託「")
+    assert first.startswith("それぞれ：委託「")
     assert "補助・助成「財政支援することで、相手方との関係が損なわれることのないよう注意が必要です。」" in first
     assert {"3-5", "3-6"} <= set(answer.cited_sections)
 
@@ -1157,7 +1157,7 @@ def test_a_question_about_actual_cases_cites_a_departments_case_beside_the_form(
     assert answer.cited_sections == ["3-3", "5-4"]  # the form, then the city's own disaster agreements
     heading = f"■ {chain.extractive.label('kyodo-guideline', '5-4')}"  # ■ 第５章（４）災害に関する協定
     case = next(b for b in answer.answer.split("\n\n") if b.startswith(heading))
-    assert "担当:" in case.splitlines()[0]
+    assert "担当：" in case.splitlines()[0]
     # a question about the form itself cites the form alone
     assert chain.ask("協定とは？").cited_sections == ["3-3"]
 

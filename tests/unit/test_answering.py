@@ -82,6 +82,15 @@ def test_a_which_question_is_not_answered_with_authority_when_another_heading_is
     assert not chain.heading_in_doubt(turn)
 
 
+def test_answers_write_full_width_colons_and_read_old_ones_back(chain):
+    """Japanese labels take 「：」 (as the chat's own 担当：); a history an older answer wrote with 「: 」 is
+    still read as framing and markers, not as claims of its own."""
+    answer = chain.ask("ゼロごみの日の担当は？").answer
+    assert "（担当：清掃事業課）" in answer and "担当: " not in answer
+    old = "違い: 委託「市が行うべき事業を委託します。」\n本文です。［第５章（10）ゼロごみ］（担当: 清掃事業課）"
+    assert content_sentences(old) == ["本文です。"]
+
+
 def test_in_what_manner_is_not_which_form():
     assert analyze("企業はどんな形で地域に関わってるの？").kind != "which"
     assert analyze("どんな形の協働がある？").kind == "which"
@@ -176,7 +185,7 @@ def run_cli(service, *args, stdin=None):
 def test_cli_ask_human_and_json(service):
     human = run_cli(service, "ask", "後援と共催の違いは？")
     assert human.returncode == 0, human.stderr
-    assert "出典:\n  ［第３章（７）後援］\n  ［第３章（１）共催］" in human.stdout
+    assert "出典：\n  ［第３章（７）後援］\n  ［第３章（１）共催］" in human.stdout
     data = json.loads(run_cli(service, "ask", "後援とは？", "--json").stdout)
     assert data["citations"][0]["section_id"] == "3-7" and data["abstained"] is False
 

@@ -256,7 +256,7 @@ def test_a_source_is_shown_alike_in_the_answer_its_buttons_the_cli_and_ask(chain
     turn = app.staff_assistant.answer("後援と共催の違いは？", [])
     assert [s["label"] for s in turn["sources"]] == shown
     _print_answer(chain.ask("後援と共催の違いは？"))
-    assert capsys.readouterr().out.endswith("出典:\n  ［第３章（７）後援］\n  ［第３章（１）共催］\n")
+    assert capsys.readouterr().out.endswith("出典：\n  ［第３章（７）後援］\n  ［第３章（１）共催］\n")
     lead = chain.ask("後援ってお金の支援もあるの？")
     assert lead.answer.splitlines()[0] == "財政的な支援等はありません。［第３章（７）後援］"
 

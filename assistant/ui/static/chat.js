@@ -290,7 +290,7 @@ function whereNext(turn) {
 // Pasted elsewhere an answer has no source buttons: it names its sources in a last line.
 function copiedAnswer(turn) {
   const labels = (turn.sources || []).map((s) => s.label);
-  return turn.abstained || !labels.length ? turn.answer : `${turn.answer}\n\n出典: ${labels.join("、")}`;
+  return turn.abstained || !labels.length ? turn.answer : `${turn.answer}\n\n出典：${labels.join("、")}`;
 }
 
 function renderTurn(turn, index) {
