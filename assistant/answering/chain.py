@@ -1031,13 +1031,10 @@ class AnswerChain:
         chosen: list[SectionHit] = []
         sides = turn.analysis.sides
         topics = self.side_topics(turn)
-        vectors = self.embed(turn, self.side_queries(turn))  # embedded by ``resolve`` already
+        judged = [topic for topic in topics if not self.names_only_known(topic)]
+        vectors = self.embed(turn, judged)  # embedded by ``resolve`` already
         for i, side in enumerate(sides):
-            if (
-                topics
-                and not self.names_only_known(topics[i])
-                and not self.part_covered(topics[i], vectors[topics[i]], turn)
-            ):
+            if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
                 continue
             hit, named = self.side_section(side, turn, chosen)
