@@ -252,6 +252,23 @@ def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
 
 
+def test_buttons_side_by_side_are_one_height(page):
+    """Gradio's bottom margin on every button but a row's last made the last one 4 px taller than its
+    neighbours: the third example on the first screen, and 「出典 N件 ↓」 in a long answer's rating row."""
+
+    def heights(selector: str) -> list[float]:
+        return page.locator(selector).evaluate_all(
+            "bs => bs.filter(b => b.getClientRects().length).map(b => Math.round(b.getBoundingClientRect().height))"
+        )
+
+    examples = heights("#chat-app .example")
+    assert len(examples) == 3 and len(set(examples)) == 1, examples
+    ask(page, COVERED)
+    ask(page, LONG)
+    row = heights("#chat-app .turn:last-of-type .answer-actions button")
+    assert len(row) == 4 and len(set(row)) == 1, row  # 👍, 👎, 回答をコピー and 出典 2件 ↓
+
+
 def test_each_answer_keeps_its_own_sources(page):
     ask(page, COVERED)
     ask(page, "それはお金の支援もありますか？")
