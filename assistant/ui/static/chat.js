@@ -257,7 +257,7 @@ function renderAnswer(turn, node) {
 
   const commentForm = make("form", "comment-form");
   commentForm.hidden = true;
-  const label = make("label", "comment-label", "コメント（任意）: どこが違っていたか、何が知りたかったか など");
+  const label = make("label", "comment-label", "コメント（任意）：どこが違っていたか、何が知りたかったか など");
   const area = make("textarea", "comment-input");
   area.rows = 2;
   area.maxLength = 2000;
