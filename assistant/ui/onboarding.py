@@ -288,8 +288,10 @@ def grade_answer(
             '<p class="hint">キーワードの一部が入っています。下の模範解答と見比べて、'
             "「合っていた」か「違っていた」を押してください。</p>"
         )
-    else:
+    elif score > 0:
         verdict = '<p class="verdict retry">不正解です（もう一歩）</p>'
+    else:  # not one keyword: 「もう一歩」 would tell the learner they were nearly right
+        verdict = '<p class="verdict retry">不正解です</p>'
     gold = []
     for section_id in case.gold_sections:
         document = find_section(documents, section_id)
