@@ -49,8 +49,12 @@ FEATURES = (
 RANK_CAP = 31  # a ranking that did not find the top section counts as this far down
 # How the asker feels about what they ask, not what it is about (「…残業増えそうで不安」「…押し付けちゃダメ
 # ってこと？」「…しても大丈夫？」): staff put their worries so, and the guideline never writes these words,
-# so as nouns it lacks they made in-scope worries look out of scope (lemmas: ダメ → 駄目).
-STANCE = frozenset({"不安", "心配", "悩み", "疑問", "懸念", "気掛かり", "駄目", "大丈夫"})
+# so as nouns it lacks they made in-scope worries look out of scope (lemmas: ダメ → 駄目; 「…NG？」 is
+# 駄目 in shorthand, and 「固定化NG」 names 固定化, no compound the guideline lacks).
+STANCE = frozenset({"不安", "心配", "悩み", "疑問", "懸念", "気掛かり", "駄目", "大丈夫", "ng"})
+# Affixes that make no new thing of the noun they join: the polite お・ご (お金, お祭り), a plural or a
+# title (自分たち, 市民ら, 担当さん) and 向け (消費者向け). 会 (後援会), 証 (職員証), 料 (使用料) do make one.
+NEUTRAL_AFFIXES = frozenset({"御", "達", "等", "共", "さん", "様", "向け"})
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,19 @@ def compounds(tokens: Sequence[Token]) -> list[str]:
     """The question's compound nouns of two words or more, as ``fold`` writes them: 職員＋証,
     粗大＋ごみ, 人事＋評価, 協働＋事業. Its single words are known or not to the guideline on their
     own (``uncovered_nouns``); a compound of words the guideline does use (市民＋税, 来庁＋者＋駐車＋場)
-    names the other topic those words serve in the city's work, which it never writes."""
+    names the other topic those words serve in the city's work, which it never writes. A neutral
+    affix or a stance word ends a compound: お金 is 金, 固定化NG is 固定化."""
     found: list[str] = []
     run: list[Token] = []
     for token in [*tokens, None]:
-        joins = token is not None and (
-            (token.pos == "名詞" and token.is_content and token.pos_detail != "数詞")
-            or token.pos in ("接頭辞", "接尾辞")
+        joins = (
+            token is not None
+            and token.lemma not in NEUTRAL_AFFIXES
+            and token.lemma not in STANCE
+            and (
+                (token.pos == "名詞" and token.is_content and token.pos_detail != "数詞")
+                or token.pos in ("接頭辞", "接尾辞")
+            )
         )
         # a space ends a compound too: 「減量対策課 協働」 names a department and 協働, not one thing
         if run and (token is None or not joins or token.start != run[-1].end):

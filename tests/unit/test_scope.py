@@ -61,6 +61,7 @@ def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
         return scope_features(0.9, tokens, [hit("1", dense=1)], lambda key: frozenset({"協働"}), {}, []).uncovered_nouns
 
     assert uncovered("協働が不安") == uncovered("協働で心配") == uncovered("協働はダメ？") == 0.0
+    assert uncovered("協働はNG？") == 0.0  # ダメ in shorthand
     assert uncovered("協働が残業") == 1.0
 
 
@@ -75,6 +76,13 @@ def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
         ("令和７年度の予算は？", []),  # a number breaks the run: 令和 and 年度 are no compound
         ("後援とは？", []),
         ("減量対策課 協働", ["減量対策課"]),  # a space ends a compound: a department and 協働, not one thing
+        # a polite お・ご, a plural, 向け and NG make no new thing of their noun; 会 does (後援会)
+        ("お金を出すだけでいい？", []),
+        ("自分たちで花壇の手入れをしたい", []),
+        ("消費者向けの講座", ["消費者"]),
+        ("後援NG？", []),
+        ("相手方の固定化NG？", ["相手方", "固定化"]),
+        ("議員の後援会の催しは？", ["後援会"]),
     ],
 )
 def test_compounds_of_the_question(service, question, expected):
@@ -228,6 +236,9 @@ def test_a_colloquial_question_the_guideline_answers_is_answered(chain, question
         # 顔ぶれ for 固定化, 進み具合 for 進捗状況: 5-7 and 6-Q2 before
         ("協力してくれる団体、いつも顔ぶれが同じなんだよね", "4-5"),
         ("協働の進み具合って途中でチェックしたほうがいい？", "4-3"),
+        # NG for ダメ and a plural (自分たち) made compounds the guideline lacks (固定化ng): refused before
+        ("相手の固定化NG？", "4-5"),
+        ("自分たちで花壇を手入れしたいって提案、まず何を検討する？", "2-3"),
     ],
 )
 def test_a_department_or_a_staff_word_the_guideline_answers_is_answered_from_its_section(chain, question, section):
