@@ -29,6 +29,8 @@ WHICH = re.compile(
 DEPARTMENT_QUESTION = re.compile(
     r"(どこの|どの|何)(課|部署)|何課|部署は|課は|(担当|所管)(課|部署|は)|どこが(担当|所管|やって)|担当して|所管して"
 )
+# the words that ask which department (「…、担当課は？」「どこの部署？」): like a detail's, not what is asked about
+ASKED_DEPARTMENT = re.compile(r"(どこの|どの|何の?)(課|部署|部局)|何課|(担当|所管)(課|部署)")
 DEFINITION = re.compile(
     r"とは|って何|ってなに|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
 )
@@ -367,10 +369,18 @@ class Question:
     @property
     def topic_text(self) -> str:
         """The question without the details it asks for: what its scope is judged on
-        (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」)."""
+        (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」), nor which department it asks
+        for (「…催し、担当課は？」: 担当課 is no thing the guideline lacks)."""
         text = self.text
         kept = [d for d in self.details if not d.of_case]
-        for start, end in sorted({s for d in kept for s in (d.span, d.also)}, reverse=True):
+        spans = {s for d in kept for s in (d.span, d.also)}
+        if self.asks_department:
+            spans |= {
+                m.span()
+                for m in ASKED_DEPARTMENT.finditer(text)
+                if not any(a < m.end() and m.start() < b for a, b in spans)
+            }
+        for start, end in sorted(spans, reverse=True):
             text = text[:start] + text[end:]
         return text
 

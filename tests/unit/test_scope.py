@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
+from assistant.answering.question import analyze
 from assistant.answering.scope import FEATURES, SCOPE_MODEL, ScopeFeatures, compounds, fit, scope_features
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
 from assistant.evals.evaluator import fit_scope
@@ -87,6 +88,18 @@ def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
 )
 def test_compounds_of_the_question(service, question, expected):
     assert compounds(service.tokenizer.tokenize(question)) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("お祭りみたいな催し、担当課は？", "お祭りみたいな催し、は？"),
+        ("住民票はどこの課？", "住民票は？"),
+        ("男女平等参画課は何をしたの？", "男女平等参画課は何をしたの？"),  # a department named, not asked for
+    ],
+)
+def test_which_department_is_asked_is_not_what_the_scope_is_judged_on(service, question, topic):
+    assert analyze(question, service.tokenizer).topic_text == topic
 
 
 def test_a_compound_the_guideline_never_writes_is_flagged(service, chain):
@@ -239,6 +252,8 @@ def test_a_colloquial_question_the_guideline_answers_is_answered(chain, question
         # NG for ダメ and a plural (自分たち) made compounds the guideline lacks (固定化ng): refused before
         ("相手の固定化NG？", "4-5"),
         ("自分たちで花壇を手入れしたいって提案、まず何を検討する？", "2-3"),
+        # 担当課 asks which department, like a detail's word: as a compound the guideline lacks, refused before
+        ("トイレにチラシを置いたやつ、担当課は？", "5-7"),
     ],
 )
 def test_a_department_or_a_staff_word_the_guideline_answers_is_answered_from_its_section(chain, question, section):
