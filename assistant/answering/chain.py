@@ -154,6 +154,8 @@ RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
+# what a department question says besides its subject (「協定の取組の担当課は？」 → 協定)
+DEPARTMENT_NOUNS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課", "取組", "取り組み"})
 
 log = logging.getLogger(__name__)
 
@@ -646,6 +648,8 @@ class AnswerChain:
                     for h in turn.hits[1:3]
                     if None not in named and self.extractive.section(*h.key).department in named
                 ]
+            elif turn.analysis.asks_department and (cases := self.cases_of_form(turn)):
+                turn.blocks = cases
             elif turn.analysis.asks_department:
                 # asked which department does one thing: its other cases only for another part asked
                 turn.blocks += [
@@ -851,6 +855,50 @@ class AnswerChain:
             and (d.doc_id, s.section_id) not in turn.previous
             and (d.doc_id, s.section_id) in self.extractive.sentences
         ]
+
+    def cases_of_form(self, turn: Turn) -> list[SectionHit]:
+        """Asked which department does a form, not one case (「協定の担当課は？」, or 「担当はどこ？」 after
+        「協定の例ある？」): every case of the city's that uses the form's word (災害に関する協定, レジ袋削減's
+        自主協定, ＩＴ学習支援's パートナーシップ協定), when they belong to more than one department; else
+        none, and the best case answers. A question naming nothing of its own asks of the previous one's
+        subject; one naming a case (「災害協定の担当は？」's 災害) keeps to the cases that use its words."""
+        tokenizer = self.service.tokenizer
+        asked = [turn.question]
+        if turn.history:
+            asked.append(self.spelling.correct(previous_user_question(turn.history))[0])
+        for text in asked:
+            nouns = (
+                {
+                    t.lemma
+                    for t in tokenizer.tokenize(text)
+                    if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+                }
+                - DEPARTMENT_NOUNS
+                - CASE_NOUNS
+            )
+            if nouns:
+                break
+        else:
+            return []
+        keys = [k for k in self.extractive.sentences if self.is_case(k) and (not turn.doc_ids or k[0] in turn.doc_ids)]
+        forms = {
+            n
+            for n in nouns
+            if any(n in self.extractive._title_terms(*k) for k in self.extractive.sentences if not self.is_case(k))
+        }
+        if not forms or any(self.names_case(text, k) for k in keys):
+            return []
+        found = [k for k in keys if nouns <= self._section_terms.get(k, frozenset())]
+        if len({self.extractive.section(*k).department for k in found}) < 2:
+            return []
+        rank = {h.key: i for i, h in enumerate(turn.hits)}
+        found.sort(key=lambda k: rank.get(k, len(rank)))
+        pool = {h.key: h for h in turn.hits}
+        hits = [pool.get(k) or self.service.retriever.get(k) for k in found]
+        top = turn.hits[0].score
+        cases = [replace(h, score=max(h.score, top)) if h.key not in pool else h for h in hits if h is not None]
+        turn.hits += [h for h in cases if h.key not in pool]  # found for this question: citable
+        return cases
 
     def is_case(self, key: tuple[str, str]) -> bool:
         """Whether a section is a case of the city's own (chapter 5's, each with its department)."""

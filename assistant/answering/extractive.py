@@ -247,7 +247,9 @@ class ExtractiveAnswerer:
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
-        terms = self.query_terms(question.text, context_question, related)
+        # 「断る場合は？」: the earlier turn chose the section; what the follow-up asks chooses the sentence
+        situation = bool(context_question and SITUATION.search(question.text))
+        terms = self.query_terms(question.text, "" if situation else context_question, related)
         yes_no = question.kind == "yes-no"
         scored = {
             b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no), terms)
@@ -274,6 +276,7 @@ class ExtractiveAnswerer:
                     for s in sentences
                 ]
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
+        citations: list[Citation] = []
         first = self.section(*blocks[0].key)
         stated = [d for d in question.details if d.asked and d.supplied_by(first.text)]
         if stated and not question.compares:
@@ -300,7 +303,6 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
-        citations: list[Citation] = []
         taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
         attribute = self.attribute_terms(question, blocks) if question.compares and len(blocks) >= 2 else set()
         sides = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
@@ -352,6 +354,11 @@ class ExtractiveAnswerer:
             lead_lines.append(f"挙げられているのは次の{str(len(groups)).translate(WIDE_DIGITS)}つ{unit}です。")
         if missing:
             lead_lines.append(f"ガイドラインには{missing}についての記載はありません。{NEARBY}")
+        elif question.asks_department and len({s.department for s in self.cases(blocks)}) >= 2:
+            # the cases of a form asked about (「協定の担当課は？」), each with its own department
+            lead_lines.append(
+                f"{BY_CASE}：" + "、".join(f"{s.department}（「{s.heading}」）" for s in self.cases(blocks)) + "。"
+            )
         elif question.asks_department and first.department:
             lead_lines.append(f"担当は{first.department}です（「{first.heading}」）。")
         elif question.kind == "which" and settled:
@@ -378,6 +385,13 @@ class ExtractiveAnswerer:
                 dropped = self.other_items(blocks[0].key, lead, question.text)
                 lead = [sp for sp in lead if sp not in dropped]
                 taken_by[blocks[0].key] |= dropped
+            elif situation and not OPEN_QUESTION.search(question.text):  # not 「どういう場合？」: which ones
+                # 「断る場合は？」 after the points to heed: the item about that situation leads, not the list
+                dropped = self.situation_items(blocks[0].key, lead, scored[blocks[0].key], question.text)
+                if dropped:  # the item with its lead-in, not a sentence the situation's word happens to match
+                    kept = [sp for sp in lead if sp not in dropped and _in_item(first.text, sp)]
+                    lead = [sp for sp in self.with_context(first, kept) if sp not in dropped]
+                    taken_by[blocks[0].key] |= dropped
         supports: list[list[tuple[int, int]]] = []
         for hit in blocks:
             room = self.max_sentences
@@ -435,23 +449,47 @@ class ExtractiveAnswerer:
         text = self.section(*key).text
         sentences = self.sentences[key]
         lemmas = dict(zip(sentences.spans, sentences.terms, strict=True))
-        asked = {
-            t.lemma
-            for t in self.tokenizer.tokenize(question)
-            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
-        } - self._title_terms(*key)
-        items: list[list[tuple[int, int]]] = []  # each item's sentences, in the lead's order
-        for span in sorted(lead):
-            if not _in_item(text, span):
-                continue
-            if text[span[0] : span[1]].startswith(BULLET) or not items:
-                items.append([span])
-            else:
-                items[-1].append(span)
+        asked = self.asked_nouns(question, key)
+        items = _items(text, lead)
         named = [item for item in items if any(asked & set(lemmas.get(sp, ())) for sp in item)]
         if not named or len(named) == len(items):
             return set()
         return {sp for item in items if item not in named for sp in item}
+
+    def cases(self, blocks: list[SectionHit]) -> list[Section]:
+        """The sections quoted that are cases of the city's own (each with its department)."""
+        return [s for b in blocks if (s := self.section(*b.key)).department]
+
+    def asked_nouns(self, question: str, key: tuple[str, str]) -> set[str]:
+        """The distinctive nouns of the question that the section's heading does not already name."""
+        return {
+            t.lemma
+            for t in self.tokenizer.tokenize(question)
+            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
+        } - self._title_terms(*key)
+
+    def situation_items(
+        self, key: tuple[str, str], lead: list[tuple[int, int]], scored: list[ScoredSentence], question: str
+    ) -> set[tuple[int, int]]:
+        """For a follow-up asking about one situation (「断る場合は？」) whose lead is a whole list: the
+        items but the one about it. That one says what cannot be done when the question asks of a
+        refusal or an impossibility (「・ 内容によっては、提案に沿うことができないこともあります。その場合
+        には、…」, not 「「どうやったら実現できるか。」…」 for 「実現できないときは？」); among those, one
+        naming a word of the question, else the best scored. None when no item fits."""
+        text = self.section(*key).text
+        score = {(s.start, s.end): s.score for s in scored}
+        items = _items(text, lead)
+        if NEGATIVE_ASK.search(question):
+            items_fit = [i for i in items if any(NEGATIVE_TEXT.search(text[slice(*sp)]) for sp in i)]
+        else:
+            items_fit = items
+        if len(items) < 2 or not items_fit:
+            return set()
+        lemmas = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
+        asked = self.asked_nouns(question, key)
+        named = [i for i in items_fit if any(asked & set(lemmas.get(sp, ())) for sp in i)]
+        best = max(named or items_fit, key=lambda i: max(score.get(sp, float("-inf")) for sp in i))
+        return {sp for item in items if item is not best for sp in item}
 
     def list_items(self, key: tuple[str, str], intro: int) -> list[tuple[int, int]]:
         """The sentences of the bulleted list that follows sentence ``intro`` of a section."""
@@ -662,6 +700,19 @@ class ExtractiveAnswerer:
         return [all_spans[i] for i in sorted(keep)]
 
 
+def _items(text: str, lead: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The list items among the lead's sentences, each item's sentences together, in order."""
+    items: list[list[tuple[int, int]]] = []
+    for span in sorted(lead):
+        if not _in_item(text, span):
+            continue
+        if text[span[0] : span[1]].startswith(BULLET) or not items:
+            items.append([span])
+        else:
+            items[-1].append(span)
+    return items
+
+
 def _in_item(text: str, span: tuple[int, int]) -> bool:
     """Whether a sentence is part of a list item: its line is (「・ …こともあります。その場合には、…」)."""
     return text[text.rfind("\n", 0, span[0]) + 1 :].startswith(BULLET)
@@ -677,6 +728,10 @@ PICKS = re.compile(r"どれ(?!くらい|ぐらい|だけ|ほど)|どっち|ど�
 OPEN_QUESTION = re.compile(r"どう|何|なに|なん|いつ|誰|だれ|どこ|どんな|いくら|いくつ")
 # A question asking who (「…のは誰？」「誰と作ったの？」), and the parties a sentence may name as doing it.
 ASKS_WHO = re.compile(r"誰|だれ|どなた")
+# a follow-up asking about one situation of what was just said: 「断る場合は？」「実現できないときは？」
+SITUATION = re.compile(r"(場合|とき|時|なら|だったら|たら)(は|には|って|だと)?[？?]?$")
+NEGATIVE_ASK = re.compile(r"ない|なかっ|ず|断|無理|だめ|ダメ|不可")
+NEGATIVE_TEXT = re.compile(r"ない|なく|ません|ず[、。に]")
 PARTY = re.compile(
     r"[^\s、。・「」（）]*(団体|会員|ボランティア|町内会|自治会|企業|学校|ＮＰＯ|事業者|協議会|連合会|協会|センター|住民|個人|スーパー)"
 )
@@ -718,6 +773,7 @@ UNDECIDED = "ガイドラインの文面からは、はい・いいえのどち�
 NOTHING_MORE = "ガイドラインがこの点で挙げているのは、前の回答の内容だけです。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
 CONTRAST = "違い："
+BY_CASE = "担当は事例ごとに次のとおりです"  # a form's cases at several departments, each named
 WIDE_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")  # as the guideline writes its numbers
 CONTRAST_BONUS = 1.0  # above any sentence's own score: the sentence that contrasts is quoted
 CONTRAST_SHARED = 2  # distinctive words of another side's definition a sentence must share to contrast with it
@@ -729,6 +785,7 @@ SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (
 # half-width colon (「違い: 」「（担当: …）」), and a client may send one back as history.
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
+    rf"|{BY_CASE}[:：].*"
     r"|「.*」には次の\d+項目があります[:：].*|挙げられているのは次の(\d+項目|\d+つ(の.*)?)です。"
     rf"|{UNDECIDED}.*|{NOTHING_MORE}.*|.*{MISSING_PART}|{CONTRAST[:-1]}[:：].*|{EACH_SIDE[:-1]}[:：].*)$"
 )

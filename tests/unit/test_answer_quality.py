@@ -1307,3 +1307,47 @@ def test_a_refusal_of_a_thing_the_guideline_never_names_offers_no_unrelated_sect
     answer = chain.ask("職員の有給休暇は何日ある？")
     assert answer.abstained and answer.suggestions == []
     assert "近い内容の箇所" not in answer.answer
+
+
+# --------------------------------------------------------------------------- the eighth trial's kinds
+
+
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [("協定の例ある？", "担当はどこ？"), (None, "協定を結んでる取組の担当課を教えて")],
+)
+def test_a_department_asked_of_a_form_names_each_of_its_cases(chain, first, question):
+    """「担当はどこ？」 after 「協定の例ある？」: 協定 cases are at three departments, each named."""
+    answer = chain.ask(question, turn(chain, first) if first else None)
+    assert {"5-4", "5-9", "5-14"} <= set(answer.cited_sections)
+    assert all(d in lead(answer).splitlines()[0] for d in ("危機管理室", "減量対策課", "生涯学習課"))
+
+
+def test_a_department_asked_of_one_case_names_its_own(chain):
+    """「災害協定の担当は？」 names one case of 協定: its department only."""
+    answer = chain.ask("災害協定の担当は？")
+    assert answer.cited_sections == ["5-4"] and lead(answer).startswith("担当は危機管理室です")
+    answer = chain.ask("消費生活展の担当課はどこ？どんな協力を得てる？")  # beside a section of no department
+    assert lead(answer).startswith("担当は安全安心生活課です")
+
+
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [
+        ("市民から提案が来たらどうする", "断る場合は？"),
+        ("市民から企画を持ち込まれたらどう対応する？", "実現できないときは？"),
+    ],
+)
+def test_a_follow_up_about_one_situation_leads_with_the_item_about_it(chain, first, question):
+    """「断る場合は？」 after the points to heed on proposals: the item saying what to do when a proposal
+    cannot be followed leads, with its lead-in; not how proposals arrive, nor the whole list."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections[0] == "2-3"
+    assert "理由を分かりやすく説明しなければなりません" in lead(answer)
+    assert "寄せられる場合もあります" not in lead(answer) and "どうやったら実現できるか" not in lead(answer)
+
+
+def test_a_follow_up_asking_which_situations_keeps_the_whole_list(chain):
+    """「じゃあ、断らないといけないのはどういう場合？」 after 後援 asks which cases: every item of the list."""
+    answer = chain.ask("じゃあ、断らないといけないのはどういう場合？", turn(chain, "後援名義って何？"))
+    assert "宗教的又は政治的色彩" in lead(answer) and "営利や私的な利益" in lead(answer)
