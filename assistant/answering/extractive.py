@@ -781,7 +781,7 @@ DISTINCTIVE_IDF = 1.9  # words more common than this (協働, 市民, 形態) te
 LEAD_SECOND_MARGIN = 0.1
 SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
 # Lines that frame the quotes rather than quote: a missing detail or part, the section that answers, the
-# department, the contrast of a comparison (its quotes are cited spans). Answers before 1 Dec wrote a
+# department, the contrast of a comparison (its quotes are cited spans). Older answers wrote a
 # half-width colon (「違い: 」「（担当: …）」), and a client may send one back as history.
 FRAMING = re.compile(
     r"^(ガイドラインには.*(記載はありません|書かれています)。.*|該当するのは「.*」.*です。.*|担当は.*です（「.*」）。"
