@@ -575,10 +575,10 @@ def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
         ("長く続く事業で相手と足並みをそろえるには？", "4-3"),  # (without: 4-5)
         # the same partner every time, in words 4-5 (相手方の固定化) never uses
         ("いつものメンバーとしかやってないけど、それでいい？", "4-5"),  # (without: 6-Q2)
-        ("顔なじみのNPOにばかりお願いしちゃう", "4-5"),  # (without: refused)
+        ("顔なじみのNPOにばっかり頼っちゃうけど、よくない？", "4-5"),  # (without: 5-7)
         ("ずっと同じ町内会とだけ組んでる", "4-5"),  # (without: 5-5)
         ("何年も同じところに頼んでるんだけど", "4-5"),  # (without: 4-6)
-        ("協働を始めるとき、相手と何を決めとくべき？", "4-2"),  # 決めとく for 明確 (without: 2-1)
+        ("お金のこととか期間とか、最初にはっきりさせておくべき？", "4-2"),  # はっきりさせ for 明確 (without: 6-Q2)
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):
