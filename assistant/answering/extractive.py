@@ -190,7 +190,7 @@ class ExtractiveAnswerer:
                 section_id,
                 s,
                 e,
-                lex + self.dense_weight * float(cos) + (DECIDING_BONUS if yes_no and DECIDING.search(text[s:e]) else 0),
+                lex + self.dense_weight * float(cos) + (DECIDING_BONUS if yes_no and decides(text[s:e]) else 0),
             )
             for (s, e), lex, cos in zip(sentences.spans, lexical, dense, strict=True)
         ]
@@ -763,6 +763,15 @@ EACH_SIDE = "それぞれ："
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
+
+
+def decides(sentence: str) -> bool:
+    """Whether a sentence settles a yes/no question by itself (「財政的な支援等はありません。」). A list's
+    lead-in (「次の項目に当てはまる場合は、…適切でありません。」) settles only what its items name, and an
+    item the question names is found by its own words."""
+    return bool(DECIDING.search(sentence)) and not LIST_INTRO.search(sentence)
+
+
 SAID_PENALTY = 2.0  # below any sentence not yet shown: 「ほかには？」 and a yes/no follow-up want what is new
 DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the asked detail leads
 TITLE_TERM_SHARE = 0.5

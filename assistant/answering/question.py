@@ -40,6 +40,9 @@ CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
+# 「…んだっけ？」「…でしたっけ？」 asks whether, as 「…の？」 does, unless it asks what (「後援ってなんだっけ？」)
+RECALLED = re.compile(r"っけ[？?]?$")
+ASKS_WHAT = re.compile(r"何|なに|なん|どう|どこ|どれ|どんな|どの|いつ|誰|だれ|いくら|いくつ")
 # Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
 CASES = re.compile(r"事例|実例|具体例|実際|の例")
 # asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done
@@ -190,10 +193,18 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
         r"申請書を|提出してください|手続き",
     ),
+    # who signs or stamps (「協定書って誰がハンコ押すの？」) is no decision the parties settle by consultation
+    DetailKind(
+        "署名・押印",
+        ("押印", "署名者", "押印者"),
+        r"(誰|だれ)が(判子|ハンコ|はんこ|印鑑|署名|サイン|押印)|(署名|押印|サイン)(は|って|するのは)(誰|だれ)",
+        r"署名|押印|記名|調印|印鑑",
+    ),
     DetailKind(
         "決裁・承認",
         ("決裁", "決裁者", "承認者", "決裁権者", "専決"),
-        r"誰が(決め|決裁|承認|許可|判子|ハンコ)|だれが(決め|決裁|承認|許可)",
+        # 「後援の承認って誰がするの？」: the approval asked who gives it
+        r"(誰|だれ)が(決め|決裁|承認|許可)|(承認|許可|決裁)(?=(は|って|を)?(誰|だれ))",
         # 「それぞれの役割など協議をして定め」: settled by the parties' consultation says who decides
         r"決裁|承認|専決|(協議|話し合)[^。]{0,6}(定め|決め)",
     ),
@@ -284,6 +295,11 @@ PERSONS = "人|名"
 PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
 # Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
 VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およそ|大概)?\s*$")
+# After a detail's noun, what asks how much of it (「期限ってどのくらいにすればいい？」): its value, not
+# the noun, answers, so a section that names 期限 without a length does not state it.
+HOW_MUCH = re.compile(
+    r"^(は|って|とか|も|が)?(だいたい|大体|およそ)?(どれくらい|どのくらい|どれぐらい|どのぐらい|どの程度|どんくらい)"
+)
 # Case particles after a noun that make it part of a clause about something else.
 MODIFIES = frozenset("のにをでへ")
 # 何 + a counter: 何歳, 何部, 何世帯, 何種類 — a number is asked for, stated as a number of that counter.
@@ -413,7 +429,7 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
         kind = "how-to"
     elif DEFINITION.search(text):
         kind = "definition"
-    elif YES_NO.search(text):
+    elif YES_NO.search(text) or (RECALLED.search(text) and not ASKS_WHAT.search(text)):
         kind = "yes-no"
     else:
         kind = "other"
@@ -541,6 +557,11 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         if not any(w in name for w in kind.label.split("・")):
             name += f"（{kind.label}）"
         details.append(Detail(name, kind.label, (phrase, *words), span=(start, end)))
+    for i, d in enumerate(details):
+        if how_much := HOW_MUCH.match(text[d.span[1] :]):
+            span = (d.span[1] + how_much.start(3), d.span[1] + how_much.end(3))
+            name = d.name.split("（")[0]  # 「委託料（金額）」 → 「委託料がどのくらいか」
+            details[i] = replace(d, name=f"{name}が{how_much.group(3)}か", needs_value=True, also=span)
     named = len(details)
     for kind in DETAIL_KINDS:
         match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
@@ -564,9 +585,11 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                 # 「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder
                 # (「国際交流ボランティアには…日本語教室の講師…の協力を得ています」), not only by a name
                 ratio = rf"|{PARTY}(には|が|は)[^、。]*{match.group(2)}"
+            asked_as = match.group(0)
             details.append(
                 Detail(
-                    f"{kind.label}（{match.group(0)}）",
+                    # the kind's own word asked (「承認って誰が…」) names it alone: 「承認」, not 「決裁・承認（承認）」
+                    asked_as if asked_as in kind.label.split("・") else f"{kind.label}（{asked_as}）",
                     kind.label,
                     needs_value=True,
                     span=match.span(),

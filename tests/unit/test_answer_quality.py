@@ -741,6 +741,9 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("協働とは何ですか？", "definition", []),
         ("協働ってどういう意味？", "definition", []),
         ("後援名義を使わせてもいい？", "yes-no", []),
+        # 「…だっけ？」 asks whether, unless it asks what
+        ("後援ってお金も出るんだっけ？", "yes-no", []),
+        ("後援ってなんだっけ？", "other", []),
         ("どうやって協働を進めればいい？", "how-to", []),
     ],
 )
@@ -773,6 +776,12 @@ def test_what_a_definition_question_defines(question, defined):
         ("協議会の委員の任期は？", "期限・期間", "任期"),
         ("クリーンアップサポーターの申込書はどこでもらえる？", "様式・書式", "申込書"),
         ("後援名義の承認は誰が決裁するの？", "決裁・承認", "決裁"),
+        ("後援の承認って誰がするの？", "決裁・承認", "承認"),
+        # who signs is no decision a consultation settles (「協議をして定め」 states who decides, not who signs)
+        ("協定って誰が署名するの？", "署名・押印", "署名"),
+        # how much of a noun: its value is asked, named with the asker's words
+        ("期限ってどのくらいにしとけばいい？", "期限・期間", "期限がどのくらいか"),
+        ("委託料ってどれくらいが相場なの？", "金額", "委託料がどれくらいか"),
         ("リーダーに認定されるには何単位とればいいの？", "数", "何単位"),
         # no lexicon word: the compound's last word makes it a measure, the question asks about it
         ("まちづくりトークに来てもらう講師の講師料は？", "金額", "講師料"),
@@ -828,6 +837,10 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     agreement = analyze("サポーター制度の合意書には何を書くの？").details[0]
     assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
     assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
+    # asked how long (「期限ってどのくらい？」), the word 期限 alone does not state it: a length does
+    length = analyze("期限ってどのくらいにしとけばいい？").details[0]
+    assert not length.supplied_by("期限や使途の制限を設けるなど")
+    assert length.supplied_by("交付は３年以内とします。")
     age = analyze("パトロール隊は何歳から？").details[0]
     assert age.supplied_by("１８歳以上の方") and age.supplied_by("十八歳から")
     assert not age.supplied_by("平成２５年７月から始まりました。")  # a date counts nothing
@@ -936,6 +949,28 @@ def test_a_follow_up_asking_a_number_the_section_lacks_says_so_from_the_conversa
     answer = chain.ask("何日前までに申し込めばいい？", turn(chain, "後援ってどういうもの？"))
     assert answer.partial and answer.cited_sections[0] == "3-7"
     assert answer.answer.startswith("ガイドラインには") and "記載はありません" in answer.answer.splitlines()[0]
+
+
+def test_a_follow_up_asking_how_long_a_period_the_section_only_names_says_the_length_is_missing(chain):
+    """3-6 says to set a 期限 but not how long: asked as a follow-up, the length is named missing."""
+    answer = chain.ask("期限ってどのくらいにしとけばいい？", turn(chain, "補助金で支援するときに気をつけることは？"))
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and answer.cited_sections[0] == "3-6"
+    assert first.startswith("ガイドラインには期限がどのくらいか") and "記載はありません" in first
+
+
+def test_who_signs_is_not_answered_by_a_consultation_settling_roles(chain):
+    answer = chain.ask("協定って誰が署名するの？")
+    assert answer.partial and answer.cited_sections[0] == "3-3"
+    assert answer.answer.startswith("ガイドラインには署名")
+
+
+def test_a_yes_no_asked_as_a_recollection_leads_with_the_sentence_that_decides_it(chain):
+    """「…んだっけ？」 asks whether: 「財政的な支援等はありません。」 leads, not the list's lead-in
+    (「次の項目に当てはまる場合は、…適切でありません。」), which decides only what its items name."""
+    answer = chain.ask("後援ってお金も出るんだっけ？")
+    assert answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("財政的な支援等はありません。")
 
 
 def lead(answer) -> str:
