@@ -959,6 +959,17 @@ def test_a_follow_up_asking_how_long_a_period_the_section_only_names_says_the_le
     assert first.startswith("ガイドラインには期限がどのくらいか") and "記載はありません" in first
 
 
+def test_a_follow_up_asking_only_a_value_leans_on_the_conversation_like_a_pointer(chain):
+    """「返事って何日くらいでもらえる？」 after 後援: its one word the guideline lacks (返事) is no topic of
+    its own; the number of days is named missing from 後援's section, not refused. 「給料は何日に出る？」
+    names the city's other business and stays refused."""
+    history = turn(chain, "後援ってなに？")
+    answer = chain.ask("返事って何日くらいでもらえる？", history)
+    assert not answer.abstained and answer.partial and answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("ガイドラインには期限・期間（何日）についての記載はありません。")
+    assert chain.ask("給料は何日に出る？", history).abstained
+
+
 def test_who_signs_is_not_answered_by_a_consultation_settling_roles(chain):
     answer = chain.ask("協定って誰が署名するの？")
     assert answer.partial and answer.cited_sections[0] == "3-3"
