@@ -36,7 +36,7 @@ from assistant.answering.extractive import (
     idf_table,
 )
 from assistant.answering.llm import LLMAnswerer
-from assistant.answering.question import EXAMPLES, Detail, Question, analyze, noun_phrases
+from assistant.answering.question import EXAMPLES, NUM, QUANTIFIED, Detail, Question, analyze, noun_phrases
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
@@ -152,6 +152,7 @@ STRUCTURE_WORDS = frozenset(
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
+COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
 # what a department question says besides its subject (「協定の取組の担当課は？」 → 協定)
@@ -737,6 +738,10 @@ class AnswerChain:
                     if hit not in turn.hits:
                         turn.hits.append(hit)
                     turn.blocks = [hit]
+        counted = self.counted_elsewhere(turn)
+        if counted is not None:
+            turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
+            turn.blocks = [turn.hits[0]]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if missing and turn.context_question and not turn.analysis.compares:
@@ -796,6 +801,24 @@ class AnswerChain:
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
+
+    def counted_elsewhere(self, turn: Turn) -> SectionHit | None:
+        """A retrieved section that states the number asked of the thing the question counts, when the
+        one to quote does not: 「町内会って市内にいくつある？」 is answered by 第１章 ３'s 「市内にある８０を
+        超える町内会」, not by （５）まちづくりトーク, which names 町内会 more often but gives no number."""
+        assert turn.analysis is not None
+        counts = [d for d in turn.analysis.details if d.asked and d.counts]
+        if not counts or turn.analysis.compares or any(d.supplied_by(h.text) for d in counts for h in turn.blocks):
+            return None
+        nouns = [
+            t.surface
+            for t in self.service.tokenizer.tokenize(turn.question)
+            if t.pos == "名詞" and t.pos_detail != "数詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+        ]
+        if not nouns:
+            return None
+        number_of = re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
+        return next((h for h in turn.hits[1:COUNTED_WINDOW] if number_of.search(h.text)), None)
 
     def besides(self, turn: Turn) -> None:
         """「ホームページ以外には？」「他には？」: what the last answer showed, and what names the thing
@@ -1084,15 +1107,20 @@ class AnswerChain:
         topics = self.side_topics(turn)
         judged = [topic for topic in topics if not self.names_only_known(topic)]
         vectors = self.embed(turn, judged)  # embedded by ``resolve`` already
+        together = 0  # sides whose heading is a side's already chosen: 「実行委員会と協議会」, both （２）
         for i, side in enumerate(sides):
             if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
+                continue
+            if chosen and self.heading_section(side, turn, set()) in {h.key for h in chosen}:
+                # one section that names both sides in its heading answers both: no unrelated second block
+                together += 1
                 continue
             hit, named = self.side_section(side, turn, chosen)
             turn.contrast = turn.contrast and named
             if hit is not None:
                 chosen.append(hit)
-        wanted = max(1, 2 - len(turn.missing_parts))
+        wanted = max(1, 2 - len(turn.missing_parts) - together)
         pool = {h.key: h for h in turn.hits}
         if len(chosen) < wanted and turn.previous:
             for key in turn.previous:

@@ -289,6 +289,15 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
+        defined = set(self.tokenizer.content_lemmas(question.defined)) if question.defined else set()
+        if defined and defined <= self._title_terms(*blocks[0].key) and not question.compares:
+            # 「協定とは？」 after 「協定ってどんな例がある？」: the sentence saying what the section's subject is
+            # leads, not the examples the earlier question's words (carried at half weight) favour
+            span = self.defining_sentence(blocks[0].key)
+            scored[blocks[0].key] = [
+                replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == span else s
+                for s in scored[blocks[0].key]
+            ]
         if not question.compares and ASKS_WHO.search(question.text):
             # 「パソコン教室で操作を手伝ってくれるのは誰？」: the sentence naming a party the question does not,
             # about what it asks of its topic (操作, not パソコン教室: 「操作支援に当たっては、ボランティア団体
