@@ -807,13 +807,18 @@ class AnswerChain:
         one to quote does not: 「町内会って市内にいくつある？」 is answered by 第１章 ３'s 「市内にある８０を
         超える町内会」, not by （５）まちづくりトーク, which names 町内会 more often but gives no number."""
         assert turn.analysis is not None
-        counts = [d for d in turn.analysis.details if d.asked and d.counts]
+        # how many of a thing (いくつ, 何個); a number of times or people has a counter of its own
+        counts = [d for d in turn.analysis.details if d.asked and d.counts_items]
         if not counts or turn.analysis.compares or any(d.supplied_by(h.text) for d in counts for h in turn.blocks):
             return None
         nouns = [
             t.surface
             for t in self.service.tokenizer.tokenize(turn.question)
-            if t.pos == "名詞" and t.pos_detail != "数詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+            # the thing counted, not a unit (年, 月)
+            if t.pos == "名詞"
+            and t.pos_detail != "数詞"
+            and len(t.surface) >= 2
+            and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
         ]
         if not nouns:
             return None
@@ -1112,7 +1117,11 @@ class AnswerChain:
             if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
                 turn.missing_parts.append(side)
                 continue
-            if chosen and self.heading_section(side, turn, set()) in {h.key for h in chosen}:
+            if (
+                turn.analysis.kind == "comparison"
+                and chosen
+                and self.heading_section(side, turn, set()) in {h.key for h in chosen}
+            ):
                 # one section that names both sides in its heading answers both: no unrelated second block
                 together += 1
                 continue

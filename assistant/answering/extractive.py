@@ -290,9 +290,10 @@ class ExtractiveAnswerer:
                 for s in scored[blocks[0].key]
             ]
         defined = set(self.tokenizer.content_lemmas(question.defined)) if question.defined else set()
-        if defined and defined <= self._title_terms(*blocks[0].key) and not question.compares:
+        if defined and context_question and defined <= self._title_terms(*blocks[0].key) and not question.compares:
             # 「協定とは？」 after 「協定ってどんな例がある？」: the sentence saying what the section's subject is
-            # leads, not the examples the earlier question's words (carried at half weight) favour
+            # leads, not the examples the earlier question's words (carried at half weight) favour; asked
+            # first, the question's own words already find it
             span = self.defining_sentence(blocks[0].key)
             scored[blocks[0].key] = [
                 replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == span else s

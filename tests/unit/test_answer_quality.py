@@ -1403,3 +1403,41 @@ def test_a_follow_up_asking_which_situations_keeps_the_whole_list(chain):
     """「じゃあ、断らないといけないのはどういう場合？」 after 後援 asks which cases: every item of the list."""
     answer = chain.ask("じゃあ、断らないといけないのはどういう場合？", turn(chain, "後援名義って何？"))
     assert "宗教的又は政治的色彩" in lead(answer) and "営利や私的な利益" in lead(answer)
+
+
+# --------------------------------------------------------------------------- the lead is the sentence that answers
+
+
+def test_a_place_asked_with_dokoni_leads_with_the_sentence_naming_the_place(chain):
+    answer = chain.ask("DV防止のリーフレットはどこに置いた？").answer
+    assert answer.startswith("作成したリーフレットについては、市内各公共施設などの女性用トイレに設置しました。")
+    assert "記載はありません" not in answer
+
+
+def test_a_definition_after_the_examples_leads_with_the_defining_sentence(chain):
+    history = [
+        {"role": "user", "content": "協定ってどんな例がある？"},
+        {
+            "role": "assistant",
+            "content": "災害時の物資提供や施設利用についての企業との協定、ごみの減量化に向けたスーパーとの協定、"
+            "ボランティア団体とのパートナーシップ協定など、近年、事案が増えています。［第３章（３）協定］",
+            "citations": [{"doc_id": "kyodo-guideline", "section_id": "3-3"}],
+        },
+    ]
+    answer = chain.ask("協定とは？", history).answer
+    assert answer.startswith("市民と市とが共通の目的を果たすため、それぞれの役割など協議をして定め")
+
+
+@pytest.mark.parametrize("question", ["町内会って市内にいくつある？", "町内会は市内に何個あるんですか"])
+def test_a_count_stated_by_a_section_ranked_below_the_best_is_not_called_missing(chain, question):
+    answer = chain.ask(question)
+    assert "８０を超える町内会" in answer.answer.split("［")[0]  # the lead states the number
+    assert "記載はありません" not in answer.answer and not answer.partial
+    assert answer.cited_sections[0] == "1-3"
+
+
+def test_a_comparison_whose_sides_one_heading_names_quotes_that_section_alone(chain):
+    answer = chain.ask("実行委員会と協議会ってどうちがうの")
+    assert set(answer.cited_sections) == {"3-2"}
+    assert "期間を限定した組織" in answer.answer and "常に組織されている" in answer.answer
+    assert "■ 第３章（３）協定" not in answer.answer
