@@ -38,7 +38,7 @@ from assistant.answering.extractive import (
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import EXAMPLES, NUM, QUANTIFIED, Detail, Question, analyze, noun_phrases
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
-from assistant.answering.scope import SCOPE_MODEL, ScopeFeatures, ScopeModel, scope_features
+from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
@@ -102,6 +102,7 @@ CONVERSATIONAL = frozenset(
         "提出",
         "手続き",
         "以外",  # 「ホームページ以外には？」: more of the same, not a thing of its own
+        "ケース",  # 「使わせちゃダメなケースは？」: the guideline's 場合, a situation, not a thing
         "他",
     }
 )
@@ -389,7 +390,12 @@ class AnswerChain:
         )
         # a suffix (政治＋家, 懇親＋会) is part of the word before it, not a word the guideline lacks
         # and a thing is named by a noun: 「学校も入るの？」's verb is no business of its own
-        things = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
+        # how the asker feels (ダメ, 不安) names no thing either
+        things = [
+            t.lemma
+            for t in self.service.tokenizer.tokenize(topic)
+            if t.is_content and t.pos == "名詞" and t.lemma not in STANCE
+        ]
         # a follow-up asking a value by an interrogative (「返事もらえるまで何日くらいかかる？」 after 後援)
         # leans on the conversation as a pointer does: the thing it is asked of was just discussed
         asks_value = any(d.needs_value and not d.words for d in turn.analysis.details)

@@ -43,6 +43,9 @@ YES_NO = re.compile(
 # 「…んだっけ？」「…でしたっけ？」 asks whether, as 「…の？」 does, unless it asks what (「後援ってなんだっけ？」)
 RECALLED = re.compile(r"っけ[？?]?$")
 ASKS_WHAT = re.compile(r"何|なに|なん|どう|どこ|どれ|どんな|どの|いつ|誰|だれ|いくら|いくつ")
+# 「企業だとどんな活動してる？」 ends as a yes/no question does but asks what: an interrogative word makes it
+# no yes/no question (「何か決まりある？」's 何か is no interrogative)
+INTERROGATIVE = re.compile(r"どんな|どういう|どの|どこ|いつ|誰|だれ|なぜ|何(?!か)")
 # Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
 CASES = re.compile(r"事例|実例|具体例|実際|の例")
 # asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done
@@ -430,7 +433,9 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
         kind = "how-to"
     elif DEFINITION.search(text):
         kind = "definition"
-    elif YES_NO.search(text) or (RECALLED.search(text) and not ASKS_WHAT.search(text)):
+    elif (YES_NO.search(text) and not INTERROGATIVE.search(text)) or (
+        RECALLED.search(text) and not ASKS_WHAT.search(text)
+    ):
         kind = "yes-no"
     else:
         kind = "other"
