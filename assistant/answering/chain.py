@@ -748,6 +748,10 @@ class AnswerChain:
         if counted is not None:
             turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
             turn.blocks = [turn.hits[0]]
+        if turn.context_question and not turn.analysis.compares and turn.blocks[0].key in turn.previous:
+            child = self.narrowed_to(turn)
+            if child is not None:
+                turn.blocks = [child]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
         if missing and turn.context_question and not turn.analysis.compares:
@@ -830,6 +834,44 @@ class AnswerChain:
             return None
         number_of = re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
         return next((h for h in turn.hits[1:COUNTED_WINDOW] if number_of.search(h.text)), None)
+
+    def narrowed_to(self, turn: Turn) -> SectionHit | None:
+        """「企業だとどんな活動してる？」「町内会ってどんなことやってるの？」 after the partners (2-1): the
+        section just discussed names the thing only in passing, and one of its sub-sections among the
+        hits speaks of it (its heading, or a sentence opening with it: 2-1-1's 「また、町内会や自治会は、
+        …」), so that sub-section answers, not the overview again."""
+        asked = self.asked_nouns(turn)
+        if not asked:
+            return None
+        parent = turn.blocks[0].key
+        if self.speaks_of(parent, asked):
+            return None
+        return next(
+            (
+                h
+                for h in turn.hits[:5]
+                if h.key != parent and self.within_section(h.key, parent) and self.speaks_of(h.key, asked)
+            ),
+            None,
+        )
+
+    def speaks_of(self, key: tuple[str, str], nouns: set[str]) -> bool:
+        """Whether a section's heading names one of ``nouns``, or one of its sentences opens with one
+        (past a connective such as また): the sentence is about that thing."""
+        if nouns & self.extractive._title_terms(*key):
+            return True
+        section = self.extractive.sentences.get(key)
+        hit = self.service.retriever.get(key)
+        if section is None or hit is None:
+            return False
+        for start, end in section.spans:
+            first = next(
+                (t for t in self.service.tokenizer.tokenize(hit.text[start:end]) if t.is_content and t.pos == "名詞"),
+                None,
+            )
+            if first is not None and first.lemma in nouns:
+                return True
+        return False
 
     def besides(self, turn: Turn) -> None:
         """「ホームページ以外には？」「他には？」: what the last answer showed, and what names the thing
