@@ -748,7 +748,8 @@ class AnswerChain:
         if counted is not None:
             turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
             turn.blocks = [turn.hits[0]]
-        if turn.context_question and not turn.analysis.compares and turn.blocks[0].key in turn.previous:
+        # (a yes/no question, 「町内会も入るの？」, asks whether it is among them: the overview's list says so)
+        if turn.context_question and not (turn.analysis.compares or yes_no) and turn.blocks[0].key in turn.previous:
             child = self.narrowed_to(turn)
             if child is not None:
                 turn.blocks = [child]

@@ -44,8 +44,9 @@ YES_NO = re.compile(
 RECALLED = re.compile(r"っけ[？?]?$")
 ASKS_WHAT = re.compile(r"何|なに|なん|どう|どこ|どれ|どんな|どの|いつ|誰|だれ|いくら|いくつ")
 # 「企業だとどんな活動してる？」 ends as a yes/no question does but asks what: an interrogative word makes it
-# no yes/no question (「何か決まりある？」's 何か is no interrogative)
-INTERROGATIVE = re.compile(r"どんな|どういう|どの|どこ|いつ|誰|だれ|なぜ|何(?!か)")
+# no yes/no question (「何か決まりある？」's 何か is no interrogative), unless it asks inside a clause closed by
+# か (「どの形でやるかはうちの課で決めちゃっていいの？」 asks whether)
+INTERROGATIVE = re.compile(r"(どんな|どういう|どの|どこ|いつ|誰|だれ|なぜ|何(?!か))(?![^、。？?]*か[はをもが、])")
 # Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
 CASES = re.compile(r"事例|実例|具体例|実際|の例")
 # asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done

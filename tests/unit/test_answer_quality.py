@@ -78,6 +78,40 @@ def test_a_follow_up_narrowing_an_overview_is_answered_from_its_sub_section(chai
     assert "ＮＰＯなどの団体は課題に対して組織的に対応できる" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("first", "question", "section", "quoted"),
+    [
+        ("協働のパートナーってどんな人たち", "企業だとどんな活動してる？", "2-1-1", "社員ボランティア制度"),
+        ("協働の相手ってどういう人がいるの？", "町内会ってどんなことやってるの？", "2-1-1", "住人の親睦"),
+    ],
+)
+def test_a_follow_up_about_one_thing_an_overview_names_in_passing_moves_to_its_sub_section(
+    chain, first, question, section, quoted
+):
+    """2-1 names 企業 and 町内会 in a list; its sub-section 2-1-1 has a sentence about each."""
+    history = turn(chain, first)
+    assert history[1]["citations"][0]["section_id"] == "2-1"
+    answer = chain.ask(question, history)
+    assert answer.cited_sections[0] == section
+    assert quoted in answer.answer
+
+
+def test_a_question_with_an_interrogative_word_is_no_yes_no_question(chain):
+    topics = chain.topics
+    assert analyze("企業だとどんな活動してる？", chain.service.tokenizer, topics).kind != "yes-no"
+    assert analyze("何か決まりある？", chain.service.tokenizer, topics).kind == "yes-no"
+    assert analyze("どの形でやるかはうちの課で決めちゃっていいの？", chain.service.tokenizer, topics).kind == "yes-no"
+
+
+def test_a_follow_up_in_colloquial_words_picking_the_cases_just_listed_is_answered(chain):
+    """「ダメ」 says how the asker feels and 「ケース」 is the guideline's 場合: neither is a thing it never
+    speaks of, so the conversation (後援's list of cases) says what is asked."""
+    answer = chain.ask("じゃあ使わせちゃダメなケースは？", turn(chain, "後援ってなに"))
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "3-7"
+    assert "後援名義を使用させることは適切でありません" in answer.answer
+
+
 def test_follow_up_markers_in_text_still_work_without_citation_data(chain):
     history = turn(chain, "後援とは？")
     del history[1]["citations"]
