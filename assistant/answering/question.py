@@ -20,6 +20,10 @@ KINDS = ("definition", "comparison", "multi-part", "yes-no", "which", "how-to", 
 COMPARISON = re.compile(
     r"違い|違う|ちがい|ちがう|異なる|比較|比べ|くらべ|どっち|どちら|使い分け|差は|差って|変わる|かわる|vs|ＶＳ|ｖｓ"
 )
+# 「どっち／どちら」 alone asks which of two; asked of who bears, pays or decides something of one thing
+# (「委託の最終責任ってどっち」) the two are the parties, not two things the question names
+WHICH_ONE = re.compile(r"どっち|どちら")
+PARTY_ASKED = re.compile(r"責任|負担|持つ|持ち|決め|払う|払わ|出す|負う|担う|主催|主体")
 MULTI_PART = re.compile(r"それぞれ|両方|両者|あわせて|合わせて|ともに|及び|および|についても|も知りたい|もあわせて")
 # 「どんな形で貢献してるの」 asks how (形 + で, the manner), not which form
 WHICH = re.compile(
@@ -417,9 +421,10 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     named = [s for s in sides if topics & set(tokenizer.content_lemmas(s))]
     if len(named) >= 2:
         sides = named  # 「委託と補助、それぞれの注意点は？」: the parts naming a topic, not 注意点
-    if COMPARISON.search(text):
+    party = len(named) < 2 and _asks_party(text, tokenizer)
+    if COMPARISON.search(text) and not party:
         kind = "comparison"
-    elif (
+    elif not party and (
         MULTI_PART.search(text)
         or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2))
         or (len(sides) >= 2 and named and LISTED.search(text) and all(_is_noun_phrase(s, tokenizer) for s in sides))
@@ -443,6 +448,33 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _asks_party(text: str, tokenizer: Tokenizer) -> bool:
+    """Whether 「どっち／どちら」 asks which party bears, pays or decides something of one thing named
+    (「共催するとき、経費はどっちが負担するの？」), not which of two: no other comparing word (違い, 比べ …),
+    and nothing before it joins two things, by a coordinating particle (「市と市民、どっちが主体？」,
+    「費用や責任はどっち」) or by a comma before a bare noun (「共催、後援どっち？」)."""
+    which = WHICH_ONE.search(text)
+    if which is None or not PARTY_ASKED.search(text):
+        return False
+    if any(not WHICH_ONE.fullmatch(m.group(0)) for m in COMPARISON.finditer(text)):
+        return False
+    head = text[: which.start()]
+    tokens = tokenizer.tokenize(head)
+    for before, t, after in zip([None, *tokens], tokens, [*tokens[1:], None], strict=False):
+        # a particle after a noun joins things (「市と市民」); 「後援だと」's と is a condition
+        joins = t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS and not _verb_case(t, after)
+        if (joins and before is not None and before.pos in ("名詞", "接尾辞")) or t.surface in ("・", "／", "/"):
+            return False
+    # a comma joins two things when a bare noun follows it up to どっち (「共催、後援のどっち」), not a clause
+    # that goes on to what is asked (「委託でやった事業、最終的な責任は」)
+    last = re.split(r"[、，,]", head)
+    if len(last) >= 2:
+        after_comma = tokenizer.tokenize(re.sub(r"の\s*$", "", last[-1]))
+        if after_comma and all(t.pos in ("名詞", "接尾辞", "接頭辞") for t in after_comma):
+            return False
+    return True
 
 
 def _whole_phrases(sides: list[str], tokenizer: Tokenizer) -> bool:

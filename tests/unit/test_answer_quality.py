@@ -1475,3 +1475,38 @@ def test_a_comparison_whose_sides_one_heading_names_quotes_that_section_alone(ch
     assert set(answer.cited_sections) == {"3-2"}
     assert "期間を限定した組織" in answer.answer and "常に組織されている" in answer.answer
     assert "■ 第３章（３）協定" not in answer.answer
+
+
+# --------------------------------------------------------------------------- which party (「どっち」 of one thing)
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "leads"),
+    [
+        ("委託の最終責任ってどっち", "3-5", "事業における最終的な責任については、市にあります。"),
+        ("共催するときって、経費はどっちが負担するんですか？", "3-1", "経費負担や社会的責任については、双方にある"),
+        ("実行委員会方式でやる場合、主催者はどちらになりますか？", "3-2", "市民と市とが資金や人的資源を出し合って"),
+    ],
+)
+def test_which_party_of_one_form_is_answered_by_the_sentence_that_decides(chain, question, section, leads):
+    """「委託の最終責任ってどっち」 asks which party bears it, not how 委託 differs from another form: the
+    sentence that says so leads, with no line of differences."""
+    assert analyze(question, chain.service.tokenizer, chain.topics).kind != "comparison"
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == section
+    assert lead(answer).startswith(leads) and "違い" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "後援と共催、市がお金を出さないのはどっち？",  # two forms
+        "市と市民、まちづくりの主体はどっち？",  # two parties, neither a form
+        "地域の課題って、行政と町内会のどっちが担うもの？",
+        "共催の場合、費用や責任はどっちが持つの？",  # two things asked of one form
+        "共催、後援のどっちが費用を出す？",  # joined by a comma
+    ],
+)
+def test_which_of_two_things_named_stays_a_comparison(chain, question):
+    """Two things named beside 「どっち」 and a who-word: the question still sets them side by side."""
+    assert analyze(question, chain.service.tokenizer, chain.topics).compares
