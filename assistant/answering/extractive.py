@@ -275,6 +275,12 @@ class ExtractiveAnswerer:
                     else s
                     for s in sentences
                 ]
+        if yes_no and not question.compares:
+            # 「後援もらったら市から補助金でる？」 names another form (補助, the glossary's reading of 補助金): the
+            # quoted section's deciding sentence that speaks of what that form is (「財政的な支援等はありません。」
+            # shares 財政 and 支援 with 補助's 「…財政支援する形態です。」) answers it, though it shares no word
+            key = blocks[0].key
+            scored[key] = self.speaking_of_named(key, scored[key], question.text, related or [])
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
@@ -609,6 +615,33 @@ class ExtractiveAnswerer:
             if "とは" in sentence or (len(tokens) >= 2 and tokens[-1].lemma == "です" and tokens[-2].pos == "名詞"):
                 return start, end
         return None
+
+    def speaking_of_named(
+        self, key: tuple[str, str], scored: list[ScoredSentence], question: str, related: list[str]
+    ) -> list[ScoredSentence]:
+        """``scored`` with ``CONTRAST_BONUS`` added to each deciding sentence that shares
+        ``CONTRAST_SHARED`` distinctive words with the definition of another section the question names
+        by its heading's distinctive words (in its own words or the glossary's reading of them)."""
+        asked = set(self.tokenizer.content_lemmas(" ".join([question, *related])))
+        own = self._title_terms(*key)
+        named = {
+            k
+            for k in self.sentences
+            if k[0] == key[0]
+            and k != key
+            and {t for t in self._title_terms(*k) if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own & asked
+        }
+        others = {t for k in named for t in self.defining_terms(k)} - own - asked
+        if not others:
+            return scored
+        text = self.section(*key).text
+        terms_of = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
+        return [
+            replace(s, score=s.score + CONTRAST_BONUS)
+            if decides(text[s.start : s.end]) and len(others & terms_of[(s.start, s.end)]) >= CONTRAST_SHARED
+            else s
+            for s in scored
+        ]
 
     def defining_terms(self, key: tuple[str, str]) -> frozenset[str]:
         """The distinctive words of what a section says its subject is (its defining sentence, else its

@@ -42,7 +42,7 @@ DEFINITION = re.compile(
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
-    r"(いい|良い|よい|いけない|ダメ|だめ|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
+    r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
 )
 # 「…んだっけ？」「…でしたっけ？」 asks whether, as 「…の？」 does, unless it asks what (「後援ってなんだっけ？」)
 RECALLED = re.compile(r"っけ[？?]?$")

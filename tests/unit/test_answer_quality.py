@@ -778,6 +778,8 @@ def test_suggestions_share_a_word_with_the_question(chain):
         # 「…だっけ？」 asks whether, unless it asks what
         ("後援ってお金も出るんだっけ？", "yes-no", []),
         ("後援ってなんだっけ？", "other", []),
+        # 「…で大丈夫？」 asks whether, as 「…でいい？」 does
+        ("委託先に丸投げしちゃって大丈夫？", "yes-no", []),
         ("どうやって協働を進めればいい？", "how-to", []),
     ],
 )
@@ -1016,6 +1018,30 @@ def test_a_yes_no_asked_as_a_recollection_leads_with_the_sentence_that_decides_i
     answer = chain.ask("後援ってお金も出るんだっけ？")
     assert answer.cited_sections[0] == "3-7"
     assert answer.answer.startswith("財政的な支援等はありません。")
+
+
+def test_a_yes_no_naming_another_form_leads_with_the_sentence_that_speaks_of_it(chain):
+    """「後援もらったら市から補助金でる？」 names 補助 (the glossary's reading of 補助金): 後援's
+    「財政的な支援等はありません。」, which shares 財政 and 支援 with what 補助 is (「…財政支援する形態です。」)
+    and no word with the question, leads; not 後援's definition nor who decides on its name."""
+    answer = chain.ask("後援もらったら市から補助金でる？")
+    assert answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("財政的な支援等はありません。［")
+
+
+def test_a_yes_no_asked_with_daijoubu_leads_with_the_sentence_that_decides_it(chain):
+    """「…で大丈夫？」 asks whether: 委託's 「相手方は、安上がりの下請けではありません。」 leads."""
+    answer = chain.ask("委託先に丸投げしちゃって大丈夫？")
+    assert answer.cited_sections[0] == "3-5"
+    assert answer.answer.startswith("相手方は、安上がりの下請けではありません。［")
+
+
+@pytest.mark.parametrize("question", ["業務をまる投げしてもいい？", "業務を丸なげしてもいい？"])
+def test_marunage_written_in_kana_is_read_as_the_glossary_reads_it(chain, question):
+    """まる投げ and 丸なげ are 丸投げ: answered from （５）委託, whose 「…下請けではありません。」 decides it."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == "3-5"
+    assert "下請けではありません" in lead(answer)
 
 
 def lead(answer) -> str:
