@@ -123,7 +123,7 @@ OTHERS = re.compile(r"他|ほか|以外|別の")
 # a pointer word that is a determiner (「その協定は…」): the noun after it says what is pointed at
 DETERMINERS = frozenset({"その", "この", "あの"})
 SUGGESTIONS = 3
-SUGGESTIONS_HEADING = "近い内容の箇所:"  # before the nearest sections listed in a refusal's text
+SUGGESTIONS_HEADING = "近い内容の箇所："  # before the nearest sections listed in a refusal's text
 # Log-odds that a question with a history is better searched with the previous turn, fitted by
 # logistic regression (L2 1.0, classes balanced) on the 57 dev cases where searching with and without
 # the previous turn give a different outcome (35 better with it). 5-fold CV over the 107 dev cases with a

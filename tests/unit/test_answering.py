@@ -89,6 +89,8 @@ def test_answers_write_full_width_colons_and_read_old_ones_back(chain):
     assert "（担当：清掃事業課）" in answer and "担当: " not in answer
     old = "違い: 委託「市が行うべき事業を委託します。」\n本文です。［第５章（10）ゼロごみ］（担当: 清掃事業課）"
     assert content_sentences(old) == ["本文です。"]
+    refusal = chain.ask("協働事業の相手方への謝礼の支払い基準は？")
+    assert refusal.abstained and refusal.suggestions and "\n\n近い内容の箇所：\n・［" in refusal.answer
 
 
 def test_in_what_manner_is_not_which_form():
