@@ -736,7 +736,7 @@ class AnswerChain:
         ):
             # 「町内会も入るの？」 after 協働のパートナー: the section just discussed, when it names what is
             # asked, answers it, not a neighbour the question with the previous turn ranked first
-            asked = self.asked_nouns(turn)
+            asked = self.added_nouns(turn)
             ours = next((k for k in turn.previous if asked & self._section_terms.get(k, frozenset())), None)
             if ours is not None and turn.blocks[0].key not in turn.previous:
                 hit = next((h for h in turn.hits if h.key == ours), None) or self.service.retriever.get(ours)
@@ -841,7 +841,7 @@ class AnswerChain:
         section just discussed names the thing only in passing, and one of its sub-sections among the
         hits speaks of it (its heading, or a sentence opening with it: 2-1-1's 「また、町内会や自治会は、
         …」), so that sub-section answers, not the overview again."""
-        asked = self.asked_nouns(turn)
+        asked = self.added_nouns(turn)
         if not asked:
             return None
         parent = turn.blocks[0].key
@@ -1459,10 +1459,10 @@ class AnswerChain:
     def names_asked(self, turn: Turn, lead: list[str]) -> bool:
         """Whether the lead names what a follow-up asks about that the earlier question did not: a
         distinctive noun of its own (ＰＴＡ in 「ＰＴＡも入ってる？」, 政治 in 「政治団体は含まれる？」)."""
-        asked = self.asked_nouns(turn)
+        asked = self.added_nouns(turn)
         return any(asked & set(self.service.tokenizer.content_lemmas(sentence)) for sentence in lead)
 
-    def asked_nouns(self, turn: Turn) -> set[str]:
+    def added_nouns(self, turn: Turn) -> set[str]:
         """The distinctive nouns a follow-up adds to the earlier question (ＰＴＡ in 「ＰＴＡも入ってる？」)."""
         tokenizer = self.service.tokenizer
         earlier = set(tokenizer.content_lemmas(previous_user_question(turn.history)))
