@@ -296,7 +296,7 @@ class AnswerChain:
             (d.doc_id, s.section_id): fold(f"{s.title}{s.text}") for d in service.documents for s in d.sections
         }
         self._section_terms = {
-            key: frozenset(self.extractive._title_terms(*key)).union(*found.terms)
+            key: self.extractive.title_terms(*key).union(*found.terms)
             for key, found in self.extractive.sentences.items()
         }
         # what the scope model counts as a section's words: its department's too (「男女平等参画課 協働」
@@ -452,7 +452,7 @@ class AnswerChain:
         if len(self.service.tokenizer.content_lemmas(turn.question)) > RESCUED_TERMS:
             return False
         said = set(self.service.tokenizer.content_lemmas(" ".join(content_sentences(previous_answer(turn.history)))))
-        titles = set().union(*(self.extractive._title_terms(*key) for key in turn.previous))
+        titles = set().union(*(self.extractive.title_terms(*key) for key in turn.previous))
         return tokens[0].lemma in said - titles
 
     def sets_scene(self, question: str) -> bool:
@@ -859,7 +859,7 @@ class AnswerChain:
     def speaks_of(self, key: tuple[str, str], nouns: set[str]) -> bool:
         """Whether a section's heading names one of ``nouns``, or one of its sentences opens with one
         (past a connective such as また): the sentence is about that thing."""
-        if nouns & self.extractive._title_terms(*key):
+        if nouns & self.extractive.title_terms(*key):
             return True
         section = self.extractive.sentences.get(key)
         hit = self.service.retriever.get(key)
@@ -964,7 +964,7 @@ class AnswerChain:
         forms = {
             n
             for n in nouns
-            if any(n in self.extractive._title_terms(*k) for k in self.extractive.sentences if not self.is_case(k))
+            if any(n in self.extractive.title_terms(*k) for k in self.extractive.sentences if not self.is_case(k))
         }
         if not forms or any(self.names_case(text, k) for k in keys):
             return []
@@ -1005,7 +1005,7 @@ class AnswerChain:
         for candidate in (section, document.section(section.parent) if section.parent else None):
             if candidate is None or len(document.children(candidate.section_id)) < 2:
                 continue
-            title = self.extractive._title_terms(key[0], candidate.section_id)
+            title = self.extractive.title_terms(key[0], candidate.section_id)
             if any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in title & asked):
                 return key[0], candidate.section_id
         return None
@@ -1051,7 +1051,7 @@ class AnswerChain:
                 if len(document.children(chapter.section_id)) < 2:
                     continue
                 key = (document.doc_id, chapter.section_id)
-                title = self.extractive._title_terms(*key)
+                title = self.extractive.title_terms(*key)
                 words = {t for t in title if self.idf.get(t, 0.0) >= CHAPTER_WORD_IDF}
                 label = unicodedata.normalize("NFKC", chapter.label)
                 if (words and words <= asked) or any(label == f"第{n}章" for n in numbers):
@@ -1277,17 +1277,14 @@ class AnswerChain:
                 continue
             for section in document.sections:
                 key = (document.doc_id, section.section_id)
-                title = {t for t in self.extractive._title_terms(*key) if self.idf.get(t, 0.0) >= TOPIC_IDF}
+                title = {t for t in self.extractive.title_terms(*key) if self.idf.get(t, 0.0) >= TOPIC_IDF}
                 shared = len(terms & title)
                 # the heading names the side: it holds half of the side's words, or all of its own
                 names = shared and (shared * 2 >= len(terms) or shared == len(title))
                 # its chapter's heading may name the rest (「協定の形態としての説明」: （３）協定 under
                 # 第３章 協働の形態, before the chapter itself)
                 above = set().union(
-                    *(
-                        self.extractive._title_terms(key[0], a.section_id)
-                        for a in document.ancestors(section.section_id)
-                    )
+                    *(self.extractive.title_terms(key[0], a.section_id) for a in document.ancestors(section.section_id))
                 )
                 score = (len(terms & (title | above)), shared / len(title) if title else 0.0)
                 if names and key not in taken and key in self.extractive.sentences and score > best_score:
@@ -1487,7 +1484,7 @@ class AnswerChain:
         asked = self.asked_lemmas(turn.question)
 
         def named(hit: SectionHit) -> bool:
-            return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in asked & self.extractive._title_terms(*hit.key))
+            return any(self.idf.get(t, 0.0) >= TOPIC_IDF for t in asked & self.extractive.title_terms(*hit.key))
 
         first = turn.hits[0]
         parents = set()

@@ -164,6 +164,12 @@ class ExtractiveAnswerer:
         """第３章（７）後援: the source as shown, the document named when there are several."""
         return source_label(self.document_list, doc_id, section_id)
 
+    @functools.cache  # noqa: B019 - one answerer per chain, a few dozen sections
+    def title_terms(self, doc_id: str, section_id: str) -> frozenset[str]:
+        """The content lemmas of a section's heading (後援 for （７）後援): what the section is about,
+        read by the answerer and the chain alike."""
+        return frozenset(self.tokenizer.content_lemmas(self.section(doc_id, section_id).title))
+
     def score_sentences(
         self,
         doc_id: str,
@@ -176,7 +182,7 @@ class ExtractiveAnswerer:
         (「…はありません。」「…ではない…」) counts ``DECIDING_BONUS`` more: it is the answer."""
         sentences = self.sentences[(doc_id, section_id)]
         # the section's own subject (後援 in 3-7) tells none of its sentences apart: what else is asked does
-        topic = self._title_terms(doc_id, section_id)
+        topic = self.title_terms(doc_id, section_id)
         terms = {t: w * TITLE_TERM_SHARE if t in topic else w for t, w in terms.items()}
         total = sum(terms.values()) or 1.0
         lexical = [sum(w for t, w in terms.items() if t in lemmas) / total for lemmas in sentences.terms]
@@ -194,10 +200,6 @@ class ExtractiveAnswerer:
             )
             for (s, e), lex, cos in zip(sentences.spans, lexical, dense, strict=True)
         ]
-
-    @functools.cache  # noqa: B019 - one answerer per chain, a few dozen sections
-    def _title_terms(self, doc_id: str, section_id: str) -> frozenset[str]:
-        return frozenset(self.tokenizer.content_lemmas(self.section(doc_id, section_id).title))
 
     def best_sentence(
         self, hit: SectionHit, terms: dict[str, float], query_vector: list[float] | None, yes_no: bool = False
@@ -267,7 +269,7 @@ class ExtractiveAnswerer:
             # beside 補助's 「…財政支援する形態です。」) is the one that states the difference
             for key, sentences in scored.items():
                 others = {t for b in blocks if b.key != key for t in self.defining_terms(b.key)}
-                others -= self._title_terms(*key)
+                others -= self.title_terms(*key)
                 terms_of = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
                 scored[key] = [
                     replace(s, score=s.score + CONTRAST_BONUS)
@@ -296,7 +298,7 @@ class ExtractiveAnswerer:
                 for s in scored[blocks[0].key]
             ]
         defined = set(self.tokenizer.content_lemmas(question.defined)) if question.defined else set()
-        if defined and context_question and defined <= self._title_terms(*blocks[0].key) and not question.compares:
+        if defined and context_question and defined <= self.title_terms(*blocks[0].key) and not question.compares:
             # 「協定とは？」 after 「協定ってどんな例がある？」: the sentence saying what the section's subject is
             # leads, not the examples the earlier question's words (carried at half weight) favour; asked
             # first, the question's own words already find it
@@ -482,7 +484,7 @@ class ExtractiveAnswerer:
             t.lemma
             for t in self.tokenizer.tokenize(question)
             if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
-        } - self._title_terms(*key)
+        } - self.title_terms(*key)
 
     def situation_items(
         self, key: tuple[str, str], lead: list[tuple[int, int]], scored: list[ScoredSentence], question: str
@@ -562,7 +564,7 @@ class ExtractiveAnswerer:
         asked -= set(self.tokenizer.content_lemmas(" ".join(question.sides)))
         asked -= COMPARING
         for hit in blocks:
-            asked -= self._title_terms(*hit.key)
+            asked -= self.title_terms(*hit.key)
             # a department asked of both (「どっちも清掃事業課？」) is who is in charge, not what they say
             asked -= set(self.tokenizer.content_lemmas(self.section(*hit.key).department or ""))
         asked = {t for t in asked if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF}
@@ -623,13 +625,13 @@ class ExtractiveAnswerer:
         ``CONTRAST_SHARED`` distinctive words with the definition of another section the question names
         by its heading's distinctive words (in its own words or the glossary's reading of them)."""
         asked = set(self.tokenizer.content_lemmas(" ".join([question, *related])))
-        own = self._title_terms(*key)
+        own = self.title_terms(*key)
         named = {
             k
             for k in self.sentences
             if k[0] == key[0]
             and k != key
-            and {t for t in self._title_terms(*k) if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own & asked
+            and {t for t in self.title_terms(*k) if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own & asked
         }
         others = {t for k in named for t in self.defining_terms(k)} - own - asked
         if not others:
