@@ -193,6 +193,7 @@ class Turn:
     part_vectors: list[list[float]] = field(default_factory=list)  # each part's, for a question of several
     vectors: dict[str, list[float]] = field(default_factory=dict)  # every text embedded for this turn
     nearest: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # each text's nearest chunks
+    headings: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sections naming each side
     alone_evidence: float = 0.0
     hits: list[SectionHit] = field(default_factory=list)
     blocks: list[SectionHit] = field(default_factory=list)  # the sections to quote, one block each
@@ -1268,10 +1269,17 @@ class AnswerChain:
         return any(t.pos == "名詞" and t.surface in CASE_NOUNS for t in self.service.tokenizer.tokenize(side))
 
     def heading_section(self, side: str, turn: Turn, taken: set[tuple[str, str]]) -> tuple[str, str] | None:
-        """The section whose heading names the side, not taken yet: most of the side's distinctive words
-        in its heading (then the fewest other words there)."""
+        """The section whose heading names the side best, not taken yet (``heading_sections``)."""
+        return next((key for key in self.heading_sections(side, turn) if key not in taken), None)
+
+    def heading_sections(self, side: str, turn: Turn) -> list[tuple[str, str]]:
+        """The sections whose heading names the side, best first: most of the side's distinctive words
+        in its heading (then the fewest other words there). Ranked once a turn: ``side_queries``,
+        ``sides`` and ``side_section`` each ask it of the same side."""
+        if side in turn.headings:
+            return turn.headings[side]
         terms = {t for t in self.service.tokenizer.content_lemmas(side) if self.idf.get(t, 0.0) >= TOPIC_IDF}
-        best, best_score = None, (0, 0.0)
+        scored: list[tuple[tuple[int, float], tuple[str, str]]] = []
         for document in self.service.documents:
             if turn.doc_ids and document.doc_id not in turn.doc_ids:
                 continue
@@ -1287,9 +1295,12 @@ class AnswerChain:
                     *(self.extractive.title_terms(key[0], a.section_id) for a in document.ancestors(section.section_id))
                 )
                 score = (len(terms & (title | above)), shared / len(title) if title else 0.0)
-                if names and key not in taken and key in self.extractive.sentences and score > best_score:
-                    best, best_score = key, score
-        return best
+                if names and key in self.extractive.sentences:
+                    scored.append((score, key))
+        # a stable sort: of equal scores the section met first leads, as the guideline orders them
+        scored.sort(key=lambda pair: pair[0], reverse=True)
+        turn.headings[side] = [key for _, key in scored]
+        return turn.headings[side]
 
     def nearest(self, turn: Turn, text: str) -> list[tuple[int, float]]:
         """The indexed chunks nearest to ``text`` (chunk position, cosine similarity), asked of the
