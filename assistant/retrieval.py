@@ -34,12 +34,12 @@ from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary, fold
 from assistant.ingestion.japanese import Tokenizer
+from assistant.ingestion.sections import department_stem
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
 # a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
 CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
-DEPARTMENT_END = re.compile(r"(課|室)他?$")
 
 
 def title_words(title: str) -> tuple[str, ...]:
@@ -261,7 +261,7 @@ class HybridRetriever(BaseRetriever):
             i
             for i, e in enumerate(self._entries)
             if e.department
-            and (e.department in folded or any(part in DEPARTMENT_END.sub("", e.department) for part in clipped))
+            and (e.department in folded or any(part in department_stem(e.department) for part in clipped))
         ]
 
     def search(

@@ -23,6 +23,7 @@ from assistant.answering.question import DETAIL_KINDS
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token, Tokenizer
+from assistant.ingestion.sections import department_stem
 
 KANA_RUN = re.compile(r"[ぁ-ゖァ-ヺー]+")
 KANJI = re.compile(r"[一-鿿々]")
@@ -37,7 +38,6 @@ ASKS_VALUE = re.compile(
     r"^(は|って|とか|も|が)?(いくら|どのくらい|どれくらい|どれぐらい|どのぐらい|何|なに|なん|いつ|ある|あります|決まって|必要)"
 )
 DETAIL_NOUNS = frozenset(n for kind in DETAIL_KINDS for n in kind.nouns)
-DEPARTMENT_END = re.compile(r"(課|室)他?$")
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
 
 
@@ -74,7 +74,7 @@ class Spelling:
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
         # a department clipped as staff say it (減量課 for 減量対策課) is no slip for 減量化
         self.departments = frozenset(
-            DEPARTMENT_END.sub("", s.department) for d in documents for s in d.sections if s.department
+            department_stem(s.department) for d in documents for s in d.sections if s.department
         )
         # the headings' kanji words, adjectival nouns (対等) too, and noun runs (後援, 協働, 事業協力):
         # what a one-kanji slip is read as
@@ -169,7 +169,7 @@ class Spelling:
 
     def names_department(self, typed: str) -> bool:
         """Whether a word is a department as staff clip it: a part of its name, then 課 or 室."""
-        stem = DEPARTMENT_END.sub("", typed)
+        stem = department_stem(typed)
         return stem != typed and len(stem) >= 2 and any(stem in d for d in self.departments)
 
     def _mistyped_details(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:

@@ -6,12 +6,21 @@ Every later stage (chunks, citations, deep links, eval datasets) refers to a sec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from assistant.errors import AssistantError
 from assistant.ingestion.japanese import normalize
+
+# a department's name ends in 課 or 室 (「…課他」 names it with others): staff often leave that off
+DEPARTMENT_END = re.compile(r"(課|室)他?$")
+
+
+def department_stem(department: str) -> str:
+    """A department's name without its 課 or 室 (危機管理課 → 危機管理, 市民協働課他 → 市民協働)."""
+    return DEPARTMENT_END.sub("", department)
 
 
 class CorpusError(AssistantError):
