@@ -36,7 +36,16 @@ from assistant.answering.extractive import (
     idf_table,
 )
 from assistant.answering.llm import LLMAnswerer
-from assistant.answering.question import EXAMPLES, NUM, QUANTIFIED, Detail, Question, analyze, noun_phrases
+from assistant.answering.question import (
+    DEPARTMENT_WORDS,
+    EXAMPLES,
+    NUM,
+    QUANTIFIED,
+    Detail,
+    Question,
+    analyze,
+    noun_phrases,
+)
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
@@ -156,8 +165,9 @@ TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name 
 COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
-# what a department question says besides its subject (「協定の取組の担当課は？」 → 協定)
-DEPARTMENT_NOUNS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課", "取組", "取り組み"})
+# what a department question says besides its subject (「協定の取組の担当課は？」 → 協定): the department
+# asked for, examples, and 取組, which every case is
+NOT_SUBJECT = DEPARTMENT_WORDS | CASE_NOUNS | {"取組", "取り組み"}
 
 log = logging.getLogger(__name__)
 
@@ -943,37 +953,50 @@ class AnswerChain:
         自主協定, ＩＴ学習支援's パートナーシップ協定), when they belong to more than one department; else
         none, and the best case answers. A question naming nothing of its own asks of the previous one's
         subject; one naming a case (「災害協定の担当は？」's 災害) keeps to the cases that use its words."""
+        subject = self.department_subject(turn)
+        if subject is None:
+            return []
+        text, nouns = subject
+        keys = [k for k in self.extractive.sentences if self.is_case(k) and (not turn.doc_ids or k[0] in turn.doc_ids)]
+        if not self.names_form(nouns) or any(self.names_case(text, k) for k in keys):
+            return []
+        found = [k for k in keys if nouns <= self._section_terms.get(k, frozenset())]
+        if len({self.extractive.section(*k).department for k in found}) < 2:
+            return []
+        return self.cited_cases(turn, found)
+
+    def department_subject(self, turn: Turn) -> tuple[str, set[str]] | None:
+        """The question a department question is about and its distinctive nouns besides the department
+        and examples asked for (「協定の取組の担当課は？」 → 協定): its own, else the previous question's
+        (「担当はどこ？」 after 「協定の例ある？」); none when neither names anything."""
         tokenizer = self.service.tokenizer
         asked = [turn.question]
         if turn.history:
             asked.append(self.spelling.correct(previous_user_question(turn.history))[0])
         for text in asked:
-            nouns = (
-                {
-                    t.lemma
-                    for t in tokenizer.tokenize(text)
-                    if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
-                }
-                - DEPARTMENT_NOUNS
-                - CASE_NOUNS
-            )
+            nouns = {
+                t.lemma
+                for t in tokenizer.tokenize(text)
+                if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+            } - NOT_SUBJECT
             if nouns:
-                break
-        else:
-            return []
-        keys = [k for k in self.extractive.sentences if self.is_case(k) and (not turn.doc_ids or k[0] in turn.doc_ids)]
-        forms = {
-            n
+                return text, nouns
+        return None
+
+    def names_form(self, nouns: set[str]) -> bool:
+        """Whether one of the nouns is in the heading of a section that is no case (協定 in （３）協定)."""
+        return any(
+            n in self.extractive.title_terms(*k)
             for n in nouns
-            if any(n in self.extractive.title_terms(*k) for k in self.extractive.sentences if not self.is_case(k))
-        }
-        if not forms or any(self.names_case(text, k) for k in keys):
-            return []
-        found = [k for k in keys if nouns <= self._section_terms.get(k, frozenset())]
-        if len({self.extractive.section(*k).department for k in found}) < 2:
-            return []
+            for k in self.extractive.sentences
+            if not self.is_case(k)
+        )
+
+    def cited_cases(self, turn: Turn, found: list[tuple[str, str]]) -> list[SectionHit]:
+        """The cases found as hits, in retrieval order, each scored as the best hit at least so that all
+        are quoted; those not retrieved join the hits, so citing them stays checked."""
         rank = {h.key: i for i, h in enumerate(turn.hits)}
-        found.sort(key=lambda k: rank.get(k, len(rank)))
+        found = sorted(found, key=lambda k: rank.get(k, len(rank)))
         pool = {h.key: h for h in turn.hits}
         hits = [pool.get(k) or self.service.retriever.get(k) for k in found]
         top = turn.hits[0].score

@@ -35,6 +35,8 @@ DEPARTMENT_QUESTION = re.compile(
 )
 # the words that ask which department (「…、担当課は？」「どこの部署？」): like a detail's, not what is asked about
 ASKED_DEPARTMENT = re.compile(r"(どこの|どの|何の?)(課|部署|部局)|何課|(担当|所管)(課|部署)")
+# the nouns a question names the department it asks for by (「担当課は？」「所管の部署は？」): not its subject
+DEPARTMENT_WORDS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課"})
 DEFINITION = re.compile(
     r"とは|って何|ってなに|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
 )
