@@ -594,12 +594,7 @@ class ExtractiveAnswerer:
             return []
         text = self.section(*key).text
         sentences = self.sentences[key]
-        spans = sentences.spans
-        headings = [
-            i
-            for i in range(len(spans) - 1)
-            if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
-        ]
+        headings = _group_headings(text, sentences.spans)
         if len(headings) < 2 or not all(set(terms) & set(sentences.terms[i]) for i in headings):
             return []
         return headings
@@ -681,19 +676,14 @@ class ExtractiveAnswerer:
         求める and 分野), or its only one (「地域社会の主体的な取組が求められる分野って何？」)."""
         text = self.section(*key).text
         sentences = self.sentences[key]
-        spans = sentences.spans
-        headings = [
-            i
-            for i in range(len(spans) - 1)
-            if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
-        ]
+        headings = _group_headings(text, sentences.spans)
         shared = frozenset.intersection(*(frozenset(sentences.terms[i]) for i in headings)) if headings else frozenset()
 
         def named(i: int) -> bool:
             own = set(sentences.terms[i]) - shared
             return bool(own) and len(own & set(terms)) >= min(2, len(own))
 
-        group = {spans[i] for i in headings if not named(i)}
+        group = {sentences.spans[i] for i in headings if not named(i)}
         return [s for s in scored if (s.start, s.end) not in group] or scored
 
     def with_context(self, section: Section, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -761,6 +751,15 @@ def _items(text: str, lead: list[tuple[int, int]]) -> list[list[tuple[int, int]]
 def _in_item(text: str, span: tuple[int, int]) -> bool:
     """Whether a sentence is part of a list item: its line is (「・ …こともあります。その場合には、…」)."""
     return text[text.rfind("\n", 0, span[0]) + 1 :].startswith(BULLET)
+
+
+def _group_headings(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """The indexes of the sentences that head a group of list items: a heading line with an item after it."""
+    return [
+        i
+        for i in range(len(spans) - 1)
+        if _is_heading(text[slice(*spans[i])]) and text[slice(*spans[i + 1])].startswith(BULLET)
+    ]
 
 
 def _is_heading(sentence: str) -> bool:
