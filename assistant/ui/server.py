@@ -425,6 +425,9 @@ class TimedH11Protocol(H11Protocol):
 # Gradio scopes style.css to the inside of the app; the page's own frame is styled here. On a phone
 # its 32 px side margins would take a sixth of the screen from the chat, and its 16 px above and
 # below lines of the chat log.
+# Gradio announces each finished call to screen readers as its text 「common.complete」, which its
+# Japanese (and English) texts lack: the key itself was read out after every answer
+GRADIO_TEXTS = gr.I18n(ja={"common.complete": "完了"}, en={"common.complete": "完了"})
 PAGE_HEAD = "<style>@media (max-width: 640px) { .gradio-container .app.fillable { padding: 4px 8px 0; } }</style>"
 
 
@@ -659,6 +662,7 @@ def launch(
         ),
         css_paths=[STATIC_DIR / "style.css"],
         head=PAGE_HEAD,
+        i18n=GRADIO_TEXTS,
     )
     gradio_app = outer.routes[-1].app  # the Mount that mount_gradio_app appended
     config = uvicorn.Config(

@@ -728,6 +728,28 @@ def test_every_label_and_accessible_name_is_japanese(page):
     assert not english, english
 
 
+# Gradio's page-wide status region (role=status) tells screen readers when a call has finished; an
+# untranslated text there is read out as its key: 「common.complete」 after the page opened.
+SAID_BY_STATUS = """() => document.addEventListener('DOMContentLoaded', () => {
+    window.saidByStatus = [];
+    new MutationObserver(() => {
+        for (const region of document.querySelectorAll('[role=status]')) {
+            const text = region.textContent.trim();
+            if (text) window.saidByStatus.push(text);
+        }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+})"""
+
+
+def test_what_the_page_announces_to_screen_readers_is_japanese(browser, server):
+    with open_page(browser, server, init_script=f"({SAID_BY_STATUS})()") as page:
+        ask(page, COVERED)
+        # 「読み込み中」 while the page's start-up calls run, then what is said when they have finished
+        page.wait_for_function("() => window.saidByStatus.some(text => text !== '読み込み中')")
+        said = page.evaluate("window.saidByStatus")
+        assert not [text for text in said if ENGLISH.search(text)], said
+
+
 # The UI's own words write digits, colons and slashes full-width beside Japanese, as the guideline
 # does (第１章); quotes of the guideline keep its own characters and are not checked.
 HALF_WIDTH_BESIDE_JAPANESE = re.compile(r"[0-9:/](?=[^\x00-\x7f])|(?<=[^\x00-\x7f])[0-9:/]")
