@@ -757,14 +757,15 @@ HALF_WIDTH_BESIDE_JAPANESE = re.compile(r"[0-9:/](?=[^\x00-\x7f])|(?<=[^\x00-\x7
 
 def test_the_ui_writes_digits_and_colons_full_width_beside_japanese(page):
     """「第1章 / 全6章」 stood beside the chapter heading 「第１章 …」; 「例: 」「共有用リンク:」「採点のしかた:」,
-    and the comment box under a rated answer 「コメント（任意）: どこが…」."""
+    the comment box under a rated answer 「コメント（任意）: どこが…」, and 「質問: 」 before each
+    question, unseen but read out and copied with a selection of the chat."""
     mixed = {}
     for tab in visit_every_tab(page):
         if tab == "質問する":
             ask(page, OUT_OF_SCOPE)  # its 「言葉を変えて質問し直すか（例：…）」
         texts = page.evaluate(
             """() => {
-                const own = '.hint, .where-next, .share, .department, .comment-label, #chapter-progress, #quiz-progress';
+                const own = '.hint, .where-next, .share, .department, .comment-label, .visually-hidden, #chapter-progress, #quiz-progress';
                 const out = [...document.querySelectorAll(own)].filter(e => e.getClientRects().length).map(e => e.innerText);
                 for (const e of document.querySelectorAll('[placeholder]')) out.push(e.getAttribute('placeholder'));
                 for (const e of document.querySelectorAll('p')) if (e.innerText.startsWith('採点のしかた')) out.push(e.innerText);

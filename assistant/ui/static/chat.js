@@ -296,7 +296,7 @@ function copiedAnswer(turn) {
 function renderTurn(turn, index) {
   const node = make("article", "turn");
   const user = make("div", "bubble user");
-  user.append(make("span", "visually-hidden", "質問: "), make("span", "question-text", turn.question));
+  user.append(make("span", "visually-hidden", "質問："), make("span", "question-text", turn.question));
   const bot = make("div", "bubble bot");
   bot.tabIndex = 0;
   bot.setAttribute("aria-label", `回答 ${index + 1}`);
