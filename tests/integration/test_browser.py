@@ -563,7 +563,7 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     screenshot(page, "rated.png")
     page.reload()  # the rating is kept with the conversation, and said in one line
     page.locator(TURNS).nth(1).wait_for()
-    assert said_of_rating(page.locator(TURNS).first) == ["評価済み: 👎 役に立たなかった（押し直すと変更できます）"]
+    assert said_of_rating(page.locator(TURNS).first) == ["評価済み：👎 役に立たなかった（押し直すと変更できます）"]
 
 
 def test_answers_are_reached_with_the_keyboard(page):

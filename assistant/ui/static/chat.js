@@ -160,7 +160,7 @@ function markRating(turn, node) {
   }
   node.querySelector(".bot").classList.toggle("rated", Boolean(turn.rating));
   node.querySelector(".rating-status").textContent = turn.rating
-    ? `評価済み: ${RATING_LABELS[turn.rating]}（押し直すと変更できます）`
+    ? `評価済み：${RATING_LABELS[turn.rating]}（押し直すと変更できます）`
     : "";
 }
 
