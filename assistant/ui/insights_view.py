@@ -47,9 +47,9 @@ def insights_html(report: InsightsReport) -> str:
     """The whole page: summary, questions per day, most asked, unanswered, 👎, sections, recent."""
     parts = ['<section class="insights" aria-label="利用状況">']
     status = (
-        f"質問ログ: 記録中（{report.retention_days}日より古い記録は自動で削除）"
+        f"質問ログ：記録中（{report.retention_days}日より古い記録は自動で削除）"
         if report.logging_enabled
-        else "質問ログ: 記録しない設定です（ASSISTANT_QUESTION_LOG=off）。フィードバックのみ表示しています。"
+        else "質問ログ：記録しない設定です（ASSISTANT_QUESTION_LOG=off）。フィードバックのみ表示しています。"
     )
     parts.append(
         f'<p class="insights-summary">記録されている質問 <strong>{report.total:,}</strong> 件'
@@ -99,7 +99,7 @@ def insights_html(report: InsightsReport) -> str:
         parts.append('<p class="insights-empty">👎 の付いた回答はありません。</p>')
 
     never = report.never_cited
-    parts.append(f"<h3>節ごとの引用回数（一度も引用されていない節: {len(never)} / {len(report.sections)}）</h3>")
+    parts.append(f"<h3>節ごとの引用回数（一度も引用されていない節：{len(never)} / {len(report.sections)}）</h3>")
     rows = "".join(
         f"<tr{' class=never' if s.hits == 0 else ''}><td>{escape(s.label)}</td><td class='num'>{s.hits:,}</td></tr>"
         for s in report.sections

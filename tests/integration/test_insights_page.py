@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.integration
 STAFF = ("sato", "s3cret-pass")
 ADMIN = ("kato", "admin-pass")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+COLON_BESIDE_JAPANESE = re.compile(r".:(?=[^\x00-\x7f])|(?<=[^\x00-\x7f]):.")
 README_PICTURE = PROJECT_ROOT / "docs" / "insights.png"
 ASKED = [
     "後援名義の使用承認を受けるにはどうすればいいですか",
@@ -153,6 +155,8 @@ def test_in_chromium_only_an_admin_gets_the_insights_tab(browser, server) -> Non
             page.wait_for_selector("#insights .insights-body table")
             body = page.locator("#insights .insights-body")
             assert "補助金の振込日はいつですか？ 担当は ［電話番号］" in body.inner_text()
+            # 「質問ログ: 記録中」「引用されていない節: 」 — colons full-width beside Japanese, as on the other tabs
+            assert not COLON_BESIDE_JAPANESE.findall(body.inner_text())
             draft = page.locator("#insights button.draft-case").first
             draft.click()
             line = page.locator("#insights pre.draft-line").first
