@@ -15,8 +15,13 @@ A line of the dataset::
                   "citations": [{"doc_id": "kyodo-guideline", "section_id": "3-7"}]}],
      "tags": ["ch3"], "style": ["comparison"]}
 
-``sides``, ``missing``, ``history``, ``style`` and ``note`` (free text for the reviewer of a draft
-case, e.g. the 👎 comment; not used by the evaluator) may be left out.
+``sides``, ``missing``, ``history``, ``style``, ``lead`` and ``note`` (free text for the reviewer of a
+draft case, e.g. the 👎 comment; not used by the evaluator) may be left out.
+
+``lead`` (in-scope cases only) lists short phrases copied from the guideline sentence that answers the
+question, any one of which the answer's lead must contain: ``"lead": ["財政的な支援等はありません"]``
+for 「後援なら市からお金は出る？」. It is written from the guideline, not from an answer, and left out
+where no single sentence answers (a list of points, both sides of a comparison).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ class EvalCase:
     history: list[dict[str, Any]] = field(default_factory=list)
     sides: list[list[str]] = field(default_factory=list)  # comparison / two-part: each side's gold sections
     missing: list[str] = field(default_factory=list)  # partial: words, any of which names the missing detail
+    lead: list[str] = field(default_factory=list)  # phrases of the answering sentence, any of which the lead holds
     style: list[str] = field(default_factory=list)
     note: str = ""
 
@@ -187,7 +193,7 @@ def _case(row: Any, where: str) -> EvalCase:
     missing = [f for f in REQUIRED_FIELDS if f not in row]
     if missing:
         raise fail(f"missing field(s) {', '.join(missing)}")
-    unknown = sorted(set(row) - {*REQUIRED_FIELDS, "sides", "missing", "history", "style", "note"})
+    unknown = sorted(set(row) - {*REQUIRED_FIELDS, "sides", "missing", "history", "style", "lead", "note"})
     if unknown:
         raise fail(f"unknown field(s) {', '.join(unknown)}")
     if not isinstance(row["id"], str) or not row["id"]:
@@ -217,6 +223,11 @@ def _case(row: Any, where: str) -> EvalCase:
     detail = row.get("missing", [])
     if not _strings(detail) or (expected == "partial") != bool(detail):
         raise fail("a partial case names its missing detail in missing (and only a partial case)")
+    lead = row.get("lead", [])
+    if not _strings(lead) or ("lead" in row and not lead):
+        raise fail("lead must be a non-empty list of phrases")
+    if lead and expected == "abstain":
+        raise fail("an abstain case has no lead")
     style = row.get("style", [])
     if not _strings(style) or not set(style) <= set(STYLES):
         raise fail(f"style must be a list of: {', '.join(STYLES)}")
@@ -244,6 +255,7 @@ def _case(row: Any, where: str) -> EvalCase:
         history=history,
         sides=[list(s) for s in sides],
         missing=list(detail),
+        lead=list(lead),
         style=list(style),
         note=row.get("note", ""),
     )
