@@ -115,6 +115,17 @@ def test_key_phrases_stand_in_the_gold_sections(cases, guideline):
             assert normalize(phrase) in text, (case.id, phrase)
 
 
+def test_lead_phrases_are_the_gold_sections_own_words(cases, guideline):
+    """A lead names the guideline sentence that answers, so each phrase stands in a gold section; and
+    enough cases carry one for the lead figure to mean something on each split."""
+    for case in cases:
+        sections = [guideline.section(s) for s in case.gold_sections]
+        text = normalize(" ".join(s.heading + " " + (s.department or "") + " " + s.text for s in sections))
+        for phrase in case.lead:
+            assert normalize(phrase) in text, (case.id, phrase)
+    assert sum(bool(c.lead) for c in cases) >= (150 if cases[0].split == "dev" else 60)
+
+
 def test_questions_are_paraphrased_not_copied(cases):
     raw = (CORPUS_DIR / "kyodo-guideline.txt").read_text(encoding="utf-8")
     grams = _grams([raw])
