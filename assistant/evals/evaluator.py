@@ -49,6 +49,7 @@ PRIMARY_METRICS = {
     "false_missing": (False, 0.03),
     "follow_up": (True, 0.05),
     "must_include": (True, 0.03),
+    "lead": (True, 0.03),
     "faithfulness": (True, 0.02),
     "abstention_recall": (True, 0.05),
     "false_abstention_rate": (False, 0.02),
@@ -93,6 +94,8 @@ class CaseResult:
             reasons.append(f"carried the previous topic: {', '.join(carried)}")
         if m.get("must_include", 1) < 1:
             reasons.append("key phrase missing")
+        if m.get("lead", 1) == 0:
+            reasons.append(f"does not lead with {' / '.join(self.case.lead)}")
         return reasons
 
     @property
@@ -137,6 +140,7 @@ def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], st
         context_precision,
         context_recall,
         hit_at_k,
+        leads_with,
         ndcg_at_k,
         reciprocal_rank,
         set_precision_recall,
@@ -189,6 +193,8 @@ def evaluate_case(chain: Any, case: EvalCase, sections: dict[tuple[str, str], st
                 "faithfulness": supported_share(answer.answer, cited_texts, tokenizer) if answered else 0.0,
             }
         )
+        if case.lead:
+            metrics["lead"] = float(answered and leads_with(answer.answer, case.lead, normalize))
         if case.sides:
             metrics["both_sides"] = float(sides_cited(cited, case.sides))
         if case.expected == "partial":

@@ -29,12 +29,14 @@ __all__ = [
     "AbstentionCounts",
     "AbstentionScores",
     "abstention_scores",
+    "answer_lead",
     "context_precision",
     "context_recall",
     "coverage",
     "dedupe",
     "hit_at_k",
     "identity",
+    "leads_with",
     "mean_or_none",
     "median",
     "ndcg_at_k",
@@ -255,6 +257,32 @@ def states_missing(text: str, details: Sequence[str] = (), normalize: Callable[[
         if MISSING_STATEMENT.search(sentence) and (not wanted or any(d in normalize(sentence) for d in wanted)):
             return True
     return False
+
+
+def answer_lead(text: str) -> str:
+    """What an answer leads with: its first paragraph, up to the first blank line or ■ section block.
+
+    An extractive answer opens with the sentence or two that answer the question (with the framing
+    lines that name a department, the section that applies or a comparison's difference), then one
+    「■ 第３章（７）後援」 block per section quoted. A line saying that the guideline lacks the asked
+    detail (「ガイドラインには申請期限についての記載はありません。…」) is not the lead: the lead is
+    what follows it, what the guideline does say. An answer that opens with a ■ block leads with nothing.
+    """
+    lines = []
+    for line in text.strip().splitlines():
+        if not line.strip() or line.startswith("■"):
+            break
+        if "ガイドライン" in line and MISSING_STATEMENT.search(line):
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def leads_with(text: str, alternatives: Sequence[str], normalize: Callable[[str], str] = identity) -> bool:
+    """Whether the answer's lead (:func:`answer_lead`) contains one of ``alternatives``, phrases of the
+    sentence that answers, after ``normalize`` on both (as must_include is matched)."""
+    lead = normalize(answer_lead(text))
+    return bool(lead) and any(normalize(phrase) in lead for phrase in alternatives)
 
 
 # --- abstention --------------------------------------------------------------------------------

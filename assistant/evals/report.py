@@ -25,6 +25,7 @@ HEADLINE = [
     "false_missing",
     "follow_up",
     "must_include",
+    "lead",
     "token_f1",
     "rouge_l",
     "faithfulness",
@@ -138,14 +139,15 @@ def markdown(runs: list[ModeRun], meta: dict[str, Any]) -> str:
         "",
         f"## By tag ({main.label})",
         "",
-        "| split | tag | cases | hit@1 | hit@5 | mrr | must_include | citation_recall | abstained OOS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| split | tag | cases | hit@1 | hit@5 | mrr | must_include | lead | citation_recall | abstained OOS |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for split in splits:
         for tag, s in by_tag(main.split(split)).items():
             out.append(
                 f"| {split} | {tag} | {s['cases']} | {fmt(s.get('hit@1'))} | {fmt(s.get('hit@5'))} | "
-                f"{fmt(s.get('mrr'))} | {fmt(s.get('must_include'))} | {fmt(s.get('citation_recall'))} | "
+                f"{fmt(s.get('mrr'))} | {fmt(s.get('must_include'))} | {fmt(s.get('lead'))} | "
+                f"{fmt(s.get('citation_recall'))} | "
                 f"{fmt(s.get('abstention_recall'))} |"
             )
     for split in splits:

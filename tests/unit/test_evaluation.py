@@ -21,8 +21,9 @@ from assistant.evals.evaluator import (
     run_eval,
     supported_share,
 )
+from assistant.evals.metrics import leads_with
 from assistant.evals.report import write_reports
-from assistant.ingestion.japanese import default_tokenizer
+from assistant.ingestion.japanese import default_tokenizer, normalize
 
 SMALL_IDS = [
     "ch3-kouen-01",
@@ -77,6 +78,16 @@ def test_each_kind_of_case_gets_its_own_measure(runs):
     assert {"follow_up", "abstained"} == set(by_id["dev-ts-03"].metrics)  # out of scope after an on-topic turn
     assert by_id["dev-ts-03"].metrics["follow_up"] == float(by_id["dev-ts-03"].abstained)
     assert "follow_up" in by_id["mt-01"].metrics and "follow_up" not in by_id["ch3-kouen-01"].metrics
+    # the lead only where the case names the answering sentence, judged on the answer's own lead
+    assert "lead" not in by_id["dev-partial-01"].metrics and "lead" not in by_id["oos-01"].metrics
+    for case_id in ("ch3-itaku-01", "mt-01"):
+        result = by_id[case_id]
+        right = not result.abstained and leads_with(result.answer, result.case.lead, normalize)
+        assert result.metrics["lead"] == float(right)
+    assert runs[0].splits["dev"]["lead"] == pytest.approx(
+        sum(r.metrics["lead"] for r in runs[0].split("dev") if "lead" in r.metrics)
+        / sum("lead" in r.metrics for r in runs[0].split("dev"))
+    )
 
 
 def test_a_topic_switch_that_carries_the_previous_topic_fails(chain):
@@ -103,6 +114,8 @@ def test_reports_have_plots_tables_and_every_run(runs, tmp_path):
     assert "by_style" in hybrid["splits"]["test"] and "follow-up" in hybrid["splits"]["dev"]["by_style"]
     markdown = paths[1].read_text(encoding="utf-8")
     assert "| metric | hybrid dev | hybrid test | dense dev |" in markdown and "## By style" in markdown
+    assert "| lead | " in markdown and "| must_include | lead |" in markdown  # the summary and the by-tag table
+    assert "lead" in hybrid["splits"]["dev"]["summary"] and "lead" in hybrid["splits"]["dev"]["by_tag"]["ch3"]
     failed = [r for r in runs[0].results if r.failed]
     for r in failed:
         assert f"| {r.case.id} |" in markdown and r.failures[0].replace("|", "｜") in markdown
@@ -243,6 +256,9 @@ def test_a_failed_case_says_why():
     carried = _scored(switch, ["3-7", "3-1"], {**ok, "follow_up": 0.0})
     assert carried.failures == ["carried the previous topic: 3-7"]
     assert _scored(switch, [], {}, abstained=True).failures == ["abstained"]
+    led = EvalCase("l", "後援なら市からお金は出る？", ["3-7"], "", [], [], lead=["財政的な支援等はありません"])
+    assert _scored(led, ["3-7"], {**ok, "lead": 1.0}).failures == []
+    assert _scored(led, ["3-7"], {**ok, "lead": 0.0}).failures == ["does not lead with 財政的な支援等はありません"]
     out_of_scope = EvalCase("o", "有給は？", [], "", [], [], expected="abstain")
     assert _scored(out_of_scope, ["3-7"], {}).failures == ["answered an out-of-scope question"]
     assert not _scored(out_of_scope, [], {}, abstained=True).failed

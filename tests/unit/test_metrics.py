@@ -10,11 +10,13 @@ import pytest
 from assistant.evals.metrics import (
     _lcs_length,
     abstention_scores,
+    answer_lead,
     context_precision,
     context_recall,
     coverage,
     dedupe,
     hit_at_k,
+    leads_with,
     mean_or_none,
     median,
     ndcg_at_k,
@@ -397,3 +399,119 @@ def test_missing_detail_words_are_matched_after_normalizing():
     from assistant.ingestion.japanese import normalize
 
     assert states_missing("ガイドラインにはｴﾝﾄﾘｰｼｰﾄの記載はありません。", ["エントリーシート"], normalize=normalize)
+
+
+# --- the lead ------------------------------------------------------------------------------------
+# Real answers of the extractive chain (`assistant ask --json -` on main 88ffb8b); the list of 3-7's
+# seven items is cut to its first two after the lead-in.
+
+DEFINITION = (  # 後援とは？
+    "市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。\n"
+    "後援名義を使用させるかどうかは、市民が主催する事業が本市の施策の推進に寄与すると認められるかどうかにより"
+    "判断する必要があります。\n"
+    "また、次の項目に当てはまる場合は、後援名義を使用させることは適切でありません。\n"
+    "・ 営利や私的な利益を目的としている。\n"
+    "・ 特定の市民のみを対象としている。［第３章（７）後援］\n"
+    "\n"
+    "■ 第３章（７）後援\n"
+    "後援により社会的信頼が高まることや、市民の理解や関心が促進されることが期待されます。"
+)
+COMPARISON = (  # 委託と補助の違いは？
+    "違い：委託「市が行うよりも効率的・効果的に実施できる事業について、その全部又は一部を委託する形態です。」"
+    "［第３章（５）委託］／補助・助成「市民が行う事業に対し、市が補助金等で財政支援する形態です。」"
+    "［第３章（６）補助・助成］\n"
+    "\n"
+    "■ 第３章（５）委託\n"
+    "事業における最終的な責任については、市にあります。\n"
+    "\n"
+    "■ 第３章（６）補助・助成\n"
+    "財政支援は、相手方との共通の目的を達成するための手段です。"
+)
+YES_NO = (  # 後援なら市からお金は出る？ (the deciding sentence is in the block, not in the lead)
+    "市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。\n"
+    "後援名義を使用させるかどうかは、市民が主催する事業が本市の施策の推進に寄与すると認められるかどうかにより"
+    "判断する必要があります。［第３章（７）後援］\n"
+    "\n"
+    "■ 第３章（７）後援\n"
+    "後援により社会的信頼が高まることや、市民の理解や関心が促進されることが期待されます。財政的な支援等はありません。"
+)
+DEPARTMENT = (  # レジ袋削減の取組ってどこの課がやってる？
+    "担当は減量対策課です（「（９）レジ袋削減に向けた取組」）。\n"
+    "ごみの減量化や環境負荷軽減のため、関係団体から協力を得て、レジ袋無料配布中止、マイバッグ持参運動を行っています。"
+    "［第５章（９）レジ袋削減に向けた取組］（担当：減量対策課）\n"
+    "\n"
+    "■ 第５章（９）レジ袋削減に向けた取組（担当：減量対策課）\n"
+    "取組に当たっては、消費者団体や市内スーパー等の事業者と自主協定を結んでいます。"
+)
+PARTIAL = (  # 補助金の上限額っていくらまで？
+    "ガイドラインには補助金の上限額（金額）についての記載はありません。関連する箇所には次のように書かれています。\n"
+    "市民が行う事業に対し、市が補助金等で財政支援する形態です。［第３章（６）補助・助成］\n"
+    "\n"
+    "■ 第３章（６）補助・助成\n"
+    "財政支援することで、相手方との関係が損なわれることのないよう注意が必要です。"
+)
+FOLLOW_UP = (  # 経費は誰が持つの？ after 共催とは？
+    "経費負担や社会的責任については、双方にあることを念頭に置いてください。［第３章（１）共催］\n"
+    "\n"
+    "■ 第３章（１）共催\n"
+    "市民と市とが共に事業主体となり、事業の企画や実施を協力して行う形態です。"
+)
+BLOCKS_ONLY = (  # まちづくりトークはどこの団体と共催したの？ (read as two-part: no lead, blocks only)
+    "■ 第５章（５）まちづくりトークの実施（担当：市民生活課）\n"
+    "「魅力ある地域づくりのために～市と町内会との協働について～」と題し、苫小牧市町内会連合会との共催で実施しました。\n"
+    "\n"
+    "■ 第３章（１）共催\n"
+    "市民と市とが共に事業主体となり、事業の企画や実施を協力して行う形態です。"
+)
+
+
+def test_the_lead_is_what_comes_before_the_first_section_block():
+    assert answer_lead(DEFINITION) == DEFINITION.split("\n\n")[0]
+    assert answer_lead(DEFINITION).endswith("［第３章（７）後援］") and "社会的信頼" not in answer_lead(DEFINITION)
+    assert answer_lead(COMPARISON).startswith("違い：委託「") and "最終的な責任" not in answer_lead(COMPARISON)
+    assert answer_lead(DEPARTMENT).splitlines()[0] == "担当は減量対策課です（「（９）レジ袋削減に向けた取組」）。"
+    assert (
+        answer_lead(FOLLOW_UP)
+        == "経費負担や社会的責任については、双方にあることを念頭に置いてください。［第３章（１）共催］"
+    )
+
+
+def test_a_partial_answer_leads_with_what_follows_the_missing_detail():
+    assert (
+        answer_lead(PARTIAL) == "市民が行う事業に対し、市が補助金等で財政支援する形態です。［第３章（６）補助・助成］"
+    )
+    assert not leads_with(PARTIAL, ["についての記載はありません"])
+    assert answer_lead("ガイドラインには該当する記載が見つかりませんでした。") == ""  # a refusal leads with nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "lead", "expected"),
+    [
+        (DEFINITION, ["後援者として名を連ねることです"], True),
+        (COMPARISON, ["市が補助金等で財政支援する形態です"], True),  # either side's sentence in the 違い line
+        (DEPARTMENT, ["減量対策課"], True),
+        (PARTIAL, ["市が補助金等で財政支援する形態です"], True),
+        (FOLLOW_UP, ["市民と市とが共に事業主体となり", "双方にあることを念頭に置いてください"], True),  # any one
+        # the deciding sentence is quoted, but under the block: the answer leads with the definition
+        (YES_NO, ["財政的な支援等はありません"], False),
+        (COMPARISON, ["事業における最終的な責任については、市にあります"], False),
+        # the answering sentence opens the first block, but the answer leads with nothing
+        (BLOCKS_ONLY, ["苫小牧市町内会連合会との共催"], False),
+    ],
+)
+def test_an_answer_leads_with_a_phrase_of_the_answering_sentence_or_not(text, lead, expected):
+    assert leads_with(text, lead) is expected
+
+
+def test_a_wrong_lead_fails_where_must_include_passes():
+    """What the lead adds: the deciding sentence is in the answer (must_include is met) but not in its lead."""
+    phrase = ["財政的な支援等はありません"]
+    assert coverage(YES_NO, phrase) == 1.0 and not leads_with(YES_NO, phrase)
+
+
+def test_lead_phrases_are_matched_after_normalizing():
+    from assistant.ingestion.japanese import normalize
+
+    text = "ＤＶ防止に関する啓発リーフレットを作成しました。［第５章（７）女性に対する暴力をなくす啓発事業］"
+    assert leads_with(text, ["DV防止に関する啓発リーフレット"], normalize=normalize)
+    assert not leads_with(text, ["DV防止に関する啓発リーフレット"])
