@@ -237,7 +237,7 @@ def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server
             assert seen(turn.get_by_role("button", name=name)), name
         chip = turn.locator(".source-button").first
         assert not seen(chip), "the sources are further down"
-        jump = turn.get_by_role("button", name=re.compile(r"^出典 \d+件$"))
+        jump = turn.get_by_role("button", name=re.compile(r"^出典 [０-９]+件$"))  # digits full-width, as 第１章
         assert seen(jump)
         screenshot(page, f"{size}-long-answer.png")
 
@@ -268,7 +268,7 @@ def test_buttons_side_by_side_are_one_height(page):
     ask(page, COVERED)
     ask(page, LONG)
     row = heights("#chat-app .turn:last-of-type .answer-actions button")
-    assert len(row) == 4 and len(set(row)) == 1, row  # 👍, 👎, 回答をコピー and 出典 2件 ↓
+    assert len(row) == 4 and len(set(row)) == 1, row  # 👍, 👎, 回答をコピー and 出典 ２件 ↓
 
 
 def test_each_answer_keeps_its_own_sources(page):

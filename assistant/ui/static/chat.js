@@ -36,6 +36,11 @@ function saveTurns() {
   }
 }
 
+// The UI writes digits full-width beside Japanese, as the guideline does (第１章, ２件).
+function fullWidth(number) {
+  return String(number).replace(/[0-9]/g, (d) => String.fromCharCode(d.charCodeAt(0) + 0xfee0));
+}
+
 function make(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -239,7 +244,7 @@ function renderAnswer(turn, node) {
   actions.append(copy);
   const chips = extra.querySelector(".sources");
   if (chips) {
-    const jump = make("button", "jump-button", `出典 ${turn.sources.length}件`);
+    const jump = make("button", "jump-button", `出典 ${fullWidth(turn.sources.length)}件`);
     jump.type = "button";
     jump.hidden = true;
     jump.append(make("span", "arrow", " ↓"));
