@@ -579,6 +579,18 @@ def test_answers_are_reached_with_the_keyboard(page):
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答 1"
 
 
+def test_an_example_pressed_from_the_keyboard_leaves_the_focus_on_its_answer(page):
+    """The examples disappear with the first screen once one is asked: the focus fell to the page's
+    body, and the next Tab started again from the tabs at the top."""
+    example = page.get_by_role("button", name="委託と補助の違いは？")
+    example.focus()
+    page.keyboard.press("Enter")
+    page.locator(f"{TURNS} .source-button").first.wait_for()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答 1"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('source-button')")
+
+
 # --------------------------------------------------------------------------- 4. the quiz
 
 

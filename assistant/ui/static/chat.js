@@ -325,10 +325,14 @@ async function ask(text) {
   sendButton.disabled = true;
   const turn = { question, answer: "", pending: true };
   turns.push(turn);
+  // an example pressed from the keyboard hides with the rest of the first screen: its answer takes
+  // the focus, so Tab goes on into that answer rather than from the top of the page
+  const focusWasInEmpty = empty.contains(document.activeElement);
   empty.hidden = true;
   const node = renderTurn(turn, turns.length - 1);
   end.before(node);
   end.hidden = false;
+  if (focusWasInEmpty) node.querySelector(".bot").focus({ preventScroll: true });
   box.value = "";
   reveal(node, true);
   let result;
