@@ -19,6 +19,7 @@ rankings. Every hit says why it was chosen: its fused score and each ranking's r
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,12 @@ MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
 # a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
 CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
+# Who a question is about: the partners the guideline names (第２章 １) and the words for any of them.
+# The whole guideline is about working with them, so naming one says who, not what is asked: in
+# 「町内会に頼むとき、市ができないことも言っといたほうがいい？」 町内会 would lead to the case that
+# writes it most (第５章（５）), not to 4-1, which says what to tell them. In the keyword rankings a
+# partner counts once, as a glossary word does; the question's other words count twice.
+PARTNERS = re.compile(r"町内会|自治会|町会|npo|企業|団体|ボランティア|個人|グループ|市民|住民|相手方?|パートナー", re.I)
 
 
 def title_words(title: str) -> tuple[str, ...]:
@@ -51,6 +58,15 @@ def asks(title: str) -> bool:
     """Whether a heading is a question (Ｑ＆Ａ's 「協働は、経費削減のためですか？」): its pieces are a
     sentence's grammar (協働は, どうしたらいいですか), not terms, so a question naming them names no heading."""
     return title.rstrip().endswith(("？", "?"))
+
+
+def without_partners(query: str) -> tuple[str, list[str]]:
+    """The query with the partners it names taken out, and those partners (``PARTNERS``)."""
+    text = unicodedata.normalize("NFKC", query)
+    found = [m.group() for m in PARTNERS.finditer(text)]
+    if not found:
+        return query, []
+    return PARTNERS.sub("、", text), found
 
 
 def char_ngrams(text: str, n: int = 2) -> list[str]:
@@ -214,10 +230,12 @@ class HybridRetriever(BaseRetriever):
             if asks:
                 ranked["asked"] = self.asked(query_vector)
         if mode in ("hybrid", "bm25"):
-            # the query's own words count twice the glossary's: an expansion must not outvote the question
-            extra = " ".join(self.glossary.expand(query))
-            words = self.tokenizer.content_lemmas(query) * 2 + self.tokenizer.content_lemmas(extra)
-            chars = char_ngrams(query) * 2 + [g for term in extra.split() for g in char_ngrams(term)]
+            # the query's own words count twice the glossary's and the partners it names: an expansion
+            # must not outvote the question, nor who it is about what it asks
+            rest, partners = without_partners(query)
+            extra = " ".join([*self.glossary.expand(query), *partners])
+            words = self.tokenizer.content_lemmas(rest) * 2 + self.tokenizer.content_lemmas(extra)
+            chars = char_ngrams(rest) * 2 + [g for term in extra.split() for g in char_ngrams(term)]
             ranked["words"] = self._words.rank(words, n)
             ranked["chars"] = self._chars.rank(chars, n)
             folded = fold(query)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, without_partners
 
 # Staff-style questions with an unmistakable gold section.
 KNOWN = [
@@ -100,6 +100,28 @@ def test_a_question_heading_names_no_term(service):
     assert titled == []
     named = service.retriever.rankings("後援の名義を使わせてもいい？")["title"]
     assert [service.retriever.hit(pos, 0.0, {}, {}).section_id for pos, _ in named] == ["3-7"]
+
+
+@pytest.mark.parametrize(
+    ("question", "rest", "partners"),
+    [
+        ("町内会に事業を全部任せちゃってもいいの？", "、に事業を全部任せちゃってもいいの?", ["町内会"]),
+        ("ＮＰＯと協定結ぶとき、役割って決めとくべき？", "、と協定結ぶとき、役割って決めとくべき?", ["NPO"]),
+        ("委託の注意点は？", "委託の注意点は？", []),  # no partner: the question as typed
+    ],
+)
+def test_without_partners(question, rest, partners):
+    assert without_partners(question) == (rest, partners)
+
+
+def test_a_partner_named_counts_once_in_the_keyword_rankings(service):
+    """町内会 says who is asked of, 事業を全部任せ what: the words ranking leads with 委託 (「その全部又は一部を
+    委託する」), not with the case that writes 町内会 most (第５章（５）まちづくりトーク)."""
+    ranked = service.retriever.rankings("町内会に事業を全部任せちゃってもいいの？", mode="bm25")["words"]
+    assert service.retriever.hit(ranked[0][0], 0.0, {}, {}).section_id == "3-5"
+    # a question about the partner alone still finds what says most about it
+    ranked = service.retriever.rankings("町内会", mode="bm25")["words"]
+    assert service.retriever.hit(ranked[0][0], 0.0, {}, {}).section_id == "5-5"
 
 
 def test_departments_are_searchable(service):
