@@ -41,12 +41,14 @@ MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
 # a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
 CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
-# Who a question is about: the partners the guideline names (第２章 １) and the words for any of them.
-# The whole guideline is about working with them, so naming one says who, not what is asked: in
-# 「町内会に頼むとき、市ができないことも言っといたほうがいい？」 町内会 would lead to the case that
-# writes it most (第５章（５）), not to 4-1, which says what to tell them. In the keyword rankings a
-# partner counts once, as a glossary word does; the question's other words count twice.
-PARTNERS = re.compile(r"町内会|自治会|町会|npo|企業|団体|ボランティア|個人|グループ|市民|住民|相手方?|パートナー", re.I)
+# Who a question is about: the kinds of partner the guideline names (第２章 １: 個人, グループ, 団体, 町内会,
+# ＮＰＯ, 企業) and the words for them. The whole guideline is about working with them, so naming one says
+# who, not what is asked: in 「町内会に頼むとき、市ができないことも言っといたほうがいい？」 町内会 would
+# lead to the case that writes it most (第５章（５）), not to 4-1, which says what to tell them. In the
+# keyword rankings such a word counts once, as a glossary word does; the question's other words count
+# twice. The general words 市民, 相手 and パートナー are not among them: the rules themselves are written with
+# them (「相手方と相談しながら」, 「興味を持ってくれる市民が少ない」).
+PARTNERS = re.compile(r"町内会|自治会|町会|npo|企業|団体|ボランティア|個人|グループ", re.I)
 
 
 def title_words(title: str) -> tuple[str, ...]:

@@ -108,6 +108,8 @@ def test_a_question_heading_names_no_term(service):
         ("町内会に事業を全部任せちゃってもいいの？", "、に事業を全部任せちゃってもいいの?", ["町内会"]),
         ("ＮＰＯと協定結ぶとき、役割って決めとくべき？", "、と協定結ぶとき、役割って決めとくべき?", ["NPO"]),
         ("委託の注意点は？", "委託の注意点は？", []),  # no partner: the question as typed
+        # the words the rules are written with are what is asked (「相手方と相談しながら」)
+        ("相手とどうやって歩調を合わせる？", "相手とどうやって歩調を合わせる？", []),
     ],
 )
 def test_without_partners(question, rest, partners):
