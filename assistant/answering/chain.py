@@ -16,10 +16,9 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant.answering.extractive import (
@@ -58,6 +57,9 @@ from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # only with an LLM configured; a plain ask never imports LangChain's chat models
+    from langchain_core.language_models import BaseChatModel
 
 # A question that points back at the previous turn: 「それは…」「その場合…」「じゃあ…」
 ASKS = re.compile(r"いつ|誰|だれ|どこ|どれ|どっち|どちら|なぜ|なんで|どう|いくら|いくつ|何|なに|なん")
