@@ -198,6 +198,26 @@ def test_cli_ask_rejects_an_empty_question(service):
     assert result.stderr.startswith("エラー: 質問が空です") and "Traceback" not in result.stderr
 
 
+def test_a_one_shot_ask_imports_only_what_it_answers_with_and_still_ends_cleanly(service):
+    """A cold `assistant ask` loads no LangChain chat model (none is configured), torch, gradio or
+    SQLAlchemy; it ends without the interpreter's teardown (``cli.end_now``), yet its atexit handlers
+    run, its whole answer arrives through a pipe and an error keeps its exit status."""
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(service.settings.index_dir)}
+    heavy = ("langchain_core.language_models.chat_models", "torch", "sentence_transformers", "gradio", "sqlalchemy")
+    code = (
+        "import atexit, sys\n"
+        "from assistant import cli\n"
+        f"atexit.register(lambda: print('loaded:', sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+        "sys.argv = ['assistant', 'ask', '委託とは？']\n"
+        "cli.run()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("出典：\n  ［第３章（５）委託］\nloaded: []\n"), result.stdout
+    unknown = run_cli(service, "ask", "委託とは？", "--doc", "no-such-document")
+    assert unknown.returncode == 2 and "no-such-document" in unknown.stderr and not unknown.stdout
+
+
 @pytest.mark.slow
 def test_cli_batch_reports_bad_lines_and_carries_on(service):
     result = run_cli(service, "ask", "--json", "-", stdin="後援とは？\n\n" + "あ" * 2000 + "\n委託とは？\n")
