@@ -53,8 +53,25 @@ RANK_CAP = 31  # a ranking that did not find the top section counts as this far 
 # 駄目 in shorthand, and 「固定化NG」 names 固定化, no compound the guideline lacks).
 STANCE = frozenset({"不安", "心配", "悩み", "疑問", "懸念", "気掛かり", "駄目", "大丈夫", "ng"})
 # Affixes that make no new thing of the noun they join: the polite お・ご (お金, お祭り), a plural or a
-# title (自分たち, 市民ら, 担当さん) and 向け (消費者向け). 会 (後援会), 証 (職員証), 料 (使用料) do make one.
-NEUTRAL_AFFIXES = frozenset({"御", "達", "等", "共", "さん", "様", "向け"})
+# title (自分たち, 市民ら, 担当さん), 向け (消費者向け) and 持ち (who bears it: 向こう持ち, 市持ち). 会 (後援会),
+# 証 (職員証), 料 (使用料) do make one.
+NEUTRAL_AFFIXES = frozenset({"御", "達", "等", "共", "さん", "様", "向け", "持ち"})
+
+
+def scene_words(tokens: Sequence[Token]) -> set[int]:
+    """The positions of words of time or whose (今度, 去年, 来月, うち; UniDic's 副詞可能) that stand
+    without a noun of another kind beside them: staff set the scene with them (「今度うちの課で…」),
+    they name nothing the question is about. Joined to one (年末＋調整) they are part of a thing."""
+    scene: set[int] = set()
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and tokens[j].pos == "名詞" and (j == i or tokens[j].start == tokens[j - 1].end):
+            j += 1
+        if j > i and all(t.pos_type == "副詞可能" for t in tokens[i:j]):
+            scene.update(range(i, j))
+        i = max(j, i + 1)
+    return scene
 
 
 @dataclass(frozen=True)
@@ -88,8 +105,11 @@ def scope_features(
     ranking must not count as one that did not find the top section. ``guideline_text``: every
     document's text in its ``fold`` form, where the question's compounds are looked for."""
     rarest = max(idf.values(), default=1.0)
+    scene = scene_words(tokens)
     nouns = [
-        t.lemma for t in tokens if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and t.lemma not in STANCE
+        t.lemma
+        for i, t in enumerate(tokens)
+        if t.is_content and t.pos == "名詞" and i not in scene and len(t.lemma) >= 2 and t.lemma not in STANCE
     ]
     top3 = frozenset().union(*(section_terms(h.key) for h in hits[:3]))
     uncovered = list(dict.fromkeys(n for n in nouns if n not in top3))  # distinct: a repeated noun counts once
@@ -118,17 +138,20 @@ def compounds(tokens: Sequence[Token]) -> list[str]:
     粗大＋ごみ, 人事＋評価, 協働＋事業. Its single words are known or not to the guideline on their
     own (``uncovered_nouns``); a compound of words the guideline does use (市民＋税, 来庁＋者＋駐車＋場)
     names the other topic those words serve in the city's work, which it never writes. A neutral
-    affix or a stance word ends a compound: お金 is 金, 固定化NG is 固定化."""
+    affix or a stance word ends a compound: お金 is 金, 固定化NG is 固定化; so do a word of time or whose
+    (今度うち) and a suffix that makes an adjective or a verb, not a noun (目的っぽい)."""
     found: list[str] = []
     run: list[Token] = []
-    for token in [*tokens, None]:
+    scene = scene_words(tokens)
+    for i, token in enumerate([*tokens, None]):
         joins = (
             token is not None
             and token.lemma not in NEUTRAL_AFFIXES
             and token.lemma not in STANCE
             and (
-                (token.pos == "名詞" and token.is_content and token.pos_detail != "数詞")
-                or token.pos in ("接頭辞", "接尾辞")
+                (token.pos == "名詞" and token.is_content and token.pos_detail != "数詞" and i not in scene)
+                or token.pos == "接頭辞"
+                or (token.pos == "接尾辞" and token.pos_detail == "名詞的")
             )
         )
         # a space ends a compound too: 「減量対策課 協働」 names a department and 協働, not one thing

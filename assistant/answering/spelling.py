@@ -114,11 +114,17 @@ class Spelling:
         such stretch that reads as a term and that the guideline never writes in kana."""
         starts = {t.start for t in tokens if t.pos not in NOT_TERM_START}
         ends = {t.end for t in tokens}
+        # a noun of degree or time MeCab knows whole and that works as an adverb (だいたい, いったん) is
+        # that word as typed, not a term in kana: だいたい is 大体, no 代替 of 2-3's 「代替の提案」 (an
+        # adverb proper is not: いたく of 「いたく先」 is 委託)
+        adverbs = {(t.start, t.end) for t in tokens if t.pos == "名詞" and t.pos_type == "副詞可能"}
         changes = []
         for run in KANA_RUN.finditer(text):
             i = run.start()
             while i < run.end():
                 found = self._term_at(text, i, run.end(), ends) if i in starts else None
+                if found and (i, found[0]) in adverbs:
+                    found = None
                 if found:
                     changes.append((i, found[0], found[1]))
                     i = found[0]

@@ -64,6 +64,8 @@ def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
     assert uncovered("協働が不安") == uncovered("協働で心配") == uncovered("協働はダメ？") == 0.0
     assert uncovered("協働はNG？") == 0.0  # ダメ in shorthand
     assert uncovered("協働が残業") == 1.0
+    # when and whose (今度, 去年, うち) set the scene; they name nothing the question is about
+    assert uncovered("今度うちの課で協働") == uncovered("去年から協働") == 0.0
 
 
 @pytest.mark.parametrize(
@@ -84,6 +86,12 @@ def test_how_the_asker_feels_is_no_noun_the_guideline_lacks(service):
         ("後援NG？", []),
         ("相手方の固定化NG？", ["相手方", "固定化"]),
         ("議員の後援会の催しは？", ["後援会"]),
+        # a word of time or whose sets the scene (今度うち), 持ち says who bears it (向こう持ち), and
+        # っぽい makes an adjective: none makes a thing of its own
+        ("今度うちの課で実行委員会に入る", ["実行委員会"]),
+        ("年末調整の書類はいつまで？", ["年末調整"]),  # joined to a noun of another kind, a time word makes a thing
+        ("責任って向こう持ち？", []),
+        ("儲け目的っぽいけど", []),
     ],
 )
 def test_compounds_of_the_question(service, question, expected):
