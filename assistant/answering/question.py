@@ -123,7 +123,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "スケジュール",
             "納期",
         ),
-        r"何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから",
+        # 何月何日 is one date asked, not a day and a count of months
+        r"何月何日|何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから",
         DEADLINE,
     ),
     DetailKind(
@@ -170,6 +171,13 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"何点",
         rf"{NUM}+\s*点",
     ),
+    # a measure of a result set beforehand: 「協働事業の成果のKPIって決めておくもの？」
+    DetailKind(
+        "指標・目標値",
+        ("KPI", "ROI", "評価指標", "成果指標", "数値目標", "目標値", "費用対効果"),
+        r"(?!)",
+        rf"指標|目標値|{NUM}+\s*(%|％|割)",
+    ),
     DetailKind(
         "様式・書式",
         (
@@ -193,13 +201,31 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "記入例",
             "シート",
             "用紙",
+            # a document that lays out how to do it: 「…立ち上げるときのマニュアルってある？」
+            "マニュアル",
+            "手引き",
+            "手引書",
+            "フローチャート",
+            "チェックリスト",
         ),
         r"書き方|記入方法|書けば",
         rf"様式第|別記様式|様式{NUM}",
     ),
     DetailKind(
         "手続き",
-        ("手続き", "手続", "申請方法", "申込方法", "申請手順", "積算方法", "契約方法", "提出先"),
+        (
+            "手続き",
+            "手続",
+            "申請方法",
+            "申込方法",
+            "申請手順",
+            "積算方法",
+            "契約方法",
+            "提出先",
+            # the steps of one thing the guideline names (「…入札とかの手順は決まってる？」); its 「全ての取組に
+            # 共通する手順」 (1-1) and 「作業手順」 (4-2) state the word where it is asked of those
+            "手順",
+        ),
         r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
         r"申請書を|提出してください|手続き",
     ),

@@ -838,6 +838,12 @@ def test_what_a_definition_question_defines(question, defined):
         # an interrogative typed without its particle is no part of the detail's name (MeCab joins it)
         ("補助金の上限額いくら？", "金額", "補助金の上限額（金額）"),
         ("秋のゼロごみの日は何月何日？", "期限・期間", "何月何日"),
+        # one date, not a day and a number of months (「期限・期間（何日）・具体的な数値（何月）」 before)
+        ("ゼロごみの日って今年は何月何日にやるの？", "期限・期間", "何月何日"),
+        # a document that says how to do it, the steps, a target set beforehand
+        ("実行委員会を立ち上げるときのマニュアルってある？", "様式・書式", "マニュアル"),
+        ("委託先を選ぶときの手順は決まってる？", "手続き", "手順"),
+        ("協働事業の成果のKPIって決めておくもの？", "指標・目標値", "KPI"),
         # a time of day is no deadline
         ("会議室は何時から使える？", "時刻・時間帯", "何時から"),
         # of two nouns of one kind, the one said of the other is asked
