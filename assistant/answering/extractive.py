@@ -328,6 +328,7 @@ class ExtractiveAnswerer:
             # 「共催と後援で経費負担の違いは？」: what each side says of the attribute asked, not what it is
             sides = [(hit, self.attribute_sentence(hit.key, scored[hit.key], attribute)) for hit in blocks]
         each = question.kind == "multi-part" and bool(attribute) and bool(EACH.search(question.text))
+        contrasted = False
         if (
             (question.kind == "comparison" or each)
             and contrast
@@ -337,6 +338,7 @@ class ExtractiveAnswerer:
             and all(s for _, s in sides)
         ):
             # the difference in the text's own words: what each side's section says it is
+            contrasted = True
             taken_by = {hit.key: {span} for hit, span in sides if span}
             citations += [self.citation(hit, *span) for hit, span in sides if span]
             lead_lines.append(
@@ -382,9 +384,13 @@ class ExtractiveAnswerer:
         elif question.kind == "which" and settled:
             lead_lines.append(f"該当するのは「{first.heading}」{_department(first)}です。")
         # what each block quotes: for one section, the sentence or two that answer lead and a few more
-        # support them; a comparison quotes each side alike
+        # support them; a comparison quotes each side alike. A comparison or two-part question whose sides
+        # have no line of differences (one heading names both, 「補助・助成って…」; two questions one
+        # section answers, 「振り返りって必要？記録は残すべき？」) still leads with the sentence that answers
+        # it, not with nothing before the first block
+        single = not question.compares or not contrasted
         lead: list[tuple[int, int]] = []
-        if not question.compares:
+        if single:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
             if ASKS_CONTENTS.search(question.text):
                 # 「ガイドラインには何が書いてある？」 is answered by what it gives, not by what it does not
@@ -413,7 +419,7 @@ class ExtractiveAnswerer:
         supports: list[list[tuple[int, int]]] = []
         for hit in blocks:
             room = self.max_sentences
-            if hit is blocks[0] and not question.compares:  # the lead's context counts against its section's room
+            if hit is blocks[0] and single:  # the lead's context counts against its section's room
                 room = max(1, min(self.max_sentences - 1, self.max_sentences + 1 - len(lead)))
             section = self.section(*hit.key)
             taken = (set(lead) if hit is blocks[0] else set()) | taken_by[hit.key]

@@ -453,7 +453,7 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     if COMPARISON.search(text) and not party:
         kind = "comparison"
     elif not party and (
-        MULTI_PART.search(text)
+        _asks_together(text, tokenizer)
         or (len(sides) >= 2 and (_questions(text) >= 2 or len(named) >= 2))
         or (len(sides) >= 2 and named and LISTED.search(text) and all(_is_noun_phrase(s, tokenizer) for s in sides))
         or _whole_phrases(sides, tokenizer)
@@ -503,6 +503,13 @@ def _asks_party(text: str, tokenizer: Tokenizer) -> bool:
         if after_comma and all(t.pos in ("名詞", "接尾辞", "接頭辞") for t in after_comma):
             return False
     return True
+
+
+def _asks_together(text: str, tokenizer: Tokenizer) -> bool:
+    """Whether a word asks for parts together (それぞれ, 両方, あわせて …) as a word of its own, not
+    inside another: 「協働の形を組み合わせてもいい？」's 組み合わせる asks whether forms may be combined."""
+    starts = {t.start for t in tokenizer.tokenize(text)}
+    return any(m.start() in starts for m in MULTI_PART.finditer(text))
 
 
 def _whole_phrases(sides: list[str], tokenizer: Tokenizer) -> bool:
@@ -757,7 +764,7 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     if len(questions) >= 2 and not match:
         asked = [_trim(PART_NOISE.sub("", q), tokenizer) for q in questions]
         return [q for q in asked if len(q) >= 2 and not QUESTION_WORD.match(q)][:3]
-    cue = bool(match or MULTI_PART.search(text))
+    cue = bool(match or _asks_together(text, tokenizer))
     head = text[: match.start()] if match else text
     head = re.sub(r"(って|とは)(何|なに|なん)(で|、|？|\?)", "、", head)  # 「共催って何で後援と…」
     head = re.split(r"それぞれ|両方|両者", head)[0]  # what follows is asked of every part

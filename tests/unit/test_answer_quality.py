@@ -425,6 +425,28 @@ def test_each_sides_attribute_leads_a_two_part_question(chain):
     assert {"3-5", "3-6"} <= set(answer.cited_sections)
 
 
+def test_a_word_asking_for_parts_together_counts_only_as_a_word_of_its_own():
+    # 組み合わせる asks whether forms may be combined: a yes/no question, not 「…もあわせて」
+    question = analyze("複数の形態を組み合わせて使ってもいい？")
+    assert question.kind == "yes-no" and question.sides == []
+    assert analyze("協定の中身と事例もあわせて知りたい").kind == "multi-part"
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        # one heading names both words (（２）実行委員会・協議会): no two sides to set against each other
+        ("実行委員会・協議会ってどんな形態？", "市民と市とが資金や人的資源を出し合って新たな組織を設立し"),
+        # two questions one section answers
+        ("事業が終わったら評価する？相手の感想も聞くべき？", "相手方からの意見や感想を聴き"),
+    ],
+)
+def test_a_question_read_as_parts_without_a_contrast_still_leads_with_its_answer(chain, question, lead):
+    text = chain.ask(question).answer
+    assert not text.startswith("■")
+    assert lead in text.split("\n\n")[0]
+
+
 def test_the_sides_of_a_comparison_end_before_what_is_compared_of_them():
     assert analyze("共催と後援で経費負担の違いは？").sides == ["共催", "後援"]
     assert analyze("後援の場合と共催の場合で何が違う？").sides == ["後援", "共催"]
