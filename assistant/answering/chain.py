@@ -303,6 +303,8 @@ class AnswerChain:
         self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
         self.reranker = reranker or make_reranker(self.settings, self.extractive)
         self.topics = self.topic_terms()
+        # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
+        self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)
         self.spelling = Spelling(service.documents, service.tokenizer)
         self.scope_model = scope_model
         self._section_text = {
@@ -352,7 +354,7 @@ class AnswerChain:
         new_topic = NEW_TOPIC.search(turn.question)
         if new_topic and new_topic.end() < len(turn.question):
             turn.question = turn.question[new_topic.end() :]
-        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics)
+        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics, self.units)
         turn.read_as = self.read_as(turn.question)
         turn.resolved_query = turn.question
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)

@@ -283,6 +283,15 @@ class ExtractiveAnswerer:
             # shares 財政 and 支援 with 補助's 「…財政支援する形態です。」) answers it, though it shares no word
             key = blocks[0].key
             scored[key] = self.speaking_of_named(key, scored[key], question.text, related or [])
+            # what the section's subject is, its opening definition (「…財政支援する形態です。」), is known to
+            # the asker of 「後援なら市からお金は出る？」: it leads only when no other sentence answers nearly as well
+            defining = self.defining_sentence(key)
+            if defining != self.sentences[key].spans[0]:
+                defining = None
+            scored[key] = [
+                replace(s, score=s.score - DEFINITION_PENALTY) if (s.start, s.end) == defining else s
+                for s in scored[key]
+            ]
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
@@ -813,6 +822,7 @@ EACH_SIDE = "それぞれ："
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
+DEFINITION_PENALTY = 0.3  # a yes/no question's answer is rarely what its subject is
 
 
 def decides(sentence: str) -> bool:

@@ -438,14 +438,20 @@ class Question:
         return text
 
 
-def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str] = frozenset()) -> Question:
+def analyze(
+    text: str,
+    tokenizer: Tokenizer | None = None,
+    topics: frozenset[str] = frozenset(),
+    units: frozenset[str] = frozenset(),
+) -> Question:
     """The kind of a question, its sides and the details it asks for. ``topics`` are the nouns the
     guideline's headings are about (委託, 後援 …): two parts naming different ones make a two-part
-    question even without a word such as 違い or それぞれ."""
+    question even without a word such as 違い or それぞれ. ``units`` are headings that join words with
+    ・ (補助・助成): one thing, never two sides."""
     tokenizer = tokenizer or default_tokenizer()
     details = asked_details(text, tokenizer)
     asks_department = bool(DEPARTMENT_QUESTION.search(text))
-    sides = _sides(text, tokenizer)
+    sides = _sides_of_units(text, tokenizer, units)
     named = [s for s in sides if topics & set(tokenizer.content_lemmas(s))]
     if len(named) >= 2:
         sides = named  # 「委託と補助、それぞれの注意点は？」: the parts naming a topic, not 注意点
@@ -476,6 +482,18 @@ def analyze(text: str, tokenizer: Tokenizer | None = None, topics: frozenset[str
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _sides_of_units(text: str, tokenizer: Tokenizer, units: frozenset[str]) -> list[str]:
+    """The sides of a question with each heading that joins words (補助・助成) kept whole: 「補助・助成を
+    出すときの注意点は？」 asks about one form, as 「委託・補助の違いは？」 sets two against each other."""
+    whole = {unit.replace("・", ""): unit for unit in units if unit in text}
+    for joined, unit in whole.items():
+        text = text.replace(unit, joined)
+    sides = _sides(text, tokenizer)
+    for joined, unit in whole.items():
+        sides = [side.replace(joined, unit) for side in sides]
+    return sides
 
 
 def _asks_party(text: str, tokenizer: Tokenizer) -> bool:

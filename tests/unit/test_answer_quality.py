@@ -432,11 +432,27 @@ def test_a_word_asking_for_parts_together_counts_only_as_a_word_of_its_own():
     assert analyze("協定の中身と事例もあわせて知りたい").kind == "multi-part"
 
 
+def test_a_heading_that_joins_two_words_is_one_thing_not_two_sides():
+    units = frozenset({"補助・助成", "実行委員会・協議会"})
+    topics = frozenset({"補助", "助成", "委託", "実行", "委員", "協議"})
+    for question in ("補助・助成ってどういう協働形態？", "実行委員会・協議会ってどんな形態？"):
+        assert analyze(question, topics=topics, units=units).sides == []
+    # beside another form it is one side of a comparison, named as the heading names it
+    assert analyze("補助・助成と委託の違いは？", topics=topics, units=units).sides == ["補助・助成", "委託"]
+    assert analyze("委託・補助の違いは？", topics=topics, units=units).sides == ["委託", "補助"]
+
+
+def test_a_yes_no_question_leads_with_the_deciding_sentence_not_the_definition(chain):
+    # （７）後援 opens with what 後援 is; 「財政的な支援等はありません。」 answers whether money comes with it
+    text = chain.ask("後援なら市からお金は出る？").answer
+    assert text.startswith("財政的な支援等はありません。")
+
+
 @pytest.mark.parametrize(
     ("question", "lead"),
     [
-        # one heading names both words (（２）実行委員会・協議会): no two sides to set against each other
-        ("実行委員会・協議会ってどんな形態？", "市民と市とが資金や人的資源を出し合って新たな組織を設立し"),
+        # both sides are words of one heading (（２）実行委員会・協議会): no two sections to set against each other
+        ("協議会と実行委員会、常設なのはどっち？", "常に組織されていることが多い形態です"),
         # two questions one section answers
         ("事業が終わったら評価する？相手の感想も聞くべき？", "相手方からの意見や感想を聴き"),
     ],
