@@ -283,10 +283,14 @@ class ExtractiveAnswerer:
             # shares 財政 and 支援 with 補助's 「…財政支援する形態です。」) answers it, though it shares no word
             key = blocks[0].key
             scored[key] = self.speaking_of_named(key, scored[key], question.text, related or [])
-            # what the section's subject is, its opening definition (「…財政支援する形態です。」), is known to
-            # the asker of 「後援なら市からお金は出る？」: it leads only when no other sentence answers nearly as well
+            # what the section's subject is, its opening definition (「…名を連ねることです。」), is known to
+            # the asker of 「後援なら市からお金は出る？」: unless it names something asked beyond the subject
+            # (「…主催者はどちら？」: 「…その組織が主催者となって…」), it leads only when no other sentence
+            # answers nearly as well
             defining = self.defining_sentence(key)
-            if defining != self.sentences[key].spans[0]:
+            spans = self.sentences[key].spans
+            asked = {t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - self.title_terms(*key)
+            if defining != spans[0] or asked & self.sentences[key].terms[0]:
                 defining = None
             scored[key] = [
                 replace(s, score=s.score - DEFINITION_PENALTY) if (s.start, s.end) == defining else s
@@ -394,10 +398,11 @@ class ExtractiveAnswerer:
             lead_lines.append(f"該当するのは「{first.heading}」{_department(first)}です。")
         # what each block quotes: for one section, the sentence or two that answer lead and a few more
         # support them; a comparison quotes each side alike. A comparison or two-part question whose sides
-        # have no line of differences (one heading names both, 「補助・助成って…」; two questions one
-        # section answers, 「振り返りって必要？記録は残すべき？」) still leads with the sentence that answers
-        # it, not with nothing before the first block
-        single = not question.compares or not contrasted
+        # are not two sections each named by its heading (one heading names both, 「実行委員会と協議会は…」;
+        # two questions one section answers, 「振り返りって必要？記録は残すべき？」) still leads with the
+        # sentence that answers it, not with nothing before the first block; two named sections without a
+        # line of differences (「パトロール隊とゼロごみの日、どっちも清掃事業課？」) are quoted alike
+        single = not question.compares or not (contrasted or (contrast and len(blocks) >= 2))
         lead: list[tuple[int, int]] = []
         if single:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
