@@ -296,6 +296,7 @@ class ExtractiveAnswerer:
                 replace(s, score=s.score - DEFINITION_PENALTY) if (s.start, s.end) == defining else s
                 for s in scored[key]
             ]
+            scored[key] = self.speaking_of_asked(key, scored[key], question.text)
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
@@ -310,11 +311,11 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
-        defined = set(self.tokenizer.content_lemmas(question.defined)) if question.defined else set()
-        if defined and context_question and defined <= self.title_terms(*blocks[0].key) and not question.compares:
-            # 「協定とは？」 after 「協定ってどんな例がある？」: the sentence saying what the section's subject is
-            # leads, not the examples the earlier question's words (carried at half weight) favour; asked
-            # first, the question's own words already find it
+        defined = set(self.tokenizer.content_lemmas(question.described)) if question.described else set()
+        if defined and defined <= self.title_terms(*blocks[0].key) and not question.compares:
+            # 「後援ってどういう意味？」「協定ってそもそもどういうやり方？」, and 「協定とは？」 after 「協定って
+            # どんな例がある？」: the sentence saying what the section's subject is leads, not the one its other
+            # words favour (意味 or やり方 in a sentence on judging, the earlier question's examples)
             span = self.defining_sentence(blocks[0].key)
             scored[blocks[0].key] = [
                 replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == span else s
@@ -659,6 +660,25 @@ class ExtractiveAnswerer:
             else s
             for s in scored
         ]
+
+    def speaking_of_asked(
+        self, key: tuple[str, str], scored: list[ScoredSentence], question: str
+    ) -> list[ScoredSentence]:
+        """``scored`` with ``DECIDING_BONUS`` added to each sentence that speaks of a distinctive noun the
+        yes/no question asks about, when the best sentence decides only by its ending: 「…責任は相手側に
+        あるの？」 is settled by 「事業における最終的な責任については、市にあります。」, not by 「相手方は、
+        安上がりの下請けではありません。」."""
+        text = self.section(*key).text
+        best = max(scored, key=lambda s: s.score, default=None)
+        terms_of = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
+        nouns = {
+            t.lemma
+            for t in self.tokenizer.tokenize(question)
+            if t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
+        } - self.title_terms(*key)
+        if best is None or not decides(text[best.start : best.end]) or nouns & terms_of[(best.start, best.end)]:
+            return scored
+        return [replace(s, score=s.score + DECIDING_BONUS) if nouns & terms_of[(s.start, s.end)] else s for s in scored]
 
     def defining_terms(self, key: tuple[str, str]) -> frozenset[str]:
         """The distinctive words of what a section says its subject is (its defining sentence, else its

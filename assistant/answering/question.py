@@ -42,6 +42,11 @@ DEFINITION = re.compile(
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
+# 「実行委員会・協議会ってどんな形態？」「協定ってそもそもどういうやり方？」 ask what their subject is, as
+# 「…とは？」 does, though どんな形態 also asks which form (「町内会とやるならどんな形態？」)
+DESCRIBED = re.compile(
+    r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)[^、，,]*[？?]?$"
+)
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
@@ -420,6 +425,15 @@ class Question:
         return "" if CLAUSE_BREAK.search(between) else found.group(1).strip()
 
     @property
+    def described(self) -> str:
+        """What the question asks to be described: the defined words, or the subject of 「…ってどんな
+        形態？」 (実行委員会・協議会), else ""."""
+        if self.defined or self.compares:
+            return self.defined
+        found = DESCRIBED.search(self.text)
+        return found.group(1).strip() if found else ""
+
+    @property
     def topic_text(self) -> str:
         """The question without the details it asks for: what its scope is judged on
         (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」), nor which department it asks
@@ -746,6 +760,8 @@ LISTED = re.compile(r"と[、，,]")
 # A part announced as another one: listed (と、) or opened by a connective after the first (「…？あと、…」
 # 「…。それと…」); a second question without one goes on with the first (「…協力すべき？市が上に立つ感じ？」).
 ANOTHER_PART = re.compile(r"と[、，,]|[？?。、，,\s](それと|それから|あと|また|ついでに|あわせて|合わせて)")
+# Words that ask who, where or what: a と after one joins the partner asked for, not two things.
+INTERROGATIVES = frozenset({"どこ", "誰", "だれ", "どの", "どんな", "どういう", "何", "なに"})
 # Coordinators between the parts of a comparison or a two-part question.
 COORDINATORS = frozenset({"と", "や", "か", "及び", "および", "または", "又は", "それとも", "あと", "また"})
 PART_NOISE = re.compile(
@@ -787,10 +803,21 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     head = re.sub(r"(って|とは)(何|なに|なん)(で|、|？|\?)", "、", head)  # 「共催って何で後援と…」
     head = re.split(r"それぞれ|両方|両者", head)[0]  # what follows is asked of every part
     tokens = tokenizer.tokenize(head)
+    asking = [i for i, t in enumerate(tokens) if t.surface in INTERROGATIVES]
     cuts = [
         (t.start, t.end)
-        for t, after in zip(tokens, [*tokens[1:], None], strict=False)  # no tokens: 「使い分け」 leaves no head
-        if (t.pos in ("助詞", "接続詞") and t.surface in COORDINATORS and not _verb_case(t, after))
+        for i, (t, after) in enumerate(zip(tokens, [*tokens[1:], None], strict=False))  # 「使い分け」: no head
+        if (
+            t.pos in ("助詞", "接続詞")
+            and t.surface in COORDINATORS
+            and not _verb_case(t, after)
+            and not (t.surface == "と" and after is not None and after.surface == "は")  # 「共催とは…」
+            # 「どこの団体と共催したの？」: と after what is asked is its partner (with whom), no second thing
+            and not (t.surface == "と" and any(j < i for j in asking))
+            # without a word that compares or asks for each, や lists examples of one thing
+            # (「企業や学校と結んでいる協定は？」「子育て支援や高齢者支援は…」), not parts to answer apart
+            and (cue or t.surface != "や")
+        )
         or t.surface in ("・", "／", "/")
         or (cue and t.surface in ("、", "，", ","))  # a comma lists parts only in a comparison or 「それぞれ」
     ]

@@ -463,6 +463,37 @@ def test_a_question_read_as_parts_without_a_contrast_still_leads_with_its_answer
     assert lead in text.split("\n\n")[0]
 
 
+def test_a_particle_that_names_a_partner_or_an_example_cuts_no_sides():
+    topics = frozenset({"共催", "後援", "委託", "補助", "協定", "企業", "学校", "トーク"})
+    # と after what is asked (どこの団体と) is with whom; とは defines; や without a comparing word lists examples
+    for question in (
+        "まちづくりトークはどこの団体と共催したの？",
+        "共催とはどんな形態？",
+        "市が企業や学校と結んでいる協定には何がある？",
+    ):
+        assert analyze(question, topics=topics).sides == [], question
+    assert analyze("委託や補助の違いは？", topics=topics).sides == ["委託", "補助"]
+    assert analyze("共催と後援、それぞれの注意点は？", topics=topics).sides == ["共催", "後援"]
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("後援ってどういう意味？", "後援者として名を連ねることです"),
+        ("実行委員会・協議会ってどんな形態？", "新たな組織を設立し"),
+        ("共催ってそもそもどういうやり方？", "共に事業主体となり"),
+    ],
+)
+def test_a_question_asking_what_a_heading_is_leads_with_its_definition(chain, question, lead):
+    assert lead in chain.ask(question).answer.split("\n\n")[0]
+
+
+def test_a_yes_no_question_leads_with_the_sentence_that_speaks_of_what_it_asks(chain):
+    # 「相手方は、安上がりの下請けではありません。」 decides by its ending; the question asks about 責任
+    text = chain.ask("委託した事業で事故があったら、責任は相手側にあるの？").answer
+    assert text.startswith("事業における最終的な責任については、市にあります。")
+
+
 def test_the_sides_of_a_comparison_end_before_what_is_compared_of_them():
     assert analyze("共催と後援で経費負担の違いは？").sides == ["共催", "後援"]
     assert analyze("後援の場合と共催の場合で何が違う？").sides == ["後援", "共催"]
