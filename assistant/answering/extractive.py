@@ -311,7 +311,8 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
-        defined = set(self.tokenizer.content_lemmas(question.described)) if question.described else set()
+        described = question.described or (question.defined if context_question else "")
+        defined = set(self.tokenizer.content_lemmas(described)) if described else set()
         if defined and defined <= self.title_terms(*blocks[0].key) and not question.compares:
             # 「後援ってどういう意味？」「協定ってそもそもどういうやり方？」, and 「協定とは？」 after 「協定って
             # どんな例がある？」: the sentence saying what the section's subject is leads, not the one its other

@@ -42,11 +42,13 @@ DEFINITION = re.compile(
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
-# 「実行委員会・協議会ってどんな形態？」「協定ってそもそもどういうやり方？」 ask what their subject is, as
-# 「…とは？」 does, though どんな形態 also asks which form (「町内会とやるならどんな形態？」)
+# 「実行委員会・協議会ってどんな形態？」「協定ってそもそもどういうやり方？」 ask what their subject is by
+# the kind of thing it is, though どんな形態 also asks which form (「町内会とやるならどんな形態？」); so do
+# 「…の意味」「…の定義」. 「…ってどういうもの？」「…って何が載ってる？」 ask more broadly.
 DESCRIBED = re.compile(
-    r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)[^、，,]*[？?]?$"
+    r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)(?!もの|こと)[^、，,]*[？?]?$"
 )
+MEANING = re.compile(r"意味|定義")
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
@@ -426,12 +428,14 @@ class Question:
 
     @property
     def described(self) -> str:
-        """What the question asks to be described: the defined words, or the subject of 「…ってどんな
-        形態？」 (実行委員会・協議会), else ""."""
-        if self.defined or self.compares:
-            return self.defined
+        """What the question asks to be described by the kind of thing it is: the subject of 「…ってどんな
+        形態？」 (実行委員会・協議会) or of 「…ってどういう意味？」, else ""."""
+        if self.compares:
+            return ""
         found = DESCRIBED.search(self.text)
-        return found.group(1).strip() if found else ""
+        if found:
+            return found.group(1).strip()
+        return self.defined if MEANING.search(self.text) else ""
 
     @property
     def topic_text(self) -> str:

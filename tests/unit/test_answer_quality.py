@@ -490,7 +490,7 @@ def test_a_question_asking_what_a_heading_is_leads_with_its_definition(chain, qu
 
 def test_a_yes_no_question_leads_with_the_sentence_that_speaks_of_what_it_asks(chain):
     # 「相手方は、安上がりの下請けではありません。」 decides by its ending; the question asks about 責任
-    text = chain.ask("委託した事業で事故があったら、責任は相手側にあるの？").answer
+    text = chain.ask("じゃあ事故の責任は相手側にあるの？", turn(chain, "委託ってどんな形態？")).answer
     assert text.startswith("事業における最終的な責任については、市にあります。")
 
 
@@ -1271,9 +1271,9 @@ def test_a_short_follow_up_refused_alone_is_answered_with_the_conversation(chain
 
 
 def test_a_yes_no_follow_up_the_last_lead_does_not_settle_says_so(chain):
-    """「ずっと続けてもいいの？」 after 実行委員会: the section's lead again would read as a yes; the text
-    only says what such bodies often are, so the answer says it does not decide, then quotes it."""
-    history = turn(chain, "実行委員会ってどういう形態？")
+    """「ずっと続けてもいいの？」 after 実行委員会's traits: the section's lead again would read as a yes; the
+    text only says what such bodies often are, so the answer says it does not decide, then quotes it."""
+    history = turn(chain, "実行委員会の特徴は？")
     answer = chain.ask("ずっと続けてもいいの？", history)
     assert answer.answer.startswith(UNDECIDED) and answer.cited_sections[0] == "3-2"
 
