@@ -807,23 +807,11 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     head = re.sub(r"(って|とは)(何|なに|なん)(で|、|？|\?)", "、", head)  # 「共催って何で後援と…」
     head = re.split(r"それぞれ|両方|両者", head)[0]  # what follows is asked of every part
     tokens = tokenizer.tokenize(head)
-    asking = [i for i, t in enumerate(tokens) if t.surface in INTERROGATIVES]
+    first_asking = next((i for i, t in enumerate(tokens) if t.surface in INTERROGATIVES), len(tokens))
     cuts = [
         (t.start, t.end)
         for i, (t, after) in enumerate(zip(tokens, [*tokens[1:], None], strict=False))  # 「使い分け」: no head
-        if (
-            t.pos in ("助詞", "接続詞")
-            and t.surface in COORDINATORS
-            and not _verb_case(t, after)
-            and not (t.surface == "と" and after is not None and after.surface == "は")  # 「共催とは…」
-            # 「どこの団体と共催したの？」: と after what is asked is its partner (with whom), no second thing
-            and not (t.surface == "と" and any(j < i for j in asking))
-            # without a word that compares or asks for each, や lists examples of one thing
-            # (「企業や学校と結んでいる協定は？」「子育て支援や高齢者支援は…」), not parts to answer apart
-            and (cue or t.surface != "や")
-        )
-        or t.surface in ("・", "／", "/")
-        or (cue and t.surface in ("、", "，", ","))  # a comma lists parts only in a comparison or 「それぞれ」
+        if _cuts_here(t, after, asked_before=first_asking < i, cue=cue)
     ]
     parts, begin = [], 0
     for start, end in cuts:
@@ -846,6 +834,28 @@ def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
         # 「災害時の協定について、形態としての説明と市の実際の事例を…」: what both parts are about, not a part
         return [f"{topic.group(1)}の{p}" for p in sides[1:3]]
     return sides[:3]
+
+
+def _cuts_here(token: Token, after: Token | None, asked_before: bool, cue: bool) -> bool:
+    """Whether one side ends and the next begins at ``token``: ・ and ／ always; a comma only when ``cue``
+    (a comparing word or 「それぞれ」 lists the parts); a coordinating particle unless it is a verb's case
+    (「形態として」), と is the topic's とは, と follows what is asked (``asked_before``), or や lists the
+    examples of one thing."""
+    if token.surface in ("・", "／", "/"):
+        return True
+    if token.surface in ("、", "，", ","):
+        return cue  # a comma lists parts only in a comparison or 「それぞれ」
+    return (
+        token.pos in ("助詞", "接続詞")
+        and token.surface in COORDINATORS
+        and not _verb_case(token, after)
+        and not (token.surface == "と" and after is not None and after.surface == "は")  # 「共催とは…」
+        # 「どこの団体と共催したの？」: と after what is asked is its partner (with whom), no second thing
+        and not (token.surface == "と" and asked_before)
+        # without a word that compares or asks for each, や lists examples of one thing
+        # (「企業や学校と結んでいる協定は？」「子育て支援や高齢者支援は…」), not parts to answer apart
+        and (cue or token.surface != "や")
+    )
 
 
 def _verb_case(particle: Token, after: Token | None) -> bool:
