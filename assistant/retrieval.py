@@ -35,12 +35,10 @@ from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary, fold
 from assistant.ingestion.japanese import Tokenizer
-from assistant.ingestion.sections import department_stem
+from assistant.ingestion.sections import CLIPPED_DEPARTMENT, department_stem
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
-# a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
-CLIPPED_DEPARTMENT = re.compile(r"([\u4e00-\u9fff]{2,})(?:課|室)")
 # Who a question is about: the kinds of partner the guideline names (第２章 １: 個人, グループ, 団体, 町内会,
 # ＮＰＯ, 企業) and the words for them. The whole guideline is about working with them, so naming one says
 # who, not what is asked: in 「町内会に頼むとき、市ができないことも言っといたほうがいい？」 町内会 would

@@ -40,6 +40,7 @@ from assistant.answering.question import (
     EXAMPLES,
     NUM,
     QUANTIFIED,
+    SAME_DEPARTMENT,
     Detail,
     Question,
     analyze,
@@ -127,9 +128,6 @@ PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", 
 BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
 # 「…こともある？」 asks whether it may happen; a sentence 「…こともあります。」 says it may
 SOMETIMES = re.compile(r"(こと|場合)も(ある|あります|あり得る|ありえる)")
-# 「その課は他にどんな事例をやってる？」「同じ課で他にやってることある？」: the department of the case just
-# discussed, and its other cases
-SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|部署|部局|部門|担当課|所管課?)|担当課|所管課")
 OTHERS = re.compile(r"他|ほか|以外|別の")
 # a pointer word that is a determiner (「その協定は…」): the noun after it says what is pointed at
 DETERMINERS = frozenset({"その", "この", "あの"})

@@ -15,7 +15,10 @@ from assistant.errors import AssistantError
 from assistant.ingestion.japanese import normalize
 
 # a department's name ends in 課 or 室 (「…課他」 names it with others): staff often leave that off
-DEPARTMENT_END = re.compile(r"(課|室)他?$")
+DEPARTMENT_SUFFIX = "(?:課|室)"
+DEPARTMENT_END = re.compile(rf"{DEPARTMENT_SUFFIX}他?$")
+# a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
+CLIPPED_DEPARTMENT = re.compile(rf"([\u4e00-\u9fff]{{2,}}){DEPARTMENT_SUFFIX}")
 
 
 def department_stem(department: str) -> str:
