@@ -283,20 +283,7 @@ class ExtractiveAnswerer:
             # shares 財政 and 支援 with 補助's 「…財政支援する形態です。」) answers it, though it shares no word
             key = blocks[0].key
             scored[key] = self.speaking_of_named(key, scored[key], question.text, related or [])
-            # what the section's subject is, its opening definition (「…名を連ねることです。」), is known to
-            # the asker of 「後援なら市からお金は出る？」: unless it names something asked beyond the subject
-            # (「…主催者はどちら？」: 「…その組織が主催者となって…」), it leads only when no other sentence
-            # answers nearly as well
-            defining = self.defining_sentence(key)
-            spans = self.sentences[key].spans
-            asked = {t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - self.title_terms(*key)
-            if defining != spans[0] or asked & self.sentences[key].terms[0]:
-                defining = None
-            scored[key] = [
-                replace(s, score=s.score - DEFINITION_PENALTY) if (s.start, s.end) == defining else s
-                for s in scored[key]
-            ]
-            scored[key] = self.speaking_of_asked(key, scored[key], question.text)
+            scored[key] = self.yes_no_lead(key, scored[key], question.text, terms)
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
@@ -662,21 +649,33 @@ class ExtractiveAnswerer:
             for s in scored
         ]
 
-    def speaking_of_asked(
-        self, key: tuple[str, str], scored: list[ScoredSentence], question: str
+    def yes_no_lead(
+        self, key: tuple[str, str], scored: list[ScoredSentence], question: str, terms: Collection[str]
     ) -> list[ScoredSentence]:
-        """``scored`` with ``DECIDING_BONUS`` added to each sentence that speaks of a distinctive noun the
-        yes/no question asks about, when the best sentence decides only by its ending: 「…責任は相手側に
-        あるの？」 is settled by 「事業における最終的な責任については、市にあります。」, not by 「相手方は、
-        安上がりの下請けではありません。」."""
+        """``scored`` weighed for what answers a yes/no question rather than what it is about, in two steps.
+        The section's opening definition (「…名を連ねることです。」) is known to whoever asks 「後援なら市から
+        お金は出る？」: it counts ``DEFINITION_PENALTY`` less, and so leads only when no other sentence answers
+        nearly as well, unless it names something asked beyond the subject (「…主催者はどちら？」: 「…その組織が
+        主催者となって…」). Then, when the best sentence decides only by its ending, each sentence that speaks
+        of a distinctive noun the question asks about counts ``DECIDING_BONUS`` more: 「…責任は相手側にあるの？」
+        is settled by 「事業における最終的な責任については、市にあります。」, not by 「相手方は、安上がりの下請けでは
+        ありません。」."""
+        sentences = self.sentences[key]
+        own = self.title_terms(*key)
+        defining = self.defining_sentence(key)
+        asked = {t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own
+        if defining == sentences.spans[0] and not asked & sentences.terms[0]:
+            scored = [
+                replace(s, score=s.score - DEFINITION_PENALTY) if (s.start, s.end) == defining else s for s in scored
+            ]
         text = self.section(*key).text
         best = max(scored, key=lambda s: s.score, default=None)
-        terms_of = dict(zip(self.sentences[key].spans, self.sentences[key].terms, strict=True))
+        terms_of = dict(zip(sentences.spans, sentences.terms, strict=True))
         nouns = {
             t.lemma
             for t in self.tokenizer.tokenize(question)
             if t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
-        } - self.title_terms(*key)
+        } - own
         if best is None or not decides(text[best.start : best.end]) or nouns & terms_of[(best.start, best.end)]:
             return scored
         return [replace(s, score=s.score + DECIDING_BONUS) if nouns & terms_of[(s.start, s.end)] else s for s in scored]
