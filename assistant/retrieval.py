@@ -103,10 +103,6 @@ class SectionHit:
         return self.ranks.get("dense")
 
     @property
-    def dense_score(self) -> float | None:
-        return self.scores.get("dense")
-
-    @property
     def bm25_rank(self) -> int | None:
         return self.ranks.get("words")
 

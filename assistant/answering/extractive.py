@@ -872,8 +872,7 @@ WIDE_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")  # a
 CONTRAST_BONUS = 1.0  # above any sentence's own score: the sentence that contrasts is quoted
 CONTRAST_SHARED = 2  # distinctive words of another side's definition a sentence must share to contrast with it
 DISTINCTIVE_IDF = 1.9  # words more common than this (協働, 市民, 形態) tell no section's subject apart
-LEAD_SECOND_MARGIN = 0.1
-SUPPORT_CONTEXT = 2  # sentences a supporting quote may bring along to be read (its lead-in, the one before)  # a second sentence leads too when it answers nearly as well as the best
+LEAD_SECOND_MARGIN = 0.1  # a second sentence leads too when it answers nearly as well as the best
 # Lines that frame the quotes rather than quote: a missing detail or part, the section that answers, the
 # department, the contrast of a comparison (its quotes are cited spans). Older answers wrote a
 # half-width colon (「違い: 」「（担当: …）」), and a client may send one back as history.

@@ -15,8 +15,6 @@ from itertools import pairwise
 
 from assistant.ingestion.japanese import Token, Tokenizer, default_tokenizer, normalize
 
-KINDS = ("definition", "comparison", "multi-part", "yes-no", "which", "how-to", "detail", "other")
-
 COMPARISON = re.compile(
     r"違い|違う|ちがい|ちがう|異なる|比較|比べ|くらべ|どっち|どちら|使い分け|差は|差って|変わる|かわる|vs|ＶＳ|ｖｓ"
 )
@@ -404,7 +402,7 @@ class Detail:
 @dataclass(frozen=True)
 class Question:
     text: str
-    kind: str
+    kind: str  # definition, comparison, multi-part, yes-no, which, how-to, detail or other
     sides: list[str] = field(default_factory=list)  # comparison / multi-part: what each side is about
     details: list[Detail] = field(default_factory=list)  # the details asked for (a deadline, an amount …)
     asks_department: bool = False

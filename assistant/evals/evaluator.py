@@ -10,30 +10,6 @@ from assistant.evals.dataset import SPLITS, STYLES, EvalCase
 from assistant.evals.metrics import coverage, rouge_l_f, token_f1
 from assistant.ingestion.japanese import Tokenizer, normalize
 
-
-@dataclass(frozen=True)
-class AnswerMatch:
-    """How well a text matches a case's reference: the matching shared by evals and the quiz."""
-
-    must_include: float  # share of key phrases present (normalized)
-    token_f1: float  # over fugashi words
-    rouge_l: float
-
-    @property
-    def passed(self) -> bool:
-        """A quiz answer passes when it contains at least half of the key phrases."""
-        return self.must_include >= 0.5
-
-
-def match_answer(text: str, reference_answer: str, must_include: list[str], tokenizer: Tokenizer) -> AnswerMatch:
-    words, reference = tokenizer.words(text), tokenizer.words(reference_answer)
-    return AnswerMatch(
-        must_include=coverage(text, must_include, normalize=normalize),
-        token_f1=token_f1(words, reference),
-        rouge_l=rouge_l_f(words, reference),
-    )
-
-
 # --------------------------------------------------------------------------- runner
 
 PRIMARY_METRICS = {

@@ -759,15 +759,3 @@ class Index:
             for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
             if cid in self.position
         ]
-
-    def keyword(self, terms: list[str], n: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
-        """(chunk position, BM25 score), best first; chunks sharing no term are left out."""
-        if not terms or not self.chunks:
-            return []
-        scores = self.bm25.get_scores(terms)
-        if doc_ids:
-            scores = np.where([c.doc_id in doc_ids for c in self.chunks], scores, 0.0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -77,8 +77,6 @@ class ServerLimits:
     body_timeout_s: float = 20.0  # the whole body must have arrived by then
 
 
-LoginRole = Literal["admin", "staff"]
-
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
