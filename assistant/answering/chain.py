@@ -54,6 +54,7 @@ from assistant.ingestion.corpus import OFFTOPIC
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
+from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
 from assistant.limits import QuestionError, validate_question
 from assistant.retrieval import SectionHit
 from assistant.service import Service
@@ -296,36 +297,41 @@ class AnswerChain:
     ) -> None:
         self.service = service
         self.settings = service.settings
-        self.idf = idf_table(service.index.terms)
-        sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
-        self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
-        self.reranker = reranker or make_reranker(self.settings, self.extractive)
-        self.topics = self.topic_terms()
-        # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
-        self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)
-        self.spelling = Spelling(service.documents, service.tokenizer)
-        self.scope_model = scope_model
-        self._section_text = {
-            (d.doc_id, s.section_id): fold(f"{s.title}{s.text}") for d in service.documents for s in d.sections
-        }
-        self._section_terms = {
-            key: self.extractive.title_terms(*key).union(*found.terms)
-            for key, found in self.extractive.sentences.items()
-        }
-        # what the scope model counts as a section's words: its department's too (「男女平等参画課 協働」
-        # names 第５章（７）'s department, no word it lacks)
-        self._scope_terms = {
-            key: terms | frozenset(service.tokenizer.content_lemmas(self.extractive.section(*key).department or ""))
-            for key, terms in self._section_terms.items()
-        }
-        # the sentences of every indexed document beside the city's other business: a topic some
-        # indexed document covers is nearer one of its sentences than any off-topic phrase
-        self._sentence_matrix = np.vstack(
-            [found.vectors for found in self.extractive.sentences.values()] or [np.zeros((0, 1), np.float32)]
-        )
-        topics = OffTopics.load(self.settings.corpus_dir / OFFTOPIC).topics
-        self._off_topics = np.asarray(service.embeddings.embed_documents(topics), dtype=np.float32) if topics else None
-        self.shorthand = self.shorthand_words()
+        # what loading tokenizes (~600 texts of the guideline) is read back from the build when an
+        # earlier process kept it there: a cold ask then skips about half a second of MeCab
+        with remembered_tokens(service.tokenizer, service.index.build_dir / TOKENS_FILE):
+            self.idf = idf_table(service.index.terms)
+            sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
+            self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
+            self.reranker = reranker or make_reranker(self.settings, self.extractive)
+            self.topics = self.topic_terms()
+            # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
+            self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)
+            self.spelling = Spelling(service.documents, service.tokenizer)
+            self.scope_model = scope_model
+            self._section_text = {
+                (d.doc_id, s.section_id): fold(f"{s.title}{s.text}") for d in service.documents for s in d.sections
+            }
+            self._section_terms = {
+                key: self.extractive.title_terms(*key).union(*found.terms)
+                for key, found in self.extractive.sentences.items()
+            }
+            # what the scope model counts as a section's words: its department's too (「男女平等参画課 協働」
+            # names 第５章（７）'s department, no word it lacks)
+            self._scope_terms = {
+                key: terms | frozenset(service.tokenizer.content_lemmas(self.extractive.section(*key).department or ""))
+                for key, terms in self._section_terms.items()
+            }
+            # the sentences of every indexed document beside the city's other business: a topic some
+            # indexed document covers is nearer one of its sentences than any off-topic phrase
+            self._sentence_matrix = np.vstack(
+                [found.vectors for found in self.extractive.sentences.values()] or [np.zeros((0, 1), np.float32)]
+            )
+            topics = OffTopics.load(self.settings.corpus_dir / OFFTOPIC).topics
+            self._off_topics = (
+                np.asarray(service.embeddings.embed_documents(topics), dtype=np.float32) if topics else None
+            )
+            self.shorthand = self.shorthand_words()
         self.llm = (
             LLMAnswerer(chat_model, self.extractive, timeout=self.settings.llm_timeout, model_id=model_id)
             if chat_model is not None

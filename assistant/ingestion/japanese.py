@@ -6,9 +6,11 @@ normalization is applied per token, only for matching.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
@@ -100,9 +102,29 @@ class Tokenizer:
         # spelling, search, evidence, scope, composition): 6 distinct texts on average. Only short
         # texts are kept: documents are tokenized once, at indexing.
         self._recent = lru_cache(maxsize=1024)(self._tokenize)
+        self._memo = threading.local()  # what ``remembering`` gives this thread, if anything
 
     def tokenize(self, text: str) -> list[Token]:
-        return list(self._recent(text) if len(text) <= MAX_CACHED_CHARS else self._tokenize(text))
+        used: dict[str, tuple[Token, ...]] | None = getattr(self._memo, "used", None)
+        if used is None:
+            return list(self._recent(text) if len(text) <= MAX_CACHED_CHARS else self._tokenize(text))
+        tokens = used.get(text) or self._memo.known.get(text)
+        if tokens is None:
+            tokens = self._recent(text) if len(text) <= MAX_CACHED_CHARS else self._tokenize(text)
+        used[text] = tokens
+        return list(tokens)
+
+    @contextlib.contextmanager
+    def remembering(self, known: dict[str, tuple[Token, ...]], used: dict[str, tuple[Token, ...]]) -> Iterator[None]:
+        """Within the block, in this thread only: a text ``known`` holds is not given to MeCab again,
+        and every text tokenized is put in ``used`` with its tokens (``assistant.ingestion.token_cache``
+        keeps them beside an index build for the next process)."""
+        before = getattr(self._memo, "known", None), getattr(self._memo, "used", None)
+        self._memo.known, self._memo.used = known, used
+        try:
+            yield
+        finally:
+            self._memo.known, self._memo.used = before
 
     def _tokenize(self, text: str) -> tuple[Token, ...]:
         tokens = []
