@@ -4,7 +4,8 @@ Layout under ``settings.index_dir``::
 
     CURRENT                  name of the build in use (replaced atomically at the end of a build)
     builds/<id>/             one complete build: manifest.json, corpus/ (the files it was built from),
-                             chunks.jsonl, bm25/, chroma/, lease
+                             chunks.jsonl, bm25/, chroma/, lease; tokens.json, written by the first
+                             chain that loads it (``assistant.ingestion.token_cache``)
     cache/                   passage embeddings by model and text hash (survive rebuilds)
     .build.lock              held while a build runs
 
