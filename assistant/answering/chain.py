@@ -26,6 +26,7 @@ from assistant.answering.extractive import (
     DECIDING,
     NOTHING_MORE,
     OPEN_QUESTION,
+    SITUATION,
     UNDECIDED,
     Answer,
     Citation,
@@ -66,7 +67,7 @@ if TYPE_CHECKING:  # only with an LLM configured; a plain ask never imports Lang
 # A question that points back at the previous turn: 「それは…」「その場合…」「じゃあ…」
 ASKS = re.compile(r"いつ|誰|だれ|どこ|どれ|どっち|どちら|なぜ|なんで|どう|いくら|いくつ|何|なに|なん")
 POINTS_BACK = re.compile(
-    r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|同じ|また|さらに|あと)"
+    r"^(それ|その|そう|これ|この|あれ|あの|そこ|では|じゃあ|なら|他に|ほかに|逆に|反対に|同じ|また|さらに|あと)"
 )
 # A first message made only of words that relate to something said before (「それ」「両方」「違いは？」
 # 「vs」「他には？」) or that acknowledge it (「ok」): with no conversation, nothing to search for.
@@ -424,7 +425,9 @@ class AnswerChain:
             # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
             # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
             and (
-                self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value)
+                self.out_of_scope_alone(
+                    things, turn.previous, pointing=points_back or asks_value or self.only_names_a_case(turn.question)
+                )
                 or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in things))
                 # 「その日に粗大ごみは出せる？」 after ゼロごみの日: the pointer only sets the day or place,
                 # what is asked is a thing the guideline never names; judged as it would be alone
@@ -448,11 +451,19 @@ class AnswerChain:
         if (
             self.searched_with_previous(evidence)
             or BESIDES.search(turn.question)
+            or self.only_names_a_case(turn.question)
             or self.rescued_by_previous(turn, topic, alone, combined, vector, combined_evidence)
         ):
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
+
+    def only_names_a_case(self, question: str) -> bool:
+        """Whether a follow-up is only a case (「町内会の一部の人だけが対象のイベントだったら？」「会員限定の
+        集まりのときは？」): a condition with nothing asked of it, so it asks the previous question again of
+        that case, however many words describe it. One naming a heading's subject (「共催だったら？」 after
+        後援) asks about that subject instead."""
+        return bool(SITUATION.search(question)) and not ASKS.search(question) and not self.has_topic(question)
 
     def names_what_was_said(self, turn: Turn) -> bool:
         """Whether a short follow-up asks about something the previous answer mentioned in passing: a
@@ -1417,6 +1428,9 @@ class AnswerChain:
         # words would choose what was shown again
         contrast = bool(turn.context_question and CONTRAST.search(turn.question))
 
+        # when the last answer showed the whole section, the other side is what it did not lead with
+        led = frozenset(lead_of(previous_answer(turn.history))) if contrast else frozenset()
+
         def answer(said: frozenset[str]) -> tuple[str, list[Citation]]:
             assert turn.analysis is not None
             return self.extractive.answer(
@@ -1433,6 +1447,7 @@ class AnswerChain:
                 groups=turn.groups,
                 settled=not self.heading_in_doubt(turn),
                 said=said,
+                led=led,
             )
 
         said = turn.said

@@ -236,6 +236,7 @@ class ExtractiveAnswerer:
         items: tuple[int, int] | None = None,
         groups: list[int] | None = None,
         said: frozenset[str] = frozenset(),
+        led: frozenset[str] = frozenset(),
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
@@ -245,7 +246,8 @@ class ExtractiveAnswerer:
         headings of the headed groups of a list it counts instead (their indexes); ``contrast``
         whether the sides were found by the headings that name them (else no line of differences).
         Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」).
-        Sentences in ``said`` (what the conversation already showed) come after any that are not."""
+        Sentences in ``said`` (what the conversation already showed) come after any that are not, and
+        those in ``led`` (what the last answer led with) after those only shown below it."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -257,11 +259,16 @@ class ExtractiveAnswerer:
             b.key: self.quotable(b.key, self.score_sentences(*b.key, terms, query_vector, yes_no), terms)
             for b in blocks
         }
-        if said:
+        if said or led:
             for key, sentences in scored.items():
                 text = self.section(*key).text
                 scored[key] = [
-                    replace(s, score=s.score - SAID_PENALTY) if text[s.start : s.end].strip() in said else s
+                    replace(
+                        s,
+                        score=s.score
+                        - SAID_PENALTY
+                        * ((text[s.start : s.end].strip() in said) + (text[s.start : s.end].strip() in led)),
+                    )
                     for s in sentences
                 ]
         if question.compares and len(blocks) >= 2:
@@ -410,6 +417,11 @@ class ExtractiveAnswerer:
             # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 dropped = self.other_items(blocks[0].key, lead, question.text)
+                if dropped:
+                    # the item the question names decides it (「宗教っぽい団体でもOK?」: 「・ 宗教的又は政治的色彩を
+                    # 有している。」): it leads under its list's lead-in, not after a sentence that only scored well
+                    kept = [sp for sp in lead if sp not in dropped and _in_item(first.text, sp)]
+                    lead = self.with_context(first, kept)
                 lead = [sp for sp in lead if sp not in dropped]
                 taken_by[blocks[0].key] |= dropped
             elif situation and not OPEN_QUESTION.search(question.text):  # not 「どういう場合？」: which ones

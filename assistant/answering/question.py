@@ -42,7 +42,7 @@ SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|
 # the nouns a question names the department it asks for by (「担当課は？」「所管の部署は？」): not its subject
 DEPARTMENT_WORDS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課"})
 DEFINITION = re.compile(
-    r"とは|って何|ってなに|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
+    r"とは|って何(?!か)|ってなに(?!か)|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
@@ -55,8 +55,11 @@ DESCRIBED = re.compile(
 MEANING = re.compile(r"意味|定義")
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
-    r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る)[？?]?$"
+    r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る"
+    r"|OK|ok|Ok|ＯＫ|ｏｋ|オッケー|おっけー|アリ|可能|平気|構わない|かまわない|問題ない)[？?]?$"
 )
+# 「具体例ある？」「協定の例ってなにかある？」 ask for the examples or the list, not whether there are any
+ASKS_FOR_LIST = re.compile(r"例(?!えば)|一覧|リスト")
 # 「…んだっけ？」「…でしたっけ？」 asks whether, as 「…の？」 does, unless it asks what (「後援ってなんだっけ？」)
 RECALLED = re.compile(r"っけ[？?]?$")
 ASKS_WHAT = re.compile(r"何|なに|なん|どう|どこ|どれ|どんな|どの|いつ|誰|だれ|いくら|いくつ")
@@ -495,8 +498,9 @@ def analyze(
         kind = "how-to"
     elif DEFINITION.search(text):
         kind = "definition"
-    elif (YES_NO.search(text) and not INTERROGATIVE.search(text)) or (
-        RECALLED.search(text) and not ASKS_WHAT.search(text)
+    elif not ASKS_FOR_LIST.search(text) and (
+        (YES_NO.search(text) and not INTERROGATIVE.search(text))
+        or (RECALLED.search(text) and not ASKS_WHAT.search(text))
     ):
         kind = "yes-no"
     else:

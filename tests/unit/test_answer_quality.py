@@ -1611,3 +1611,42 @@ def test_which_party_of_one_form_is_answered_by_the_sentence_that_decides(chain,
 def test_which_of_two_things_named_stays_a_comparison(chain, question):
     """Two things named beside 「どっち」 and a who-word: the question still sets them side by side."""
     assert analyze(question, chain.service.tokenizer, chain.topics).compares
+
+
+def test_a_yes_no_question_ending_in_ok_leads_with_the_item_it_names(chain):
+    """「…でもOK？」 asks whether, as 「…でもいいの？」 does: the item that decides it (政治 in 「・ 宗教的又は
+    政治的色彩を有している。」) leads under its list's lead-in, not the whole list or another sentence."""
+    answer = chain.ask("政治色のある集会に後援名義を貸してもOK？")
+    assert answer.cited_sections[0] == "3-7"
+    assert (
+        "次の項目に当てはまる場合は、後援名義を使用させることは適切でありません。\n・ 宗教的又は政治的色彩を有している。"
+        in lead(answer)
+    )
+    assert "営利" not in lead(answer) and "財政的な支援" not in lead(answer)
+
+
+def test_a_follow_up_that_only_names_a_case_asks_the_previous_question_of_it(chain):
+    """「一部の会員だけが対象の催しだったら？」 names a case and asks nothing of it: it asks again whether
+    後援名義 may be used, however many words describe the case; 「共催だったら？」 names a subject of its own."""
+    answer = chain.ask("一部の会員だけが対象の催しだったら？", turn(chain, "後援名義を使わせてはいけないのは？"))
+    assert answer.cited_sections[0] == "3-7"
+    assert "・ 特定の市民のみを対象としている。" in lead(answer)
+    assert chain.ask("共催だったら？", turn(chain, "後援ってなに")).cited_sections[0] == "3-1"
+
+
+def test_a_request_for_examples_ending_in_aru_is_no_yes_no_question(chain):
+    """「例ってある？」 after 協定 asks for the examples, which the section gives: no 「どちらとも言えません」."""
+    answer = chain.ask("例ってある？", turn(chain, "協定って何？"))
+    assert not answer.answer.startswith(UNDECIDED)
+    assert lead(answer).startswith("災害時の物資提供や施設利用についての企業との協定")
+    assert analyze("協定の例ってなにかある？").kind not in ("yes-no", "definition")
+
+
+def test_a_contrast_after_the_whole_section_was_shown_leads_with_what_the_last_answer_did_not(chain):
+    """「逆に困ることは？」 after the merits, when the last answer quoted all of Ｑ３: the sentence it did not
+    lead with (「…手間や時間がかかることもあります。」) leads, not the merits again."""
+    history = turn(chain, "協働のメリットって？")
+    assert "手間や時間がかかる" in history[1]["content"]  # shown, below the lead
+    answer = chain.ask("逆に困ることは？", history)
+    assert answer.cited_sections[0] == "6-Q3"
+    assert lead(answer).startswith("市民との協働については、手間や時間がかかることもあります。")
