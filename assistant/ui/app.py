@@ -442,6 +442,20 @@ class StaffAssistant:
 # --------------------------------------------------------------------------- layout
 
 
+def when_shown(shown_id: str, focus: str) -> str:
+    """JavaScript run after an event: once the element ``shown_id`` is on the page (Gradio draws an
+    update a few frames later), scroll it into view and focus ``#focus`` (a CSS selector's tail)."""
+    return f"""() => {{
+    const settle = (tries) => {{
+        const shown = document.getElementById({shown_id!r});
+        if (!shown || !shown.getClientRects().length) return tries > 0 && setTimeout(() => settle(tries - 1), 50);
+        shown.scrollIntoView({{block: "nearest"}});
+        document.querySelector({("#" + focus)!r})?.focus({{preventScroll: true}});
+    }};
+    settle(40);
+}}"""
+
+
 def build_app(
     chain: AnswerChain,
     feedback_store: FeedbackStore,
@@ -549,7 +563,11 @@ def build_app(
                     next_quiz = gr.Button("次の問題へ →", variant="primary", elem_id="next-question")
                     restart_quiz = gr.Button("最初からやり直す", size="sm", elem_id="new-quiz")
                     with gr.Row(visible=False, elem_id="confirm-restart") as confirm_row:
-                        gr.Markdown("今までの答えと点数は消えます。最初からやり直しますか？")
+                        gr.Markdown(
+                            # a line each: one line wrapped 「…やり直します／か？」 on a phone
+                            "今までの答えと点数は消えます。<br>最初からやり直しますか？",
+                            elem_id="confirm-restart-text",
+                        )
                         confirm_restart = gr.Button("やり直す", variant="stop", elem_id="confirm-new-quiz")
                         cancel_restart = gr.Button("続ける", elem_id="cancel-new-quiz")
 
@@ -592,7 +610,12 @@ def build_app(
                 return (*[gr.skip()] * len(chapter_outputs), gr.Tabs(selected="quiz"))
             return (*show_chapter(index + 1), gr.skip())
 
-        top_of_chapter = "() => document.getElementById('chapter-progress').scrollIntoView()"
+        # the new chapter is read from its top, and from the keyboard the focus goes there too: left on
+        # the bottom button, it was a screen below what was shown
+        top_of_chapter = (
+            "() => { document.getElementById('chapter-progress').scrollIntoView();"
+            " document.querySelector('#chapter .chapter-view')?.focus({preventScroll: true}); }"
+        )
         for button in (previous_chapter, previous_chapter_bottom):
             event = button.click(
                 lambda i: show_chapter(i - 1),
@@ -601,7 +624,7 @@ def build_app(
                 queue=False,
                 api_visibility="undocumented",
             )
-            if button is previous_chapter_bottom:  # the new chapter is read from its top
+            if button is previous_chapter_bottom:
                 event.then(None, js=top_of_chapter)
         for button in (next_chapter, next_chapter_bottom):
             event = button.click(
@@ -665,11 +688,17 @@ def build_app(
             )
 
         app.load(for_the_user, None, [insights_tab, logout], queue=False, api_visibility="undocumented")
-        restart_quiz.click(ask_restart, [quiz], quiz_outputs, queue=False, api_visibility="undocumented")
-        confirm_restart.click(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented")
+        # The question is shown and answered where the button was pressed, as the chat's 会話をクリア
+        # asks: on a phone it came below the screen's edge, and the focus stayed on the button.
+        restart_quiz.click(ask_restart, [quiz], quiz_outputs, queue=False, api_visibility="undocumented").then(
+            None, js=when_shown("confirm-restart", "cancel-new-quiz")
+        )
+        confirm_restart.click(start_quiz, None, quiz_outputs, queue=False, api_visibility="undocumented").then(
+            None, js=when_shown("quiz-question", "quiz-answer textarea")
+        )
         cancel_restart.click(
             lambda: gr.Row(visible=False), None, [confirm_row], queue=False, api_visibility="undocumented"
-        )
+        ).then(None, js=when_shown("new-quiz", "new-quiz"))
         grade.click(
             grade_quiz,
             [quiz, quiz_answer],

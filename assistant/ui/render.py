@@ -168,7 +168,7 @@ def guide_html(documents: Sequence[Document]) -> str:
     return (
         '<div class="guide">'
         f'<section class="guide-section" tabindex="-1" aria-label="選んだ項目">{notice_html(BROWSE_PLACEHOLDER)}</section>'
-        f'<nav class="guide-toc" aria-label="目次">{toc_html(documents)}</nav>'
+        f'<nav class="guide-toc" tabindex="-1" aria-label="目次">{toc_html(documents)}</nav>'
         "</div>"
     )
 
@@ -188,13 +188,17 @@ def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence
     """The chat's frame: the conversation (drawn by ``static/chat.js``), example questions for an
     empty conversation, the question box and, with several documents, which one to answer from.
     会話をクリア ends the conversation, under its last answer: away from 送信, and on a phone it
-    takes no row of its own under the question box."""
+    takes no row of its own under the question box; it asks first, as the quiz's 最初からやり直す does."""
     buttons = "".join(f'<button type="button" class="example">{escape(q)}</button>' for q in examples)
     return f"""<div class="chat-app">
 <div class="chat-log" role="log" aria-label="会話" aria-live="polite">
 <div class="chat-empty"><p class="chat-welcome">協働ガイドラインについて、何でも質問してください。</p>
 <p class="hint">例（押すと、そのまま質問します）</p><div class="examples">{buttons}</div></div>
-<div class="chat-end" hidden><button type="button" class="clear-button">会話をクリア</button></div>
+<div class="chat-end" hidden><button type="button" class="clear-button">会話をクリア</button>
+<div class="confirm-clear" role="group" aria-label="会話をクリアしますか" hidden>
+<p><span>今までの質問と回答は消えます。</span><span>会話をクリアしますか？</span></p>
+<button type="button" class="confirm-clear-button">クリアする</button><button type="button" class="cancel-clear-button">続ける</button>
+</div></div>
 </div>
 <form class="chat-form">
 <label class="visually-hidden" for="question-input">質問</label>
@@ -209,7 +213,7 @@ def chat_shell_html(examples: Sequence[str], max_chars: int, documents: Sequence
 
 def chapter_html(document: Document, chapter_id: str) -> str:
     """A whole chapter for reading through: every section in order, with its text."""
-    parts = ['<article class="chapter-view">']
+    parts = ['<article class="chapter-view" tabindex="-1">']  # focused when a chapter is turned to
     for section in document.sections:
         if document.ancestors(section.section_id)[0].section_id != chapter_id:
             continue

@@ -373,14 +373,24 @@ def test_a_missing_detail_is_said_first_in_the_chat(page):
     assert chips(page.locator(TURNS).last) == ["3-3"]
 
 
-def test_how_a_misspelt_question_was_read_is_said_above_the_answer(page):
-    """A reader meets 「…」を「…」として調べました before the quotes it explains, not below them."""
-    ask(page, "協動の相手ってどんな人たち？")
-    turn = page.locator(TURNS).last
-    note = turn.locator(".answer-notes .notice")
-    assert note.all_inner_texts() == ["「協動」を「協働」として調べました。"]
-    assert note.bounding_box()["y"] < turn.locator(".answer-text").bounding_box()["y"]
-    assert not turn.locator(".answer-extra .notice").count()
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_how_a_misspelt_question_was_read_is_said_above_the_answer_and_set_apart(browser, server, scheme):
+    """A reader meets 「…」を「…」として調べました before the quotes it explains, not below them, and
+    tells it from the guideline's words: in dark mode its grey was hardly other than the answer's white."""
+    with open_page(browser, server, scheme=scheme) as page:
+        ask(page, "協動の相手ってどんな人たち？")
+        turn = page.locator(TURNS).last
+        note = turn.locator(".answer-notes .notice")
+        assert note.all_inner_texts() == ["「協動」を「協働」として調べました。"]
+        assert note.bounding_box()["y"] < turn.locator(".answer-text").bounding_box()["y"]
+        assert not turn.locator(".answer-extra .notice").count()
+        looks = note.evaluate(
+            """e => { const s = getComputedStyle(e), a = getComputedStyle(e.closest('.bot').querySelector('.answer-text'));
+                      return {size: parseFloat(s.fontSize), answer: parseFloat(a.fontSize),
+                              tint: s.backgroundColor, bubble: getComputedStyle(e.closest('.bot')).backgroundColor}; }"""
+        )
+        assert looks["size"] < looks["answer"], looks
+        assert looks["tint"] not in ("rgba(0, 0, 0, 0)", looks["bubble"]), looks
 
 
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
@@ -395,6 +405,18 @@ def test_out_of_scope_question_abstains_with_nearest_sections(page):
     turn.get_by_role("button", name="ガイドラインの目次を開く").click()
     page.locator("#guide .guide-toc a[data-section='3-7']").wait_for()
     assert page.get_by_role("tab", name="ガイドラインを読む").get_attribute("aria-selected") == "true"
+
+
+def test_the_contents_opened_from_the_keyboard_take_the_focus(page):
+    """「ガイドラインの目次を開く」 goes with the chat's tab: the focus fell to the page's body, and the
+    next Tab started again from the top of the page instead of going into the contents."""
+    ask(page, OUT_OF_SCOPE)
+    page.locator(TURNS).last.get_by_role("button", name="ガイドラインの目次を開く").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement !== document.body", timeout=5_000)
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "目次"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#guide .guide-toc') && document.activeElement.tagName") == "A"
 
 
 @pytest.mark.parametrize("size", VIEWPORTS)
@@ -518,10 +540,22 @@ def test_clearing_the_conversation_is_offered_under_its_last_answer(browser, ser
         last, box = page.locator(TURNS).last.bounding_box(), clear.bounding_box()
         form = page.locator("#chat-app .chat-form").bounding_box()
         assert box["y"] >= last["y"] + last["height"] and box["y"] + box["height"] <= form["y"]
-        screenshot(page, f"{size}-clear.png")
+        # it asks first, as the quiz's 最初からやり直す does: one press lost the whole conversation
         clear.click()
+        question = page.get_by_role("group", name="会話をクリアしますか")
+        assert "今までの質問と回答は消えます。" in question.inner_text() and seen(question)
+        assert short_last_lines(question.locator("p"), most=3) == []  # 「…クリアしま／すか？」 on a phone
+        assert page.evaluate("document.activeElement.textContent") == "続ける"  # the safe choice
+        screenshot(page, f"{size}-clear.png")
+        page.keyboard.press("Enter")
+        assert page.locator(TURNS).count() == 2 and question.is_hidden()
+        assert page.evaluate("document.activeElement.textContent") == "会話をクリア"
+        clear.click()
+        question.get_by_role("button", name="クリアする").click()
         assert page.locator(TURNS).count() == 0 and clear.is_hidden()
         assert page.get_by_role("button", name="委託と補助の違いは？").is_visible()  # the examples again
+        ask(page, COVERED)  # the next conversation offers 会話をクリア again, not the question
+        assert clear.is_visible() and question.is_hidden()
 
 
 # --------------------------------------------------------------------------- 3. rating
@@ -553,6 +587,9 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     first.get_by_role("button", name="コメントを送る").click()
     first.locator(".rating-status").get_by_text("コメントを保存しました").wait_for()
     assert said_of_rating(first) == ["コメントを保存しました。ご協力ありがとうございます。"]
+    # the saved comment is not left in the box to be sent again; the focus stays on its answer
+    assert first.get_by_role("button", name="コメントを送る").is_hidden()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答１"
     with sqlite3.connect(feedback_db) as conn:
         rows = conn.execute(
             "SELECT rating, comment, citations FROM feedback WHERE question = '委託と補助の違いは？'"
@@ -561,9 +598,13 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     assert rows[0][:2] == ("down", "補助・助成の説明も欲しい")
     assert '"section_id"' in rows[0][2]
     screenshot(page, "rated.png")
+    first.get_by_role("button", name="👍 役に立った").click()  # rated again: an empty box for a new comment
+    first.locator(".rating-status").get_by_text("評価（👍）を保存しました").wait_for()
+    assert first.locator(".comment-input").input_value() == ""
+    assert first.get_by_role("button", name="コメントを送る").is_visible()
     page.reload()  # the rating is kept with the conversation, and said in one line
     page.locator(TURNS).nth(1).wait_for()
-    assert said_of_rating(page.locator(TURNS).first) == ["評価済み：👎 役に立たなかった（押し直すと変更できます）"]
+    assert said_of_rating(page.locator(TURNS).first) == ["評価済み：👍 役に立った（押し直すと変更できます）"]
 
 
 def test_answers_are_reached_with_the_keyboard(page):
@@ -576,7 +617,7 @@ def test_answers_are_reached_with_the_keyboard(page):
             reached = True
             break
     assert reached, "Shift+Tab from the question box reaches the answer"
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答 1"
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答１"
 
 
 def test_an_example_pressed_from_the_keyboard_leaves_the_focus_on_its_answer(page):
@@ -586,7 +627,7 @@ def test_an_example_pressed_from_the_keyboard_leaves_the_focus_on_its_answer(pag
     example.focus()
     page.keyboard.press("Enter")
     page.locator(f"{TURNS} .source-button").first.wait_for()
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答 1"
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答１"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.classList.contains('source-button')")
 
@@ -611,6 +652,8 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
                 "n => document.querySelector('#chapter-progress').innerText.includes(`第${n}章／全６章`)", arg=chapter
             )
             assert in_viewport(page, "#chapter-progress")
+            # and the focus with it: left on the bottom button, Tab went on from a screen below
+            page.wait_for_function("() => document.activeElement.matches('#chapter .chapter-view')")
         assert bottom.inner_text() == "理解度クイズへ進む →"
         bottom.click()
         quiz_tab = page.get_by_role("tab", name="理解度クイズ")
@@ -652,14 +695,25 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
             )
             assert page.locator("#self-mark").is_hidden()
 
-        page.locator("#new-quiz").click()  # asks first: progress is not wiped by one tap
+        page.locator("#new-quiz").focus()  # asks first: progress is not wiped by one tap
+        page.keyboard.press("Enter")
         page.locator("#confirm-restart").wait_for()
-        page.locator("#cancel-new-quiz").click()
+        # the question is seen and answered where the button was pressed (below the phone's screen
+        # before), the focus on 続ける as under the chat's 会話をクリア
+        page.wait_for_function("() => document.activeElement.id === 'cancel-new-quiz'")
+        assert in_viewport(page, "#confirm-restart")
+        said = page.locator("#confirm-restart").get_by_text("今までの答えと点数は消えます。")
+        assert said.bounding_box()["width"] > PHONE["width"] / 2, "one character a line beside the buttons"
+        assert short_last_lines(said) == []
+        page.keyboard.press("Enter")
         page.locator("#confirm-restart").wait_for(state="hidden")
         assert "第２問" in page.locator("#quiz-progress").inner_text()
-        page.locator("#new-quiz").click()
+        page.wait_for_function("() => document.activeElement.id === 'new-quiz'")
+        page.keyboard.press("Enter")
         page.locator("#confirm-new-quiz").click()
         page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第１問')")
+        page.wait_for_function("() => document.activeElement.matches('#quiz-answer textarea')")  # not the body
+        assert in_viewport(page, "#quiz-question")
 
 
 # --------------------------------------------------------------------------- 5, 6, 8. contrast, Japanese, axe
@@ -686,6 +740,8 @@ def visit_every_tab(page):
     page.locator(f"{TURNS} .source-view mark").first.wait_for()
     page.locator(TURNS).last.get_by_role("button", name="👍 役に立った").click()
     page.locator(f"{TURNS} .rating-status").get_by_text("保存しました").wait_for()
+    page.get_by_role("button", name="会話をクリア").click()  # its question, 「クリアする」 in red
+    page.get_by_role("button", name="クリアする").wait_for()
     yield "質問する"
     page.get_by_role("tab", name="ガイドラインを読む").click()
     page.locator("#guide .guide-toc a[data-section='3-7']").click()
@@ -698,6 +754,8 @@ def visit_every_tab(page):
     page.locator("#quiz-answer textarea").fill("市民と市が対等な立場で協力すること")
     page.locator("#grade").click()
     page.locator("#quiz-result .verdict").wait_for()
+    page.locator("#new-quiz").click()  # its question: Gradio's red 「やり直す」 was under 4.5:1
+    page.locator("#confirm-restart").wait_for()
     yield "理解度クイズ"
 
 
@@ -858,6 +916,7 @@ def test_conversation_survives_a_reload_and_empty_questions_are_ignored(page):
     ask(page, "それはお金の支援もありますか？")  # and the follow-up still has its context
     assert ABSTENTION_TEXT not in last_answer(page)
     page.locator(".clear-button").click()
+    page.get_by_role("button", name="クリアする").click()
     assert page.locator(TURNS).count() == 0
     page.reload()
     page.get_by_role("button", name="委託と補助の違いは？").wait_for()

@@ -153,6 +153,16 @@ async function rate(turn, node, rating, comment) {
   status.textContent = result.message; // one line: what was saved, or why not
   if (!result.saved) return;
   const commentForm = node.querySelector(".comment-form");
+  if (comment) {
+    // a saved comment leaves the box: kept there, its text looked unsent and 「コメントを送る」
+    // saved it again. Rating the answer again offers an empty box.
+    const hadFocus = commentForm.contains(document.activeElement);
+    commentForm.querySelector(".comment-input").value = "";
+    commentForm.hidden = true;
+    if (hadFocus) node.querySelector(".bot").focus({ preventScroll: true });
+    reveal(status);
+    return;
+  }
   commentForm.hidden = false;
   reveal(commentForm); // the mark, the message and the comment box in view, on a phone too
 }
@@ -287,9 +297,20 @@ function whereNext(turn) {
   next.append(make("p", "hint", hint));
   const contents = make("button", "contents-button", "ガイドラインの目次を開く");
   contents.type = "button";
-  contents.addEventListener("click", () => document.getElementById("tab-browse-button")?.click());
+  contents.addEventListener("click", () => {
+    document.getElementById("tab-browse-button")?.click();
+    // the pressed button is gone with its tab: the focus goes to the contents, not to the page's body
+    focusWhenShown("#guide .guide-toc");
+  });
   next.append(contents);
   return next;
+}
+
+// Focus an element of another tab once Gradio has shown that tab (a few frames after the click).
+function focusWhenShown(selector, tries = 40) {
+  const target = document.querySelector(selector);
+  if (target && target.getClientRects().length) target.focus();
+  else if (tries > 0) setTimeout(() => focusWhenShown(selector, tries - 1), 50);
 }
 
 // Pasted elsewhere an answer has no source buttons: it names its sources in a last line.
@@ -304,7 +325,7 @@ function renderTurn(turn, index) {
   user.append(make("span", "visually-hidden", "質問："), make("span", "question-text", turn.question));
   const bot = make("div", "bubble bot");
   bot.tabIndex = 0;
-  bot.setAttribute("aria-label", `回答 ${index + 1}`);
+  bot.setAttribute("aria-label", `回答${fullWidth(index + 1)}`);
   bot.append(make("div", "answer-notes"), make("p", "answer-text"), make("div", "answer-extra"));
   node.append(user, bot);
   renderAnswer(turn, node);
@@ -323,6 +344,7 @@ async function ask(text) {
   if (!question || busy) return;
   busy = true;
   sendButton.disabled = true;
+  askToClear(false, false); // a new question answers 続ける
   const turn = { question, answer: "", pending: true };
   turns.push(turn);
   // an example pressed from the keyboard hides with the rest of the first screen: its answer takes
@@ -409,9 +431,24 @@ box.addEventListener("keydown", (event) => {
 for (const example of element.querySelectorAll(".example")) {
   example.addEventListener("click", () => ask(example.textContent));
 }
-element.querySelector(".clear-button").addEventListener("click", () => {
+// 会話をクリア asks first, as the quiz's 最初からやり直す does: one press lost the whole conversation.
+const clearButton = element.querySelector(".clear-button");
+const confirmClear = element.querySelector(".confirm-clear");
+function askToClear(asking, moveFocus = true) {
+  confirmClear.hidden = !asking;
+  clearButton.hidden = asking;
+  if (!moveFocus) return;
+  // on 続ける, the safe choice, while asking; back on 会話をクリア when it was not cleared
+  (asking ? confirmClear.querySelector(".cancel-clear-button") : clearButton).focus({ preventScroll: true });
+  reveal(asking ? confirmClear : clearButton);
+}
+clearButton.addEventListener("click", () => askToClear(true));
+confirmClear.querySelector(".cancel-clear-button").addEventListener("click", () => askToClear(false));
+confirmClear.addEventListener("keydown", (event) => event.key === "Escape" && askToClear(false));
+confirmClear.querySelector(".confirm-clear-button").addEventListener("click", () => {
   turns = [];
   saveTurns();
+  askToClear(false, false);
   renderAll();
   box.focus();
 });
