@@ -164,6 +164,10 @@ STRUCTURE_WORDS = frozenset(
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
+# the second-ranked section is quoted in a block of its own when the ranking barely tells it from the
+# first (its score within this share of the first's) and its best sentence answers at least as well: two
+# sources that both answer; closer calls than this on dev were mostly a neighbour that only adds noise
+SECOND_BLOCK_SCORE_SHARE = 0.98
 COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
@@ -706,6 +710,13 @@ class AnswerChain:
                 # 「レジ袋削減でお店と結んだ取り決めは、協働の形態でいうとどれに当たる？」: the case the
                 # question names is quoted beside the form it asks which one of
                 turn.blocks += [h for h in turn.hits[1:3] if self.names_case(turn.question, h.key)][:1]
+            # (not after 「…以外には？」, whose blocks ``besides`` chooses from what was not shown yet)
+            if len(turn.blocks) == 1 and not (
+                turn.analysis.asks_department
+                or turn.analysis.defined
+                or (turn.context_question and BESIDES.search(turn.question))
+            ):
+                turn.blocks = self.both_answer(turn, terms, yes_no) or turn.blocks
         chapter = None
         if not (turn.analysis.compares or turn.analysis.asks_department or turn.analysis.kind == "which"):
             chapter = self.named_chapter(turn.question)
@@ -842,6 +853,22 @@ class AnswerChain:
         turn.missing = "・".join(d.name for d in missing[:2])
         turn.scope = self.scope_features(turn)
         return turn
+
+    def both_answer(self, turn: Turn, terms: dict[str, float], yes_no: bool) -> list[SectionHit] | None:
+        """The first two sections, each in a block of its own, when the second deserves one: the ranking
+        barely tells them apart (``SECOND_BLOCK_SCORE_SHARE``) and its best sentence answers the question
+        at least as well as the first's (the evidence the rerank step weighed); the one that answers
+        better leads. 「住民と組むと手間ばっかり増えない？」: Ｑ３'s 「手間や時間がかかることもあります。」
+        leads, and Ｑ７'s advice follows."""
+        if len(turn.hits) < 2 or turn.hits[0].score <= 0:
+            return None
+        first, second = turn.hits[:2]
+        if second.score < SECOND_BLOCK_SCORE_SHARE * first.score:
+            return None
+        best = [self.extractive.best_sentence(h, terms, turn.alone_vector, yes_no) for h in (first, second)]
+        if best[0] is None or best[1] is None or best[1].score < best[0].score:
+            return None
+        return [second, first] if best[1].score > best[0].score else [first, second]
 
     def counted_elsewhere(self, turn: Turn) -> SectionHit | None:
         """A retrieved section that states the number asked of the thing the question counts, when the
@@ -1203,6 +1230,16 @@ class AnswerChain:
         sides = turn.analysis.sides
         topics = self.side_topics(turn)
         judged = [topic for topic in topics if not self.names_only_known(topic)]
+        if (
+            not judged
+            and turn.hits
+            and all(self.heading_section(side, turn, set()) is None for side in sides)
+            and self.names_every_side(turn.hits[0], sides)
+        ):
+            # 「ボラさんと町内会、それぞれの強みは？」: no heading names a side, and the section that
+            # answers the whole question speaks of every side (第２章 １（１）); each side searched alone
+            # would find a case that merely mentions it
+            return [turn.hits[0]]
         vectors = self.embed(turn, judged)  # embedded by ``resolve`` already
         together = 0  # sides whose heading is a side's already chosen: 「実行委員会と協議会」, both （２）
         for i, side in enumerate(sides):
@@ -1237,6 +1274,19 @@ class AnswerChain:
             if hit not in chosen:
                 chosen.append(hit)
         return chosen
+
+    def names_every_side(self, hit: SectionHit, sides: list[str]) -> bool:
+        """Whether the section speaks of each side: it uses the words (or glossary readings) that carry
+        at least half of the side's IDF weight. A shared common word is not enough: 第２章 ２ uses the 市民
+        and 対応 of 「市民提案への対応の留意点」 but not its 提案 or 留意."""
+
+        def spoken_of(side: str) -> bool:
+            weights = {t: self.idf.get(t, 0.0) for t in self.asked_lemmas(side)}
+            total = sum(weights.values())
+            return total > 0 and sum(w for t, w in weights.items() if t in terms) >= 0.5 * total
+
+        terms = self._section_terms.get(hit.key, frozenset())
+        return all(spoken_of(side) for side in sides)
 
     def side_topics(self, turn: Turn) -> list[str]:
         """Each part's topic, when the question asks two things the guideline may or may not cover."""

@@ -417,6 +417,25 @@ def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
     assert answer.answer.count("担当：清掃事業課") == 2
 
 
+def test_a_second_section_that_answers_better_gets_a_block_of_its_own_and_leads(chain):
+    """The ranking barely tells Ｑ７ from Ｑ３ for 「手間ばかり増える」, and Ｑ３'s best sentence answers it
+    better: both are quoted, Ｑ３'s 「手間や時間がかかることもあります。」 first.
+    「下請け」 is answered by （５）委託 alone: the next section does not answer it as well."""
+    answer = chain.ask("市民と一緒にやると手間ばかり増えるんじゃない？")
+    assert answer.cited_sections == ["6-Q3", "6-Q7"]
+    assert answer.answer.startswith("市民との協働については、手間や時間がかかることもあります。")
+    assert "■ 第６章 Ｑ７" in answer.answer
+    assert chain.ask("NPOは市の下請けみたいな立場なの？").cited_sections == ["3-5"]
+
+
+def test_sides_no_heading_names_are_answered_by_the_one_section_speaking_of_both(chain):
+    """「町内会と企業の違いは？」: no heading names either side, and 第２章 １（１） speaks of both; each side
+    searched alone found a case that merely mentions 町内会 (まちづくりトーク) as an unrelated second block."""
+    answer = chain.ask("町内会と企業の違いは？")
+    assert answer.cited_sections == ["2-1-1"]
+    assert "町内会や自治会は" in answer.answer and "企業は、" in answer.answer
+
+
 def test_each_sides_attribute_leads_a_two_part_question(chain):
     answer = chain.ask("委託と補助、それぞれ注意することは？")
     first = answer.answer.splitlines()[0]
