@@ -857,9 +857,10 @@ class AnswerChain:
     def both_answer(self, turn: Turn, terms: dict[str, float], yes_no: bool) -> list[SectionHit] | None:
         """The first two sections, each in a block of its own, when the second deserves one: the ranking
         barely tells them apart (``SECOND_BLOCK_SCORE_SHARE``) and its best sentence answers the question
-        at least as well as the first's (the evidence the rerank step weighed); the one that answers
-        better leads. 「住民と組むと手間ばっかり増えない？」: Ｑ３'s 「手間や時間がかかることもあります。」
-        leads, and Ｑ７'s advice follows."""
+        at least as well as the first's (the evidence the rerank step weighed). The first still leads: a
+        better sentence score alone is weak evidence (「お金のこととか期間とか、最初にはっきりさせておくべき？」
+        scores Ｑ２'s 「最初は、難しいと…」 above （２）'s 「…期間…を明確にしてください。」). 「住民と組むと手間
+        ばっかり増えない？」: Ｑ７'s advice, then Ｑ３'s 「手間や時間がかかることもあります。」."""
         if len(turn.hits) < 2 or turn.hits[0].score <= 0:
             return None
         first, second = turn.hits[:2]
@@ -868,7 +869,7 @@ class AnswerChain:
         best = [self.extractive.best_sentence(h, terms, turn.alone_vector, yes_no) for h in (first, second)]
         if best[0] is None or best[1] is None or best[1].score < best[0].score:
             return None
-        return [second, first] if best[1].score > best[0].score else [first, second]
+        return [first, second]
 
     def counted_elsewhere(self, turn: Turn) -> SectionHit | None:
         """A retrieved section that states the number asked of the thing the question counts, when the

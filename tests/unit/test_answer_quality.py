@@ -417,14 +417,13 @@ def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
     assert answer.answer.count("担当：清掃事業課") == 2
 
 
-def test_a_second_section_that_answers_better_gets_a_block_of_its_own_and_leads(chain):
+def test_a_second_section_that_answers_as_well_gets_a_block_of_its_own(chain):
     """The ranking barely tells Ｑ７ from Ｑ３ for 「手間ばかり増える」, and Ｑ３'s best sentence answers it
-    better: both are quoted, Ｑ３'s 「手間や時間がかかることもあります。」 first.
+    at least as well: it is quoted beside the first, so staff see 「手間や時間がかかることもあります。」.
     「下請け」 is answered by （５）委託 alone: the next section does not answer it as well."""
     answer = chain.ask("市民と一緒にやると手間ばかり増えるんじゃない？")
-    assert answer.cited_sections == ["6-Q3", "6-Q7"]
-    assert answer.answer.startswith("市民との協働については、手間や時間がかかることもあります。")
-    assert "■ 第６章 Ｑ７" in answer.answer
+    assert answer.cited_sections == ["6-Q7", "6-Q3"]
+    assert "■ 第６章 Ｑ３" in answer.answer and "手間や時間がかかることもあります。" in answer.answer
     assert chain.ask("NPOは市の下請けみたいな立場なの？").cited_sections == ["3-5"]
 
 
