@@ -1234,6 +1234,7 @@ class AnswerChain:
         if (
             not judged
             and turn.hits
+            and len(sides) >= 2  # 「業者に丸投げするのと何が違うの？」 leaves the other side implicit
             and all(self.heading_section(side, turn, set()) is None for side in sides)
             and self.names_every_side(turn.hits[0], sides)
         ):
