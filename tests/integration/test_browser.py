@@ -254,6 +254,27 @@ def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
 
 
+def test_in_a_short_window_the_rating_row_leaves_the_answer_in_view(browser, server):
+    """A laptop zoomed to 200 % is 683×384 CSS px: the chat log is a few lines tall, and the rating
+    row kept at its bottom covered the answer's first lines."""
+    with open_page(browser, server, {"width": 683, "height": 384}) as page:
+        ask(page, LONG)
+        page.evaluate("window.scrollTo(0, 0)")
+        hit = (
+            page.locator(TURNS)
+            .last.locator(".answer-text")
+            .evaluate(
+                """e => { const range = document.createRange();
+                      range.setStart(e.firstChild, 0);
+                      range.setEnd(e.firstChild, 1);
+                      const r = range.getBoundingClientRect();
+                      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                      return hit ? hit.className : null; }"""
+            )
+        )
+        assert hit == "answer-text", f"the answer's first character is under {hit!r}"
+
+
 def test_buttons_side_by_side_are_one_height(page):
     """Gradio's bottom margin on every button but a row's last made the last one 4 px taller than its
     neighbours: the third example on the first screen, and 「出典 N件 ↓」 in a long answer's rating row."""
