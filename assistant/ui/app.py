@@ -442,6 +442,21 @@ class StaffAssistant:
 # --------------------------------------------------------------------------- layout
 
 
+# After 採点する the result comes into view and its verdict takes the focus: it is read out, and Tab
+# goes on into the result (the focus stayed on 採点する, above what was shown). Gradio draws the new
+# result a few frames after the event.
+SHOW_VERDICT = """() => {
+    document.getElementById("quiz-result").scrollIntoView({block: "start"});
+    const settle = (tries) => {
+        const verdict = document.querySelector("#quiz-result .verdict");
+        if (!verdict) return tries > 0 && setTimeout(() => settle(tries - 1), 50);
+        verdict.tabIndex = -1;
+        verdict.focus({preventScroll: true});
+    };
+    settle(40);
+}"""
+
+
 def when_shown(shown_id: str, focus: str) -> str:
     """JavaScript run after an event: once the element ``shown_id`` is on the page (Gradio draws an
     update a few frames later), scroll it into view and focus ``#focus`` (a CSS selector's tail)."""
@@ -704,7 +719,7 @@ def build_app(
             [quiz, quiz_answer],
             [quiz, quiz_status, quiz_result, self_mark_row],
             api_visibility="undocumented",
-        ).then(None, js="() => document.getElementById('quiz-result').scrollIntoView({block: 'start'})")
+        ).then(None, js=SHOW_VERDICT)
         mark_right.click(
             lambda s: mark(s, True),
             [quiz],

@@ -691,6 +691,8 @@ def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browse
             "() => document.querySelector('#quiz-result').getBoundingClientRect().top < innerHeight / 2"
         )
         assert in_viewport(page, "#quiz-result .verdict"), "the verdict comes into view by itself"
+        # and takes the focus: read out, and Tab goes on into the result rather than from 採点する above it
+        page.wait_for_function("() => document.activeElement.matches('#quiz-result .verdict')")
         assert case.reference_answer in page.locator("#quiz-result .reference").inner_text()
         assert page.locator("#quiz-result details mark").count() >= 1  # the evidence, marked
         assert "単語F1" not in page.content()
