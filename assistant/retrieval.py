@@ -69,6 +69,10 @@ def without_partners(query: str) -> tuple[str, list[str]]:
     return PARTNERS.sub("、", text), found
 
 
+# a partner that is the question's topic (「町内会って市内にいくつある？」「ＮＰＯとは？」): what it asks about
+PARTNER_TOPIC = re.compile(rf"^(?:{PARTNERS.pattern})(?:って|とは|は)", re.I)
+
+
 def char_ngrams(text: str, n: int = 2) -> list[str]:
     folded = fold(text)
     if len(folded) < n:
@@ -204,7 +208,8 @@ class HybridRetriever(BaseRetriever):
         nearest: list[tuple[int, float]] | None = None,
     ) -> dict[str, list[tuple[int, float]]]:
         """Each ranking's (section position, score) list, best first; ``doc_ids``: only those documents;
-        ``nearest``: the index's nearest chunks to the query, if already asked."""
+        ``nearest``: the index's nearest chunks to ``dense_text(query)``, if already asked (the
+        dense ranking's text; ``query_vector`` is the query's own, for the listed questions)."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -213,10 +218,12 @@ class HybridRetriever(BaseRetriever):
         if mode in ("hybrid", "dense"):
             best: dict[int, float] = {}
             asks = mode == "hybrid" and len(self._asked_rows) > 0
-            if query_vector is None and (nearest is None or asks):
+            dense_text = self.dense_text(query)
+            if query_vector is None and ((nearest is None and dense_text == query) or asks):
                 query_vector = self.embeddings.embed_query(query)
             if nearest is None:
-                nearest = self.index.dense(query_vector, self.candidates, doc_ids)
+                vector = query_vector if dense_text == query else self.embeddings.embed_query(dense_text)
+                nearest = self.index.dense(vector, self.candidates, doc_ids)
             for pos, similarity in nearest:
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))
@@ -247,6 +254,20 @@ class HybridRetriever(BaseRetriever):
                 for name, ranking in ranked.items()
             }
         return ranked
+
+    def dense_text(self, query: str) -> str:
+        """The query as the dense ranking reads it: a partner it names beside what it asks read as the
+        general 相手 the rules are written with (「ＮＰＯに業務をまる投げしてもいい？」 → 「相手に業務を…」).
+        A partner's name brings its own meaning into the question's vector: 団体 drew questions about a
+        group's strength or workload to （５）相手方の固定化を避ける, whose text names 団体, and ＮＰＯ drew
+        「…まる投げしてもいい？」 to the case of an ＮＰＯ (第５章（７）). A partner that is the question's
+        topic (「町内会って…」), or all it names (a comparison's side 「ＮＰＯみたいな団体」), is what is asked."""
+        text = unicodedata.normalize("NFKC", query)
+        rest, partners = without_partners(query)
+        if not partners or PARTNER_TOPIC.search(text) or not self.tokenizer.content_lemmas(rest):
+            return query
+        # ボランティア団体, 相手の団体, 団体さん: one 相手
+        return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", text, flags=re.I)
 
     def asked(self, query_vector: list[float]) -> list[tuple[int, float]]:
         """[(section position, similarity)] of the section with the listed question nearest the query,

@@ -392,7 +392,9 @@ class AnswerChain:
         parts = self.side_queries(turn) if turn.analysis.compares else []
         if turn.analysis.asks_other_parts:
             parts = list(dict.fromkeys(parts + turn.analysis.sides))
-        vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts)
+        # the dense ranking's reading of the question (a partner named read as 相手) in the same call
+        dense = [self.service.retriever.dense_text(text) for text in filter(None, [turn.question, combined])]
+        vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts + dense)
         turn.part_vectors = [vectors[part] for part in parts] if self._off_topics is not None else []
         turn.alone_vector = turn.query_vector = vectors[turn.question]
         turn.alone_evidence = self.evidence(turn, turn.question)
@@ -1325,7 +1327,7 @@ class AnswerChain:
         """Whether the guideline covers one part of a comparison or two-part question that names
         something it never uses (公用車, 残業代): judged as that part asked alone would be (its
         asked-for details aside, ``topic``), the scope model finds it in scope."""
-        hits = self.search(turn, topic)
+        hits = self.search(turn, topic, part=True)
         evidence = self.evidence(turn, topic)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
@@ -1347,7 +1349,7 @@ class AnswerChain:
             if case is not None:
                 best, named = case, False
         if best is None:
-            found = self.search(turn, side, k=3)
+            found = self.search(turn, side, k=3, part=True)
             best = next((h.key for h in found if h.key in pool and h.key not in taken), None)
             if best is None:
                 best = next((h.key for h in found if h.key not in taken), None)
@@ -1405,16 +1407,24 @@ class AnswerChain:
         return turn.nearest[text]
 
     def search(
-        self, turn: Turn, text: str, k: int | None = None, previous: list[tuple[str, str]] | None = None
+        self,
+        turn: Turn,
+        text: str,
+        k: int | None = None,
+        previous: list[tuple[str, str]] | None = None,
+        part: bool = False,
     ) -> list[SectionHit]:
-        """The retriever's best sections for ``text``, from the turn's embedding and nearest chunks."""
+        """The retriever's best sections for ``text``, from the turn's embedding and nearest chunks;
+        ``part``: one side or part of a question, whose partner (「ＮＰＯみたいな団体」) is what it names,
+        so its dense ranking reads it as typed."""
+        dense = text if part else self.service.retriever.dense_text(text)
         return self.service.retriever.search(
             text,
             k=k,
             query_vector=self.embed(turn, [text])[text],
             previous=previous,
             doc_ids=turn.doc_ids,
-            nearest=self.nearest(turn, text),
+            nearest=self.nearest(turn, dense),
         )
 
     def evidence(self, turn: Turn, query: str) -> float:

@@ -1137,6 +1137,14 @@ def test_marunage_written_in_kana_is_read_as_the_glossary_reads_it(chain, questi
     assert "下請けではありません" in lead(answer)
 
 
+def test_a_partner_named_says_who_not_what_in_the_dense_ranking_too(chain):
+    """「ＮＰＯに…全部投げ…」 asks whether work may be handed over whole: answered from （５）委託, not from
+    the case of an ＮＰＯ (第５章（７）) that the word ＮＰＯ drew the question's vector to."""
+    answer = chain.ask("ＮＰＯに仕事を全部投げちゃってもいいのかな")
+    assert answer.cited_sections[0] == "3-5"
+    assert "全部又は一部を委託する" in answer.answer
+
+
 def lead(answer) -> str:
     """What an answer opens with: its text before the first ■ block."""
     return answer.answer.split("\n\n")[0]

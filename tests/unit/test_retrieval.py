@@ -126,6 +126,32 @@ def test_a_partner_named_counts_once_in_the_keyword_rankings(service):
     assert service.retriever.hit(ranked[0][0], 0.0, {}, {}).section_id == "5-5"
 
 
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("ＮＰＯに業務をまる投げしてもいい？", "相手に業務をまる投げしてもいい?"),
+        ("相手の団体さんが慣れてないときは？", "相手が慣れてないときは?"),
+        ("ボランティア団体との協定", "相手との協定"),
+        # the partner is what is asked about: its topic, or all the question names
+        ("町内会って市内にいくつある？", "町内会って市内にいくつある？"),
+        ("ＮＰＯとは？", "ＮＰＯとは？"),
+        ("ＮＰＯなどの団体", "ＮＰＯなどの団体"),
+        ("委託の注意点は？", "委託の注意点は？"),
+    ],
+)
+def test_the_dense_ranking_reads_a_partner_named_as_the_general_partner(service, question, read):
+    assert service.retriever.dense_text(question) == read
+
+
+def test_a_partner_named_does_not_draw_the_dense_ranking_to_a_case_of_that_partner(service):
+    """ＮＰＯ says who would be handed the work, 全部投げ what is asked: （５）委託 leads, not the case of
+    an ＮＰＯ (第５章（７）), which the question's own vector ranked first by the meaning ＮＰＯ brings."""
+    question = "ＮＰＯに仕事を全部投げちゃってもいいのかな"
+    assert service.retriever.search(question, k=1)[0].section_id == "3-5"
+    dense = service.retriever.rankings(question, mode="dense")["dense"]
+    assert service.retriever.hit(dense[0][0], 0.0, {}, {}).section_id != "5-7"
+
+
 def test_departments_are_searchable(service):
     """Chapter 5 names each example's department; the two of 危機管理室 come first."""
     top = [h.section_id for h in service.retriever.search("危機管理室の協働の取組は？", k=2)]
