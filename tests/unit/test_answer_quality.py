@@ -1145,6 +1145,14 @@ def test_a_partner_named_says_who_not_what_in_the_dense_ranking_too(chain):
     assert "全部又は一部を委託する" in answer.answer
 
 
+def test_meddling_in_a_partners_way_is_read_as_their_initiative(chain):
+    """口をはさむ is the other side of 「相手方の主体性を尊重することが大切です。」 (the glossary reads it as
+    主体性): answered from 第２章 １（３）, not from （２）'s 「市の理論を押し付ける…」."""
+    answer = chain.ask("団体のやり方に市が口をはさみすぎるのはよくない？")
+    assert answer.cited_sections[0] == "2-1-3"
+    assert answer.answer.startswith("協働に当たっては、相手方の主体性を尊重することが大切です。")
+
+
 def lead(answer) -> str:
     """What an answer opens with: its text before the first ■ block."""
     return answer.answer.split("\n\n")[0]
