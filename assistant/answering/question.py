@@ -94,6 +94,9 @@ class DetailKind:
     # asked only of a case the answer quotes (a chapter-5 example: who exactly, which place); elsewhere
     # (「会場の借り方」) not named as missing, and never what a question's scope is judged without
     of_case: bool = False
+    # what states it in words, when it is asked by its noun and not by an interrogative: 「確認の頻度は？」
+    # is answered by 「随時、…確認してください。」, 「何年おきに？」 only by a number
+    prose: str = ""
 
 
 # A count of things in general, which a list's items answer (not 何部, 何人).
@@ -114,6 +117,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ("頻度", "周期"),
         r"何(年|か月|ヶ月|カ月)(ごと|毎|に一度|に1回|おき)",
         rf"{NUM}+\s*(年|か月|ヶ月)(ごと|毎|に一度|おき)|毎年|毎月|年{NUM}+回",
+        prose=r"随時|定期的|常時|一定期間ごと|例年",
     ),
     # a time of day (opening hours) is no deadline: 「何時から？」 (stated by an hour, or as a deadline was)
     DetailKind("時刻・時間帯", (), r"何時(から|まで|に|頃|ごろ)?", rf"{NUM}+\s*(時|：|:)|{DEADLINE}"),
@@ -398,8 +402,13 @@ class Detail:
         noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value."""
         if self.value.search(text):
             return True
+        if self.needs_value:
+            return False
+        kind = KIND_BY_LABEL.get(self.kind)
+        if kind is not None and kind.prose and re.search(kind.prose, text):
+            return True
         folded = normalize(text)
-        return not self.needs_value and any(normalize(w) in folded for w in self.words)
+        return any(normalize(w) in folded for w in self.words)
 
 
 @dataclass(frozen=True)

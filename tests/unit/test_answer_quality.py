@@ -975,6 +975,15 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     assert not age.supplied_by("平成２５年７月から始まりました。")  # a date counts nothing
 
 
+def test_a_frequency_asked_by_its_noun_is_stated_in_words_and_asked_by_an_interrogative_only_by_a_number():
+    often = analyze("途中経過の確認ってどのくらいの頻度ですればいい？").details[0]
+    assert often.supplied_by("事業期間が長期に及ぶ場合は、随時、互いに進捗状況を確認してください。")
+    assert not often.supplied_by("進捗等の状況に応じて、相手方と相談しながら柔軟に対応してください。")
+    interval = analyze("見直しって何年おきにやればいい？").details[0]
+    assert not interval.supplied_by("一定期間ごとに見直しを行うなど")
+    assert interval.supplied_by("３年ごとに見直しを行います。")
+
+
 @pytest.mark.parametrize(
     ("question", "text", "states"),
     [
