@@ -359,6 +359,9 @@ HOW_MUCH = re.compile(
 MODIFIES = frozenset("のにをでへ")
 # 何 + a counter: 何歳, 何部, 何世帯, 何種類 — a number is asked for, stated as a number of that counter.
 COUNTER = "具体的な数値"
+# 何年も is "for years" and 何年か "some years" (「何年か続けて…」「何人かで回ってる」): no number is asked;
+# 「何日かかる？」 and 「何年か教えて」 do ask one
+INDEFINITE = r"(?!も|か(?!か|を|は|が|って|[、。？?]|$|教|知|分|わか|決|確|調|聞))"
 
 
 @dataclass(frozen=True)
@@ -691,7 +694,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             details[i] = replace(d, name=f"{name}が{how_much.group(3)}か", needs_value=True, also=span)
     named = len(details)
     for kind in DETAIL_KINDS:
-        match = re.search(f"({kind.asks})(?!も)", text)  # 何年も is "for years", not a question
+        match = re.search(f"({kind.asks}){INDEFINITE}", text)
         if match is None or any(a < match.end() and match.start() < b for d in details for a, b in (d.span, d.also)):
             continue  # 「何年ごと」 asks one interval, not also a period (何年)
         # 「周期は何年？」「期限は何日前？」: the noun just named is asked for its value, whatever its kind

@@ -953,6 +953,8 @@ def test_asked_details_are_named_in_the_questions_words(question, kind, named):
         "何度も相談しているのに話が進まない",  # 何度も is "again and again", no number asked
         "集団回収を推進しているのは何課？",  # which department, not how many
         "協働で事業をやる前に、何準備すればいい？",  # 何 + a verbal noun: what, not how many
+        "何年か続けて一緒に事業をやっていく形ってある？",  # 何年か is "some years", no number asked
+        "市は手伝い役として何年か関わる予定。これって何ていう形態？",
     ],
 )
 def test_no_detail_is_asked(question):
@@ -973,6 +975,13 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     age = analyze("パトロール隊は何歳から？").details[0]
     assert age.supplied_by("１８歳以上の方") and age.supplied_by("十八歳から")
     assert not age.supplied_by("平成２５年７月から始まりました。")  # a date counts nothing
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"), [("協定の準備って何日かかる？", "何日"), ("登録できるのは何年か教えて", "何年")]
+)
+def test_a_number_asked_with_ka_is_still_asked(question, asked):
+    assert any(asked in d.name for d in analyze(question).details)
 
 
 def test_a_frequency_asked_by_its_noun_is_stated_in_words_and_asked_by_an_interrogative_only_by_a_number():
