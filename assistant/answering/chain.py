@@ -425,15 +425,17 @@ class AnswerChain:
         # a follow-up asking a value by an interrogative (「返事もらえるまで何日くらいかかる？」 after 後援)
         # leans on the conversation as a pointer does: the thing it is asked of was just discussed
         asks_value = any(d.needs_value and not d.words for d in turn.analysis.details)
+        # a follow-up that only describes a case (「入場料で稼ぐのが目的のコンサートだったら？」) asks the
+        # previous question again of that case: the scene's words are new by nature, so they do not make
+        # it out of scope; only its meaning does (「年休を半日だけ取るときは？」 is the city's other business)
+        case = self.only_names_a_case(turn.question)
         if (
             not turn.analysis.asks_department
             # by its words, or by its meaning: clearly nearer the city's other business than any
             # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
             # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
             and (
-                self.out_of_scope_alone(
-                    things, turn.previous, pointing=points_back or asks_value or self.only_names_a_case(turn.question)
-                )
+                (not case and self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value))
                 or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in things))
                 # 「その日に粗大ごみは出せる？」 after ゼロごみの日: the pointer only sets the day or place,
                 # what is asked is a thing the guideline never names; judged as it would be alone

@@ -1686,6 +1686,18 @@ def test_a_follow_up_that_only_names_a_case_asks_the_previous_question_of_it(cha
     assert chain.ask("共催だったら？", turn(chain, "後援ってなに")).cited_sections[0] == "3-1"
 
 
+def test_a_follow_up_describing_a_case_in_new_words_is_not_refused_for_them(chain):
+    """「選挙の応援活動だったら？」 after the fields of 協働 asks the previous question again of that case:
+    its scene's words (選挙, 応援) are new by nature and do not make it out of scope. A case from the
+    city's other business (「年休を半日だけ取るときは？」) is still refused, by its meaning."""
+    history = turn(chain, "協働に向いてる分野ってどんなの？")
+    answer = chain.ask("選挙の応援活動だったら？", history)
+    assert answer.cited_sections and answer.cited_sections[0] == "6-Q8"
+    assert "政治活動" in answer.answer
+    refused = chain.ask("年休を半日だけ取るときは？", turn(chain, "委託の場合の責任は？"))
+    assert refused.answer.startswith(ABSTENTION_TEXT) and not refused.cited_sections
+
+
 def test_a_request_for_examples_ending_in_aru_is_no_yes_no_question(chain):
     """「例ってある？」 after 協定 asks for the examples, which the section gives: no 「どちらとも言えません」."""
     answer = chain.ask("例ってある？", turn(chain, "協定って何？"))
