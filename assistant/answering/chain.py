@@ -459,7 +459,7 @@ class AnswerChain:
         if (
             self.searched_with_previous(evidence)
             or BESIDES.search(turn.question)
-            or self.only_names_a_case(turn.question)
+            or case  # only a case: asked again of it (above)
             or self.rescued_by_previous(turn, topic, alone, combined, vector, combined_evidence)
         ):
             turn.context_question = context
