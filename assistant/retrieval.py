@@ -102,18 +102,6 @@ class SectionHit:
     def key(self) -> tuple[str, str]:
         return (self.doc_id, self.section_id)
 
-    @property
-    def dense_rank(self) -> int | None:
-        return self.ranks.get("dense")
-
-    @property
-    def bm25_rank(self) -> int | None:
-        return self.ranks.get("words")
-
-    @property
-    def bm25_score(self) -> float | None:
-        return self.scores.get("words")
-
     def to_json(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id,

@@ -1755,14 +1755,3 @@ class AnswerChain:
             if chunk.turn is not None:
                 assert chunk.turn.answer is not None
                 yield chunk.turn.answer
-
-
-def build_chain(chain: AnswerChain) -> Runnable:
-    """The LangChain runnable: ``{"question", "history"}`` → ``Answer``."""
-    return (
-        RunnableLambda(
-            lambda x: Turn(x["question"], list(x.get("history") or []), doc_ids=frozenset(x.get("doc_ids") or ()))
-        )
-        | chain.runnable
-        | RunnableLambda(lambda chunk: chunk.turn.answer)
-    )

@@ -263,12 +263,7 @@ class ExtractiveAnswerer:
             for key, sentences in scored.items():
                 text = self.section(*key).text
                 scored[key] = [
-                    replace(
-                        s,
-                        score=s.score
-                        - SAID_PENALTY
-                        * ((text[s.start : s.end].strip() in said) + (text[s.start : s.end].strip() in led)),
-                    )
+                    replace(s, score=s.score - SAID_PENALTY * times_shown(text[s.start : s.end].strip(), said, led))
                     for s in sentences
                 ]
         if question.compares and len(blocks) >= 2:
@@ -870,6 +865,13 @@ def decides(sentence: str) -> bool:
 
 
 SAID_PENALTY = 2.0  # below any sentence not yet shown: 「ほかには？」 and a yes/no follow-up want what is new
+
+
+def times_shown(quote: str, *shown: Collection[str]) -> int:
+    """In how many of ``shown`` (the last answer's quotes, its lead) ``quote`` already appeared."""
+    return sum(quote in quotes for quotes in shown)
+
+
 DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the asked detail leads
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"

@@ -109,10 +109,6 @@ class Document:
             return f"{self.title} {name}第{last.label}項"
         return f"{self.title} {name}{last.heading}"
 
-    def leaves(self) -> list[Section]:
-        parents = {s.parent for s in self.sections}
-        return [s for s in self.sections if s.section_id not in parents]
-
 
 def section_label(document: Document, section_id: str) -> str:
     """A short name for a source button: ``第３章（７）後援``, ``第１章 ２（２）時代背景``."""

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from assistant.answering.chain import Turn, build_chain
+from assistant.answering.chain import Turn
 from assistant.answering.extractive import (
     ABSTENTION_TEXT,
     MAX_QUESTION_CHARS,
@@ -148,8 +148,10 @@ def test_answers_carry_their_contexts_with_scores(chain):
 
 
 def test_the_langchain_runnable(chain):
-    answer = build_chain(chain).invoke({"question": "共催とはどんな形態？", "history": []})
-    assert answer.cited_sections[0] == "3-1"
+    """``ask`` is one ``invoke`` of the graph; the graph is an ordinary LangChain runnable."""
+    result = chain.runnable.invoke(Turn("共催とはどんな形態？", []))
+    assert result.turn.answer.cited_sections[0] == "3-1"
+    assert [step.name for step in chain.runnable.bound.steps] == ["resolve", "retrieve", "rerank", "compose", "check"]
 
 
 @pytest.mark.parametrize(

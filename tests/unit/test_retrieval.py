@@ -34,7 +34,7 @@ def test_each_mode_uses_only_its_rankings(service):
     assert all(set(h.ranks) == {"dense"} for h in dense)
     assert all(h.ranks and "dense" not in h.ranks for h in bm25)
     assert any(set(h.ranks) == {"dense", "words", "chars"} for h in hybrid)
-    ranks = [h.dense_rank for h in dense]
+    ranks = [h.ranks.get("dense") for h in dense]
     assert ranks == sorted(ranks)
 
 
@@ -67,7 +67,7 @@ def test_fusion_by_hand(service):
     # section 1: 1/(10+2) + 2/(10+1) = 0.2652; section 2: 2/(10+2) = 0.1667; section 0: 1/(10+1) = 0.0909
     assert [h.section_id for h in fused] == [retriever.hit(i, 0, {}, {}).section_id for i in (1, 2, 0)]
     assert fused[0].score == pytest.approx(1 / 12 + 2 / 11)
-    assert (fused[0].dense_rank, fused[0].bm25_rank, fused[0].bm25_score) == (2, 1, 5.0)
+    assert (fused[0].ranks["dense"], fused[0].ranks["words"], fused[0].scores["words"]) == (2, 1, 5.0)
 
 
 def test_a_zero_weight_turns_a_ranking_off(service):
