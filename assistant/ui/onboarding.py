@@ -308,6 +308,5 @@ def grade_answer(
 <ul class="phrases">{"".join(_keyword_item(m) for m in matches)}</ul>
 <p class="quiz-heading">模範解答</p><p class="reference">{escape(case.reference_answer)}</p>
 <p class="quiz-heading">根拠となるガイドラインの箇所（色の付いた部分が模範解答のもとになった文です）</p>{"".join(gold)}
-<p class="hint">{escape(GRADING_RULE)}</p>
 </div>"""
     return QuizResult(new_state, html, unsure)

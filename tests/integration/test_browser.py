@@ -661,6 +661,23 @@ def quiz_case(page):
     return next(c for c in load_dataset(DEFAULT_DATASET) if c.question == question)
 
 
+def test_the_grading_rule_is_said_once_above_the_quiz_not_under_each_result(page):
+    """採点のしかた stands above the first question; every result repeated its three sentences
+    under the evidence, the same words again at the end of each question."""
+    page.get_by_role("tab", name="新人研修").click()
+    page.get_by_role("tab", name="理解度クイズ").click()
+    page.locator("#quiz-question .quiz-question").wait_for()
+    for n in "１２":
+        page.locator("#quiz-answer textarea").fill("市民と市が対等な立場で協力すること")
+        page.locator("#grade").click()
+        page.locator("#quiz-result .verdict").wait_for()
+        assert "採点のしかた" not in page.locator("#quiz-result").inner_text()
+        assert page.locator("#tab-onboarding").inner_text().count("採点のしかた") == 1
+        if n == "１":
+            page.locator("#next-question").click()
+            page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第２問')")
+
+
 def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browser, server):
     with open_page(browser, server, PHONE) as page:
         page.get_by_role("tab", name="新人研修").click()
