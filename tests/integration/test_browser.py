@@ -414,6 +414,22 @@ def test_how_a_misspelt_question_was_read_is_said_above_the_answer_and_set_apart
         assert looks["tint"] not in ("rgba(0, 0, 0, 0)", looks["bubble"]), looks
 
 
+def test_a_refusal_opens_with_the_refusal_and_says_how_it_was_read_beside_what_to_try(page):
+    """A refusal opened with 「「コウエン」を「後援」として調べました。」, a remark about the search
+    before the reader knew there was no answer. The refusal comes first; the reading sits with
+    what to try next, where it explains the miss (公園 was meant) and what to retype."""
+    ask(page, "コウエンの駐車場どこ？")
+    turn = page.locator(TURNS).last
+    assert last_answer(page).startswith(ABSTENTION_TEXT)
+    assert not turn.locator(".answer-notes .notice").count()
+    said = turn.locator(".bot").inner_text().strip()
+    assert said.startswith(ABSTENTION_TEXT), said[:80]
+    where = turn.locator(".where-next")
+    assert where.locator(".notice").all_inner_texts() == ["「コウエン」を「後援」として調べました。"]
+    note, hint = where.locator(".notice").bounding_box(), where.locator(".hint").bounding_box()
+    assert note["y"] < hint["y"], "the reading comes just before 「言葉を変えて質問し直すか…」"
+
+
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
     ask(page, OUT_OF_SCOPE)
     assert ABSTENTION_TEXT in last_answer(page)

@@ -198,9 +198,11 @@ async function copyText(text, button) {
 function renderAnswer(turn, node) {
   const bubble = node.querySelector(".bot");
   bubble.querySelector(".answer-text").textContent = turn.pending ? THINKING : turn.answer;
-  // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains
-  const notes = bubble.querySelector(".answer-notes");
-  notes.replaceChildren(...(turn.pending ? [] : (turn.notes || []).map((note) => make("p", "notice", note))));
+  // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains;
+  // a refusal opens with the refusal itself, and the reading goes down to what to try next, where
+  // it tells why (「コウエン」 read as 「後援」, not 公園) and what to type differently
+  const notes = (turn.pending ? [] : turn.notes || []).map((note) => make("p", "notice", note));
+  bubble.querySelector(".answer-notes").replaceChildren(...(turn.abstained ? [] : notes));
   bubble.classList.toggle("pending", Boolean(turn.pending));
   bubble.classList.toggle("error", Boolean(turn.error));
   bubble.setAttribute("aria-busy", String(Boolean(turn.pending)));
@@ -233,7 +235,7 @@ function renderAnswer(turn, node) {
     openSource(turn, node, null, link.dataset.doc || "", link.dataset.section);
   });
   extra.append(view);
-  if (turn.abstained) extra.append(whereNext(turn));
+  if (turn.abstained) extra.append(whereNext(turn, notes));
   if (turn.error) return;
 
   const actions = make("div", "answer-actions");
@@ -289,8 +291,9 @@ function renderAnswer(turn, node) {
 }
 
 // After "not found" the staff member is not left at a dead end: what to try, and the contents.
-function whereNext(turn) {
+function whereNext(turn, notes) {
   const next = make("div", "where-next");
+  next.append(...notes);
   const hint = (turn.sources || []).length
     ? "言葉を変えて質問し直すか、上の近い箇所やガイドラインの目次から探してください。"
     : "言葉を変えて質問し直すか（例：略語や話し言葉をガイドラインの言葉に）、ガイドラインの目次から探してください。";
