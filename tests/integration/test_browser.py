@@ -956,6 +956,30 @@ def test_on_a_phone_headings_and_contents_entries_break_between_words(browser, s
 # --------------------------------------------------------------------------- 7. small things
 
 
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_lost_answer_says_so_and_keeps_the_question_to_send_again(browser, server, size):
+    """With the network gone the answer came back empty, with 👍/👎 under nothing and the question
+    wiped from the box: it says what happened, offers no rating, and Enter sends the question again."""
+    question = "委託とは？"
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        page.route(
+            "**/gradio_api/**", lambda route: route.abort() if route.request.method == "POST" else route.continue_()
+        )
+        ask(page, question)
+        turn = page.locator(TURNS).last
+        assert last_answer(page) == "エラーが発生しました。時間をおいてもう一度お試しください。"
+        assert turn.locator(".rate-button, .copy-button").count() == 0
+        assert page.locator("#question-input").input_value() == question
+        page.unroute("**/gradio_api/**")
+        page.locator("#question-input").press("Enter")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#chat-app .turn').length === 2"
+            " && !document.querySelector('#chat-app .bot.pending')"
+        )
+        assert "委託" in last_answer(page) and page.locator(TURNS).last.locator(".rate-button").count() == 2
+        assert page.locator(f"{TURNS} .question-text").all_inner_texts() == [question, question]
+
+
 def test_conversation_survives_a_reload_and_empty_questions_are_ignored(page):
     box = page.locator("#question-input")
     for empty in ("", "   ", "\n"):

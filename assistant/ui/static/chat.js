@@ -370,8 +370,13 @@ async function ask(text) {
       node.querySelector(".answer-text").textContent = result.answer || THINKING;
       result = await server.progress({ answer_id: result.answer_id });
     }
+    // a request the network lost resolves with no answer rather than throwing: it showed an empty
+    // answer with 👍/👎 under it
+    if (typeof result?.answer !== "string") throw new Error("no answer");
   } catch {
     result = { question, answer: FAILED, error: true };
+    // sending again is one press of Enter, not retyping the question
+    if (!box.value.trim()) box.value = question;
   }
   Object.assign(turn, result, { pending: false, rating: null });
   renderAnswer(turn, node);
