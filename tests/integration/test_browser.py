@@ -657,6 +657,42 @@ def test_answers_are_reached_with_the_keyboard(page):
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "回答１"
 
 
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two computed ``rgb(…)`` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_box_reached_with_tab_is_ringed_plainly(browser, server, scheme):
+    """Tab into the question box or the quiz's answer showed Gradio's ring: #eff6ff on white, and in
+    dark mode the border's own grey. The ring must stand out from the box (3:1, as for any focus)."""
+    ring = """e => { const s = getComputedStyle(e);
+                     return {shadow: s.boxShadow, outline: s.outlineStyle, background: s.backgroundColor}; }"""
+    with open_page(browser, server, scheme=scheme) as page:
+        seen = []
+        page.locator(".send-button").focus()
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate("document.activeElement.id") == "question-input"
+        seen.append(page.locator("#question-input").evaluate(ring))
+        page.get_by_role("tab", name="新人研修").click()
+        page.get_by_role("tab", name="理解度クイズ").click()
+        page.locator("#grade").focus()
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate("document.activeElement.matches('#quiz-answer textarea')")
+        seen.append(page.locator("#quiz-answer textarea").evaluate(ring))
+        for box in seen:
+            colour = re.match(r"rgba?\([^)]*\)", box["shadow"])
+            assert colour and " 3px" in box["shadow"], box
+            assert _contrast(colour.group(0), box["background"]) >= 3, box
+
+
 def test_an_example_pressed_from_the_keyboard_leaves_the_focus_on_its_answer(page):
     """The examples disappear with the first screen once one is asked: the focus fell to the page's
     body, and the next Tab started again from the tabs at the top."""
