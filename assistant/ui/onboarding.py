@@ -210,11 +210,17 @@ def _polarity(tokens: Sequence[Token], lemmas: Sequence[str]) -> bool | None:
     return None
 
 
+def _said_alike(lemma: str, answer_tokens: Sequence[Token], reference_tokens: Sequence[Token]) -> bool:
+    """Whether the answer uses the word, negated as the model answer has it (if it has it)."""
+    said = _polarity(answer_tokens, [lemma])
+    expected = _polarity(reference_tokens, [lemma])
+    return said is not None and (expected is None or said == expected)
+
+
 def match_keywords(text: str, reference: str, keywords: Sequence[str], tokenizer: Tokenizer) -> list[KeywordMatch]:
     """Each keyword of the model answer against the learner's answer, word by word on lemmas
     (fugashi), so 「伝えて」 matches 「伝える」; a keyword said the opposite way is caught."""
     answer_tokens = tokenizer.tokenize(text)
-    answer_lemmas = {t.lemma for t in answer_tokens}
     reference_tokens = tokenizer.tokenize(reference)
     matches = []
     for phrase in keywords:
@@ -225,10 +231,16 @@ def match_keywords(text: str, reference: str, keywords: Sequence[str], tokenizer
             continue
         # as written counts whole: alone, a phrase may be cut into other words than in a sentence
         # (「見回り」 alone is not the 見回り of 「ごみステーションの見回りをして」 to MeCab)
-        found = 1.0 if written else sum(lemma in answer_lemmas for lemma in lemmas) / len(lemmas)
         expected = _polarity(reference_tokens, lemmas)
         if expected is None:
             expected = _polarity(tokenizer.tokenize(phrase), lemmas)
+        # a word of the keyword counts when said the model answer's way: 「わからない」 earned half a
+        # step (△) towards 「理由を分かりやすく説明」 and was told 「もう一歩」
+        found = (
+            1.0
+            if written
+            else sum(_said_alike(lemma, answer_tokens, reference_tokens) for lemma in lemmas) / len(lemmas)
+        )
         said = _polarity(answer_tokens, lemmas)
         matches.append(KeywordMatch(phrase, found, said is not None and said != expected))
     return matches

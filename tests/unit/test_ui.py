@@ -434,6 +434,15 @@ def test_evidence_sentences_of_a_model_answer(guideline, section_id, reference, 
         ("財政的な支援がある", "財政的な支援等はありません。", ["財政的な支援"], [1.0], [True]),
         # a double negative is an affirmative
         ("相談しなければならない", "相談します。", ["相談"], [1.0], [False]),
+        # a word of the keyword said the other way is no part of it: 「わからない」 was △ and もう一歩
+        ("わからない", "理由を分かりやすく説明しなければなりません。", ["理由を分かりやすく説明"], [0.0], [False]),
+        (
+            "理由を説明しない",
+            "理由を分かりやすく説明しなければなりません。",
+            ["理由を分かりやすく説明"],
+            [0.0],
+            [True],
+        ),
     ],
 )
 def test_keywords_match_on_lemmas_and_notice_negation(answer, reference, keywords, found, reversed_):
