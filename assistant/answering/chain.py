@@ -123,6 +123,8 @@ CONVERSATIONAL = frozenset(
 ASKS_WHO = re.compile(r"(どこ|誰|だれ|何処)(が|から)")
 # who a thing just mentioned is with (「協定の相手は？」「後援はどこの団体？」): that one's party, not the form's
 ASKS_PARTY = re.compile(r"どこ|誰|だれ|何処")
+# 「協定はどこと結んだの？」「誰と協定を…」: asked with whom, not where or by whom
+WITH_WHOM = re.compile(r"(どこ|誰|だれ|何処)と")
 # what 「Xも…？」 asks when it asks whether X belongs to what was just listed
 BELONGS = frozenset({"入る", "含む", "含める", "対象", "該当", "当てはまる", "参加", "加わる"})
 PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
@@ -476,22 +478,28 @@ class AnswerChain:
     def names_what_was_said(self, turn: Turn) -> bool:
         """Whether a short follow-up asks about something the previous answer mentioned in passing: a
         heading's subject (協定) that the answer's text uses though its sections are not about it
-        (レジ袋削減's 「…と自主協定を結んでいます。」), as the first of 「協定の相手は？」's 「…の…」; a bare noun
+        (レジ袋削減's 「…と自主協定を結んでいます。」), asked who it is with: 「協定の相手は？」, and as the
+        topic or object of the question, 「協定はどこと結んだの？」「誰と協定を結んでるの？」; a bare noun
         just used refers back to it, as 「その」 would. A definition (「協定とは？」) asks about the
         term itself."""
         assert turn.analysis is not None
         if turn.analysis.defined or turn.analysis.compares or not turn.previous:
             return False
         tokens = self.service.tokenizer.tokenize(turn.question)
-        if len(tokens) < 3 or tokens[0].lemma not in self.topics or tokens[1].surface != "の":
+        # the thing asked about: the first noun, after a question word asking with whom (「誰と」)
+        first = 2 if len(tokens) > 2 and ASKS_PARTY.fullmatch(tokens[0].surface) and tokens[1].surface == "と" else 0
+        if len(tokens) < first + 3 or tokens[first].lemma not in self.topics:
             return False
-        if tokens[2].lemma not in PARTIES and not ASKS_PARTY.search(turn.question):
-            return False  # 「後援の条件は？」 after a case under 後援 asks about 後援 itself, not that one
+        if tokens[first + 1].surface == "の":
+            if tokens[first + 2].lemma not in PARTIES and not ASKS_PARTY.search(turn.question):
+                return False  # 「後援の条件は？」 after a case under 後援 asks about 後援 itself, not that one
+        elif tokens[first + 1].surface not in ("は", "って", "を") or not WITH_WHOM.search(turn.question):
+            return False
         if len(self.service.tokenizer.content_lemmas(turn.question)) > RESCUED_TERMS:
             return False
         said = set(self.service.tokenizer.content_lemmas(" ".join(content_sentences(previous_answer(turn.history)))))
         titles = set().union(*(self.extractive.title_terms(*key) for key in turn.previous))
-        return tokens[0].lemma in said - titles
+        return tokens[first].lemma in said - titles
 
     def sets_scene(self, question: str) -> bool:
         """Whether the question's pointer only says when or where (「その日に」「その会場で」: 「その」,
