@@ -300,9 +300,12 @@ class ExtractiveAnswerer:
                 else s
                 for s in scored[blocks[0].key]
             ]
-        described = question.described or (question.defined if context_question else "")
+        pair = self.pair_heading(question, blocks[0].key)
+        described = question.described or (question.defined if context_question or pair else "")
         defined = set(self.tokenizer.content_lemmas(described)) if described else set()
-        if defined and defined <= self.title_terms(*blocks[0].key) and not question.compares:
+        if (pair and not question.defined) or (
+            defined and defined <= self.title_terms(*blocks[0].key) and not question.compares
+        ):
             # 「後援ってどういう意味？」「協定ってそもそもどういうやり方？」, and 「協定とは？」 after 「協定って
             # どんな例がある？」: the sentence saying what the section's subject is leads, not the one its other
             # words favour (意味 or やり方 in a sentence on judging, the earlier question's examples)
@@ -318,9 +321,14 @@ class ExtractiveAnswerer:
             text = first.text
             rest = self.asked_of_topic(question.text)
             terms_of = dict(zip(self.sentences[blocks[0].key].spans, self.sentences[blocks[0].key].terms, strict=True))
+            heading = self.title_terms(*blocks[0].key)
             scored[blocks[0].key] = [
                 replace(s, score=s.score + WHO_BONUS)
-                if any(m.group(0) not in question.text for m in PARTY.finditer(text[s.start : s.end]))
+                if any(
+                    # a party the heading names (協議会 of 実行委員会・協議会) is what is asked about, not who
+                    m.group(0) not in question.text and not set(self.tokenizer.content_lemmas(m.group(0))) <= heading
+                    for m in PARTY.finditer(text[s.start : s.end])
+                )
                 and (not rest or rest & terms_of[(s.start, s.end)])
                 else s
                 for s in scored[blocks[0].key]
@@ -615,6 +623,20 @@ class ExtractiveAnswerer:
             return []
         return headings
 
+    def pair_heading(self, question: Question, key: tuple[str, str]) -> bool:
+        """Whether the question names a heading that joins things with ・, or one of them (実行委員会 of
+        （２）実行委員会・協議会), and asks what it is or who takes part in it: the sentence naming one beside
+        the other (「実行委員会は…また、協議会は…」) says how they differ, while what the thing is and who
+        provides for it is what the section says both are (「市民と市とが資金や人的資源を出し合って…」)."""
+        title = self.section(*key).title
+        if "・" not in title or ASKS_CONTENTS.search(question.text):
+            return False
+        if question.defined:
+            return set(self.tokenizer.content_lemmas(question.defined)) <= self.title_terms(*key)
+        return bool(PROVIDED_BY.search(question.text)) and bool(
+            self.title_terms(*key) & set(self.tokenizer.content_lemmas(question.text))
+        )
+
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは
         or ends in a noun and です (「…財政支援する形態です。」「…名を連ねることです。」), or None."""
@@ -826,6 +848,8 @@ NEGATIVE_TEXT = re.compile(r"ない|なく|ません|ず[、。に]")
 PARTY = re.compile(
     r"[^\s、。・「」（）]*(団体|会員|ボランティア|町内会|自治会|企業|学校|ＮＰＯ|事業者|協議会|連合会|協会|センター|住民|個人|スーパー)"
 )
+# who takes part or provides (「誰が出すの」「どこから集めるの」)
+PROVIDED_BY = re.compile(r"誰|だれ|どなた|どこ(から|が)")
 WHO_BONUS = 1.0  # above any sentence's own score: a sentence naming a party leads
 # A question asking what something contains (「ガイドラインには何が書いてある？」), and a sentence that denies.
 ASKS_CONTENTS = re.compile(r"(何|なに|なん|どんなこと|どういうこと)(が|を)?(書|載|示|定|まとめ|わか|分か)")

@@ -506,6 +506,19 @@ def test_a_question_asking_what_a_heading_is_leads_with_its_definition(chain, qu
     assert lead in chain.ask(question).answer.split("\n\n")[0]
 
 
+@pytest.mark.parametrize("question", ["実行委員会って何？", "協議会とは？", "実行委員会・協議会ってなに？"])
+def test_a_definition_of_what_a_heading_joins_with_a_dot_leads_with_what_the_section_says_both_are(chain, question):
+    """（２）実行委員会・協議会: 「実行委員会は…期間を限定した組織…。また、協議会は…」 names the thing asked
+    and says how the two differ; what it is, is the definition of both."""
+    assert lead(chain.ask(question)).startswith("市民と市とが資金や人的資源を出し合って")
+
+
+def test_who_provides_for_one_of_a_headings_pair_leads_with_what_the_section_says_both_are(chain):
+    """「実行委員会の費用は誰が出すの？」: who provides for a 実行委員会 is in the definition of both kinds, not in
+    the sentence on how long a 実行委員会 lasts beside a 協議会."""
+    assert "資金や人的資源を出し合って" in lead(chain.ask("実行委員会の費用は誰が出すの？"))
+
+
 def test_a_yes_no_question_leads_with_the_sentence_that_speaks_of_what_it_asks(chain):
     # 「相手方は、安上がりの下請けではありません。」 decides by its ending; the question asks about 責任
     text = chain.ask("じゃあ事故の責任は相手側にあるの？", turn(chain, "委託ってどんな形態？")).answer
@@ -1439,6 +1452,9 @@ def test_asked_for_examples_of_what_was_just_defined_a_case_leads(chain):
         ("レジ袋削減の取組は？", "協定の相手は？", "5-9", "事業者と自主協定を結んでいます"),
         ("障がい者ＩＴ学習支援ってどんな事業？", "協定の相手は？", "5-14", "パートナーシップ協定"),
         ("リーダー養成事業って？", "後援の相手は？", "5-15", "子ども会育成連絡協議会の後援"),
+        # asked with whom, of the thing as the question's topic or object
+        ("レジ袋削減の取組は？", "協定はどこと結んだの？", "5-9", "事業者と自主協定を結んでいます"),
+        ("障がい者ＩＴ学習支援ってどんな事業？", "誰と協定を結んでるの？", "5-14", "パートナーシップ協定"),
     ],
 )
 def test_the_party_of_a_thing_the_last_answer_mentioned_is_that_cases(chain, first, question, section, quoted):
