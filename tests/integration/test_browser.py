@@ -987,6 +987,18 @@ def test_on_a_phone_headings_and_contents_entries_break_between_words(browser, s
         entries = page.locator("#guide .guide-toc a").all()
         assert len(entries) >= 53
         assert [lines for entry in entries for lines in short_last_lines(entry, most=1)] == []
+        # a wrapped entry's next line hangs in from its first: at the edge, 「なくす啓発事業」 under
+        # 「（７）女性に対する暴力を」 began left of the bracket and read as an entry of its own
+        flush = page.evaluate(
+            """() => [...document.querySelectorAll('#guide .guide-toc a')].filter(a => {
+                const lines = a.getClientRects(), em = parseFloat(getComputedStyle(a).fontSize);
+                return lines.length > 1 && [...lines].slice(1).some(l => l.left < lines[0].left + em / 2);
+            }).map(a => a.innerText)"""
+        )
+        wrapped = page.evaluate(
+            "() => [...document.querySelectorAll('#guide .guide-toc a')].filter(a => a.getClientRects().length > 1).length"
+        )
+        assert wrapped >= 3 and flush == [], (wrapped, flush)
 
 
 # --------------------------------------------------------------------------- 7. small things
