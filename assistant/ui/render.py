@@ -217,7 +217,9 @@ def chapter_html(document: Document, chapter_id: str) -> str:
     for section in document.sections:
         if document.ancestors(section.section_id)[0].section_id != chapter_id:
             continue
-        level = min(section.level + 2, 6)
+        # the chapter is the page's second level, under its title's h1: h3 skipped a level for
+        # those who move through a page by its headings
+        level = min(section.level + 1, 6)
         parts.append(f"<h{level}>{escape(section.heading)}</h{level}>")
         if section.department:
             parts.append(f'<p class="department">担当：{escape(section.department)}</p>')

@@ -6,6 +6,7 @@ Screenshots of a phone user's journey go to test-artifacts/screenshots/ (ignored
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -728,6 +729,17 @@ def test_the_grading_rule_is_said_once_above_the_quiz_not_under_each_result(page
         if n == "１":
             page.locator("#next-question").click()
             page.wait_for_function("() => document.querySelector('#quiz-progress').innerText.includes('第２問')")
+
+
+def test_a_chapter_s_headings_go_down_one_level_at_a_time(page):
+    """Read by its headings, the chapter went from the page's h1 to h3 (axe's heading-order)."""
+    page.get_by_role("tab", name="新人研修").click()
+    page.locator("#chapter .chapter-view").wait_for()
+    levels = page.evaluate(
+        "() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]"
+        ".filter(h => h.getClientRects().length).map(h => Number(h.tagName[1]))"
+    )
+    assert levels[:2] == [1, 2] and all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
 
 
 def test_onboarding_walk_leads_to_the_quiz_and_the_quiz_grades_as_it_says(browser, server):
