@@ -1526,7 +1526,7 @@ class AnswerChain:
         if contrast:
             said |= frozenset(content_sentences(previous_answer(turn.history)))
         text, citations = answer(said)
-        if self.case_gives_the_example(turn, text):
+        if self.case_gives_the_example(turn, text) or self.names_the_case(turn):
             # 「実際の例ってある？」 after 後援: 後援's text gives none, the city's case under it does
             turn.blocks = [*turn.blocks[1:], turn.blocks[0]]
             text, citations = answer(said)
@@ -1581,6 +1581,19 @@ class AnswerChain:
             return False
         first, case = (self.extractive.section(*b.key) for b in turn.blocks)
         return not first.department and bool(case.department) and not any("など" in s for s in lead_of(text))
+
+    def names_the_case(self, turn: Turn) -> bool:
+        """Whether the question names the city's case quoted beside a section of no department by a
+        distinctive word of the case's heading that the section's lacks (リーダー養成 of （15）リーダー養成事業
+        beside 第３章（７）後援, 災害 of （４）災害に関する協定 beside （３）協定): what that case did answers it."""
+        if len(turn.blocks) != 2:
+            return False
+        first, case = turn.blocks
+        if self.extractive.section(*first.key).department or not self.extractive.section(*case.key).department:
+            return False
+        own = self.extractive.title_terms(*case.key) - self.extractive.title_terms(*first.key)
+        named = {t for t in own if self.idf.get(t, 0.0) >= TOPIC_IDF}
+        return bool(named & set(self.service.tokenizer.content_lemmas(turn.question)))
 
     def names_asked(self, turn: Turn, lead: list[str]) -> bool:
         """Whether the lead names what a follow-up asks about that the earlier question did not: a
