@@ -651,6 +651,23 @@ class ExtractiveAnswerer:
                 return start, end
         return None
 
+    def described(self, key: tuple[str, str], span: tuple[int, int]) -> frozenset[str] | None:
+        """What a sentence says its subject is, when it says only that: it ends in a noun and です
+        (「実行委員会は…期間を限定した組織であることが多い形態です。」), the noun neither こと nor もの
+        (「…現場に出て行くことです。」 says what to do) nor one that qualifies (「…必要です。」). Returns the
+        thing described, the section's subject and the sentence's own (the nouns before its は), else None."""
+        tokens = [t for t in self.tokenizer.tokenize(self.section(*key).text[span[0] : span[1]]) if t.pos != "補助記号"]
+        if not (
+            len(tokens) >= 2
+            and tokens[-1].lemma == "です"
+            and tokens[-2].pos == "名詞"
+            and tokens[-2].lemma not in FORMAL_NOUNS
+            and tokens[-2].pos_type != "形状詞可能"
+        ):
+            return None
+        topic = next((i for i, t in enumerate(tokens) if t.surface == "は" and t.pos == "助詞"), 0)
+        return self.title_terms(*key) | {t.lemma for t in tokens[:topic] if t.is_content and t.pos == "名詞"}
+
     def speaking_of_named(
         self, key: tuple[str, str], scored: list[ScoredSentence], question: str, related: list[str]
     ) -> list[ScoredSentence]:
@@ -878,6 +895,7 @@ EACH_SIDE = "それぞれ："
 # A sentence that settles a yes/no question one way or the other.
 DECIDING = re.compile(r"(ありません|できません|いけません|なりません|適しません|ではない|必要です)。$")
 DECIDING_BONUS = 0.3
+FORMAL_NOUNS = frozenset({"事", "物"})  # こと・もの: 「…出て行くことです。」 names an action, not a kind of thing
 DEFINITION_PENALTY = 0.3  # a yes/no question's answer is rarely what its subject is
 
 

@@ -72,6 +72,10 @@ CASES = re.compile(r"事例|実例|具体例|実際|の例")
 # asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done
 EXAMPLES = re.compile(r"事例|実例|具体例|の例")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
+# what to do, asked as a how-to or as whether one should (「…やるべき？」「何をすればいい？」「気をつけることは？」)
+WHAT_TO_DO = re.compile(
+    rf"{HOW_TO.pattern}|べき|(ほう|方)がいい|[ばら]いい|すれば|したら|とけば|ておけば|気を(付|つ)け|注意"
+)
 
 NUM = "[0-9０-９〇一二三四五六七八九十百千万]"
 # What may stand between a number and its counter: 「200 を超える団体」「10〜20人」「８０余りの町内会」.
@@ -428,6 +432,11 @@ class Question:
         """Whether the question asks two things, each of which the guideline may or may not cover (a
         comparison's sides, or a second question going on with the first, are asked together)."""
         return self.kind == "multi-part" and bool(ANOTHER_PART.search(self.text))
+
+    @property
+    def asks_what_to_do(self) -> bool:
+        """Whether the question asks what to do (or whether to do it), not what something is."""
+        return self.kind not in ("comparison", "multi-part", "which") and bool(WHAT_TO_DO.search(self.text))
 
     @property
     def compares(self) -> bool:

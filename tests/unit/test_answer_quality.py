@@ -427,6 +427,53 @@ def test_a_second_section_that_answers_as_well_gets_a_block_of_its_own(chain):
     assert chain.ask("NPOは市の下請けみたいな立場なの？").cited_sections == ["3-5"]
 
 
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("イベントが終わったら何をすればいい？", True),
+        ("振り返りってやるべき？", True),
+        ("相手のことで気をつけることは？", True),
+        ("どうやって決めるの？", True),
+        ("実行委員会ってなに？", False),
+        ("委託と補助、それぞれ注意することは？", False),  # two parts: one block per side
+        ("どの形態にすればいい？", False),  # which form: the form is the answer
+    ],
+)
+def test_what_to_do_is_asked_as_a_how_to_or_as_whether_one_should(question, asks):
+    assert analyze(question).asks_what_to_do is asks
+
+
+@pytest.mark.parametrize(
+    ("section", "sentence", "thing"),
+    [
+        ("3-2", "実行委員会はイベントの開催や", "実行委員会"),  # …期間を限定した組織であることが多い形態です。
+        ("3-6", "市民が行う事業に対し", "補助・助成"),  # …財政支援する形態です。
+        ("6-Q5", "協働を理解する近道は", None),  # …現場に出て行くことです。: what to do
+        ("3-7", "後援名義を使用させるかどうかは", None),  # …判断する必要があります。
+        ("4-4", "協働による一連の取組が終了した時", None),  # …評価してください。
+    ],
+)
+def test_a_sentence_only_saying_what_a_thing_is_names_that_thing(chain, section, sentence, thing):
+    key = ("kyodo-guideline", section)
+    text = chain.extractive.section(*key).text
+    span = next((a, b) for a, b in chain.extractive.sentences[key].spans if text[a:b].startswith(sentence))
+    described = chain.extractive.described(key, span)
+    if thing is None:
+        assert described is None
+    else:  # as MeCab cuts the words (実行・委員・会)
+        assert described is not None and set(chain.service.tokenizer.content_lemmas(thing)) <= described
+
+
+def test_a_question_asking_what_to_do_is_not_answered_by_what_a_form_is(chain):
+    """イベント ranks （２）実行委員会・協議会 first, whose best sentence only says what 実行委員会 is (「…期間を
+    限定した組織であることが多い形態です。」); （４）結果の評価, ranked nearly as high, says what to do and is
+    quoted alone. Asked of the form it names (協議会), the form's own text still answers."""
+    answer = chain.ask("イベントが一段落したら、結果をまとめておくべき？")
+    assert answer.cited_sections == ["4-4"]
+    assert answer.answer.startswith("協働による一連の取組が終了した時には、相手方からの意見や感想を聴き、")
+    assert chain.ask("協議会ってずっと続けるべき？").cited_sections == ["3-2"]
+
+
 def test_sides_no_heading_names_are_answered_by_the_one_section_speaking_of_both(chain):
     """「町内会と企業の違いは？」: no heading names either side, and 第２章 １（１） speaks of both; each side
     searched alone found a case that merely mentions 町内会 (まちづくりトーク) as an unrelated second block."""
