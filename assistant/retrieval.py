@@ -261,14 +261,32 @@ class HybridRetriever(BaseRetriever):
         """[(section position, similarity)] of the section with the listed question nearest the query,
         when it leads every other section's nearest listed question by ``asked_margin``; else []
         (two sections' questions about as near: the question's own words decide)."""
-        similarity = self.index.asked.vectors @ np.asarray(query_vector, dtype=np.float32)
-        known = self._asked_rows >= 0
-        best = np.full(len(self._entries), -np.inf)
-        np.maximum.at(best, self._asked_rows[known], similarity[known])
+        best = self._nearest_listed(query_vector)
         first, second = np.argsort(-best, kind="stable")[:2] if len(best) > 1 else (0, 0)
         if not np.isfinite(best[first]) or (first != second and best[first] - best[second] < self.asked_margin):
             return []
         return [(int(first), float(best[first]))]
+
+    def _nearest_listed(self, query_vector: list[float]) -> np.ndarray:
+        """Per section position, the cosine similarity of its listed question nearest the query (-inf
+        for a section with none)."""
+        best = np.full(len(self._entries), -np.inf)
+        if not len(self._asked_rows):
+            return best
+        similarity = self.index.asked.vectors @ np.asarray(query_vector, dtype=np.float32)
+        known = self._asked_rows >= 0
+        np.maximum.at(best, self._asked_rows[known], similarity[known])
+        return best
+
+    def listed_similarity(self, query_vector: list[float]) -> dict[tuple[str, str], float]:
+        """(doc_id, section_id) → how near its nearest listed question is to the query: how staff ask
+        about each section (``corpus/questions.toml``); empty without listed questions."""
+        best = self._nearest_listed(query_vector)
+        return {
+            (e.doc_id, e.section.section_id): float(v)
+            for e, v in zip(self._entries, best, strict=True)
+            if np.isfinite(v)
+        }
 
     def get(self, key: tuple[str, str]) -> SectionHit | None:
         """The section with this (doc_id, section_id) as a hit of its own (score 0), if indexed."""

@@ -57,7 +57,7 @@ from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import SectionHit
+from assistant.retrieval import HybridRetriever, SectionHit
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -285,10 +285,10 @@ def previous_citations(history: list[dict[str, Any]], service: Service) -> list[
     return []
 
 
-def make_reranker(settings: Settings, answerer: ExtractiveAnswerer) -> Reranker:
+def make_reranker(settings: Settings, answerer: ExtractiveAnswerer, retriever: HybridRetriever) -> Reranker:
     if settings.reranker_model:
         return CrossEncoderReranker(settings.reranker_model)
-    return EvidenceReranker(answerer)
+    return EvidenceReranker(answerer, listed=retriever.listed_similarity)
 
 
 class AnswerChain:
@@ -311,7 +311,7 @@ class AnswerChain:
             self.idf = idf_table(service.index.terms)
             sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
             self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
-            self.reranker = reranker or make_reranker(self.settings, self.extractive)
+            self.reranker = reranker or make_reranker(self.settings, self.extractive, service.retriever)
             self.topics = self.topic_terms()
             # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
             self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)

@@ -7,6 +7,8 @@ Two implementations behind one small interface:
   separates sibling sections whose titles and vocabulary overlap (3-3 協定 vs 3-4 事業協力); and an
   overview yields to its own sub-section when the sub-section's best sentence answers better (a
   chapter's opening 「第４章 協働の進め方」 before （２）事業実施 for 「何を明確にしておけばいい？」);
+  and a leader first by dense similarity yields to a section the keyword rankings put above it and
+  whose listed questions (how staff ask about it) are nearer the question (``agreed_first``);
 - ``CrossEncoderReranker``: a sentence-transformers ``CrossEncoder`` given by name or folder
   (``ASSISTANT_RERANKER_MODEL``, e.g. a copied Japanese reranker), scoring (question, section) pairs.
 """
@@ -14,11 +16,12 @@ Two implementations behind one small interface:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.errors import AssistantError
-from assistant.retrieval import SectionHit
+from assistant.retrieval import SectionHit, asks
 
 if TYPE_CHECKING:
     from assistant.answering.extractive import ExtractiveAnswerer
@@ -49,10 +52,17 @@ class EvidenceReranker:
 
     name = "evidence"
 
-    def __init__(self, answerer: ExtractiveAnswerer, weight: float = 0.002, depth: int = 10) -> None:
+    def __init__(
+        self,
+        answerer: ExtractiveAnswerer,
+        weight: float = 0.002,
+        depth: int = 10,
+        listed: Callable[[list[float]], dict[tuple[str, str], float]] | None = None,
+    ) -> None:
         self.answerer = answerer
         self.weight = weight
         self.depth = depth
+        self.listed = listed  # the retriever's listed_similarity: how near each section's listed questions are
 
     def rerank(
         self,
@@ -78,7 +88,34 @@ class EvidenceReranker:
             if better:  # it takes the overview's place and score
                 ranked.remove(better[0])
                 ranked.insert(0, replace(better[0], score=top.score))
+        if self.listed is not None and query_vector is not None and len(ranked) > 1:
+            ranked = self.agreed_first(ranked, self.listed(query_vector))
         return ranked + tail
+
+    @staticmethod
+    def agreed_first(ranked: list[SectionHit], listed: dict[tuple[str, str], float]) -> list[SectionHit]:
+        """The leader yields to one of the next three that the keyword rankings put above it and whose
+        listed question is nearer the question than the leader's (the nearest such): the question's words
+        and the way it is asked agree against a leader that dense similarity put first. Both keyword
+        rankings must agree against a body section; one is enough against a Ｑ＆Ａ answer, whose embedded
+        text opens with a question and so is near any question asked in the same shape: it wins worries
+        in plain words that way (「うちで対応できない部分は、始める前に先方へ伝えておくべき？」 is near Ｑ６'s
+        「事前にどのような準備をするといいですか？」, while 第４章（１）役割の分担 states 「市にできること、
+        できないこと。」). A sibling yields too (第２章 １（１） to 第２章 １ for 「協働のパートナーって何種類
+        あるの？」). A leader the listed questions themselves voted for (the ``asked`` ranking) stays."""
+        top = ranked[0]
+        if "asked" in top.ranks or top.key not in listed:
+            return ranked
+        needed = 1 if asks(top.title) else 2
+
+        def above(hit: SectionHit) -> int:
+            return sum(hit.ranks.get(name, 10**6) < top.ranks.get(name, 10**6) for name in ("words", "chars"))
+
+        agreed = [h for h in ranked[1:4] if above(h) >= needed and listed.get(h.key, -1.0) > listed[top.key]]
+        if not agreed:
+            return ranked
+        best = max(agreed, key=lambda h: listed[h.key])
+        return [replace(best, score=top.score), *(h for h in ranked if h is not best)]
 
     def within(self, hit: SectionHit, overview: SectionHit) -> bool:
         """Whether ``hit`` is a sub-section (at any depth) of ``overview``."""

@@ -106,5 +106,43 @@ def test_a_missing_cross_encoder_is_reported_in_japanese(service, tmp_path):
     pytest.importorskip("sentence_transformers")
     settings = service.settings.model_copy(update={"reranker_model": str(tmp_path / "no-such-model")})
     with pytest.raises(RerankerError) as raised:
-        make_reranker(settings, None)  # type: ignore[arg-type]
+        make_reranker(settings, None, None)  # type: ignore[arg-type]
     assert "再順位付けモデル" in raised.value.ja
+
+
+def test_a_leader_first_by_dense_similarity_alone_yields_to_what_words_and_listed_questions_agree_on(chain):
+    # Ｑ１ (how the city spreads 協働) is nearest by dense similarity; both keyword rankings put
+    # （５）相手方の固定化を避ける above it, and so do the listed questions: its rule answers
+    question = "協働の相手はどのくらいの間隔で入れ替えればいい？"
+    hits = chain.service.retriever.search(question, k=5)
+    assert hits[0].section_id == "6-Q1"
+    answer = chain.ask(question)
+    assert answer.citations[0].section_id == "4-5"
+    assert answer.answer.startswith("協働事業の相手方が特定の団体や個人に固定化しないよう、一定期間ごとに見直しを行う")
+
+
+def test_agreeing_words_and_listed_questions_move_only_a_leader_they_did_not_vote_for(chain):
+    get = chain.service.retriever.get
+    qa, rule, overview, sub = (get(("kyodo-guideline", s)) for s in ("6-Q1", "4-5", "2-1", "2-1-1"))
+    listed = {qa.key: 0.90, rule.key: 0.92, overview.key: 0.93, sub.key: 0.89}
+
+    def hit(section, score, **ranks):
+        return dataclasses.replace(section, score=score, ranks=ranks)
+
+    # a Ｑ＆Ａ answer first by dense similarity yields when one keyword ranking agrees with the listed questions
+    leader = hit(qa, 0.05, dense=1, words=3, chars=6)
+    moved = EvidenceReranker.agreed_first([leader, hit(sub, 0.045, dense=2, words=8), hit(rule, 0.04, words=2)], listed)
+    assert [h.section_id for h in moved] == ["4-5", "6-Q1", "2-1-1"]  # 2-1-1: below in words, farther listed
+    assert moved[0].score == leader.score
+    assert EvidenceReranker.agreed_first([leader, hit(rule, 0.04, words=4, chars=7)], listed)[0] == leader
+    assert EvidenceReranker.agreed_first([leader, hit(rule, 0.04, words=2)], {**listed, rule.key: 0.89})[0] == leader
+    # of several that agree, the one whose listed question is nearest
+    both = [leader, hit(rule, 0.045, words=2, chars=2), hit(overview, 0.04, words=1, chars=1)]
+    assert EvidenceReranker.agreed_first(both, listed)[0].section_id == "2-1"
+    # a body section yields only when both keyword rankings agree
+    body = hit(sub, 0.05, dense=1, words=3, chars=3)
+    assert EvidenceReranker.agreed_first([body, hit(overview, 0.04, words=1, chars=9)], listed)[0] == body
+    assert EvidenceReranker.agreed_first([body, hit(overview, 0.04, words=1, chars=1)], listed)[0].section_id == "2-1"
+    # a leader the listed questions voted for (the asked ranking) stays
+    voted = hit(qa, 0.05, dense=1, words=3, chars=6, asked=1)
+    assert EvidenceReranker.agreed_first([voted, hit(rule, 0.04, words=1, chars=1)], listed)[0] == voted
