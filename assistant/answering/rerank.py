@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from assistant.answering.extractive import ExtractiveAnswerer
 
 
+# how much nearer (cosine similarity) a section's listed question must be than the leader's for the words to
+# move the leader: half the ``asked`` ranking's margin, as the keyword rankings must agree too
+LISTED_MARGIN = 0.01
+
+
 class RerankerError(AssistantError):
     ja = "再順位付けモデル（ASSISTANT_RERANKER_MODEL）を読み込めません。"
 
@@ -92,17 +97,17 @@ class EvidenceReranker:
             ranked = self.agreed_first(ranked, self.listed(query_vector))
         return ranked + tail
 
-    @staticmethod
-    def agreed_first(ranked: list[SectionHit], listed: dict[tuple[str, str], float]) -> list[SectionHit]:
+    def agreed_first(self, ranked: list[SectionHit], listed: dict[tuple[str, str], float]) -> list[SectionHit]:
         """The leader yields to one of the next three that the keyword rankings put above it and whose
-        listed question is nearer the question than the leader's (the nearest such): the question's words
+        listed question is nearer the question than the leader's by ``LISTED_MARGIN`` (the nearest such): the question's words
         and the way it is asked agree against a leader that dense similarity put first. Both keyword
         rankings must agree against a body section; one is enough against a Ｑ＆Ａ answer, whose embedded
         text opens with a question and so is near any question asked in the same shape: it wins worries
         in plain words that way (「うちで対応できない部分は、始める前に先方へ伝えておくべき？」 is near Ｑ６'s
         「事前にどのような準備をするといいですか？」, while 第４章（１）役割の分担 states 「市にできること、
         できないこと。」). A sibling yields too (第２章 １（１） to 第２章 １ for 「協働のパートナーって何種類
-        あるの？」). A leader the listed questions themselves voted for (the ``asked`` ranking) stays."""
+        あるの？」). A leader the listed questions themselves voted for (the ``asked`` ranking) stays, and so
+        does a sub-section against its own overview: the evidence decides between them (above)."""
         top = ranked[0]
         if "asked" in top.ranks or top.key not in listed:
             return ranked
@@ -111,7 +116,12 @@ class EvidenceReranker:
         def above(hit: SectionHit) -> int:
             return sum(hit.ranks.get(name, 10**6) < top.ranks.get(name, 10**6) for name in ("words", "chars"))
 
-        agreed = [h for h in ranked[1:4] if above(h) >= needed and listed.get(h.key, -1.0) > listed[top.key]]
+        nearer = listed[top.key] + LISTED_MARGIN
+        agreed = [
+            h
+            for h in ranked[1:4]
+            if above(h) >= needed and listed.get(h.key, -1.0) >= nearer and not self.within(top, h)
+        ]
         if not agreed:
             return ranked
         best = max(agreed, key=lambda h: listed[h.key])

@@ -760,6 +760,8 @@ def test_no_note_for_words_the_guideline_uses_or_phrases(chain, question):
         ("ずっと同じ町内会とだけ組んでる", "4-5"),  # (without: 5-5)
         ("何年も同じところに頼んでるんだけど", "4-5"),  # (without: 4-6)
         ("お金のこととか期間とか、最初にはっきりさせておくべき？", "4-2"),  # はっきりさせ for 明確 (without: 6-Q2)
+        ("自治会の人と話すとき、上から目線になってないか心配", "2-1-1"),  # 上から目線 for 対等 (without: 6-Q5)
+        ("うちの課、協働事業のPDCAがちゃんとできてない", "4-4"),  # PDCA for 評価 (without: 4-5)
     ],
 )
 def test_staff_words_find_the_guidelines_section(chain, question, gold):

@@ -124,25 +124,30 @@ def test_a_leader_first_by_dense_similarity_alone_yields_to_what_words_and_liste
 def test_agreeing_words_and_listed_questions_move_only_a_leader_they_did_not_vote_for(chain):
     get = chain.service.retriever.get
     qa, rule, overview, sub = (get(("kyodo-guideline", s)) for s in ("6-Q1", "4-5", "2-1", "2-1-1"))
-    listed = {qa.key: 0.90, rule.key: 0.92, overview.key: 0.93, sub.key: 0.89}
+    listed = {qa.key: 0.90, rule.key: 0.92, overview.key: 0.94, sub.key: 0.89}
+    agreed_first = chain.reranker.agreed_first
 
     def hit(section, score, **ranks):
         return dataclasses.replace(section, score=score, ranks=ranks)
 
     # a Ｑ＆Ａ answer first by dense similarity yields when one keyword ranking agrees with the listed questions
     leader = hit(qa, 0.05, dense=1, words=3, chars=6)
-    moved = EvidenceReranker.agreed_first([leader, hit(sub, 0.045, dense=2, words=8), hit(rule, 0.04, words=2)], listed)
+    moved = agreed_first([leader, hit(sub, 0.045, dense=2, words=8), hit(rule, 0.04, words=2)], listed)
     assert [h.section_id for h in moved] == ["4-5", "6-Q1", "2-1-1"]  # 2-1-1: below in words, farther listed
     assert moved[0].score == leader.score
-    assert EvidenceReranker.agreed_first([leader, hit(rule, 0.04, words=4, chars=7)], listed)[0] == leader
-    assert EvidenceReranker.agreed_first([leader, hit(rule, 0.04, words=2)], {**listed, rule.key: 0.89})[0] == leader
+    assert agreed_first([leader, hit(rule, 0.04, words=4, chars=7)], listed)[0] == leader
+    # nearer, but not by the margin
+    assert agreed_first([leader, hit(rule, 0.04, words=2)], {**listed, rule.key: 0.905})[0] == leader
     # of several that agree, the one whose listed question is nearest
     both = [leader, hit(rule, 0.045, words=2, chars=2), hit(overview, 0.04, words=1, chars=1)]
-    assert EvidenceReranker.agreed_first(both, listed)[0].section_id == "2-1"
+    assert agreed_first(both, listed)[0].section_id == "2-1"
     # a body section yields only when both keyword rankings agree
-    body = hit(sub, 0.05, dense=1, words=3, chars=3)
-    assert EvidenceReranker.agreed_first([body, hit(overview, 0.04, words=1, chars=9)], listed)[0] == body
-    assert EvidenceReranker.agreed_first([body, hit(overview, 0.04, words=1, chars=1)], listed)[0].section_id == "2-1"
-    # a leader the listed questions voted for (the asked ranking) stays
+    body = hit(rule, 0.05, dense=1, words=3, chars=3)
+    assert agreed_first([body, hit(overview, 0.04, words=1, chars=9)], listed)[0] == body
+    assert agreed_first([body, hit(overview, 0.04, words=1, chars=1)], listed)[0].section_id == "2-1"
+    # a sub-section stays before its own overview (the evidence put it there), and a leader the listed
+    # questions voted for (the asked ranking) stays
+    first = hit(sub, 0.05, dense=1, words=3, chars=3)
+    assert agreed_first([first, hit(overview, 0.04, words=1, chars=1)], listed)[0] == first
     voted = hit(qa, 0.05, dense=1, words=3, chars=6, asked=1)
-    assert EvidenceReranker.agreed_first([voted, hit(rule, 0.04, words=1, chars=1)], listed)[0] == voted
+    assert agreed_first([voted, hit(rule, 0.04, words=1, chars=1)], listed)[0] == voted
