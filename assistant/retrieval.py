@@ -31,6 +31,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from assistant.index.embeddings import embed_queries
 from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary, fold
@@ -207,11 +208,13 @@ class HybridRetriever(BaseRetriever):
             best: dict[int, float] = {}
             asks = mode == "hybrid" and len(self._asked_rows) > 0
             dense_text = self.dense_text(query)
-            if query_vector is None and ((nearest is None and dense_text == query) or asks):
-                query_vector = self.embeddings.embed_query(query)
+            # what is still to embed, in one call: each call waits for the engine
+            texts = [query] if query_vector is None and ((nearest is None and dense_text == query) or asks) else []
+            texts += [dense_text] if nearest is None and dense_text != query else []
+            vectors = dict(zip(texts, embed_queries(self.embeddings, texts), strict=True)) if texts else {}
+            query_vector = vectors.get(query, query_vector)
             if nearest is None:
-                vector = query_vector if dense_text == query else self.embeddings.embed_query(dense_text)
-                nearest = self.index.dense(vector, self.candidates, doc_ids)
+                nearest = self.index.dense([vectors.get(dense_text, query_vector)], self.candidates, doc_ids)[0]
             for pos, similarity in nearest:
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))

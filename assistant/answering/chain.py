@@ -397,7 +397,10 @@ class AnswerChain:
             parts = list(dict.fromkeys(parts + turn.analysis.sides))
         # the dense ranking's reading of the question (a partner named read as 相手) in the same call
         dense = [self.service.retriever.dense_text(text) for text in filter(None, [turn.question, combined])]
-        vectors = self.embed(turn, [turn.question] + [topic] * own_topic + [combined] * bool(combined) + parts + dense)
+        searched = [turn.question] + [topic] * own_topic + [combined] * bool(combined) + dense
+        vectors = self.embed(turn, searched + parts)
+        # and how well the index covers each text and each text's dense ranking in one Chroma query
+        self.nearest(turn, searched)
         turn.part_vectors = [vectors[part] for part in parts] if self._off_topics is not None else []
         turn.alone_vector = turn.query_vector = vectors[turn.question]
         turn.alone_evidence = self.evidence(turn, turn.question)
@@ -1464,13 +1467,18 @@ class AnswerChain:
         turn.headings[side] = [key for _, key in scored]
         return turn.headings[side]
 
-    def nearest(self, turn: Turn, text: str) -> list[tuple[int, float]]:
-        """The indexed chunks nearest to ``text`` (chunk position, cosine similarity), asked of the
-        index once per turn: how well it covers a text and the text's dense ranking read the same list."""
-        if text not in turn.nearest:
-            vector = self.embed(turn, [text])[text]
-            turn.nearest[text] = self.service.index.dense(vector, self.service.retriever.candidates, turn.doc_ids)
-        return turn.nearest[text]
+    def nearest(self, turn: Turn, texts: list[str]) -> dict[str, list[tuple[int, float]]]:
+        """The indexed chunks nearest to each text (chunk position, cosine similarity), with those of
+        ``texts`` the turn lacks asked of the index in one query: how well it covers a text and the
+        text's dense ranking read the same list."""
+        new = [text for text in dict.fromkeys(texts) if text not in turn.nearest]
+        if new:
+            vectors = self.embed(turn, new)
+            found = self.service.index.dense(
+                [vectors[text] for text in new], self.service.retriever.candidates, turn.doc_ids
+            )
+            turn.nearest.update(zip(new, found, strict=True))
+        return turn.nearest
 
     def search(
         self,
@@ -1490,13 +1498,13 @@ class AnswerChain:
             query_vector=self.embed(turn, [text])[text],
             previous=previous,
             doc_ids=turn.doc_ids,
-            nearest=self.nearest(turn, dense),
+            nearest=self.nearest(turn, [dense])[dense],
         )
 
     def evidence(self, turn: Turn, query: str) -> float:
         """How well the guideline covers the query: best cosine similarity of any chunk, plus the
         IDF-weighted share of the query's terms that the guideline uses at all."""
-        best = self.nearest(turn, query)
+        best = self.nearest(turn, [query])[query]
         dense = best[0][1] if best else 0.0
         terms = self.service.tokenizer.content_lemmas(query)
         unknown_weight = max(self.idf.values(), default=1.0)

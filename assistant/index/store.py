@@ -1,10 +1,10 @@
-"""The index: chunks embedded into Chroma plus a BM25 index, built and swapped in atomically.
+"""The index: chunks embedded into Chroma with their content lemmas, built and swapped in atomically.
 
 Layout under ``settings.index_dir``::
 
     CURRENT                  name of the build in use (replaced atomically at the end of a build)
     builds/<id>/             one complete build: manifest.json, corpus/ (the files it was built from),
-                             chunks.jsonl, bm25/, chroma/, lease; tokens.json, written by the first
+                             chunks.jsonl, chroma/, lease; tokens.json, written by the first
                              chain that loads it (``assistant.ingestion.token_cache``)
     cache/                   passage embeddings by model and text hash (survive rebuilds)
     .build.lock              held while a build runs
@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ from assistant.ingestion.japanese import Tokenizer, default_tokenizer
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
-FORMAT = 5  # bump when the files of a build change shape: older builds are then rebuilt
+FORMAT = 6  # bump when the files of a build change shape: older builds are then rebuilt
 REBUILD_HINT = "assistant index --rebuild"
 BUILD_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 CORPUS = "corpus"  # in a build: the corpus files it was built from
@@ -235,7 +235,6 @@ def _check_manifest(manifest: dict[str, Any], build_dir: Path) -> None:
         not isinstance(files, dict)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
         or "chunks.jsonl" not in files
-        or not any(k.startswith("bm25/") for k in files)
         or not any(k.startswith(f"{CORPUS}/") for k in files)
         or any(k.startswith("/") or ".." in Path(k).parts for k in files)
     ):
@@ -268,7 +267,6 @@ def _file_digests(build_dir: Path) -> dict[str, str]:
     """sha256 of every file of a build that nothing writes after the build (Chroma writes to its own)."""
     paths = [
         build_dir / "chunks.jsonl",
-        *(build_dir / "bm25").rglob("*"),
         *(build_dir / CORPUS).rglob("*"),
         *(build_dir / name for name in ASKED_FILES),
     ]
@@ -355,7 +353,6 @@ def build_index(
             vectors = _embed_with_progress(embeddings, [c.embed_text for c in chunks], progress)
             collection_name = f"kyodo-{build_id}"
             _write_vectors(settings, partial, collection_name, chunks, vectors)
-            _write_bm25(partial, terms)
             _write_chunks(partial, chunks, terms)
             if asked.pairs:
                 _write_asked(partial, asked, embeddings.embed_listed_queries([q for _, _, q in asked.pairs]))
@@ -418,14 +415,6 @@ def _write_vectors(
             embeddings=np.asarray(vectors[i : i + 1000], dtype=np.float32),
             metadatas=[{"doc_id": c.doc_id, "section_id": c.section_id} for c in part],
         )
-
-
-def _write_bm25(build_dir: Path, terms: list[list[str]]) -> None:
-    import bm25s
-
-    retriever = bm25s.BM25()
-    retriever.index(terms, show_progress=False)
-    retriever.save(str(build_dir / "bm25"), show_progress=False)
 
 
 def _write_chunks(build_dir: Path, chunks: list[Chunk], terms: list[list[str]]) -> None:
@@ -641,7 +630,7 @@ def has_build(settings: Settings) -> bool:
 
 
 class Index:
-    """A loaded, read-only build: its documents, chunks, BM25 index and Chroma collection.
+    """A loaded, read-only build: its documents, chunks (with their lemmas) and Chroma collection.
 
     It holds the build's lease until ``close()`` (or the process ends), so no builder deletes it."""
 
@@ -694,15 +683,8 @@ class Index:
             raise damaged(f"cannot read the corpus copy of {build_dir}: {exc}", "文書の写しを読めません") from None
         rows = _read_chunk_rows(build_dir)
         self.chunks = _check_chunks(rows, self.documents)
-        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas, as BM25 indexed them
+        self.terms: list[list[str]] = [row["terms"] for row in rows]  # content lemmas: the answerer's IDF
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        try:
-            import bm25s
-
-            self.bm25 = bm25s.BM25.load(str(build_dir / "bm25"), show_progress=False)
-            bm25_docs = int(self.bm25.scores["num_docs"])
-        except Exception as exc:
-            raise damaged(f"cannot open the BM25 index in {build_dir}: {exc}", "BM25 の索引を開けません") from None
         try:
             self._open_collection(settings, build_dir)
             vector_count = self.collection.count()
@@ -712,12 +694,10 @@ class Index:
                 raise ChromaUnreachableError(f"cannot reach the Chroma server {settings.chroma_url}: {exc}") from None
             raise damaged(f"cannot open the vectors in {build_dir}: {exc}", "ベクトル（Chroma）を開けません") from None
         expected = self.manifest["chunks"]
-        if not (expected == len(self.chunks) == vector_count == bm25_docs):
+        if not (expected == len(self.chunks) == vector_count):
             raise damaged(
-                f"index parts disagree: manifest {expected}, chunks {len(self.chunks)}, "
-                f"vectors {vector_count}, bm25 {bm25_docs}",
-                f"件数が合いません: manifest {expected}、チャンク {len(self.chunks)}、ベクトル {vector_count}、"
-                f"BM25 {bm25_docs}",
+                f"index parts disagree: manifest {expected}, chunks {len(self.chunks)}, vectors {vector_count}",
+                f"件数が合いません: manifest {expected}、チャンク {len(self.chunks)}、ベクトル {vector_count}",
             )
         if set(stored["ids"]) != set(self.position):
             raise damaged(
@@ -747,16 +727,23 @@ class Index:
             self.collection = self._client.get_collection(self.manifest["collection"], embedding_function=None)
 
     def dense(
-        self, query_vector: list[float], n: int, doc_ids: Collection[str] | None = None
-    ) -> list[tuple[int, float]]:
-        """(chunk position, cosine similarity), best first; ``doc_ids`` limits it to those documents."""
+        self, query_vectors: Sequence[Sequence[float]], n: int, doc_ids: Collection[str] | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """For each query vector, its nearest chunks as (chunk position, cosine similarity), best first;
+        ``doc_ids`` limits them to those documents. One Chroma query for all of them: each query costs a
+        call into Chroma (with a server, a round trip), whatever the number of vectors it carries."""
         n = min(n, len(self.chunks))
-        if n == 0:
-            return []
+        if n == 0 or not query_vectors:
+            return [[] for _ in query_vectors]
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
-        result = self.collection.query(query_embeddings=[query_vector], n_results=n, where=where, include=["distances"])
+        result = self.collection.query(
+            query_embeddings=list(query_vectors), n_results=n, where=where, include=["distances"]
+        )
         return [
-            (self.position[cid], 1.0 - float(d))
-            for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
-            if cid in self.position
+            [
+                (self.position[cid], 1.0 - float(d))
+                for cid, d in zip(ids, distances, strict=True)
+                if cid in self.position
+            ]
+            for ids, distances in zip(result["ids"], result["distances"], strict=True)
         ]

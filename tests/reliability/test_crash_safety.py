@@ -394,19 +394,6 @@ def _other_ids(client, name) -> None:
     collection.add(ids=["kyodo-guideline:9-9:0"], embeddings=first["embeddings"])
 
 
-def _small_bm25(settings: Settings, build: Path) -> None:
-    import bm25s
-
-    shutil.rmtree(build / "bm25")
-    retriever = bm25s.BM25()
-    retriever.index([["後援"], ["委託"], ["協働"]], show_progress=False)
-    retriever.save(str(build / "bm25"), show_progress=False)
-
-
-def _first_bm25_file(build: Path) -> Path:
-    return sorted(p for p in (build / "bm25").iterdir() if p.is_file())[0]
-
-
 def _replace_build_with_a_file(settings: Settings, build: Path) -> None:
     shutil.rmtree(build)
     build.write_text("not a folder", encoding="utf-8")
@@ -488,9 +475,6 @@ DAMAGES = {
         _redigested(_first_row(lambda r: {**r, "content_hash": "0" * 64})),
         "1 行目のダイジェストが合いません",
     ),
-    "bm25 folder deleted": (lambda s, b: shutil.rmtree(b / "bm25"), "がありません"),
-    "bm25 file truncated": (lambda s, b: _truncate(_first_bm25_file(b)), "の内容が作成時と違います"),
-    "bm25 of another index": (_redigested(_small_bm25), "件数が合いません"),
     "chroma folder deleted": (lambda s, b: shutil.rmtree(b / "chroma"), "ベクトル（Chroma）を開けません"),
     "chroma database truncated": (
         lambda s, b: _truncate(b / "chroma" / "chroma.sqlite3", 0.1),
@@ -568,7 +552,7 @@ def test_a_deleted_vector_segment_is_restored_by_chroma(built_index, tmp_path, c
 
     settings = damaged_copy(built_index, tmp_path, delete_segment)
     vector = cached_embeddings.embed_query("後援とは")
-    assert check_usable(settings, cached_embeddings).dense(vector, 10) == Index(intact).dense(vector, 10)
+    assert check_usable(settings, cached_embeddings).dense([vector], 10) == Index(intact).dense([vector], 10)
 
 
 # --------------------------------------------------------------------------- (c) two builds at once

@@ -124,7 +124,7 @@ def test_the_previous_build_goes_as_soon_as_nobody_reads_it(tmp_path, cached_emb
     edit_corpus(settings, "（改）")
     second = build_index(settings, cached_embeddings).build_id
     assert builds(settings) == {first, second}
-    assert index.dense(cached_embeddings.embed_query("後援とは"), 1)  # the old build still answers
+    assert index.dense([cached_embeddings.embed_query("後援とは")], 1)[0]  # the old build still answers
     index.close()
     (settings.index_dir / "builds" / f"{second}x.partial").mkdir()  # a killed build's leftover
     assert sorted(sweep(settings)) == sorted([first, f"{second}x.partial"])

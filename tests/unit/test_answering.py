@@ -283,19 +283,50 @@ def test_sides_a_heading_names_are_not_embedded(chain, monkeypatch):
     assert {"3-1", "3-7"} <= {c.section_id for c in answer.citations}
 
 
-def test_a_question_queries_the_vectors_once_per_turn(chain, monkeypatch):
-    """How well the index covers a question (its best chunk) and the question's ranking read one
-    Chroma query (with a Chroma server, one round trip less per answer); the next turn asks again."""
+@pytest.fixture
+def chroma_queries(chain, monkeypatch) -> list[int]:
+    """The number of vectors each Chroma query of the chain carries, one entry per query."""
     collection, queries = chain.service.index.collection, []
 
     class Counting:
         def query(self, **kwargs):
-            queries.append(kwargs["n_results"])
+            queries.append(len(kwargs["query_embeddings"]))
             return collection.query(**kwargs)
 
     monkeypatch.setattr(chain.service.index, "collection", Counting())
-    answer = chain.ask("後援名義って何？")
-    assert len(queries) == 1, queries
-    assert any(c.section_id == "3-7" for c in answer.citations)
-    chain.ask("後援名義って何？")
-    assert len(queries) == 2, queries
+    return queries
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "gold"),
+    [
+        ("後援名義って何？", 1, "3-7"),
+        # the dense ranking reads ＮＰＯ as 相手: the question's vector and that reading's, side by side
+        ("ＮＰＯに業務をまる投げしてもいい？", 2, "3-5"),
+        # a detail request's scope is judged on its topic: question, topic and the 相手 reading
+        ("町内会に補助金を出すときの申請期限は？", 3, "3-6"),
+    ],
+)
+def test_a_question_queries_the_vectors_once_per_turn(chain, chroma_queries, question, texts, gold):
+    """How well the index covers a question (its best chunk) and its topic, and the question's dense
+    ranking, read one Chroma query carrying each text's vector (with a Chroma server, one round trip per
+    answer); the next turn asks again."""
+    answer = chain.ask(question)
+    assert chroma_queries == [texts], chroma_queries
+    assert gold in answer.cited_sections
+    chain.ask(question)
+    assert chroma_queries == [texts, texts], chroma_queries
+
+
+def test_a_follow_up_queries_the_vectors_once(chain, chroma_queries):
+    """A follow-up reads the question alone, with the previous turn and that text's dense reading from
+    one Chroma query, as a first question does."""
+    first = chain.ask("後援とは")
+    history = [
+        {"role": "user", "content": "後援とは"},
+        {"role": "assistant", "content": first.answer, "citations": [c.to_json() for c in first.citations]},
+    ]
+    chroma_queries.clear()
+    answer = chain.ask("町内会だったら？", history)
+    assert len(chroma_queries) == 1, chroma_queries
+    assert answer.cited_sections == ["3-7"]

@@ -1,7 +1,8 @@
-"""Index lifecycle with the real Chroma, BM25 and embedding model."""
+"""Index lifecycle with the real Chroma and embedding model."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 from assistant.index.embeddings import CachedEmbeddings
 from assistant.index.store import (
+    FORMAT,
     Index,
     IndexBusyError,
     IndexCorruptError,
@@ -132,6 +134,24 @@ def test_missing_and_damaged_indexes_are_named_clearly(settings, cached_embeddin
         Index(settings)
     # and a rebuild mends it
     assert build_index(settings, cached_embeddings, rebuild=True).status == "built"
+    assert len(Index(settings).chunks) == 53
+
+
+def test_an_index_of_the_format_before_is_named_and_rebuilt(settings, cached_embeddings):
+    """A build keeps no BM25 index of its chunks (the keyword rankings rank sections, indexed when the
+    retriever loads; the chunks' lemmas in chunks.jsonl give the answerer's IDF). A build of the format
+    before, which kept one, is named as another version's until the next build makes it afresh."""
+    first = build_index(settings, cached_embeddings)
+    build_dir = settings.index_dir / "builds" / first.build_id
+    assert sorted(p.name for p in build_dir.iterdir() if p.is_dir()) == ["chroma", "corpus"]
+    path = build_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["config"]["format"] = FORMAT - 1
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorruptError) as info:
+        Index(settings)
+    assert "別のバージョン" in info.value.ja and "assistant index --rebuild" in info.value.ja
+    assert build_index(settings, cached_embeddings).status == "built"
     assert len(Index(settings).chunks) == 53
 
 

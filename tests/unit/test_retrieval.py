@@ -152,6 +152,22 @@ def test_a_partner_named_does_not_draw_the_dense_ranking_to_a_case_of_that_partn
     assert service.retriever.hit(dense[0][0], 0.0, {}, {}).section_id != "5-7"
 
 
+def test_a_search_embeds_once_and_queries_the_vectors_once(service, monkeypatch):
+    """Called directly (`assistant search`, LangChain's ``invoke``), a question naming a partner embeds
+    itself (for the listed questions) and its 相手 reading (for the dense ranking) in one call, and the
+    index is asked once: each embedding call waits for the engine."""
+    embeddings, index = service.retriever.embeddings, service.retriever.index
+    batch, calls, queries = embeddings.embed_queries, [], []
+    monkeypatch.setattr(embeddings, "embed_queries", lambda texts: (calls.append(list(texts)), batch(texts))[1])
+    monkeypatch.setattr(embeddings, "embed_query", lambda text: pytest.fail(f"「{text}」 embedded on its own"))
+    dense = index.dense
+    monkeypatch.setattr(index, "dense", lambda vectors, *a: (queries.append(len(vectors)), dense(vectors, *a))[1])
+    question = "ＮＰＯに仕事を全部投げちゃってもいいのかな"
+    assert service.retriever.search(question, k=1)[0].section_id == "3-5"
+    assert calls == [[question, service.retriever.dense_text(question)]], calls
+    assert queries == [1], queries
+
+
 def test_departments_are_searchable(service):
     """Chapter 5 names each example's department; the two of 危機管理室 come first."""
     top = [h.section_id for h in service.retriever.search("危機管理室の協働の取組は？", k=2)]
