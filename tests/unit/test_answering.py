@@ -324,7 +324,7 @@ def test_a_follow_up_queries_the_vectors_once(chain, chroma_queries):
     first = chain.ask("後援とは")
     history = [
         {"role": "user", "content": "後援とは"},
-        {"role": "assistant", "content": first.answer, "citations": [c.to_json() for c in first.citations]},
+        {"role": "assistant", "content": first.answer, "citations": first.to_json()["citations"]},
     ]
     chroma_queries.clear()
     answer = chain.ask("町内会だったら？", history)
