@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 
 import pytest
 
-from assistant.retrieval import HybridRetriever, without_partners
+from assistant.retrieval import _BM25, HybridRetriever, without_partners
 
 # Staff-style questions with an unmistakable gold section.
 KNOWN = [
@@ -166,6 +167,27 @@ def test_a_search_embeds_once_and_queries_the_vectors_once(service, monkeypatch)
     assert service.retriever.search(question, k=1)[0].section_id == "3-5"
     assert calls == [[question, service.retriever.dense_text(question)]], calls
     assert queries == [1], queries
+
+
+def test_bm25_scores_by_lucene_formula():
+    """Lucene's BM25 (k1 1.5, b 0.75): a term's idf log(1 + (N - df + 0.5) / (df + 0.5)) times its
+    saturated frequency in the document; a query's terms add up, repeated ones again, unknown ones not."""
+    corpus = [["後援", "名義", "後援"], ["委託", "契約"], ["後援", "委託", "補助", "補助"]]
+    average = (3 + 2 + 4) / 3
+
+    def score(term, doc):
+        df = sum(term in d for d in corpus)
+        tf = corpus[doc].count(term)
+        idf = math.log(1 + (3 - df + 0.5) / (df + 0.5))
+        return idf * tf / (tf + 1.5 * (0.25 + 0.75 * len(corpus[doc]) / average))
+
+    bm25 = _BM25(corpus)
+    ranked = bm25.rank(["後援", "委託", "後援", "未知"], 10)
+    expected = {d: 2 * score("後援", d) + score("委託", d) for d in range(3)}
+    assert [d for d, _ in ranked] == sorted(expected, key=lambda d: -expected[d])
+    for d, value in ranked:
+        assert value == pytest.approx(expected[d], rel=1e-6)
+    assert bm25.rank(["未知"], 10) == [] and bm25.rank([], 10) == []
 
 
 def test_departments_are_searchable(service):
