@@ -91,6 +91,10 @@ NEXT_ONE = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)[、,，
 # and refused three unrelated next questions (駐車場, 残業代, 入札 after 後援 or 委託); 0.02 also refused
 # 「申請の締め切りは？」 (+0.013 for 「あと、申請の期限は？」 after 後援, which asks about 後援).
 OFF_TOPIC_SWITCH = 0.03
+# … and a follow-up naming one thing only, in a word the guideline never uses: on dev the in-scope ones
+# reach +0.007 (「会社も入る？」「費用はどっち持ち？」), the city's other business asked so starts at +0.033
+# (「定年は？」 after 後援; 「ボーナスは？」 +0.022)
+ONE_THING_SWITCH = 0.02
 # Sources shown in an earlier answer's text (［第３章（７）後援］, a block's 「■ 第３章（７）後援」, an older
 # ［3-7 後援］), for histories that carry no citations as data.
 MARKER = re.compile(r"［([^］\n]{1,200})］|^■ ([^\n（]+)", re.MULTILINE)
@@ -435,14 +439,25 @@ class AnswerChain:
         # previous question again of that case: the scene's words are new by nature, so they do not make
         # it out of scope; only its meaning does (「年休を半日だけ取るときは？」 is the city's other business)
         case = self.only_names_a_case(turn.question)
+        # a follow-up naming one thing only (「費用はどっち持ち？」 after 共催, 「会社も入る？」 after the partners,
+        # 「反対にマイナス面は？」 after the merits) names it in the staff's word for what was just said: that
+        # the guideline never writes the word says nothing, so it is refused only by its meaning, at a
+        # closer margin than a longer question (「ボーナスは？」 is the city's other business)
+        one_thing = self.names_one_thing(turn.question)
         if (
             not turn.analysis.asks_department
             # by its words, or by its meaning: clearly nearer the city's other business than any
             # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
             # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
             and (
-                (not case and self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value))
-                or (alone.off_topic > OFF_TOPIC_SWITCH and any(t not in self.idf for t in things))
+                (
+                    not (case or one_thing)
+                    and self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value)
+                )
+                or (
+                    alone.off_topic > (ONE_THING_SWITCH if one_thing and not case else OFF_TOPIC_SWITCH)
+                    and any(t not in self.idf for t in things)
+                )
                 # 「その日に粗大ごみは出せる？」 after ゼロごみの日: the pointer only sets the day or place,
                 # what is asked is a thing the guideline never names; judged as it would be alone
                 or (self.sets_scene(turn.question) and any(t not in self.idf for t in things))
@@ -478,6 +493,20 @@ class AnswerChain:
         that case, however many words describe it. One naming a heading's subject (「共催だったら？」 after
         後援) asks about that subject instead."""
         return bool(SITUATION.search(question)) and not ASKS.search(question) and not self.has_topic(question)
+
+    def names_one_thing(self, question: str) -> bool:
+        """Whether the question names a single thing: one run of nouns (マイナス＋面 is one), a
+        contrast's opener aside (「反対に」 turns, it names nothing)."""
+        opener = CONTRAST.search(question)
+        tokens = self.service.tokenizer.tokenize(question[opener.end() :] if opener else question)
+        runs, end = 0, None  # where the current run of nouns (and their suffixes) ends
+        for token in tokens:
+            if token.is_content and token.pos == "名詞" and token.lemma not in STANCE:
+                runs += token.start != end
+                end = token.end
+            else:
+                end = token.end if token.pos == "接尾辞" and token.start == end else None
+        return runs == 1
 
     def names_what_was_said(self, turn: Turn) -> bool:
         """Whether a short follow-up asks about something the previous answer mentioned in passing: a
@@ -558,9 +587,14 @@ class AnswerChain:
         tokenizer = self.service.tokenizer
         terms = [t for t in tokenizer.content_lemmas(turn.question) if t not in CONVERSATIONAL]
         nouns = [t.lemma for t in tokenizer.tokenize(turn.question) if t.is_content and t.pos == "名詞"]
+        unknown = set(nouns) - self.idf.keys()
         if (
             len(terms) > RESCUED_TERMS
-            or any(t not in self.idf for t in nouns)  # 「市役所の食堂のメニューは？」 names other business
+            # 「市役所の食堂のメニューは？」 names other business in two words the guideline never uses; one
+            # such word is a staff word for what was just said (「会社も入る？」 after the partners, 費用 for
+            # 経費, 赤字): refused only by its meaning, clearly nearer the city's other business
+            or len(unknown) >= 2
+            or (unknown and alone.off_topic > ONE_THING_SWITCH)
             or self.has_topic(turn.question)
             or not self.scope_model.out_of_scope(alone)
         ):

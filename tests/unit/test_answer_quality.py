@@ -1520,13 +1520,38 @@ def test_what_a_form_requires_stays_with_the_form_after_a_case_that_mentions_it(
     assert answer.cited_sections[0] == "3-7"
 
 
-def test_a_refused_that_too_follow_up_offers_the_list_it_adds_to(chain):
-    """「会社も入る？」 after the partners: 会社 is no word of the guideline, so it is refused, but 「も」 asks
-    whether it belongs to the list just shown: 第２章 １ is offered. 「有給休暇も取れる？」 asks no such thing."""
+def test_a_that_too_follow_up_in_a_staff_word_is_asked_of_the_list_it_adds_to(chain):
+    """「会社も入る？」 after the partners: 会社 is no word of the guideline (it writes 企業), but one thing
+    named after an answer is the staff's word for what was just said: answered from 第２章 １, where 企業 is.
+    「有給休暇も取れる？」 asks no such thing: nearer the city's other business, it is refused."""
     answer = chain.ask("会社も入る？", turn(chain, "協働のパートナーにはどんな人がいる？"))
-    assert answer.abstained and [s.section_id for s in answer.suggestions][:1] == ["2-1"]
+    assert not answer.abstained and answer.cited_sections[0] == "2-1" and "企業" in answer.answer
     answer = chain.ask("有給休暇も取れる？", turn(chain, "後援とは？"))
     assert answer.abstained and "3-7" not in [s.section_id for s in answer.suggestions]
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section"),
+    [
+        # マイナス＋面 is one thing; 反対に/じゃあ name nothing: refused for two words the guideline lacks before
+        ("協働するとどんないいことがある？", "じゃあマイナス面は？", "6-Q3"),
+        ("協働のパートナーってどんな相手がいる？", "大学も入る？", "2-1"),
+    ],
+)
+def test_a_follow_up_naming_one_thing_in_a_staff_word_is_answered_with_the_conversation(
+    chain, first, question, section
+):
+    answer = chain.ask(question, turn(chain, first))
+    assert not answer.abstained and answer.cited_sections[0] == section
+
+
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [("後援とは？", "ボーナスは？"), ("委託とは？", "給料は？"), ("後援名義って何？", "駐車場は？")],
+)
+def test_a_follow_up_naming_one_thing_of_the_citys_other_business_is_refused(chain, first, question):
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.abstained and not answer.citations
 
 
 # --------------------------------------------------------------------------- the seventh trial's conversations
