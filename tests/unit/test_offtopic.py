@@ -4,6 +4,7 @@ until a document that covers the topic is indexed."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.answering.extractive import ABSTENTION_TEXT
@@ -104,3 +105,22 @@ def test_a_topic_an_indexed_document_covers_is_answered_from_it(chain, embedding
     assert not answer.abstained
     assert answer.citations and answer.citations[0].doc_id == "shiminzei"
     assert "口座振替" in answer.answer or "納付書" in answer.answer
+
+
+def test_a_topic_sharing_no_word_with_a_question_does_not_pull_it_under_the_refusal_line(chain, monkeypatch):
+    """As 「職員の定年と再任用」 the retirement topic was, by meaning alone, the nearest of the city's other
+    business to 「トイレにチラシを置いたやつ、担当課は？」 (第５章（７）'s leaflet, asked by department) and
+    put it under the refusal line: one topic's wording decided an in-scope question that says nothing of
+    it. A topic sharing no word with the question counts a little less; one that does still refuses."""
+    topics = [
+        "職員の定年と再任用" if t == "職員の定年退職と再任用の手続き" else t
+        for t in OffTopics.load(CORPUS_DIR / OFFTOPIC).topics
+    ]
+    assert "職員の定年と再任用" in topics
+    vectors = np.asarray(chain.service.embeddings.embed_documents(topics), dtype=np.float32)
+    monkeypatch.setattr(chain, "_off_topics", vectors)
+    terms = [frozenset(chain.service.tokenizer.content_lemmas(t)) for t in topics]
+    monkeypatch.setattr(chain, "_off_topic_terms", terms, raising=False)
+    answer = chain.ask("トイレにチラシを置いたやつ、担当課は？")
+    assert not answer.abstained and answer.citations[0].section_id == "5-7"
+    assert chain.ask("市の職員の定年って何歳？").abstained
