@@ -430,9 +430,11 @@ class AnswerChain:
         topic_terms = self.service.tokenizer.content_lemmas(topic)
         points_back = bool(POINTS_BACK.search(turn.question))
         alone_hits = self.search(turn, turn.question)
-        alone = self.scope_of(
-            topic, turn.alone_evidence, alone_hits, vectors[topic] if own_topic else turn.alone_vector
-        )
+        alone_vector = vectors[topic] if own_topic else turn.alone_vector
+        alone = self.scope_of(topic, turn.alone_evidence, alone_hits, alone_vector)
+        # the switches below were set on the nearness by meaning alone, a topic's words aside: grounding
+        # it in shared words moved 「申請の締め切りは？」 after 後援 (申請: no word of the guideline) over 0.03
+        nearer = self.off_topic(alone_vector)
         # a suffix (政治＋家, 懇親＋会) is part of the word before it, not a word the guideline lacks
         # and a thing is named by a noun: 「学校も入るの？」's verb is no business of its own
         # how the asker feels (ダメ, 不安) names no thing either
@@ -464,7 +466,7 @@ class AnswerChain:
                     and self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value)
                 )
                 or (
-                    alone.off_topic > (ONE_THING_SWITCH if one_thing and not case else OFF_TOPIC_SWITCH)
+                    nearer > (ONE_THING_SWITCH if one_thing and not case else OFF_TOPIC_SWITCH)
                     and any(t not in self.idf for t in things)
                 )
                 # 「その日に粗大ごみは出せる？」 after ゼロごみの日: the pointer only sets the day or place,
@@ -490,7 +492,7 @@ class AnswerChain:
             self.searched_with_previous(evidence)
             or BESIDES.search(turn.question)
             or case  # only a case: asked again of it (above)
-            or self.rescued_by_previous(turn, topic, alone, combined, vector, combined_evidence)
+            or self.rescued_by_previous(turn, topic, alone, nearer, combined, vector, combined_evidence)
         ):
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
@@ -586,13 +588,15 @@ class AnswerChain:
         turn: Turn,
         topic: str,
         alone: ScopeFeatures,
+        nearer: float,
         combined: str,
         vector: list[float],
         combined_evidence: float,
     ) -> bool:
         """Whether a short follow-up that names nothing of its own, in the guideline's words (「学校も
         入るの？」 after 協働のパートナー), and that alone would be refused is answered with the previous
-        turn: the conversation says what it is about, and with it the question is in scope."""
+        turn: the conversation says what it is about, and with it the question is in scope. ``nearer``:
+        how much nearer the city's other business the question alone is, by meaning (``off_topic``)."""
         tokenizer = self.service.tokenizer
         terms = [t for t in tokenizer.content_lemmas(turn.question) if t not in CONVERSATIONAL]
         nouns = [t.lemma for t in tokenizer.tokenize(turn.question) if t.is_content and t.pos == "名詞"]
@@ -603,7 +607,7 @@ class AnswerChain:
             # such word is a staff word for what was just said (「会社も入る？」 after the partners, 費用 for
             # 経費, 赤字): refused only by its meaning, clearly nearer the city's other business
             or len(unknown) >= 2
-            or (unknown and alone.off_topic > ONE_THING_SWITCH)
+            or (unknown and nearer > ONE_THING_SWITCH)
             or self.has_topic(turn.question)
             or not self.scope_model.out_of_scope(alone)
         ):
