@@ -155,7 +155,6 @@ STAGES = [
     "starting",  # imports, model, corpus, chunks; no build folder yet
     "embedding",  # builds/<id>.partial exists, still empty
     "chroma",  # writing the vectors
-    "bm25",
     "chunks.jsonl",
     "manifest.json",  # complete, not yet renamed
     "renamed",  # builds/<id> complete, CURRENT not yet switched
@@ -188,7 +187,6 @@ def build_stage(settings: Settings, previous: str, known: set[str]) -> int:
 # files from Rust, which Python does not audit: the random kills above cover that stretch.
 STAGE_TRIGGERS = {  # stage: (audit event, text in its first two arguments, kill after it)
     "embedding": ("os.mkdir", ".partial ", True),
-    "bm25": ("os.mkdir", ".partial/bm25 ", False),
     "chunks.jsonl": ("open", ".partial/chunks.jsonl ", False),
     "manifest.json": ("open", ".partial/manifest.json ", False),
     "renamed": ("os.rename", ".partial ", True),
