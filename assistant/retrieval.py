@@ -9,7 +9,8 @@ A section is the unit of ranking (a long section's chunks count once, by their b
 - title: the sections whose own title the query names (後援, 補助・助成 → 補助 or 助成);
 - department: the sections of a department the query names (chapter 5's 危機管理室 …);
 - asked: the section whose listed question (``corpus/questions.toml``, how staff ask about each
-  section) is nearest the query, when it leads every other section's by a margin (hybrid only);
+  section) is nearest the query as the dense ranking reads it, when it leads every other section's by
+  a margin (hybrid only);
 - previous: for a follow-up, the sections the previous answer cited.
 
 Queries are expanded with the staff-word glossary (``corpus/glossary.toml``) for the two keyword
@@ -74,6 +75,11 @@ def without_partners(query: str) -> tuple[str, list[str]]:
 
 # a partner that is the question's topic (「町内会って市内にいくつある？」「ＮＰＯとは？」): what it asks about
 PARTNER_TOPIC = re.compile(rf"^(?:{PARTNERS.pattern})(?:って|とは|は)", re.I)
+# The end or the course of the work (「…が終わったら」「途中で」「何年も続くとき」), folded: chapter 4 says what to
+# do then, in the general 協働 (「協働による一連の取組が終了した時には」). A heading's subject named before it
+# (「共催のイベントが終わったら…」) is the scene, as a partner is who: it names no section, and the dense
+# ranking reads it as 協働.
+PHASE = re.compile(r"終わっ|おわっ|終え|終了|途中|何年も続|長く続|ずっと続")
 
 
 def char_ngrams(text: str, n: int = 2) -> list[str]:
@@ -224,10 +230,12 @@ class HybridRetriever(BaseRetriever):
         query_vector: list[float] | None = None,
         doc_ids: Collection[str] | None = None,
         nearest: list[tuple[int, float]] | None = None,
+        reading_vector: list[float] | None = None,
     ) -> dict[str, list[tuple[int, float]]]:
         """Each ranking's (section position, score) list, best first; ``doc_ids``: only those documents;
-        ``nearest``: the index's nearest chunks to ``dense_text(query)``, if already asked (the
-        dense ranking's text; ``query_vector`` is the query's own, for the listed questions)."""
+        ``nearest`` and ``reading_vector``: the index's nearest chunks to the text the dense ranking
+        reads, ``dense_text(query)``, and its embedding, if already known (``query_vector`` is the
+        query's own embedding: the same when the query names no partner)."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -237,13 +245,12 @@ class HybridRetriever(BaseRetriever):
             best: dict[int, float] = {}
             asks = mode == "hybrid" and len(self._asked_rows) > 0
             dense_text = self.dense_text(query)
-            # what is still to embed, in one call: each call waits for the engine
-            texts = [query] if query_vector is None and ((nearest is None and dense_text == query) or asks) else []
-            texts += [dense_text] if nearest is None and dense_text != query else []
-            vectors = dict(zip(texts, embed_queries(self.embeddings, texts), strict=True)) if texts else {}
-            query_vector = vectors.get(query, query_vector)
+            if dense_text == query and reading_vector is None:
+                reading_vector = query_vector
+            if reading_vector is None and (nearest is None or asks):
+                reading_vector = embed_queries(self.embeddings, [dense_text])[0]
             if nearest is None:
-                nearest = self.index.dense([vectors.get(dense_text, query_vector)], self.candidates, doc_ids)[0]
+                nearest = self.index.dense([reading_vector], self.candidates, doc_ids)[0]
             for pos, similarity in nearest:
                 chunk = self.index.chunks[pos]
                 section = self._position.get((chunk.doc_id, chunk.section_id))
@@ -251,18 +258,25 @@ class HybridRetriever(BaseRetriever):
                     best[section] = similarity
             ranked["dense"] = sorted(best.items(), key=lambda item: (-item[1], item[0]))
             if asks:
-                ranked["asked"] = self.asked(query_vector)
+                # the listed questions meet the question as the dense ranking reads it: a partner named
+                # (団体) says who, and drew questions to 4-5's 「毎回同じ団体にお願いしてもいいの？」
+                ranked["asked"] = self.asked(reading_vector)
         if mode in ("hybrid", "bm25"):
             # the query's own words count twice the glossary's and the partners it names: an expansion
             # must not outvote the question, nor who it is about what it asks
             rest, partners = without_partners(query)
-            extra = " ".join([*self.glossary.expand(query), *partners])
+            scene = self.scene_words(query)
+            for word in scene:
+                rest = rest.replace(word, "、")
+            extra = " ".join([*self.glossary.expand(query), *partners, *scene])
             words = self.tokenizer.content_lemmas(rest) * 2 + self.tokenizer.content_lemmas(extra)
             chars = char_ngrams(rest) * 2 + [g for term in extra.split() for g in char_ngrams(term)]
             ranked["words"] = self._words.rank(words, n)
             ranked["chars"] = self._chars.rank(chars, n)
             folded = fold(query)
-            titled = [i for i, e in enumerate(self._entries) if any(w in folded for w in e.title_words)]
+            titled = [
+                i for i, e in enumerate(self._entries) if any(w in folded and w not in scene for w in e.title_words)
+            ]
             if titled:
                 ranked["title"] = [(i, 1.0) for i in titled]
             named = self.named_departments(query)
@@ -283,11 +297,35 @@ class HybridRetriever(BaseRetriever):
         「…まる投げしてもいい？」 to the case of an ＮＰＯ (第５章（７）). A partner that is the question's
         topic (「町内会って…」), or all it names (a comparison's side 「ＮＰＯみたいな団体」), is what is asked."""
         text = unicodedata.normalize("NFKC", query)
-        rest, partners = without_partners(query)
+        scene = self.scene_words(query)
+        for word in scene:
+            text = text.replace(word, "協働")
+        rest, partners = without_partners(text)
         if not partners or PARTNER_TOPIC.search(text) or not self.tokenizer.content_lemmas(rest):
-            return query
+            return text if scene else query
         # ボランティア団体, 相手の団体, 団体さん: one 相手
         return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", text, flags=re.I)
+
+    def scene_words(self, query: str) -> list[str]:
+        """The headings' subjects the query names as the scene of the work's end or course (``PHASE``):
+        「共催のイベントが終わったら…」 → 共催; not its topic (「実行委員会ってイベントが終わったら…」), nor
+        part of a longer noun (補助金)."""
+        text = unicodedata.normalize("NFKC", query)
+        phase = PHASE.search(text)
+        if phase is None:
+            return []
+        before = text[: phase.start()]
+        return sorted(
+            {
+                w
+                for e in self._entries
+                for w in e.title_words
+                if re.search(rf"{re.escape(w)}(?![一-龥])", before)
+                and not re.match(rf"{re.escape(w)}(?:って|とは|は)", text)
+            },
+            key=len,
+            reverse=True,
+        )
 
     def asked(self, query_vector: list[float]) -> list[tuple[int, float]]:
         """[(section position, similarity)] of the section with the listed question nearest the query,
@@ -346,12 +384,13 @@ class HybridRetriever(BaseRetriever):
         previous: list[tuple[str, str]] | None = None,
         doc_ids: Collection[str] | None = None,
         nearest: list[tuple[int, float]] | None = None,
+        reading_vector: list[float] | None = None,
     ) -> list[SectionHit]:
         """The ``k`` best sections for a query, best first (``query_vector``: its embedding, if known;
         ``previous``: the (doc_id, section_id) a follow-up's previous answer cited; ``doc_ids``: only
-        from these documents; ``nearest``: as for ``rankings``)."""
+        from these documents; ``nearest``, ``reading_vector``: as for ``rankings``)."""
         k = self.k if k is None else k
-        rankings = self.rankings(query, mode, query_vector, doc_ids, nearest)
+        rankings = self.rankings(query, mode, query_vector, doc_ids, nearest, reading_vector)
         if previous:
             rankings["previous"] = [
                 (self._position[key], 1.0)

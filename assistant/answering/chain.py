@@ -52,12 +52,12 @@ from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeM
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
-from assistant.ingestion.glossary import fold
+from assistant.ingestion.glossary import abbreviates, fold
 from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import HybridRetriever, SectionHit
+from assistant.retrieval import PARTNERS, HybridRetriever, SectionHit
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -251,6 +251,20 @@ class TurnChunk:
         return TurnChunk(self.text + other.text, other.turn or self.turn)
 
 
+def spelled_out(question: str, read_as: list[tuple[str, list[str]]]) -> str:
+    """The question with each abbreviation the glossary reads written out as the term it abbreviates
+    (「ステパトって何してるの？」 → 「ステーションパトロール隊って…」): the embedding model and the
+    listed questions know the term, not the shorthand, which only the keyword rankings' glossary
+    expansion would otherwise find. A partner's name (町連 → 町内会連合会) stays as typed: the rankings
+    read a partner written out as who the question is about (``PARTNERS``), not what it asks."""
+    text = unicodedata.normalize("NFKC", question)
+    for word, terms in read_as:
+        term = next((t for t in terms if abbreviates(word, t)), None)
+        if term is not None and not PARTNERS.search(unicodedata.normalize("NFKC", term)):
+            text = text.replace(unicodedata.normalize("NFKC", word), term)
+    return text if text != unicodedata.normalize("NFKC", question) else question
+
+
 def previous_user_question(history: list[dict[str, Any]]) -> str:
     for message in reversed(history):
         if message.get("role") == "user" and str(message.get("content", "")).strip():
@@ -379,8 +393,9 @@ class AnswerChain:
         new_topic = NEW_TOPIC.search(turn.question)
         if new_topic and new_topic.end() < len(turn.question):
             turn.question = turn.question[new_topic.end() :]
-        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics, self.units)
         turn.read_as = self.read_as(turn.question)
+        turn.question = spelled_out(turn.question, turn.read_as)
+        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics, self.units)
         turn.resolved_query = turn.question
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
         # are what the guideline may lack, not what the question is about
@@ -1549,13 +1564,15 @@ class AnswerChain:
         ``part``: one side or part of a question, whose partner (「ＮＰＯみたいな団体」) is what it names,
         so its dense ranking reads it as typed."""
         dense = text if part else self.service.retriever.dense_text(text)
+        vectors = self.embed(turn, [text, dense])
         return self.service.retriever.search(
             text,
             k=k,
-            query_vector=self.embed(turn, [text])[text],
+            query_vector=vectors[text],
             previous=previous,
             doc_ids=turn.doc_ids,
             nearest=self.nearest(turn, [dense])[dense],
+            reading_vector=vectors[dense],
         )
 
     def evidence(self, turn: Turn, query: str) -> float:

@@ -31,6 +31,14 @@ def read_toml(path: Path, error: type[AssistantError], what: str) -> dict[str, A
         raise error(f"cannot read {path}: {exc}", ja=f"{what}を読み込めません: {path}（{exc}）") from None
 
 
+def abbreviates(word: str, term: str) -> bool:
+    """Whether ``word`` is an abbreviation of ``term``: its characters stand in the term in order, as
+    Japanese shorthand is cut from the term's parts (ステパト ← ステーションパトロール隊, 町連 ← 町内会連合会),
+    not a word for the same thing (顔ぶれ → 固定化)."""
+    rest = iter(fold(term))
+    return fold(word) != fold(term) and all(ch in rest for ch in fold(word))
+
+
 class GlossaryError(AssistantError):
     ja = "用語集（glossary.toml）を読み込めません。"
 

@@ -726,6 +726,77 @@ def test_shorthand_read_as_the_guidelines_words_is_said(chain, question, note, g
 
 
 @pytest.mark.parametrize(
+    ("question", "note", "gold", "says"),
+    [
+        (
+            "ステパトって何してるの？",
+            "「ステパト」を「ステーションパトロール隊」として調べました。",
+            "5-11",
+            "ごみ分別方法の助言などを行っています。",
+        ),
+        (
+            "ｸﾘｻﾎﾟの合意書ではどんなことを決めてるの？",
+            "「クリサポ」を「クリーンアップ・サポーター」として調べました。",
+            "5-13",
+            "担当箇所の指定や、ごみ袋の提供、保険の加入などについて合意書を交わしています。",
+        ),
+        # inside a longer question, beside the department that names another case too
+        (
+            "清掃事業課のステパトの取組って、いつから始まったの？",
+            "「ステパト」を「ステーションパトロール隊」として調べました。",
+            "5-11",
+            "平成２５年７月から家庭ごみの有料化が始まったことに伴う取組です。",
+        ),
+    ],
+)
+def test_an_abbreviation_is_searched_as_the_term_it_abbreviates(chain, question, note, gold, says):
+    """The embedding model and the listed questions know the case's name, not the staff's shorthand:
+    alone, ステパト was refused and クリサポ too; by the department, （10）ゼロごみの日 led."""
+    answer = chain.ask(question)
+    assert note in answer.notes
+    assert answer.cited_sections[0] == gold
+    assert answer.answer.splitlines()[0].startswith(says) or says in answer.answer.split("■")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "gold", "says"),
+    [
+        (
+            "組もうとしてる団体に、その事業をやりきる力があるかって考えるべき？",
+            "2-1",
+            "「相手方にその事業を遂行する能力があるか。」",
+        ),
+        ("企業と組むと何がいいの", "2-1-1", "企業は、社員ボランティア制度や資金助成などによる市民活動支援"),
+        ("後援したイベントが終わったら、主催した団体に感想を聞いたほうがいい？", "4-4", "相手方からの意見や感想を聴き"),
+    ],
+)
+def test_a_partner_named_does_not_draw_the_listed_questions_of_the_section_writing_it(chain, question, gold, says):
+    """団体・企業 say who: （５）相手方の固定化を避ける's listed questions (「毎回同じ団体にお願いしてもいいの？」)
+    no longer win the `asked` vote by that word, and the section answering what is asked leads."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == gold
+    assert "4-5" not in answer.cited_sections
+    assert says in answer.answer.split("■")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "gold", "says"),
+    [
+        ("共催のイベントが終わったら、相手と何をやればいい？", "4-4", "相手方からの意見や感想を聴き"),
+        ("実行委員会の事業が何年も続くとき、気をつけることは？", "4-3", "随時、互いに進捗状況を確認してください。"),
+        # the form asked about, not its scene
+        ("実行委員会ってイベントが終わったらなくなるもの？", "3-2", "期間を限定した組織であることが多い形態です。"),
+    ],
+)
+def test_a_form_named_as_the_scene_of_the_works_end_leaves_it_to_chapter_4(chain, question, gold, says):
+    """共催 says where the work ends, 終わったら what is asked: （４）結果の評価 answers, not （１）共催's
+    definition, which the heading's title boost and its words put first."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == gold
+    assert says in answer.answer.split("■")[0]
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "自治会とはどう協働すればいい？",  # the guideline's own word

@@ -216,6 +216,8 @@ def test_a_listed_question_ranks_its_own_section_first_in_the_asked_ranking(serv
     for doc_id, section_id, question in AskedQuestions.load(CORPUS_DIR / QUESTIONS).pairs[::60]:
         hybrid = retriever.search(question, k=50, mode="hybrid")
         own = next(h for h in hybrid if h.key == (doc_id, section_id))
-        assert own.ranks["asked"] == 1 and own.scores["asked"] > 0.99
+        # a listed question naming a partner meets the listed ones read as 相手, as the dense ranking reads it
+        verbatim = retriever.dense_text(question) == question
+        assert own.ranks["asked"] == 1 and own.scores["asked"] > (0.99 if verbatim else 0.95)
         assert [h.key for h in hybrid if "asked" in h.ranks] == [own.key]
         assert not any("asked" in h.ranks for h in retriever.search(question, k=50, mode="dense"))

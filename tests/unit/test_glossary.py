@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.cli import main
-from assistant.ingestion.glossary import Glossary, GlossaryError, fold
+from assistant.ingestion.glossary import Glossary, GlossaryError, abbreviates, fold
 from assistant.retrieval import char_ngrams
 from tests.conftest import CORPUS_DIR
 
@@ -21,6 +21,22 @@ from tests.conftest import CORPUS_DIR
 )
 def test_fold(text, folded):
     assert fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("word", "term", "abbreviation"),
+    [
+        ("ステパト", "ステーションパトロール隊", True),
+        ("ｽﾃﾊﾟﾄ", "ステーションパトロール隊", True),
+        ("クリサポ", "クリーンアップ・サポーター", True),
+        ("町連", "町内会連合会", True),
+        ("顔ぶれ", "固定化", False),  # another word for it, not cut from it
+        ("メリデメ", "メリット", False),  # デメ is no part of メリット
+        ("委託", "委託", False),  # the term itself
+    ],
+)
+def test_an_abbreviation_is_cut_from_its_term_in_order(word, term, abbreviation):
+    assert abbreviates(word, term) is abbreviation
 
 
 def test_char_ngrams_are_bigrams_of_the_folded_text():

@@ -155,8 +155,8 @@ def test_a_partner_named_does_not_draw_the_dense_ranking_to_a_case_of_that_partn
 
 def test_a_search_embeds_once_and_queries_the_vectors_once(service, monkeypatch):
     """Called directly (`assistant search`, LangChain's ``invoke``), a question naming a partner embeds
-    itself (for the listed questions) and its 相手 reading (for the dense ranking) in one call, and the
-    index is asked once: each embedding call waits for the engine."""
+    its 相手 reading (for the dense ranking and the listed questions) in one call, and the index is
+    asked once: each embedding call waits for the engine."""
     embeddings, index = service.retriever.embeddings, service.retriever.index
     batch, calls, queries = embeddings.embed_queries, [], []
     monkeypatch.setattr(embeddings, "embed_queries", lambda texts: (calls.append(list(texts)), batch(texts))[1])
@@ -165,8 +165,16 @@ def test_a_search_embeds_once_and_queries_the_vectors_once(service, monkeypatch)
     monkeypatch.setattr(index, "dense", lambda vectors, *a: (queries.append(len(vectors)), dense(vectors, *a))[1])
     question = "ＮＰＯに仕事を全部投げちゃってもいいのかな"
     assert service.retriever.search(question, k=1)[0].section_id == "3-5"
-    assert calls == [[question, service.retriever.dense_text(question)]], calls
+    assert calls == [[service.retriever.dense_text(question)]], calls
     assert queries == [1], queries
+
+
+def test_the_listed_questions_meet_a_partner_named_as_the_general_partner(service):
+    """団体 says who would do the work, やりきる力 what is asked: the listed questions of （５）相手方の固定化を
+    避ける, 「毎回同じ団体にお願いしてもいいの？」, no longer draw it by the word 団体 alone."""
+    question = "組もうとしてる団体に、その事業をやりきる力があるかって考えるべき？"
+    asked = service.retriever.rankings(question)["asked"]
+    assert [service.retriever.hit(pos, 0.0, {}, {}).section_id for pos, _ in asked] != ["4-5"]
 
 
 def test_bm25_scores_by_lucene_formula():
@@ -231,3 +239,23 @@ def test_the_default_path_imports_neither_torch_nor_gradio(service):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("question", "scene", "heading"),
+    [
+        ("共催のイベントが終わったら、相手と何をやればいい？", ["共催"], "3-1"),
+        ("委託してる事業のやり方を途中で変えたいときは、どうすればいい？", ["委託"], "3-5"),
+        ("実行委員会ってイベントが終わったらなくなるもの？", [], "3-2"),  # the topic, asked about
+        ("補助金を出してた団体の事業が終わったら、こっちは何をすればいい？", [], "3-6"),  # 補助金 is no 補助
+        ("共催の注意点は？", [], "3-1"),  # no end or course of the work
+    ],
+)
+def test_a_heading_named_as_the_scene_of_the_works_end_is_no_section_named(service, question, scene, heading):
+    retriever = service.retriever
+    assert retriever.scene_words(question) == scene
+    titled = {
+        retriever.hit(pos, 0.0, {}, {}).section_id
+        for pos, _ in retriever.rankings(question, mode="bm25").get("title", [])
+    }
+    assert (heading in titled) is not bool(scene)
