@@ -41,6 +41,7 @@ from assistant.answering.question import (
     EXAMPLES,
     NUM,
     QUANTIFIED,
+    QUESTION_NOUNS,
     SAME_DEPARTMENT,
     Detail,
     Question,
@@ -53,6 +54,7 @@ from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
 from assistant.ingestion.glossary import abbreviates, fold
+from assistant.ingestion.japanese import Token
 from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
@@ -146,6 +148,7 @@ OTHERS = re.compile(r"他|ほか|以外|別の")
 DETERMINERS = frozenset({"その", "この", "あの"})
 SUGGESTIONS = 3
 SUGGESTIONS_HEADING = "近い内容の箇所："  # before the nearest sections listed in a refusal's text
+NOT_COVERED = "ガイドラインでは扱っていない内容のようです。"  # a refusal with no section near the question
 # Log-odds that a question with a history is better searched with the previous turn, fitted by
 # logistic regression (L2 1.0, classes balanced) on the 57 dev cases where searching with and without
 # the previous turn give a different outcome (35 better with it). 5-fold CV over the 107 dev cases with a
@@ -282,6 +285,23 @@ def previous_answer(history: list[dict[str, Any]]) -> str:
 def lead_of(answer_text: str) -> list[str]:
     """The sentences an answer leads with (its first paragraph), framing lines aside."""
     return content_sentences(answer_text.split("\n\n", 1)[0])
+
+
+def compounds(phrase: list[Token]) -> list[list[Token]]:
+    """The compound nouns of a noun phrase (its nouns joined directly, not by の) that name something:
+    with a content noun, and cut before a noun that asks (「協定期間何年」 names 協定期間)."""
+    runs: list[list[Token]] = []
+    for t in phrase:
+        if runs and runs[-1] and t.start == runs[-1][-1].end and t.surface != "の":
+            runs[-1].append(t)
+        else:
+            runs.append([] if t.surface == "の" else [t])
+    found = []
+    for run in runs:
+        asking = next((i for i, t in enumerate(run) if t.surface in QUESTION_NOUNS), len(run))
+        if any(t.is_content and t.pos == "名詞" for t in run[:asking]):
+            found.append(run[:asking])
+    return found
 
 
 def previous_citations(history: list[dict[str, Any]], service: Service) -> list[tuple[str, str]]:
@@ -1801,7 +1821,8 @@ class AnswerChain:
 
     def abstention(self, base: Answer, turn: Turn) -> Answer:
         """「記載が見つかりませんでした」 with the sections nearest to the question itself: those sharing
-        a word with it (none when it shares none: an unrelated suggestion helps nobody)."""
+        a word with it; when it shares none (an unrelated suggestion helps nobody), that the guideline
+        seems not to cover it, not that other words might find it."""
         suggestions = []
         if not turn.unreadable:
             near = self.search(turn, turn.question, k=10)
@@ -1829,14 +1850,17 @@ class AnswerChain:
         text = ABSTENTION_TEXT
         if turn.unreadable:
             text += "知りたいことを、もう少し詳しく入力してください。"
-        if suggestions:
+        elif suggestions:
             text += f"\n\n{SUGGESTIONS_HEADING}\n" + "\n".join(f"・［{s.label}］" for s in suggestions)
+        else:
+            text += NOT_COVERED
         return replace(base, answer=text, abstained=True, citations=[], suggestions=suggestions)
 
     def suggesting_words(self, question: str) -> set[str]:
         """The question's words (two characters or more; the glossary's readings too) that a refusal's
-        nearest sections may share with it: not those of a noun phrase (nouns joined directly or by
-        の) that names a thing the guideline never does (「職員の有給休暇」, 「市役所の駐車場の料金」)."""
+        nearest sections may share with it: not those of a noun phrase (compounds joined by の) with a
+        compound (nouns joined directly) that the guideline never writes and the glossary does not read,
+        for it names a thing the guideline lacks (住民票 is no 住民; 「職員の有給休暇」, 「市役所の駐車場の料金」)."""
         nominal = ("名詞", "接頭辞", "接尾辞")
         tokens = self.service.tokenizer.tokenize(question)
         side: set[str] = set()
@@ -1849,11 +1873,25 @@ class AnswerChain:
             if joins:
                 phrase.append(t)
                 continue
-            nouns = [p for p in phrase if p.is_content and p.pos == "名詞"]
-            if any(len(p.lemma) >= 2 and p.lemma not in self.idf for p in nouns):
-                side |= {p.lemma for p in nouns}
+            if any(self.names_a_lack(compound, question) for compound in compounds(phrase)):
+                side |= {p.lemma for p in phrase if p.is_content and p.pos == "名詞"}
             phrase = []
         return {w for w in self.asked_lemmas(question) - CONVERSATIONAL - RELATIONAL - side if len(w) >= 2}
+
+    def names_a_lack(self, compound: list[Token], question: str) -> bool:
+        """Whether a compound noun of a question names a thing the guideline lacks: it has a noun the
+        guideline never uses, of two characters or more (有給休暇, 駐車場) or of one (票 of 住民票, 税 of
+        市民税) where the guideline never writes the compound whole and the glossary does not read it
+        (市後援, 委託料, 政治団体 name kinds of what the guideline speaks of, in its own words)."""
+        unknown = [t for t in compound if t.pos == "名詞" and t.lemma not in self.idf]
+        if any(len(t.lemma) >= 2 for t in unknown):
+            return True
+        written = question[compound[0].start : compound[-1].end]
+        return (
+            bool(unknown)
+            and fold(written) not in self.spelling.text
+            and not self.service.retriever.glossary.readings(written)
+        )
 
     def about(self, turn: Turn, key: tuple[str, str]) -> bool:
         """Whether a question speaks of a section: it points back at it (「それで…」), asks only for

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.chain import AnswerChain
+from assistant.answering.chain import NOT_COVERED, AnswerChain
 from assistant.answering.extractive import ABSTENTION_TEXT
 from assistant.bench import enter_to_answer_ms
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
@@ -428,7 +428,20 @@ def test_a_refusal_opens_with_the_refusal_and_says_how_it_was_read_beside_what_t
     where = turn.locator(".where-next")
     assert where.locator(".notice").all_inner_texts() == ["「コウエン」を「後援」として調べました。"]
     note, hint = where.locator(".notice").bounding_box(), where.locator(".hint").bounding_box()
-    assert note["y"] < hint["y"], "the reading comes just before 「言葉を変えて質問し直すか…」"
+    assert note["y"] < hint["y"], "the reading comes just before 「読み方が違っていれば…」"
+    assert where.locator(".hint").inner_text().startswith("読み方が違っていれば、言葉を変えて質問し直す")
+
+
+def test_a_refusal_with_no_near_section_says_the_guideline_seems_not_to_cover_it(page):
+    """「住民票ほしいんだけど」 is simply outside the guideline: the refusal says so, and what to try next is
+    the contents, not 「言葉を変えて質問し直す」, which no wording would answer."""
+    ask(page, "住民票ほしいんだけど")
+    turn = page.locator(TURNS).last
+    assert last_answer(page) == ABSTENTION_TEXT + NOT_COVERED
+    assert not turn.locator(".source-button").count()
+    hint = turn.locator(".where-next .hint").inner_text()
+    assert hint == "ガイドラインが扱っている内容は、目次で確かめられます。"
+    assert turn.get_by_role("button", name="ガイドラインの目次を開く").is_visible()
 
 
 def test_out_of_scope_question_abstains_with_nearest_sections(page):
@@ -611,6 +624,8 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
     first.get_by_role("button", name="👍 役に立った").click()
     first.locator(".rating-status").get_by_text("保存しました").wait_for()
     assert first.get_by_role("button", name="👍 役に立った").get_attribute("aria-pressed") == "true"
+    # the optional comment asks what fits the rating: not 「どこが違っていたか」 after 👍
+    assert first.locator(".comment-label").inner_text().strip() == "コメント（任意）：よかった点など"
     assert said_of_rating(first) == ["評価（👍）を保存しました。押し直すと変更できます。"], "one line, not two"
     assert said_of_rating(second) == []
     assert "rated" in first.locator(".bot").get_attribute("class")
@@ -621,6 +636,10 @@ def test_one_rating_per_answer_changeable_and_marked(page, feedback_db):
         "() => document.querySelector('#chat-app .turn .rate-down').getAttribute('aria-pressed') === 'true'"
     )
     assert first.get_by_role("button", name="👍 役に立った").get_attribute("aria-pressed") == "false"
+    assert (
+        first.locator(".comment-label").inner_text().strip()
+        == "コメント（任意）：どこが違っていたか、何が知りたかったか など"
+    )
     first.locator(".comment-input").fill("補助・助成の説明も欲しい")
     first.get_by_role("button", name="コメントを送る").click()
     first.locator(".rating-status").get_by_text("コメントを保存しました").wait_for()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.chain import NOT_COVERED
 from assistant.answering.extractive import ABSTENTION_TEXT, NOTHING_MORE, UNDECIDED
 from assistant.answering.question import analyze
 from assistant.answering.sentences import leans_on_previous
@@ -1699,7 +1700,7 @@ def test_a_first_message_that_only_points_at_something_asks_for_more(chain, ques
     """As a first message, 「両方」「vs」「それ」 point at nothing said before: no section is quoted."""
     answer = chain.ask(question)
     assert answer.abstained and "詳しく入力してください" in answer.answer
-    assert answer.suggestions == []
+    assert answer.suggestions == [] and NOT_COVERED not in answer.answer  # asked for more, not told "not covered"
 
 
 def test_a_refusal_of_a_thing_the_guideline_never_names_offers_no_unrelated_sections(chain):
@@ -1707,7 +1708,25 @@ def test_a_refusal_of_a_thing_the_guideline_never_names_offers_no_unrelated_sect
     nearest sections are offered, rather than unrelated ones."""
     answer = chain.ask("職員の有給休暇は何日ある？")
     assert answer.abstained and answer.suggestions == []
-    assert "近い内容の箇所" not in answer.answer
+    assert answer.answer == ABSTENTION_TEXT + NOT_COVERED  # said plainly, not "try other words"
+
+
+@pytest.mark.parametrize("question", ["住民票ほしいんだけど", "市民税を納めるのはいつまで？"])
+def test_a_refusal_offers_no_section_through_a_piece_of_a_compound_the_guideline_never_writes(chain, question):
+    """住民票 is no 住民 and 市民税 no 市民: a section sharing only that piece (第５章（３）地区別避難計画,
+    第１章 ２（１）市民が主役) is no nearer the question, and the refusal says the guideline seems not to
+    cover it."""
+    answer = chain.ask(question)
+    assert answer.abstained and answer.suggestions == []
+    assert answer.answer == ABSTENTION_TEXT + NOT_COVERED
+
+
+def test_a_refusal_keeps_the_section_of_what_a_compound_is_a_kind_of(chain):
+    """委託料 is a 委託's, in the guideline's own words: 第３章（５）委託 stays the nearest section, while
+    消費税 (a 税 the guideline never speaks of) offers no 消費生活展."""
+    answer = chain.ask("委託料にかかる消費税はどう計算する？")
+    assert answer.abstained and [s.section_id for s in answer.suggestions] == ["3-5"]
+    assert answer.answer == f"{ABSTENTION_TEXT}\n\n近い内容の箇所：\n・［第３章（５）委託］"
 
 
 # --------------------------------------------------------------------------- the eighth trial's kinds

@@ -7,6 +7,11 @@ const STORE_KEY = "kyodo-assistant.conversation.v1";
 const THINKING = "回答を作成しています…";
 const FAILED = "エラーが発生しました。時間をおいてもう一度お試しください。";
 const RATING_LABELS = { up: "👍 役に立った", down: "👎 役に立たなかった" };
+// the optional comment asks what fits the rating given
+const COMMENT_PROMPTS = {
+  up: "コメント（任意）：よかった点など",
+  down: "コメント（任意）：どこが違っていたか、何が知りたかったか など",
+};
 
 const log = element.querySelector(".chat-log");
 const empty = element.querySelector(".chat-empty");
@@ -174,6 +179,7 @@ function markRating(turn, node) {
     b.setAttribute("aria-pressed", String(b.dataset.rating === turn.rating));
   }
   node.querySelector(".bot").classList.toggle("rated", Boolean(turn.rating));
+  node.querySelector(".comment-prompt").textContent = COMMENT_PROMPTS[turn.rating] || "";
   node.querySelector(".rating-status").textContent = turn.rating
     ? `評価済み：${RATING_LABELS[turn.rating]}（押し直すと変更できます）`
     : "";
@@ -274,7 +280,8 @@ function renderAnswer(turn, node) {
 
   const commentForm = make("form", "comment-form");
   commentForm.hidden = true;
-  const label = make("label", "comment-label", "コメント（任意）：どこが違っていたか、何が知りたかったか など");
+  const label = make("label", "comment-label");
+  label.append(make("span", "comment-prompt"));
   const area = make("textarea", "comment-input");
   area.rows = 2;
   area.maxLength = 2000;
@@ -294,9 +301,13 @@ function renderAnswer(turn, node) {
 function whereNext(turn, notes) {
   const next = make("div", "where-next");
   next.append(...notes);
+  // with no near section the refusal itself says the guideline seems not to cover the question:
+  // other words help only where a word was read as another (「コウエン」 as 「後援」)
   const hint = (turn.sources || []).length
     ? "言葉を変えて質問し直すか、上の近い箇所やガイドラインの目次から探してください。"
-    : "言葉を変えて質問し直すか（例：略語や話し言葉をガイドラインの言葉に）、ガイドラインの目次から探してください。";
+    : notes.length
+      ? "読み方が違っていれば、言葉を変えて質問し直すか、ガイドラインの目次から探してください。"
+      : "ガイドラインが扱っている内容は、目次で確かめられます。";
   next.append(make("p", "hint", hint));
   const contents = make("button", "contents-button", "ガイドラインの目次を開く");
   contents.type = "button";
