@@ -353,7 +353,9 @@ class AnswerChain:
         with remembered_tokens(service.tokenizer, service.index.build_dir / TOKENS_FILE):
             self.idf = idf_table(service.index.terms)
             sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
-            self.extractive = ExtractiveAnswerer(service.documents, service.tokenizer, self.idf, sentences)
+            self.extractive = ExtractiveAnswerer(
+                service.documents, service.tokenizer, self.idf, sentences, glossary=service.retriever.glossary
+            )
             self.reranker = reranker or make_reranker(self.settings, self.extractive, service.retriever)
             self.topics = self.topic_terms()
             # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing

@@ -19,6 +19,7 @@ import numpy as np
 from assistant.answering.question import Question, noun_phrases
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
+from assistant.ingestion.glossary import Glossary
 from assistant.ingestion.japanese import SENTENCE_ENDS, Tokenizer, split_sentences
 from assistant.ingestion.sections import source_label
 from assistant.limits import MAX_QUESTION_CHARS, visible_text
@@ -144,8 +145,10 @@ class ExtractiveAnswerer:
         sentences: dict[tuple[str, str], SectionSentences],
         max_sentences: int = 3,
         dense_weight: float = 5.0,
+        glossary: Glossary | None = None,
     ) -> None:
         self.documents = {d.doc_id: d for d in documents}
+        self.glossary = glossary or Glossary()
         self.document_list = list(documents)
         self.tokenizer = tokenizer
         self.idf = idf
@@ -298,6 +301,15 @@ class ExtractiveAnswerer:
                 replace(s, score=s.score + DETAIL_BONUS)
                 if any(d.supplied_by(text[s.start : s.end]) for d in stated)
                 else s
+                for s in scored[blocks[0].key]
+            ]
+        aspect = [said for asks, said in ASPECTS if asks.search(question.text)]
+        if aspect and not question.compares:
+            # 「補助金を出すときに気をつけることは？」「後援するとどんなメリットがある？」: the sentence saying a
+            # point to heed or a merit leads, not the section's definition that the question's other words favour
+            text = first.text
+            scored[blocks[0].key] = [
+                replace(s, score=s.score + DETAIL_BONUS) if any(p.search(text[s.start : s.end]) for p in aspect) else s
                 for s in scored[blocks[0].key]
             ]
         pair = self.pair_heading(question, blocks[0].key)
@@ -707,7 +719,7 @@ class ExtractiveAnswerer:
         is settled by 「事業における最終的な責任については、市にあります。」, not by 「相手方は、安上がりの下請けでは
         ありません。」."""
         sentences = self.sentences[key]
-        own = self.title_terms(*key)
+        own = self.title_terms(*key) | self.subject_words(key, question)
         defining = self.defining_sentence(key)
         asked = {t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own
         if defining == sentences.spans[0] and not asked & sentences.terms[0]:
@@ -725,6 +737,18 @@ class ExtractiveAnswerer:
         if best is None or not decides(text[best.start : best.end]) or nouns & terms_of[(best.start, best.end)]:
             return scored
         return [replace(s, score=s.score + DECIDING_BONUS) if nouns & terms_of[(s.start, s.end)] else s for s in scored]
+
+    def subject_words(self, key: tuple[str, str], question: str) -> set[str]:
+        """The words of the question's staff words that the glossary reads as the section's subject, and of
+        those readings: 金 of 補助金 or of お金を出す, and 財政支援, name （６）補助・助成 as 補助 does, not
+        something asked of it."""
+        own = self.title_terms(*key)
+        return {
+            term
+            for word, targets in self.glossary.readings(question)
+            if own & set(self.tokenizer.content_lemmas(" ".join(targets)))
+            for term in self.tokenizer.content_lemmas(" ".join([word, *targets]))
+        }
 
     def defining_terms(self, key: tuple[str, str]) -> frozenset[str]:
         """The distinctive words of what a section says its subject is (its defining sentence, else its
@@ -915,6 +939,21 @@ def times_shown(quote: str, *shown: Collection[str]) -> int:
 
 
 DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the asked detail leads
+# What a question asks of its section's subject, and how the guideline says it: a point to heed (「気を付ける
+# ことは？」「注意点は？」) with 注意・留意・念頭に置く or 「…ないよう」; a merit (「どんなメリットがある？」
+# 「何が得なの？」「プラスになる？」) with 期待, メリット, 良い影響 or a widening 可能性; a drawback with 手間 or
+# 時間がかかる, so 「メリットとデメリットを教えて」 leads with both. A question that permits (「言っていいこと」)
+# asks for no merit.
+ASPECTS = (
+    (re.compile(r"気を(付|つ)け|注意|留意"), re.compile(r"注意|留意|念頭に置|ないよう")),
+    (
+        re.compile(
+            r"(?<!デ)メリット|利点|長所|(?<![てで])(良い|いい)(点|こと|ところ)|プラス(?!チック)|(何が|何の|お)得"
+        ),
+        re.compile(r"期待|(?<!デ)メリット|良い影響|可能性が広が"),
+    ),
+    (re.compile(r"デメリット|短所|欠点|マイナス|大変な(こと|ところ|点)"), re.compile(r"デメリット|手間|時間がかか")),
+)
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
 # A yes/no follow-up the section just quoted does not settle either way (its lead would repeat the last answer)

@@ -515,6 +515,39 @@ def test_a_yes_no_question_leads_with_the_deciding_sentence_not_the_definition(c
 
 
 @pytest.mark.parametrize(
+    ("question", "lead", "not_lead"),
+    [
+        # a point to heed is said with 注意・留意・念頭に置く or 「…ないよう」, not by the definition the
+        # question's other words (補助金) favour
+        ("団体に補助金を交付するとき、気を付けることは？", "注意が必要です", "財政支援する形態です"),
+        # the list of points leads with its lead-in, not with the section's definition
+        ("市民に情報を出すときに気をつけることは？", "次のことを念頭に置いて進めてください", "情報共有とは"),
+        # a merit is said with 期待, メリット or 良い影響
+        ("市が後援すると主催者側にはどんなメリットがある？", "社会的信頼が高まること", "名を連ねることです"),
+        ("地域活動に参加すると、自分の仕事にもプラスになる？", "良い影響がもたらされる", "様々な活動の場があります"),
+    ],
+)
+def test_a_question_asking_a_point_to_heed_or_a_merit_leads_with_the_sentence_saying_it(
+    chain, question, lead, not_lead
+):
+    opening = chain.ask(question).answer.split("\n\n")[0]
+    assert lead in opening
+    assert not_lead not in opening
+
+
+def test_a_question_asking_merits_and_drawbacks_leads_with_both(chain):
+    opening = lead(chain.ask("市民と組むメリットとデメリットを教えて"))
+    assert "可能性が広がります" in opening or "メリットがあります" in opening
+    assert "手間や時間がかかることもあります" in opening
+
+
+def test_a_staff_word_the_glossary_reads_as_the_subject_asks_nothing_beyond_it(chain):
+    """「助成金を出し続けても問題ない？」: 金 of 助成金 is the subject （６）補助・助成 (the glossary reads it so), not
+    something asked of it that its definition 「…補助金等で財政支援する形態です。」 would answer."""
+    assert "関係が損なわれることのないよう注意が必要です。" in lead(chain.ask("助成金を出し続けても問題ない？"))
+
+
+@pytest.mark.parametrize(
     ("question", "lead"),
     [
         # both sides are words of one heading (（２）実行委員会・協議会): no two sections to set against each other
