@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import statistics
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -1097,6 +1098,135 @@ def test_markup_in_a_question_is_shown_as_text(page):
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator('img[src="x"]').count() == 0
     assert page.locator("#chat-app .turn script, #chat-app .turn .answer-text a").count() == 0
+
+
+# --------------------------------------------------------------------------- 9. the chat under real use
+
+
+class HeldChain:
+    """The real chain, answering as a generated answer does (on a thread of its own, its text followed
+    with progress calls): its first words at once, the whole answer once the test lets it go (a
+    question it holds) or at once (any other)."""
+
+    llm = object()  # StaffAssistant computes an LLM's answer on a thread and streams its text
+
+    def __init__(self, chain: AnswerChain):
+        self.chain = chain
+        self.held: dict[str, threading.Event] = {}
+        self.answered: list[str] = []  # the questions whose whole answer was given
+
+    def __getattr__(self, name: str):
+        return getattr(self.chain, name)
+
+    def hold(self, question: str) -> threading.Event:
+        self.held[question] = threading.Event()
+        return self.held[question]
+
+    def stream(self, question, history=None, doc_ids=()):
+        answer = self.chain.ask(question, history, doc_ids=doc_ids)
+        yield answer.answer[:12]
+        if question in self.held:
+            self.held[question].wait(TIMEOUT_MS / 1000)
+        yield answer
+        self.answered.append(question)
+
+
+@pytest.fixture(scope="module")
+def held(service, feedback_db) -> Iterator[tuple[HeldChain, str]]:
+    chain = HeldChain(AnswerChain(service))
+    app = create_app(chain, FeedbackStore(feedback_db))
+    port = free_port()
+    launch(app, "127.0.0.1", port)
+    try:
+        yield chain, f"http://127.0.0.1:{port}/"
+    finally:
+        for release in chain.held.values():
+            release.set()
+        app.close()
+
+
+def send(page, question: str) -> None:
+    """Type a question and press Enter, without waiting for its answer."""
+    page.locator("#question-input").fill(question)
+    page.locator("#question-input").press("Enter")
+
+
+def wait_until_streaming(page) -> None:
+    """Until the last answer shows its first words, still being written."""
+    page.wait_for_function(
+        """() => { const bot = [...document.querySelectorAll('#chat-app .turn .bot')].pop();
+                   return bot && bot.classList.contains('pending') && !bot.innerText.includes('回答を作成しています'); }"""
+    )
+
+
+def kept_questions(page) -> list[str]:
+    """The questions of the conversation the browser keeps (a reload shows them)."""
+    return [t["question"] for t in json.loads(page.evaluate("localStorage.getItem('kyodo-assistant.conversation.v1')"))]
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_clearing_the_chat_while_an_answer_streams_ends_it_cleanly(browser, held, size):
+    """会話をクリア pressed while an answer was still coming: the next question was silently ignored
+    until that answer came. The cleared answer is dropped (never shown, never kept), and the next
+    question is answered at once."""
+    chain, url = held
+    release = chain.hold(COVERED)
+    with open_page(browser, url, VIEWPORTS[size]) as page:
+        calls = set()  # the page's calls for an answer's progress, not yet answered
+        page.on("request", lambda r: '"fn_name":"progress"' in (r.post_data or "") and calls.add(r))
+        for answered in ("requestfinished", "requestfailed"):
+            page.on(answered, lambda r: calls.discard(r))
+        send(page, COVERED)
+        wait_until_streaming(page)
+        page.get_by_role("button", name="会話をクリア").click()
+        page.get_by_role("button", name="クリアする").click()
+        assert page.locator(TURNS).count() == 0
+        assert page.get_by_role("button", name="委託と補助の違いは？").is_visible()  # the first screen again
+        ask(page, "委託とは？")  # answered at once, the cleared answer still coming
+        assert "委託" in last_answer(page) and chips(page.locator(TURNS).last)[0] == "3-5"
+        release.set()
+        for _ in range(100):  # until the cleared answer is given and any call the page made for it is answered
+            if COVERED in chain.answered and not calls:
+                break
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(300)  # what the page does with it
+        assert page.locator(f"{TURNS} .question-text").all_inner_texts() == ["委託とは？"]
+        assert page.locator(f"{TURNS} .bot.pending").count() == 0 and kept_questions(page) == ["委託とは？"]
+        assert seen(page.locator(f"{TURNS} .answer-text").last)
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_question_sent_while_one_is_answered_waits_under_it_and_follows(browser, held, size):
+    """A second question sent while the first was still being answered did nothing, silently: it
+    stayed in the box as if unsent. It is shown under the first, saying it waits, and is answered
+    after it, each answer under its own question."""
+    chain, url = held
+    release = chain.hold(COVERED)
+    with open_page(browser, url, VIEWPORTS[size]) as page:
+        send(page, COVERED)
+        wait_until_streaming(page)
+        send(page, "委託とは？")
+        waiting = page.locator(TURNS).nth(1)
+        waiting.wait_for()
+        assert waiting.locator(".answer-text").inner_text() == "前の質問の回答のあとに回答します…"
+        assert seen(waiting.locator(".question-text")) and seen(waiting.locator(".answer-text"))
+        assert page.locator("#question-input").input_value() == ""
+        if size == "phone":
+            screenshot(page, "phone-waiting-question.png")
+        release.set()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#chat-app .turn').length === 2"
+            " && !document.querySelector('#chat-app .bot.pending')"
+        )
+        first, second = page.locator(TURNS).nth(0), page.locator(TURNS).nth(1)
+        assert first.locator(".question-text").inner_text() == COVERED
+        assert "宗教的又は政治的色彩を有している。" in first.locator(".answer-text").inner_text()
+        assert chips(first) == ["3-7"]
+        assert second.locator(".question-text").inner_text() == "委託とは？"
+        assert "委託" in second.locator(".answer-text").inner_text() and chips(second)[0] == "3-5"
+        assert "宗教的" not in second.locator(".answer-text").inner_text()
+        assert kept_questions(page) == [COVERED, "委託とは？"]
+        assert seen(second.locator(".question-text"))  # the last answer from its start, under its question
 
 
 # --------------------------------------------------------------------------- 10. latency a user feels

@@ -5,6 +5,7 @@
 // HTML that is inserted (a section) was escaped by assistant/ui/render.py.
 const STORE_KEY = "kyodo-assistant.conversation.v1";
 const THINKING = "回答を作成しています…";
+const QUEUED = "前の質問の回答のあとに回答します…";
 const FAILED = "エラーが発生しました。時間をおいてもう一度お試しください。";
 const RATING_LABELS = { up: "👍 役に立った", down: "👎 役に立たなかった" };
 // the optional comment asks what fits the rating given
@@ -18,10 +19,10 @@ const empty = element.querySelector(".chat-empty");
 const end = element.querySelector(".chat-end"); // 会話をクリア, after the last turn
 const form = element.querySelector(".chat-form");
 const box = element.querySelector("#question-input");
-const sendButton = element.querySelector(".send-button");
 const filterBox = element.querySelector(".doc-filter-box"); // a choice of document, with several
 let turns = loadTurns();
-let busy = false;
+let answering = null; // the turn being answered; the pending turns after it wait for it, in order
+const nodes = new WeakMap(); // a turn's element in the log
 let libraryBuild = null; // the index build whose documents the page shows
 
 function loadTurns() {
@@ -203,7 +204,9 @@ async function copyText(text, button) {
 
 function renderAnswer(turn, node) {
   const bubble = node.querySelector(".bot");
-  bubble.querySelector(".answer-text").textContent = turn.pending ? THINKING : turn.answer;
+  const text = bubble.querySelector(".answer-text");
+  if (turn.pending) text.textContent = turn === answering ? THINKING : QUEUED;
+  else text.textContent = turn.answer;
   // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains;
   // a refusal opens with the refusal itself, and the reading goes down to what to try next, where
   // it tells why (「コウエン」 read as 「後援」, not 公園) and what to type differently
@@ -342,6 +345,7 @@ function renderTurn(turn, index) {
   bot.setAttribute("aria-label", `回答${fullWidth(index + 1)}`);
   bot.append(make("div", "answer-notes"), make("p", "answer-text"), make("div", "answer-extra"));
   node.append(user, bot);
+  nodes.set(turn, node);
   renderAnswer(turn, node);
   return node;
 }
@@ -353,11 +357,11 @@ function renderAll() {
   end.hidden = turns.length === 0;
 }
 
-async function ask(text) {
+// A question sent while another is being answered waits under it, saying so, and is answered
+// next: sending was silently ignored, and the question stayed in the box as if unsent.
+function ask(text) {
   const question = (text || "").trim();
-  if (!question || busy) return;
-  busy = true;
-  sendButton.disabled = true;
+  if (!question) return;
   askToClear(false, false); // a new question answers 続ける
   const turn = { question, answer: "", pending: true };
   turns.push(turn);
@@ -371,12 +375,23 @@ async function ask(text) {
   if (focusWasInEmpty) node.querySelector(".bot").focus({ preventScroll: true });
   box.value = "";
   reveal(node, true);
+  if (!answering) answerNext();
+}
+
+// Answer the first pending turn, then the next. A turn no longer answered (the conversation was
+// cleared meanwhile) is dropped when its answer comes: it belongs to no conversation.
+async function answerNext() {
+  const turn = turns.find((t) => t.pending);
+  answering = turn || null;
+  if (!turn) return;
+  const node = nodes.get(turn);
+  renderAnswer(turn, node); // 回答を作成しています…, no longer waiting
   let result;
   try {
     const docFilter = filterBox.querySelector("#doc-filter");
     const docIds = docFilter && docFilter.value ? [docFilter.value] : [];
-    result = await server.answer({ question, history: historyBefore(turn), doc_ids: docIds });
-    while (result && result.done === false) {
+    result = await server.answer({ question: turn.question, history: historyBefore(turn), doc_ids: docIds });
+    while (answering === turn && result && result.done === false) {
       // a generated answer: show its text as it grows, until it is done
       node.querySelector(".answer-text").textContent = result.answer || THINKING;
       result = await server.progress({ answer_id: result.answer_id });
@@ -385,18 +400,18 @@ async function ask(text) {
     // answer with 👍/👎 under it
     if (typeof result?.answer !== "string") throw new Error("no answer");
   } catch {
-    result = { question, answer: FAILED, error: true };
+    result = { question: turn.question, answer: FAILED, error: true };
     // sending again is one press of Enter, not retyping the question
-    if (!box.value.trim()) box.value = question;
+    if (answering === turn && !box.value.trim()) box.value = turn.question;
   }
+  if (answering !== turn) return;
   Object.assign(turn, result, { pending: false, rating: null });
   renderAnswer(turn, node);
   saveTurns();
-  busy = false;
-  sendButton.disabled = false;
   reveal(node, true); // the new answer's first lines in view, under its question
   element.dispatchEvent(new CustomEvent("answer-rendered", { bubbles: true }));
   if (turn.build_id && libraryBuild !== null && turn.build_id !== libraryBuild) refreshLibrary();
+  answerNext();
 }
 
 // The documents of the newest index build: the choice here, the guideline browser's contents
@@ -466,6 +481,7 @@ confirmClear.querySelector(".cancel-clear-button").addEventListener("click", () 
 confirmClear.addEventListener("keydown", (event) => event.key === "Escape" && askToClear(false));
 confirmClear.querySelector(".confirm-clear-button").addEventListener("click", () => {
   turns = [];
+  answering = null; // an answer still coming is dropped, and the next question is answered at once
   saveTurns();
   askToClear(false, false);
   renderAll();
