@@ -1229,6 +1229,30 @@ def test_a_question_sent_while_one_is_answered_waits_under_it_and_follows(browse
         assert seen(second.locator(".question-text"))  # the last answer from its start, under its question
 
 
+def test_how_a_word_was_read_is_said_once_in_a_chat(page):
+    """「「コウエン」を「後援」として調べました。」 stood twice over an answer whose question wrote コウエン
+    twice, and again over each follow-up that wrote it: a word's reading is said the first time."""
+    koen, meigi, kyotei = (f"「{typed}」を「{read}」として調べました。" for typed, read in READINGS)
+    ask(page, "コウエンとコウエン名義の違いは？")
+    assert page.locator(TURNS).nth(0).locator(".answer-notes .notice").all_inner_texts() == [koen, meigi]
+    ask(page, "コウエンとキョウテイの違いは？")  # a follow-up: only the word not read before
+    assert page.locator(TURNS).nth(1).locator(".notice").all_inner_texts() == [kyotei]
+    ask(page, "コウエンの申請はいつまで？")
+    assert ABSTENTION_TEXT not in last_answer(page) and page.locator(TURNS).nth(2).locator(".notice").count() == 0
+    ask(page, "コウエンの駐車場どこ？")  # refused: the reading, said above, is not said again beside what to try
+    assert last_answer(page).startswith(ABSTENTION_TEXT) and page.locator(TURNS).nth(3).locator(".notice").count() == 0
+    page.reload()  # the conversation drawn again says the same
+    page.locator(TURNS).nth(3).wait_for()
+    assert [page.locator(TURNS).nth(i).locator(".notice").count() for i in range(4)] == [2, 1, 0, 0]
+    page.locator(".clear-button").click()
+    page.get_by_role("button", name="クリアする").click()
+    ask(page, "コウエンの申請はいつまで？")  # a new conversation: said again
+    assert page.locator(f"{TURNS} .notice").all_inner_texts() == [koen]
+
+
+READINGS = [("コウエン", "後援"), ("コウエン名義", "後援名義"), ("キョウテイ", "協定")]
+
+
 # --------------------------------------------------------------------------- 10. latency a user feels
 
 LATENCY_QUESTIONS = [

@@ -202,6 +202,18 @@ async function copyText(text, button) {
   setTimeout(() => (button.textContent = label), 1500);
 }
 
+// How a word was read is said once in a conversation: the chain notes it each time the word is
+// typed, twice in one question or again in a follow-up. Other notes tell of their own answer.
+const READING = /^「[^」]+」を「[^」]+」として調べました。$/;
+function notesToShow(turn) {
+  const said = new Set();
+  for (const t of turns) {
+    if (t === turn) break;
+    for (const note of t.notes || []) if (READING.test(note)) said.add(note);
+  }
+  return [...new Set(turn.notes || [])].filter((note) => !said.has(note));
+}
+
 function renderAnswer(turn, node) {
   const bubble = node.querySelector(".bot");
   const text = bubble.querySelector(".answer-text");
@@ -210,7 +222,7 @@ function renderAnswer(turn, node) {
   // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains;
   // a refusal opens with the refusal itself, and the reading goes down to what to try next, where
   // it tells why (「コウエン」 read as 「後援」, not 公園) and what to type differently
-  const notes = (turn.pending ? [] : turn.notes || []).map((note) => make("p", "notice", note));
+  const notes = (turn.pending ? [] : notesToShow(turn)).map((note) => make("p", "notice", note));
   bubble.querySelector(".answer-notes").replaceChildren(...(turn.abstained ? [] : notes));
   bubble.classList.toggle("pending", Boolean(turn.pending));
   bubble.classList.toggle("error", Boolean(turn.error));
@@ -305,10 +317,11 @@ function whereNext(turn, notes) {
   const next = make("div", "where-next");
   next.append(...notes);
   // with no near section the refusal itself says the guideline seems not to cover the question:
-  // other words help only where a word was read as another (「コウエン」 as 「後援」)
+  // other words help only where a word was read as another (「コウエン」 as 「後援」), said here or,
+  // once, earlier in the conversation
   const hint = (turn.sources || []).length
     ? "言葉を変えて質問し直すか、上の近い箇所やガイドラインの目次から探してください。"
-    : notes.length
+    : (turn.notes || []).length
       ? "読み方が違っていれば、言葉を変えて質問し直すか、ガイドラインの目次から探してください。"
       : "ガイドラインが扱っている内容は、目次で確かめられます。";
   next.append(make("p", "hint", hint));
