@@ -15,7 +15,7 @@ scripts. A chat turn, as the browser keeps it::
 
     {"answer_id": str, "question": str, "answer": str, "abstained": bool, "error": bool,
      "citations": [{"doc_id", "section_id", "title", "quote"}],
-     "sources": [{"doc_id", "section_id", "label", "title"}], "sources_heading": str,
+     "sources": [{"doc_id", "section_id", "label", "held", "title"}], "sources_heading": str,
      "answerer": str, "notes": [str], "build_id": str, "rating": "up" | "down" | None}
 
 The documents offered (the chat's choice, the browser's contents) come from ``library`` when the page
@@ -68,6 +68,7 @@ from assistant.ui.render import (
     document_filter_html,
     find_section,
     guide_html,
+    held_number,
     notice_html,
     section_html,
     toc_html,
@@ -350,7 +351,9 @@ class StaffAssistant:
         return {"line": json.dumps(case, ensure_ascii=False)}
 
     def sources(self, references: Any) -> list[dict[str, str]]:
-        """One entry per cited section, in the order first cited, labelled ``第３章（７）後援``."""
+        """One entry per cited section, in the order first cited, labelled ``第３章（７）後援``, with
+        the piece of the label the page keeps on one line (``held``: its number and the title's first
+        character, ``第３章（７）後``)."""
         seen: dict[tuple[str, str], dict[str, str]] = {}
         for ref in references:
             key = (str(ref.get("doc_id") or ""), str(ref.get("section_id") or ""))
@@ -362,7 +365,8 @@ class StaffAssistant:
             )
             title = document.title_path(key[1]) if document else label
             doc_id = document.doc_id if document else key[0]
-            seen[key] = {"doc_id": doc_id, "section_id": key[1], "label": label, "title": title}
+            held = held_number(label, document.section(key[1])) if document else ""
+            seen[key] = {"doc_id": doc_id, "section_id": key[1], "label": label, "held": held, "title": title}
         return list(seen.values())
 
     def open_section(self, doc_id: Any, section_id: Any, quotes: Any = ()) -> dict[str, str]:

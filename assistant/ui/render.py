@@ -9,6 +9,7 @@ the page's scripts (``static/chat.js``, ``static/guide.js``) open them in place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 from urllib.parse import urlencode
@@ -98,15 +99,42 @@ def body_html(text: str, quotes: Iterable[str] = ()) -> str:
     return "\n".join(html_paragraphs)
 
 
+# --------------------------------------------------------------------------- headings
+
+
+def held_number(label: str, section: Section) -> str:
+    """The piece of a heading or source label kept on one line: the section's number as the label writes
+    it (「（７）」, 「第３章（７）」, 「Ｑ４ 」) and its title's first character. Headings break between
+    phrases (style.css), and where a title's first phrase did not fit after its number, 「（12）」 stood
+    alone at a line's end over 「苫小牧市環境基本計画推進会議による…」. What comes before the number
+    across a space (a chapter, a document's title) may still break from it; a section without a number
+    of its own (a Markdown heading) or a label all number (「第５条第２項」) holds nothing."""
+    if not (section.label and section.title and label.endswith(section.title)):
+        return ""
+    number = re.search(r"\S*\s*$", label[: -len(section.title)]).group()
+    return number + section.title[0] if number else ""
+
+
+def heading_html(section: Section) -> str:
+    """A section's heading, escaped, its number held on one line with its title (``held_number``)."""
+    heading = section.heading
+    held = held_number(heading, section)
+    if not held:
+        return escape(heading)
+    start = len(heading) - len(section.title) - len(held) + 1
+    end = start + len(held)
+    return f'{escape(heading[:start])}<span class="held-number">{escape(held)}</span>{escape(heading[end:])}'
+
+
 # --------------------------------------------------------------------------- links and buttons
 
 
-def section_link(document: Document, section: Section, text: str = "") -> str:
+def section_link(document: Document, section: Section) -> str:
     """An ``<a>`` that opens the section in the app, and works as a deep link when opened in a new tab."""
     href = deep_link(document.doc_id, section.section_id)
     return (
         f'<a href="{escape(href)}" data-doc="{escape(document.doc_id)}" data-section="{escape(section.section_id)}">'
-        f"{escape(text or section.heading)}</a>"
+        f"{heading_html(section)}</a>"
     )
 
 
@@ -122,7 +150,7 @@ def section_html(document: Document, section_id: str, quotes: Iterable[str] = ()
     if ancestors:
         path = " ＞ ".join(section_link(document, s) for s in ancestors)
         parts.append(f'<p class="section-path">{path}</p>')
-    parts.append(f"<h3>{escape(section.heading)}</h3>")
+    parts.append(f"<h3>{heading_html(section)}</h3>")
     if section.department:
         parts.append(f'<p class="department">担当：{escape(section.department)}</p>')
     quotes = list(quotes)
@@ -220,7 +248,7 @@ def chapter_html(document: Document, chapter_id: str) -> str:
         # the chapter is the page's second level, under its title's h1: h3 skipped a level for
         # those who move through a page by its headings
         level = min(section.level + 1, 6)
-        parts.append(f"<h{level}>{escape(section.heading)}</h{level}>")
+        parts.append(f"<h{level}>{heading_html(section)}</h{level}>")
         if section.department:
             parts.append(f'<p class="department">担当：{escape(section.department)}</p>')
         parts.append(body_html(section.text))

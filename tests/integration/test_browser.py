@@ -1253,6 +1253,48 @@ def test_how_a_word_was_read_is_said_once_in_a_chat(page):
 READINGS = [("コウエン", "後援"), ("コウエン名義", "後援名義"), ("キョウテイ", "協定")]
 
 
+# a heading's number: 第５章 or （12） or Ｑ７, with its text on the next line
+NUMBER_AT_LINE_END = re.compile(r"(第[０-９0-9]+章|（[０-９0-9]+）|Ｑ[０-９0-9]+)\s*$")
+
+
+def numbers_left_at_line_ends(locator) -> list[str]:
+    """The laid-out lines of the elements that end with a heading's number, its text on the next line."""
+    return [
+        line
+        for element in locator.all()
+        for lines in element.evaluate(LAID_OUT_LINES)
+        for line in lines[:-1]
+        if NUMBER_AT_LINE_END.search(line)
+    ]
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_a_heading_s_number_stays_on_the_line_of_its_text(browser, server, size):
+    """On a phone 「第５章（12）」 stood alone on the first line of its source button, over
+    「苫小牧市環境基本計画推進会議による実施事業」, and 「（12）」 over the opened section's heading: a
+    title's first phrase too long to follow its number on that line. The number goes with its text."""
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        ask(page, "苫小牧市環境基本計画推進会議はどんな事業をしている？")
+        turn = page.locator(TURNS).last
+        chip = turn.locator(".source-button[data-section='5-12']")
+        assert chip.inner_text() == "第５章（12）苫小牧市環境基本計画推進会議による実施事業"
+        chip.click()
+        heading = turn.locator(".source-view h3")
+        assert heading.inner_text() == "（12）苫小牧市環境基本計画推進会議による実施事業"
+        assert seen(heading)
+        shown = [turn.locator(".answer-text"), chip, heading, turn.locator(".source-view .section-path")]
+        assert [line for element in shown for line in numbers_left_at_line_ends(element)] == []
+        # the number held with its text looks as that text does (Gradio colours every element of its prose)
+        for held in (chip, turn.locator(".source-view .section-path a")):
+            assert held.evaluate(
+                "e => getComputedStyle(e.querySelector('.held-number')).color === getComputedStyle(e).color"
+            )
+        screenshot(page, f"{size}-heading-number.png")
+    with open_page(browser, server + "?section=5-12", VIEWPORTS[size], ready="#guide .section-view h3") as page:
+        shown = ["#guide .section-view h3", "#guide .section-path a", "#guide .guide-toc a"]
+        assert [line for css in shown for line in numbers_left_at_line_ends(page.locator(css))] == []
+
+
 # --------------------------------------------------------------------------- 10. latency a user feels
 
 LATENCY_QUESTIONS = [

@@ -27,6 +27,8 @@ from assistant.ui.render import (
     chapter_html,
     chat_shell_html,
     guide_html,
+    heading_html,
+    held_number,
     highlighted_paragraphs,
     quote_spans,
     section_html,
@@ -105,6 +107,40 @@ def test_section_label(guideline, section_id, label):
     assert section_label(guideline, section_id) == label
 
 
+@pytest.mark.parametrize(
+    ("label", "section_id", "held"),
+    [
+        ("第３章（７）後援", "3-7", "第３章（７）後"),
+        ("（７）後援", "3-7", "（７）後"),
+        ("第１章 ２ 協働とは", "1-2", "２ 協"),  # what the chapter says before a space may break from it
+        ("第３章 協働の形態", "3", "第３章 協"),
+        ("第６章 Ｑ４ 協働は、経費削減のためですか？", "6-Q4", "Ｑ４ 協"),
+        ("協働ガイドライン 第３章（７）後援", "3-7", "第３章（７）後"),  # so may the document's title
+    ],
+)
+def test_a_label_holds_its_number_with_its_title(guideline, label, section_id, held):
+    assert held_number(label, guideline.section(section_id)) == held
+
+
+def test_a_label_without_a_number_of_its_own_holds_nothing():
+    markdown = Section("md", "1-1", "申請の流れ", 2, "1", "本文")  # a Markdown heading: no number
+    assert held_number("手引き 申請の流れ", markdown) == ""
+    paragraph = Section("yoko", "2-2", "", 2, "2", "本文", label="２")  # a rule's 項: all number
+    assert held_number("第２条第２項", paragraph) == ""
+
+
+def test_a_heading_keeps_its_number_on_one_line_with_its_title(guideline):
+    """At a phone's width 「（12）」 stood alone at a line's end, its title's first phrase too long to
+    follow it: the number and the title's first character are one unbreakable piece, everywhere a
+    heading is shown (the opened section, its path and items, the contents, the chapters)."""
+    held = '<span class="held-number">（12）苫</span>小牧市環境基本計画推進会議による実施事業'
+    assert f"<h3>{held}</h3>" in section_html(guideline, "5-12")
+    assert f">{held}</a>" in toc_html([guideline]) and f">{held}</a>" in section_html(guideline, "5")
+    assert f"<h3>{held}</h3>" in chapter_html(guideline, "5")
+    assert '<span class="held-number">第５章 本</span>市での主な取組事例</a>' in section_html(guideline, "5-12")
+    assert '<span class="held-number">Ｑ１ 協</span>働をどのように推進していくのですか？</a>' in toc_html([guideline])
+
+
 def test_a_rules_paragraphs_are_labelled_as_staff_cite_them():
     from assistant.ingestion.structure import parse_document
 
@@ -131,7 +167,7 @@ def test_hostile_text_is_shown_as_text():
 
 def test_section_view_has_path_children_and_share_link(guideline):
     html = section_html(guideline, "1-2")
-    assert "<h3>２ 協働とは</h3>" in html
+    assert '<h3><span class="held-number">２ 協</span>働とは</h3>' in html  # 「２」 at a line's end no more
     assert 'data-section="1"' in html  # the path up to its chapter
     assert 'data-section="1-2-1"' in html and 'data-section="1-2-2"' in html  # its items
     assert 'href="?doc=kyodo-guideline&amp;section=1-2"' in html
@@ -155,9 +191,8 @@ def test_covered_question_is_answered_with_openable_sources(staff):
     assert not turn["abstained"] and not turn["error"]
     assert len(turn["answer_id"]) == 32
     assert "3-7" in {c["section_id"] for c in turn["citations"]}
-    assert {"doc_id": "kyodo-guideline", "section_id": "3-7", "label": "第３章（７）後援"}.items() <= next(
-        s for s in turn["sources"] if s["section_id"] == "3-7"
-    ).items()
+    source = {"doc_id": "kyodo-guideline", "section_id": "3-7", "label": "第３章（７）後援", "held": "第３章（７）後"}
+    assert source.items() <= next(s for s in turn["sources"] if s["section_id"] == "3-7").items()
     assert turn["sources_heading"].startswith("出典")
     # one section: named by its ■ heading and its button, the lead not marked with it again (/ask keeps it)
     assert "［" not in turn["answer"] and turn["answer"].count("■ 第３章（７）後援") == 1
@@ -166,7 +201,8 @@ def test_covered_question_is_answered_with_openable_sources(staff):
     assert "［第３章（７）後援］" in two and "［第３章（１）共催］" in two
     quotes = [c["quote"] for c in turn["citations"] if c["section_id"] == "3-7"]
     opened = staff.open_section("", "3-7", quotes)
-    assert "<h3>（７）後援</h3>" in opened["html"] and opened["href"] == "?doc=kyodo-guideline&section=3-7"
+    assert opened["href"] == "?doc=kyodo-guideline&section=3-7"
+    assert '<h3><span class="held-number">（７）後</span>援</h3>' in opened["html"]
     assert opened["html"].count("<mark>") >= 1
     assert all(quote.split("\n")[0] in opened["html"] for quote in quotes)
 
@@ -366,7 +402,7 @@ def test_chapter_walk(staff, guideline):
     assert (last.progress, last.has_next) == ("第６章／全６章", False)
     assert staff.chapter(-3).index == 0
     chapter3 = staff.chapter(2).html
-    positions = [chapter3.index(guideline.section(f"3-{n}").heading) for n in range(1, 8)]
+    positions = [chapter3.index(heading_html(guideline.section(f"3-{n}"))) for n in range(1, 8)]
     assert positions == sorted(positions)
     assert guideline.section("3-7").text.split("\n")[0] in chapter3
     assert "第４章" not in chapter3

@@ -54,6 +54,27 @@ function make(tag, className, text) {
   return node;
 }
 
+// The text with each source label in it (■ 第５章（12）苫小牧市…, ［第３章（７）後援］) keeping the
+// label's number on one line with its title's first character (the label's "held" piece, from the
+// server): a label breaks between phrases, and 「第５章（12）」 stood alone at a line's end.
+function heldNumbers(text, sources) {
+  const labels = (sources || []).filter((s) => s.held && s.label.includes(s.held));
+  const pieces = [];
+  for (let rest = text; ; ) {
+    let at = -1;
+    let first = null;
+    for (const source of labels) {
+      const i = rest.indexOf(source.label);
+      if (i !== -1 && (at === -1 || i < at)) [at, first] = [i, source];
+    }
+    if (!first) return [...pieces, rest];
+    const start = at + first.label.indexOf(first.held);
+    const end = start + first.held.length;
+    pieces.push(rest.slice(0, start), make("span", "held-number", first.held));
+    rest = rest.slice(end);
+  }
+}
+
 function historyBefore(turn) {
   const messages = [];
   for (const t of turns) {
@@ -218,7 +239,7 @@ function renderAnswer(turn, node) {
   const bubble = node.querySelector(".bot");
   const text = bubble.querySelector(".answer-text");
   if (turn.pending) text.textContent = turn === answering ? THINKING : QUEUED;
-  else text.textContent = turn.answer;
+  else text.replaceChildren(...heldNumbers(turn.answer, turn.sources));
   // how the question was read (「協動」を「協働」として調べました。) comes before the answer it explains;
   // a refusal opens with the refusal itself, and the reading goes down to what to try next, where
   // it tells why (「コウエン」 read as 「後援」, not 公園) and what to type differently
@@ -234,7 +255,8 @@ function renderAnswer(turn, node) {
     const sources = make("div", "sources");
     sources.append(make("p", "sources-heading", turn.sources_heading));
     for (const source of turn.sources) {
-      const button = make("button", "source-button", source.label);
+      const button = make("button", "source-button");
+      button.append(...heldNumbers(source.label, [source]));
       button.type = "button";
       button.title = source.title;
       button.dataset.section = source.section_id;
