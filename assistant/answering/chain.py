@@ -1618,8 +1618,13 @@ class AnswerChain:
             contexts=list(turn.hits),
             evidence=turn.evidence,
             resolved_query=turn.resolved_query,
-            notes=[f"「{r.typed}」を「{r.term}」として調べました。" for r in turn.respelled]
-            + [f"「{word}」を「{'・'.join(terms)}」として調べました。" for word, terms in turn.read_as],
+            # a word typed twice is read once: one note each
+            notes=list(
+                dict.fromkeys(
+                    [f"「{r.typed}」を「{r.term}」として調べました。" for r in turn.respelled]
+                    + [f"「{word}」を「{'・'.join(terms)}」として調べました。" for word, terms in turn.read_as]
+                )
+            ),
         )
 
     def _too_weak(self, turn: Turn) -> bool:

@@ -83,6 +83,11 @@ def test_a_kana_question_is_answered_from_the_terms_section_and_says_how_it_was_
     assert "「キョウテイ」を「協定」として調べました。" in answer.notes
 
 
+def test_a_word_typed_twice_is_noted_once(chain):
+    answer = chain.ask("コウエンの申請は？コウエンって何？")
+    assert answer.notes.count("「コウエン」を「後援」として調べました。") == 1
+
+
 def test_an_ime_slip_is_answered_like_the_term_it_sounds_like(chain):
     slip, meant = chain.ask("公園名義の申請を断る基準は？"), chain.ask("後援名義の申請を断る基準は？")
     assert not slip.abstained
