@@ -48,7 +48,7 @@ from assistant.answering.question import (
     analyze,
     noun_phrases,
 )
-from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
+from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker, only_describes
 from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
@@ -182,7 +182,6 @@ TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name 
 # first (its score within this share of the first's) and its best sentence answers at least as well: two
 # sources that both answer; closer calls than this on dev were mostly a neighbour that only adds noise
 SECOND_BLOCK_SCORE_SHARE = 0.98
-WHAT_TO_DO_SCORE_SHARE = 0.9  # how near the first a section answering what to do must rank to lead in its place
 COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
@@ -773,15 +772,14 @@ class AnswerChain:
         related = self.service.retriever.glossary.expand(turn.question)
         terms = self.extractive.query_terms(turn.question, turn.context_question, related)
         yes_no = turn.analysis.kind == "yes-no"
-        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no)
+        to_do = turn.question if turn.analysis.asks_what_to_do and not turn.analysis.asks_department else ""
+        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no, to_do)
         if not turn.hits:
             return turn
         if turn.analysis.asks_department and not turn.analysis.compares:
             turn.hits = self.department_first(turn.hits)
         if turn.analysis.defined:
             turn.hits = self.definition_first(turn.analysis.defined, turn)
-        if turn.analysis.asks_what_to_do and not turn.analysis.asks_department:
-            turn.hits = self.what_to_do_first(turn, terms, yes_no)
         turn.blocks = [turn.hits[0]]
         if turn.analysis.compares:
             turn.blocks = self.sides(turn)
@@ -971,7 +969,7 @@ class AnswerChain:
         if (
             turn.analysis is not None
             and turn.analysis.asks_what_to_do
-            and self.only_describes(turn, second, terms, yes_no)
+            and only_describes(self.extractive, turn.question, second, terms, turn.alone_vector, yes_no)
         ):
             return None  # what a thing the question does not name is, for a question asking what to do
         best = [self.extractive.best_sentence(h, terms, turn.alone_vector, yes_no) for h in (first, second)]
@@ -1275,53 +1273,6 @@ class AnswerChain:
                     return [hit, *(h for h in turn.hits if h.key != hit.key)]
                 break
         return turn.hits
-
-    def what_to_do_first(self, turn: Turn, terms: dict[str, float], yes_no: bool) -> list[SectionHit]:
-        """A question asking what to do is not answered by a section whose best sentence only says what
-        a thing the question does not name is: 「イベント終わったら反省会みたいなことってやるべき？」 ranks
-        （２）実行委員会・協議会 first for イベント, whose best sentence is 「実行委員会は…形態です。」. The next
-        section among the top three, ranked nearly as high (``WHAT_TO_DO_SCORE_SHARE``), whose best
-        sentence says something else (（４）結果の評価's 「…評価してください。」) leads in its place."""
-        hits = turn.hits
-        if len(hits) < 2 or hits[0].score <= 0:
-            return hits
-        if not self.only_describes(turn, hits[0], terms, yes_no):
-            return hits
-        found = next(
-            (
-                h
-                for h in hits[1:3]
-                if h.score >= WHAT_TO_DO_SCORE_SHARE * hits[0].score
-                and h.key in self.extractive.sentences
-                and not self.only_describes(turn, h, terms, yes_no, unnamed=False)
-            ),
-            None,
-        )
-        if found is None:
-            return hits
-        # the two swap places and scores: the first, now second, is as far behind as the other was
-        first = replace(hits[0], score=found.score)
-        return [
-            replace(found, score=hits[0].score),
-            *(first if h is hits[0] else h for h in hits if h is not found),
-        ]
-
-    def only_describes(
-        self, turn: Turn, hit: SectionHit, terms: dict[str, float], yes_no: bool, unnamed: bool = True
-    ) -> bool:
-        """Whether a section's best sentence for the question only says what a thing is (``described``),
-        and, with ``unnamed``, a thing the question does not name by a word of its own (実行委員会 is named
-        by 「実行委員会を立ち上げるとき…」; 会 of 反省会 names nothing)."""
-        best = self.extractive.best_sentence(hit, terms, turn.alone_vector, yes_no)
-        thing = None if best is None else self.extractive.described(hit.key, (best.start, best.end))
-        if thing is None:
-            return False
-        asked = {
-            t.lemma
-            for t in self.service.tokenizer.tokenize(turn.question)
-            if t.is_content and t.pos == "名詞" and len(t.surface) >= 2
-        }
-        return not (unnamed and thing & asked)
 
     def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked

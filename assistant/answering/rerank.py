@@ -8,7 +8,9 @@ Two implementations behind one small interface:
   overview yields to its own sub-section when the sub-section's best sentence answers better (a
   chapter's opening 「第４章 協働の進め方」 before （２）事業実施 for 「何を明確にしておけばいい？」);
   and a leader first by dense similarity yields to a section the keyword rankings put above it and
-  whose listed questions (how staff ask about it) are nearer the question (``agreed_first``);
+  whose listed questions (how staff ask about it) are nearer the question (``agreed_first``); and,
+  for a question asking what to do, a leader whose best sentence only says what a thing is yields to
+  one that says something else (``what_to_do_first``);
 - ``CrossEncoderReranker``: a sentence-transformers ``CrossEncoder`` given by name or folder
   (``ASSISTANT_RERANKER_MODEL``, e.g. a copied Japanese reranker), scoring (question, section) pairs.
 """
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 # how much nearer (cosine similarity) a section's listed question must be than the leader's for the words to
 # move the leader: half the ``asked`` ranking's margin, as the keyword rankings must agree too
 LISTED_MARGIN = 0.01
+WHAT_TO_DO_SCORE_SHARE = 0.9  # how near the first a section answering what to do must rank to lead in its place
 
 
 class RerankerError(AssistantError):
@@ -46,9 +49,11 @@ class Reranker(Protocol):
         terms: dict[str, float],
         query_vector: list[float] | None,
         yes_no: bool = False,
+        to_do: str = "",
     ) -> list[SectionHit]:
         """The same hits, best first, each with its new ``score``; ``yes_no``: the question asks
-        whether (a section whose sentence decides it answers)."""
+        whether (a section whose sentence decides it answers); ``to_do``: the question as asked, when it
+        asks what to do (「…やるべき？」)."""
         ...
 
 
@@ -76,9 +81,18 @@ class EvidenceReranker:
         terms: dict[str, float],
         query_vector: list[float] | None,
         yes_no: bool = False,
+        to_do: str = "",
     ) -> list[SectionHit]:
-        if not self.weight:
-            return hits
+        if self.weight:
+            hits = self.by_evidence(hits, terms, query_vector, yes_no)
+        if to_do:
+            hits = self.what_to_do_first(to_do, hits, terms, query_vector, yes_no)
+        return hits
+
+    def by_evidence(
+        self, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None, yes_no: bool
+    ) -> list[SectionHit]:
+        """The first ``depth`` hits rescored by their best sentence's evidence, then ``agreed_first``."""
         head, tail = hits[: self.depth], hits[self.depth :]
         rescored, evidence = [], {}
         for hit in head:
@@ -127,11 +141,72 @@ class EvidenceReranker:
         best = max(agreed, key=lambda h: listed[h.key])
         return [replace(best, score=top.score), *(h for h in ranked if h is not best)]
 
+    def what_to_do_first(
+        self,
+        question: str,
+        hits: list[SectionHit],
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool,
+    ) -> list[SectionHit]:
+        """A question asking what to do is not answered by a section whose best sentence only says what
+        a thing the question does not name is: 「イベント終わったら反省会みたいなことってやるべき？」 ranks
+        （２）実行委員会・協議会 first for イベント, whose best sentence is 「実行委員会は…形態です。」. The next
+        section among the top three, ranked nearly as high (``WHAT_TO_DO_SCORE_SHARE``), whose best
+        sentence says something else (（４）結果の評価's 「…評価してください。」) leads in its place."""
+        if len(hits) < 2 or hits[0].score <= 0:
+            return hits
+        answerer = self.answerer
+        if not only_describes(answerer, question, hits[0], terms, query_vector, yes_no):
+            return hits
+        found = next(
+            (
+                h
+                for h in hits[1:3]
+                if h.score >= WHAT_TO_DO_SCORE_SHARE * hits[0].score
+                and h.key in answerer.sentences
+                and not only_describes(answerer, question, h, terms, query_vector, yes_no, unnamed=False)
+            ),
+            None,
+        )
+        if found is None:
+            return hits
+        # the two swap places and scores: the first, now second, is as far behind as the other was
+        first = replace(hits[0], score=found.score)
+        return [
+            replace(found, score=hits[0].score),
+            *(first if h is hits[0] else h for h in hits if h is not found),
+        ]
+
     def within(self, hit: SectionHit, overview: SectionHit) -> bool:
         """Whether ``hit`` is a sub-section (at any depth) of ``overview``."""
         return hit.doc_id == overview.doc_id and self.answerer.documents[hit.doc_id].lies_under(
             hit.section_id, overview.section_id
         )
+
+
+def only_describes(
+    answerer: ExtractiveAnswerer,
+    question: str,
+    hit: SectionHit,
+    terms: dict[str, float],
+    query_vector: list[float] | None,
+    yes_no: bool = False,
+    unnamed: bool = True,
+) -> bool:
+    """Whether a section's best sentence for the question only says what a thing is (``described``),
+    and, with ``unnamed``, a thing the question does not name by a word of its own (実行委員会 is named
+    by 「実行委員会を立ち上げるとき…」; 会 of 反省会 names nothing)."""
+    best = answerer.best_sentence(hit, terms, query_vector, yes_no)
+    thing = None if best is None else answerer.described(hit.key, (best.start, best.end))
+    if thing is None:
+        return False
+    asked = {
+        t.lemma
+        for t in answerer.tokenizer.tokenize(question)
+        if t.is_content and t.pos == "名詞" and len(t.surface) >= 2
+    }
+    return not (unnamed and thing & asked)
 
 
 class CrossEncoderReranker:
@@ -165,6 +240,7 @@ class CrossEncoderReranker:
         terms: dict[str, float],
         query_vector: list[float] | None,
         yes_no: bool = False,
+        to_do: str = "",
     ) -> list[SectionHit]:
         head, tail = hits[: self.depth], hits[self.depth :]
         if not head:
