@@ -38,6 +38,7 @@ from assistant.answering.extractive import (
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import (
     DEPARTMENT_WORDS,
+    DEVERBAL,
     EXAMPLES,
     NUM,
     QUANTIFIED,
@@ -906,12 +907,18 @@ class AnswerChain:
         if turn.listed is not None:
             missing = [d for d in missing if not d.counts]  # the chapters or sub-sections named are the count
         # a case's own details (where, who by name, when) are asked of the case the question names, or
-        # that the conversation is about (「いつ？」 after まちづくりトーク)
-        if any(d.of_case for d in missing) and not (
+        # that the conversation is about (「いつ？」 after まちづくりトーク); when a thing happened, of anything
+        if any(d.of_case and not d.happened for d in missing) and not (
             self.names_case(turn.question, turn.blocks[0].key)
             or (turn.context_question and turn.blocks[0].key in turn.previous and self.is_case(turn.blocks[0].key))
         ):
-            missing = [d for d in missing if not d.of_case]
+            missing = [d for d in missing if not d.of_case or d.happened]
+        # what is asked of a thing the question names (whether it is required, how it is done) is missing
+        # only of a thing the guideline never writes, nor a glossary word it reads as one of its terms: of
+        # 市の職員 or 取り決め (協定) it says what it says elsewhere
+        missing = [d for d in missing if not d.unwritten or not self.writes(d.words[0], turn.question)]
+        # a detail of a part already named as not covered (「…と、残業代の申請のしかた」) is not named again
+        missing = [d for d in missing if not any(turn.question[slice(*d.span)] in part for part in turn.missing_parts)]
         if any(d.counts for d in missing):
             # 「協働の形態っていくつ？」 counts the guideline's own headings: the sub-sections of the section
             # (or of its chapter) that the question names
@@ -1156,6 +1163,18 @@ class AnswerChain:
         cases = [replace(h, score=max(h.score, top)) if h.key not in pool else h for h in hits if h is not None]
         turn.hits += [h for h in cases if h.key not in pool]  # found for this question: citable
         return cases
+
+    def writes(self, noun: str, question: str) -> bool:
+        """Whether the guideline uses the noun (its lemma, in any section's text or heading) or the
+        question's glossary words name it."""
+        if any(noun in word or word in noun for word, _ in self.service.retriever.glossary.readings(question)):
+            return True
+        # a verb's noun form (話し合い) the guideline writes as the verb (話し合って)
+        return any(
+            t.lemma in self.idf or (t.surface[-1] in DEVERBAL and fold(t.surface[:-1]) in self.spelling.text)
+            for t in self.service.tokenizer.tokenize(noun)
+            if t.is_content
+        )
 
     def is_case(self, key: tuple[str, str]) -> bool:
         """Whether a section is a case of the city's own (chapter 5's, each with its department)."""

@@ -292,7 +292,8 @@ class ExtractiveAnswerer:
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
-        stated = [d for d in question.details if d.asked and d.supplied_by(first.text)]
+        # (not what is asked of a thing the question names: 「…入札がいるの？」's deciding sentence leads)
+        stated = [d for d in question.details if d.asked and not d.unwritten and d.supplied_by(first.text)]
         if stated and not question.compares:
             # the sentence that states the detail asked for (a date, an amount, the form) leads, not the
             # section's first sentence or its definition

@@ -105,8 +105,43 @@ class DetailKind:
 
 # A count of things in general, which a list's items answer (not 何部, 何人).
 ITEMS_COUNTED = re.compile(r"いくつ|幾つ|何(個|項目|種類|つ|通り|パターン)")
+# 年何階 typed for 年何回 (both なんかい): a count a year, a month or a week, not a floor
+MISTYPED_TIMES = re.compile(r"([年月週日]に?)何階")
+# What may follow the past た a いつ asks of, to the end of the question: 「改定されたの？」「決まったものなの？」
+PAST_END = re.compile(r"(の|ん|もの|っけ|か|かな|な|だ|です|よ|ね)*[？?。]?\s*")
+# A past time in words, which states when too: 「近年、事案が増えています」「経済や社会が成熟した今日」
+SINCE = r"近年|今日"
+# A past clause named and asked when: 「できたのっていつ？」「見直されたのはいつ？」
+PAST_NOMINAL = re.compile(r"(の|ん)(って|は|が)\s*")
+PAST_ASKED = re.compile(
+    r"^(頃|ごろ|ころ|くらい|ぐらい)?(なの|なん|だった|でした|ですか|だっけ|でしたっけ|か|の|です)*[？?]?\s*$"
+)
+# The close of a yes/no question asking whether a thing is required: 「…がいるの？」「…は必須？」, or
+# whether it must be done (by some means): 「…で選ばないといけない？」「…で交わさないとだめ？」
+NEEDED = re.compile(
+    r"(が|は|って|も)?(いる|要る|いります|要ります|必要|必須)(なの|なん(です)?か?|ですか|でしょうか|の|か|かな)?[？?]?$"
+)
+OBLIGED = re.compile(
+    r"(ないと|なければ|なきゃ|なくちゃ|なくては)(いけない|いけません|だめ|ダメ|駄目|まずい|ならない|なりません)?"
+    r"(なの|なん(です)?か?|ですか|でしょうか|の|か|かな)?[？?]?$"
+)
+# After an act's noun, what asks how it is done: 「申請ってどうやるの？」「見積りのやり方は？」
+PROCEDURE_ASKED = re.compile(
+    r"^(って|は|の|を|も)?\s*(どうやって|どうやる|どうやれば|どうやったら|どうすれば|どうしたら|どうする|どのように"
+    r"|どんな風に|どんなふうに|やり方|仕方|しかた|方法|流れ|手順)"
+)
+# The acts of an administrative procedure, by lemma: how each is done is a procedure (not 受付 or 募集,
+# which the guideline's sections on proposals and partners describe)
+PROCEDURE_ACTS = frozenset(
+    {"申請", "申し込み", "届け出", "提出", "見積もり", "契約", "入札", "精算", "決算", "会計", "請求", "支払い"}
+)
+# The last kana of a verb's noun form (話し合い, 見直し): the guideline may write the verb (話し合って)
+DEVERBAL = "いきしちにひみりぎじび"
 # Words that contain a detail noun without asking for it.
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
+
+# the kind of a thing asked whether it is required (``required_detail``)
+REQUIRED = "要否"
 
 DEADLINE = (
     rf"{NUM}+\s*(日|週間|か月|ヶ月|カ月|年|月)(前|以内|まで|以上|後|間|から)|{NUM}+\s*年度|{NUM}+\s*月\s*{NUM}+\s*日"
@@ -311,6 +346,18 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         of_case=True,
     ),
     DetailKind("予算", ("事業費", "予算"), r"(?!)", rf"予算|{NUM}+\s*(円|万円|千円)", of_case=True),
+    # a limit asked for, its noun closing the question (「補助金の上限ってある？」「上限とか決まってる？」; MeCab
+    # reads 上限って as 上 + 限って): stated by a number with its unit; not a limit to set (「上限を設けたほうが
+    # いい？」)
+    DetailKind(
+        "上限",
+        (),
+        r"(上限|下限)(?=[^、。をにで]{0,12}[？?]?$)",
+        rf"{NUM}+\s*(円|万円|千円|人|名|回|件|割|％|%|パーセント|日|週間|か月|ヶ月|年|団体|社)",
+    ),
+    # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
+    # いけない？」): stated by a section that writes the thing, or that says what is required there
+    DetailKind(REQUIRED, (), r"(?!)", r"必要|必須|なければな|ねばな|義務"),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
     DetailKind(
         "時期",
@@ -382,12 +429,23 @@ class Detail:
 
     pattern: str = ""  # what states its value, when its kind's does not (a counter's number)
     asked: bool = True  # False: a detail's noun that only says where (協定書に貼る…): not named as missing
+    # when something happened (「いつ改定されたの？」): asked of anything, not only of a case
+    happened: bool = False
+    # asked of a thing the question names (whether 入札 is required, how 申請 is done): named missing only
+    # of a thing the guideline never writes; the question keeps its kind and its scope is judged with it
+    unwritten: bool = False
 
     @property
     def of_case(self) -> bool:
         """Whether it is asked only of a case (``DetailKind.of_case``)."""
         kind = KIND_BY_LABEL.get(self.kind)
         return kind is not None and kind.of_case
+
+    @property
+    def in_topic(self) -> bool:
+        """Whether it is asked of what the question is about (a case's place or time, a thing the question
+        names): it makes no detail question, and the question's scope is judged with its words."""
+        return self.of_case or self.unwritten
 
     @property
     def value(self) -> re.Pattern[str]:
@@ -471,7 +529,7 @@ class Question:
         (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」), nor which department it asks
         for (「…催し、担当課は？」: 担当課 is no thing the guideline lacks)."""
         text = self.text
-        kept = [d for d in self.details if not d.of_case]
+        kept = [d for d in self.details if not d.in_topic]
         spans = {s for d in kept for s in (d.span, d.also)}
         if self.asks_department:
             spans |= {
@@ -511,7 +569,7 @@ def analyze(
         or _whole_phrases(sides, tokenizer)
     ):
         kind = "multi-part"
-    elif any(not d.of_case for d in details):
+    elif any(not d.in_topic for d in details):
         kind = "detail"
     elif WHICH.search(text) or asks_department:
         kind = "which"
@@ -655,6 +713,7 @@ def _before_question_word(start: int, end: int, tokens: list[Token]) -> int:
 def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     """The details a question asks for, each named in the question's own words: 「委託料の積算方法
     （手続き）」, 「期限・期間（何日前）」."""
+    text = MISTYPED_TIMES.sub(r"\1何回", text)  # same length: the spans stay the question's
     tokens = tokenizer.tokenize(text)
     phrases = noun_phrases(text, tokenizer)
     found: list[tuple[int, int, DetailKind, list[str]]] = []
@@ -725,14 +784,27 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                 # (「国際交流ボランティアには…日本語教室の講師…の協力を得ています」), not only by a name
                 ratio = rf"|{PARTY}(には|が|は)[^、。]*{match.group(2)}"
             asked_as = match.group(0)
+            # the kind's own word asked (「承認って誰が…」) names it with what it is of (「補助金の上限」), not
+            # 「決裁・承認（承認）」
+            name = asked_as if asked_as in kind.label.split("・") else f"{kind.label}（{asked_as}）"
+            owner = next((s for s, e in phrases if e == match.start() - 1 and text[e] == "の"), None)
+            if owner is not None and name == asked_as:
+                name = text[owner : match.end()]
+            happened = _happened(match.start(), match.end(), text, tokens) if kind.label == "実施時期" else ""
+            if happened:
+                pattern = f"{kind.value}|{SINCE}"
+            elif ratio:
+                pattern = ratio[1:] if kind.label == "数" else kind.value + ratio
+            else:
+                pattern = ""
             details.append(
                 Detail(
-                    # the kind's own word asked (「承認って誰が…」) names it alone: 「承認」, not 「決裁・承認（承認）」
-                    asked_as if asked_as in kind.label.split("・") else f"{kind.label}（{asked_as}）",
+                    f"{happened}時期（{asked_as}）" if happened else name,
                     kind.label,
                     needs_value=True,
                     span=match.span(),
-                    pattern=(ratio[1:] if kind.label == "数" else kind.value + ratio) if ratio else "",
+                    pattern=pattern,
+                    happened=bool(happened),
                 )
             )
     if len(details) > named:
@@ -767,7 +839,81 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     pattern=rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, [counter.surface, *counted]))})",
                 )
             )
+    # one thing the question names, asked whether it is required or how it is done
+    for of_thing in (required_detail(text, tokens, phrases), procedure_detail(text, tokens, phrases)):
+        if of_thing is not None and not any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
+            details.append(of_thing)
+            break
     return details
+
+
+def _happened(start: int, end: int, text: str, tokens: list[Token]) -> str:
+    """The past clause a いつ asks when of, in the question's words (「いつ改定されたの？」 → 改定された,
+    「協働ガイドラインができたのっていつ？」 → できた), or "": a conditional (「いつ相談したらいい？」) or an
+    adjective's past (「いつ相談すればよかった？」) asks of no past event."""
+    past = [i for i, t in enumerate(tokens) if t.surface == "た" and t.pos == "助動詞" and i > 0]
+    if PAST_ASKED.fullmatch(text[end:]):  # 「…できたのっていつ？」: the clause named before it
+        ta = next((i for i in past if PAST_NOMINAL.fullmatch(text[tokens[i].end : start])), None)
+    else:  # 「いつ改定されたの？」: the clause after it, to the question's end
+        ta = next((i for i in past if tokens[i].start >= end and PAST_END.fullmatch(text[tokens[i].end :])), None)
+        if ta is not None and CLAUSE_BREAK.search(text[end : tokens[ta].start]):
+            return ""
+    if ta is None or tokens[ta - 1].pos not in ("動詞", "助動詞"):
+        return ""
+    if tokens[ta].start >= end:
+        first = next(t for t in tokens if t.start >= end)
+        return text[first.start : tokens[ta].end]
+    first = ta - 1
+    while first > 0 and (
+        tokens[first - 1].pos in ("動詞", "助動詞")
+        or (tokens[first - 1].pos == "名詞" and tokens[first].lemma == "為る")  # 改定|さ|れ|た
+    ):
+        first -= 1
+    return text[tokens[first].start : tokens[ta].end]
+
+
+def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Whether a thing is required, asked of the noun a yes/no question closes on (「…議会の議決がいるの？」
+    「…入札で選ばないといけない？」 → 議会の議決, 入札), or None. Its words are the noun's, so a section
+    writing it states it; the chain names it missing only of a thing the guideline never writes."""
+    if needed := NEEDED.search(text):
+        end = needed.start()
+    elif obliged := OBLIGED.search(text):
+        # the means a thing must be done by: 「入札で|選ば|ないと」; not what is done (「費用を出さないと」
+        # asks whether to pay, which 「経費負担…双方にある」 answers)
+        verb = [t for t in tokens if t.end <= obliged.start()][-2:]
+        if len(verb) < 2 or verb[-1].pos != "動詞" or verb[0].surface != "で" or verb[0].pos != "助詞":
+            return None
+        end = verb[0].start
+    else:
+        return None
+    noun = next(((s, e) for s, e in phrases if e == end), None)
+    if noun is None:
+        return None
+    # not a noun of circumstance before it: 「委託するとき仕様書っている？」 asks of 仕様書
+    inside = [t for t in tokens if noun[0] <= t.start and t.end <= end]
+    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
+        inside = inside[1:]
+    start = inside[0].start
+    owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)  # 議会の議決
+    name = text[start if owner is None else owner : end]
+    nouns = [t.surface for t in tokens if start <= t.start and t.end <= end and t.pos == "名詞"]
+    if not nouns:
+        return None
+    return Detail(f"{name}が必要かどうか", REQUIRED, (nouns[-1], *nouns[:-1]), span=(start, end), unwritten=True)
+
+
+def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """How an act is done, asked of the act's noun (「後援名義の申請ってどうやるの？」「見積りのやり方は？」
+    → 後援名義の申請の手続き), or None. The chain names it missing only of an act the guideline never writes."""
+    for start, end in phrases:
+        head = next((t for t in reversed(tokens) if t.end == end), None)
+        if head is None or not PROCEDURE_ASKED.match(text[end:]) or head.lemma not in PROCEDURE_ACTS:
+            continue
+        owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)
+        name = text[start if owner is None else owner : end]
+        return Detail(f"{name}の手続き", "手続き", (head.surface, text[start:end]), span=(start, end), unwritten=True)
+    return None
 
 
 def _case_detail_asked(kind: DetailKind, text: str, start: int, end: int) -> bool:

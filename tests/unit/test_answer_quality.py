@@ -741,6 +741,65 @@ def test_a_time_stated_by_a_season_is_not_called_missing(chain):
     assert not answer.partial and "春と秋の年２回" in answer.answer.splitlines()[0]
 
 
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        # when something happened, of anything: no section dates the guideline or a form's rules
+        ("このガイドラインっていつ改定されたの？", "改定された時期"),
+        ("協働ガイドラインができたのっていつ？", "できた時期"),
+        ("共催の考え方って、いつ決まったものなの？", "決まった時期"),
+        # 年何階 is 年何回 mistyped: a count a year (5-5 gives none)
+        ("まちづくりトークって年何階開いてるの？", "何回"),
+        # whether a thing is required, of a thing the guideline never writes
+        ("協定を結ぶときって議会の議決がいるの？", "議会の議決が必要かどうか"),
+        ("委託先って入札で選ばないといけない？", "入札が必要かどうか"),
+        ("委託するとき仕様書っている？", "仕様書が必要かどうか"),
+        # a limit asked for (MeCab reads 上限って as 上 + 限って)
+        ("補助金の上限ってある？", "補助金の上限"),
+        # how an administrative act is done
+        ("後援名義の申請ってどうやるの？", "後援名義の申請の手続き"),
+    ],
+)
+def test_a_missing_time_requirement_limit_or_procedure_is_named(chain, question, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and first.startswith("ガイドラインには") and named in first
+    assert first.endswith("の記載はありません。関連する箇所には次のように書かれています。")
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("家庭ごみの有料化っていつ始まったの？", "平成２５年７月から"),  # a date
+        ("協定が増えてきたのっていつ頃？", "近年、事案が増えています"),  # a time in words
+        ("ゼロごみの日って年何階？", "春と秋の年２回"),  # 何回, stated
+        ("後援名義を出すのに審査がいる？", "判断する必要があります"),  # the section says what is required
+        ("共催の場合って双方で費用を出さないといけない？", "双方にあること"),  # what is done, not its means
+        ("協働の評価ってどうやるの？", "得られた効果や実績を具体的に評価してください"),  # no procedure's act
+    ],
+)
+def test_a_time_requirement_or_how_the_guideline_states_is_not_called_missing(chain, question, lead):
+    answer = chain.ask(question)
+    assert not answer.partial and "記載はありません" not in answer.answer
+    assert lead in answer.answer.split("■")[0]
+
+
+def test_whether_a_thing_the_guideline_writes_is_required_is_not_called_missing(chain):
+    """市の職員 (市職員 in 第１章), 立場 (2-1-1's heading) and 取り決め (the glossary's 協定) are the
+    guideline's things: what it says of them answers, though the quoted section does not write them."""
+    for question in ("実行委員会には市の職員が入らないといけない？", "協働って対等な立場が必要なの？"):
+        answer = chain.ask(question)
+        assert not answer.partial and "記載はありません" not in answer.answer
+    answer = chain.ask("協働するときって相手と役割分担の取り決めがいる？")
+    assert "記載はありません" not in answer.answer
+
+
+def test_a_detail_of_a_part_named_as_not_covered_is_not_named_again(chain):
+    answer = chain.ask("委託の注意点と、残業代の申請のしかたを教えてください")
+    assert answer.answer.startswith("残業代の申請のしかたについては、ガイドラインに記載が見つかりませんでした。")
+    assert "記載はありません" not in answer.answer
+
+
 # --------------------------------------------------------------------------- paraphrase
 
 
