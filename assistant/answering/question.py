@@ -348,11 +348,11 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind("予算", ("事業費", "予算"), r"(?!)", rf"予算|{NUM}+\s*(円|万円|千円)", of_case=True),
     # a limit asked for, its noun closing the question (「補助金の上限ってある？」「上限とか決まってる？」; MeCab
     # reads 上限って as 上 + 限って): stated by a number with its unit; not a limit to set (「上限を設けたほうが
-    # いい？」)
+    # いい？」), nor the value another word asks (「何パーセントが上限？」)
     DetailKind(
         "上限",
         (),
-        r"(上限|下限)(?=[^、。をにで]{0,12}[？?]?$)",
+        r"(?<!が)(上限|下限)(?=[^、。をにで]{0,12}[？?]?$)",
         rf"{NUM}+\s*(円|万円|千円|人|名|回|件|割|％|%|パーセント|日|週間|か月|ヶ月|年|団体|社)",
     ),
     # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
