@@ -1518,6 +1518,9 @@ class AnswerChain:
                 shared = len(terms & title)
                 # the heading names the side: it holds half of the side's words, or all of its own
                 names = shared and (shared * 2 >= len(terms) or shared == len(title))
+                if not title and section.title and section.title in side:
+                    # a heading of common words only (（４）事業協力: 事業, 協力) names a side that writes it whole
+                    names = True
                 # its chapter's heading may name the rest (「協定の形態としての説明」: （３）協定 under
                 # 第３章 協働の形態, before the chapter itself)
                 above = set().union(

@@ -571,7 +571,7 @@ def analyze(
         kind = "multi-part"
     elif any(not d.in_topic for d in details):
         kind = "detail"
-    elif WHICH.search(text) or asks_department:
+    elif ((which := WHICH.search(text)) and not _describes_form(text, which, tokenizer, topics)) or asks_department:
         kind = "which"
     elif HOW_TO.search(text):
         kind = "how-to"
@@ -587,6 +587,14 @@ def analyze(
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def _describes_form(text: str, which: re.Match[str], tokenizer: Tokenizer, topics: frozenset[str]) -> bool:
+    """Whether a question asking 「どんな形（態）」 names the form itself (「共催ってどんな形？」): it asks
+    what that form is like, not which form answers it (「町内会ってどんな形態？」「お金を出して任せる形は
+    何ていうの？」). A case asked of a form (「共催ってどんな事例がある？」) is still which case."""
+    found = DESCRIBED.search(text)
+    return "形" in which.group(0) and bool(found and topics & set(tokenizer.content_lemmas(found.group(1))))
 
 
 def _sides_of_units(text: str, tokenizer: Tokenizer, units: frozenset[str]) -> list[str]:

@@ -152,6 +152,14 @@ def test_a_comparison_opens_with_the_contrast_in_the_texts_own_words(chain):
     assert answer.answer.count(hojo) == 1
 
 
+@pytest.mark.parametrize("question", ["事業協力と共催の違いは？", "事業協力と共催の違いは？あと経費は誰持ち？"])
+def test_a_heading_of_common_words_names_its_side_of_a_comparison(chain, question):
+    """（４）事業協力's words (事業, 協力) are in most sections: written whole, they still name its heading."""
+    first = chain.ask(question).answer.splitlines()[0]
+    assert first.startswith("違い：事業協力「市民と市とが互いの特性を活かし")
+    assert "／共催「" in first
+
+
 def test_a_comparison_whose_sections_define_nothing_has_no_contrast_line(chain):
     answer = chain.ask("ゼロごみの日とごみステーションのパトロール、どう違う？")
     assert {"5-10", "5-11"} <= set(answer.cited_sections)
@@ -585,6 +593,22 @@ def test_a_particle_that_names_a_partner_or_an_example_cuts_no_sides():
 )
 def test_a_question_asking_what_a_heading_is_leads_with_its_definition(chain, question, lead):
     assert lead in chain.ask(question).answer.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "definition"),
+    [
+        ("共催ってどんな形？", "市民と市とが共に事業主体となり"),
+        ("協定ってどんな形態？", "市民と市とが共通の目的を果たすため"),
+    ],
+)
+def test_a_question_naming_the_form_it_asks_about_is_not_answered_as_which_form(chain, question, definition):
+    # the form is named: 「該当するのは「（１）共催」です。」 would tell the asker what they wrote
+    assert chain.ask(question).answer.startswith(definition)
+    # the form described, not named, is still asked which one
+    assert chain.ask("市民が主催する催しに市が名前だけ貸すのはどんな形態？").answer.startswith(
+        "該当するのは「（７）後援」"
+    )
 
 
 @pytest.mark.parametrize("question", ["実行委員会って何？", "協議会とは？", "実行委員会・協議会ってなに？"])
