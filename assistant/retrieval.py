@@ -73,8 +73,10 @@ def without_partners(query: str) -> tuple[str, list[str]]:
     return PARTNERS.sub("、", text), found
 
 
-# a partner that is the question's topic (「町内会って市内にいくつある？」「ＮＰＯとは？」): what it asks about
-PARTNER_TOPIC = re.compile(rf"^(?:{PARTNERS.pattern})(?:って|とは|は)", re.I)
+# a partner that is the question's topic, named first and marked as such (「町内会って市内にいくつある？」
+# 「ＮＰＯとは？」「企業は何してくれるの？」, a follow-up's 「企業の場合は？」): what it asks about, so the sections
+# saying what it is or does rank by it; not a partner named as who the work is done with (「町内会に事業を…」)
+PARTNER_TOPIC = re.compile(rf"^({PARTNERS.pattern})(?:って|とは|は|の場合|なら)", re.I)
 # The end or the course of the work (「…が終わったら」「途中で」「何年も続くとき」), folded: chapter 4 says what to
 # do then, in the general 協働 (「協働による一連の取組が終了した時には」). A heading's subject named before it
 # (「共催のイベントが終わったら…」) is the scene, as a partner is who: it names no section, and the dense
@@ -265,6 +267,7 @@ class HybridRetriever(BaseRetriever):
             # the query's own words count twice the glossary's and the partners it names: an expansion
             # must not outvote the question, nor who it is about what it asks
             rest, partners = without_partners(query)
+            topic = PARTNER_TOPIC.match(unicodedata.normalize("NFKC", query))
             scene = self.scene_words(query)
             for word in scene:
                 rest = rest.replace(word, "、")
@@ -277,6 +280,8 @@ class HybridRetriever(BaseRetriever):
             titled = [
                 i for i, e in enumerate(self._entries) if any(w in folded and w not in scene for w in e.title_words)
             ]
+            if topic:
+                titled += [i for i in self.written_of(topic.group(1)) if i not in titled]
             if titled:
                 ranked["title"] = [(i, 1.0) for i in titled]
             named = self.named_departments(query)
@@ -305,6 +310,18 @@ class HybridRetriever(BaseRetriever):
             return text if scene else query
         # ボランティア団体, 相手の団体, 団体さん: one 相手
         return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", text, flags=re.I)
+
+    def written_of(self, partner: str) -> list[int]:
+        """Positions of the sections with a clause whose subject is the partner, alone or in a list (「企業は、
+        社員ボランティア制度や…」「町内会や自治会は、…」), not one qualified by what it does (「…に取り組む企業は」):
+        what the guideline says the partner is or does, which no heading names."""
+        subject = re.compile(rf"(?:^|[。、])(?:[^。、]{{0,10}}[やの])?{re.escape(partner)}[^。、]{{0,8}}は", re.I)
+        return [
+            i
+            for i, e in enumerate(self._entries)
+            if not asks(e.section.title)  # as for headings: a question's answer is what it asks
+            and subject.search(unicodedata.normalize("NFKC", e.section.text).replace("\n", ""))
+        ]
 
     def scene_words(self, query: str) -> list[str]:
         """The headings' subjects the query names as the scene of the work's end or course (``PHASE``):

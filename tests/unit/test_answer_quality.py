@@ -1413,6 +1413,22 @@ def test_a_partner_named_says_who_not_what_in_the_dense_ranking_too(chain):
     assert "全部又は一部を委託する" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "gold", "says"),
+    [
+        ("企業ってどんな役割があるの？", "2-1-1", "企業は、社員ボランティア制度や資金助成などによる市民活動支援"),
+        # a partner named as who the work is done with says who, not what: 4-1 on sharing roles
+        ("企業と協働するとき、役割分担はどう決めればいい？", "4-1", "双方の役割を明確にし"),
+    ],
+)
+def test_a_partner_that_is_the_questions_topic_weighs_as_what_is_asked(chain, question, gold, says):
+    """「企業って…」 asks what the guideline says of 企業 (2-1-1's 「企業は、…」), not 4-1's 役割の分担, which its
+    heading word 役割 drew while 企業 counted once as who the question is about."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == gold
+    assert says in answer.answer.split("■")[0]
+
+
 def test_meddling_in_a_partners_way_is_read_as_their_initiative(chain):
     """口をはさむ is the other side of 「相手方の主体性を尊重することが大切です。」 (the glossary reads it as
     主体性): answered from 第２章 １（３）, not from （２）'s 「市の理論を押し付ける…」."""
