@@ -37,6 +37,7 @@ from assistant.answering.extractive import (
 )
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import (
+    BEARER,
     DEPARTMENT_WORDS,
     DEVERBAL,
     EXAMPLES,
@@ -897,6 +898,7 @@ class AnswerChain:
                 turn.blocks = [child]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
+        missing += self.bearers_missing(turn, missing)
         if missing and turn.context_question and not turn.analysis.compares:
             # a follow-up asking a detail no section states (「何日前までに？」 after 後援) is answered
             # from the conversation's section, not from whatever the combined query ranked first
@@ -1496,6 +1498,20 @@ class AnswerChain:
     def asks_for_cases(self, side: str) -> bool:
         """Whether a part asks for examples (例, 事例, 実例, 具体例): cases are what answer it."""
         return any(t.pos == "名詞" and t.surface in CASE_NOUNS for t in self.service.tokenizer.tokenize(side))
+
+    def bearers_missing(self, turn: Turn, missing: list[Detail]) -> list[Detail]:
+        """Who bears a cost, asked of a comparison's sides together (「事業協力と共催の違いは？あと経費は誰
+        持ち？」): one side's section stating it (3-1's 双方) does not state it of the other, so it is missing
+        of each side whose own quoted section does not (「事業協力の経費の負担者」)."""
+        found = []
+        for d in turn.analysis.details if turn.analysis.compares else []:
+            if d.kind != BEARER or d in missing or any(side in d.name for side in turn.analysis.sides):
+                continue  # asked of one side (「…事業協力の経費は誰持ち？」): the quoted sections were checked
+            for side in turn.analysis.sides:
+                own = [h for h in turn.blocks if h.key in self.heading_sections(side, turn)[:1]]
+                if own and not any(d.supplied_by(h.text) for h in own):
+                    found.append(replace(d, name=f"{side}の{d.name}"))
+        return found
 
     def heading_section(self, side: str, turn: Turn, taken: set[tuple[str, str]]) -> tuple[str, str] | None:
         """The section whose heading names the side best, not taken yet (``heading_sections``)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.question import Question, noun_phrases
+from assistant.answering.question import ANOTHER_PART, Question, noun_phrases
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary
@@ -359,7 +359,9 @@ class ExtractiveAnswerer:
             and contrast
             and len(blocks) >= 2
             and not missing_parts
-            and not missing  # a detail asked of the sides (「保険料はどっちが払う？」) is not their difference
+            # a detail asked of the sides (「保険料はどっちが払う？」) is not their difference, unless asked in a
+            # part of its own (「…の違いは？あと経費は誰持ち？」)
+            and (not missing or ANOTHER_PART.search(question.text))
             and all(s for _, s in sides)
         ):
             # the difference in the text's own words: what each side's section says it is

@@ -142,6 +142,18 @@ NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
 
 # the kind of a thing asked whether it is required (``required_detail``)
 REQUIRED = "要否"
+# who bears a cost (``bearer_detail``): 「事業協力の経費は誰が出す？」「費用って誰持ち？」
+BEARER = "負担者"
+COST = r"経費|費用|お金|資金|コスト|補助金|予算|運営費|事業費"
+# the question asks who bears it, by an interrogative with a verb of bearing (PARTY_ASKED's): not what it
+# costs (「委託の費用は？」)
+BEARER_ASKED = re.compile(
+    r"(誰|だれ|どっち|どちら|どこ)(が|の)?(負担|持ち|持つ|もち|もつ|払|出す|出し|出る)"
+    r"|(負担|払う|出す)(の|するの|者)?(は|って)(誰|だれ|どっち|どちら|どこ)"
+)
+# who bears it, as what is to be settled (「費用、どっちが持つか決めとくべき？」): asks whether to settle it,
+# which 「経費…を明確にしてください」 answers
+SETTLED = re.compile(r"^[ぁ-ん]{0,4}?か[をはも]?(決|定め|話し合|相談|協議|明確|はっきり)")
 
 DEADLINE = (
     rf"{NUM}+\s*(日|週間|か月|ヶ月|カ月|年|月)(前|以内|まで|以上|後|間|から)|{NUM}+\s*年度|{NUM}+\s*月\s*{NUM}+\s*日"
@@ -358,6 +370,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
     # いけない？」): stated by a section that writes the thing, or that says what is required there
     DetailKind(REQUIRED, (), r"(?!)", r"必要|必須|なければな|ねばな|義務"),
+    # stated by a sentence that names a cost with who bears it (「経費負担…双方にある」「市が補助金等で財政
+    # 支援する」「資金…を出し合って」), or says there is none (「財政的な支援等はありません」)
+    DetailKind(
+        BEARER,
+        (),
+        r"(?!)",
+        rf"({COST}|負担|財政|委託料)[^。]*(市|双方|相手方|それぞれ|ありません)|(市|双方|相手方)[^。]*({COST}|負担|財政|委託料)",
+    ),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
     DetailKind(
         "時期",
@@ -444,8 +464,9 @@ class Detail:
     @property
     def in_topic(self) -> bool:
         """Whether it is asked of what the question is about (a case's place or time, a thing the question
-        names): it makes no detail question, and the question's scope is judged with its words."""
-        return self.of_case or self.unwritten
+        names, who bears its cost): it makes no detail question, and the question's scope is judged with
+        its words."""
+        return self.of_case or self.unwritten or self.kind == BEARER
 
     @property
     def value(self) -> re.Pattern[str]:
@@ -852,7 +873,36 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         if of_thing is not None and not any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
             details.append(of_thing)
             break
+    bearer = bearer_detail(text, tokens, phrases)
+    if bearer is not None and not any(d.kind == BEARER for d in details):
+        details.append(bearer)
     return details
+
+
+def bearer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Who bears a cost, asked of the cost's noun before the interrogative (「事業協力の経費は誰が出す？」 →
+    事業協力の経費の負担者), or None; the cost's owner (事業協力の) named with it."""
+    asked = BEARER_ASKED.search(text)
+    if asked is None or SETTLED.match(text[asked.end() :]):
+        return None
+    cost = next(((s, e) for s, e in reversed(phrases) if e <= asked.start() and re.search(COST, text[s:e])), None)
+    if cost is None:
+        return None
+    # not a noun of circumstance, nor a connective MeCab joins to it: 「…ときの費用」「あと経費」
+    inside = [t for t in tokens if cost[0] <= t.start and t.end <= cost[1]]
+    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
+        inside = inside[1:]
+    start = inside[0].start
+    owner = next(
+        (
+            s
+            for s, e in phrases
+            if e == start - 1 and text[e] == "の" and not any(t.end == e and t.pos_type == "副詞可能" for t in tokens)
+        ),
+        None,
+    )
+    name = text[start if owner is None else owner : cost[1]]
+    return Detail(f"{name}の{BEARER}", BEARER, span=(start, cost[1]))
 
 
 def _happened(start: int, end: int, text: str, tokens: list[Token]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.chain import NOT_COVERED
-from assistant.answering.extractive import ABSTENTION_TEXT, NOTHING_MORE, UNDECIDED
+from assistant.answering.extractive import ABSTENTION_TEXT, NEARBY, NOTHING_MORE, UNDECIDED
 from assistant.answering.question import analyze
 from assistant.answering.sentences import leans_on_previous
 
@@ -806,6 +806,46 @@ def test_a_time_requirement_or_how_the_guideline_states_is_not_called_missing(ch
     answer = chain.ask(question)
     assert not answer.partial and "記載はありません" not in answer.answer
     assert lead in answer.answer.split("■")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("事業協力の経費は誰が出す？", "事業協力の経費の負担者"),  # 3-4 names no cost
+        ("協定を結んだときの費用って誰持ち？", "費用の負担者"),
+    ],
+)
+def test_who_bears_a_cost_no_section_states_is_named_missing(chain, question, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and first == f"ガイドラインには{named}についての記載はありません。{NEARBY}"
+
+
+def test_whether_to_settle_who_bears_a_cost_is_not_asking_who_does(chain):
+    answer = chain.ask("一緒にやる講座の費用、どっちが持つか決めとくべき？")
+    assert "記載はありません" not in answer.answer
+
+
+def test_who_bears_a_cost_asked_of_two_forms_is_missing_of_the_one_that_does_not_say(chain):
+    """3-1 states 経費負担…双方 of 共催; 3-4 states no cost of 事業協力."""
+    answer = chain.ask("事業協力と共催の違いは？あと経費は誰持ち？")
+    assert answer.partial and "ガイドラインには事業協力の経費の負担者についての記載はありません。" in answer.answer
+    assert "共催の経費の負担者" not in answer.answer
+    assert "違い：" in answer.answer and "双方にある" in answer.answer.split("■")[0]  # asked in a part of its own
+
+
+@pytest.mark.parametrize(
+    ("question", "stated"),
+    [
+        ("共催の経費は誰が出す？", "双方にある"),  # 3-1: 経費負担…双方
+        ("補助金は誰が出す？", "市が補助金等で財政支援"),  # 3-6
+        ("実行委員会の費用は誰が払うの？", "資金や人的資源を出し合って"),  # 3-2
+    ],
+)
+def test_who_bears_a_cost_a_section_states_is_not_called_missing(chain, question, stated):
+    answer = chain.ask(question)
+    assert not answer.partial and "記載はありません" not in answer.answer
+    assert stated in answer.answer.split("■")[0]
 
 
 def test_whether_a_thing_the_guideline_writes_is_required_is_not_called_missing(chain):
