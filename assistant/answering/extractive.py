@@ -722,7 +722,8 @@ class ExtractiveAnswerer:
         is settled by 「事業における最終的な責任については、市にあります。」, not by 「相手方は、安上がりの下請けでは
         ありません。」."""
         sentences = self.sentences[key]
-        own = self.title_terms(*key) | self.subject_words(key, question)
+        title = self.title_terms(*key)
+        own = title | self.subject_words(title, question)
         defining = self.defining_sentence(key)
         asked = {t for t in terms if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF} - own
         if defining == sentences.spans[0] and not asked & sentences.terms[0]:
@@ -741,15 +742,14 @@ class ExtractiveAnswerer:
             return scored
         return [replace(s, score=s.score + DECIDING_BONUS) if nouns & terms_of[(s.start, s.end)] else s for s in scored]
 
-    def subject_words(self, key: tuple[str, str], question: str) -> set[str]:
-        """The words of the question's staff words that the glossary reads as the section's subject, and of
-        those readings: 金 of 補助金 or of お金を出す, and 財政支援, name （６）補助・助成 as 補助 does, not
-        something asked of it."""
-        own = self.title_terms(*key)
+    def subject_words(self, title: frozenset[str], question: str) -> set[str]:
+        """The words of the question's staff words that the glossary reads as the section's subject (``title``,
+        its heading's ``title_terms``), and of those readings: 金 of 補助金 or of お金を出す, and 財政支援, name
+        （６）補助・助成 as 補助 does, not something asked of it."""
         return {
             term
             for word, targets in self.glossary.readings(question)
-            if own & set(self.tokenizer.content_lemmas(" ".join(targets)))
+            if title & set(self.tokenizer.content_lemmas(" ".join(targets)))
             for term in self.tokenizer.content_lemmas(" ".join([word, *targets]))
         }
 
