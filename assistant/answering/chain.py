@@ -50,7 +50,7 @@ from assistant.answering.question import (
     analyze,
     noun_phrases,
 )
-from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker, only_describes
+from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
@@ -978,7 +978,7 @@ class AnswerChain:
         if (
             turn.analysis is not None
             and turn.analysis.asks_what_to_do
-            and only_describes(self.extractive, turn.question, second, terms, turn.alone_vector, yes_no)
+            and self.extractive.only_describes(turn.question, second, terms, turn.alone_vector, yes_no)
         ):
             return None  # what a thing the question does not name is, for a question asking what to do
         best = [self.extractive.best_sentence(h, terms, turn.alone_vector, yes_no) for h in (first, second)]

@@ -683,6 +683,29 @@ class ExtractiveAnswerer:
         topic = next((i for i, t in enumerate(tokens) if t.surface == "は" and t.pos == "助詞"), 0)
         return self.title_terms(*key) | {t.lemma for t in tokens[:topic] if t.is_content and t.pos == "名詞"}
 
+    def only_describes(
+        self,
+        question: str,
+        hit: SectionHit,
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool = False,
+        unnamed: bool = True,
+    ) -> bool:
+        """Whether a section's best sentence for the question only says what a thing is (``described``),
+        and, with ``unnamed``, a thing the question does not name by a word of its own (実行委員会 is named
+        by 「実行委員会を立ち上げるとき…」; 会 of 反省会 names nothing)."""
+        best = self.best_sentence(hit, terms, query_vector, yes_no)
+        thing = None if best is None else self.described(hit.key, (best.start, best.end))
+        if thing is None:
+            return False
+        asked = {
+            t.lemma
+            for t in self.tokenizer.tokenize(question)
+            if t.is_content and t.pos == "名詞" and len(t.surface) >= 2
+        }
+        return not (unnamed and thing & asked)
+
     def speaking_of_named(
         self, key: tuple[str, str], scored: list[ScoredSentence], question: str, related: list[str]
     ) -> list[ScoredSentence]:

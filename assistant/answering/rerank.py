@@ -157,7 +157,7 @@ class EvidenceReranker:
         if len(hits) < 2 or hits[0].score <= 0:
             return hits
         answerer = self.answerer
-        if not only_describes(answerer, question, hits[0], terms, query_vector, yes_no):
+        if not answerer.only_describes(question, hits[0], terms, query_vector, yes_no):
             return hits
         found = next(
             (
@@ -165,7 +165,7 @@ class EvidenceReranker:
                 for h in hits[1:3]
                 if h.score >= WHAT_TO_DO_SCORE_SHARE * hits[0].score
                 and h.key in answerer.sentences
-                and not only_describes(answerer, question, h, terms, query_vector, yes_no, unnamed=False)
+                and not answerer.only_describes(question, h, terms, query_vector, yes_no, unnamed=False)
             ),
             None,
         )
@@ -183,30 +183,6 @@ class EvidenceReranker:
         return hit.doc_id == overview.doc_id and self.answerer.documents[hit.doc_id].lies_under(
             hit.section_id, overview.section_id
         )
-
-
-def only_describes(
-    answerer: ExtractiveAnswerer,
-    question: str,
-    hit: SectionHit,
-    terms: dict[str, float],
-    query_vector: list[float] | None,
-    yes_no: bool = False,
-    unnamed: bool = True,
-) -> bool:
-    """Whether a section's best sentence for the question only says what a thing is (``described``),
-    and, with ``unnamed``, a thing the question does not name by a word of its own (実行委員会 is named
-    by 「実行委員会を立ち上げるとき…」; 会 of 反省会 names nothing)."""
-    best = answerer.best_sentence(hit, terms, query_vector, yes_no)
-    thing = None if best is None else answerer.described(hit.key, (best.start, best.end))
-    if thing is None:
-        return False
-    asked = {
-        t.lemma
-        for t in answerer.tokenizer.tokenize(question)
-        if t.is_content and t.pos == "名詞" and len(t.surface) >= 2
-    }
-    return not (unnamed and thing & asked)
 
 
 class CrossEncoderReranker:
