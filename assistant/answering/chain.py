@@ -39,7 +39,6 @@ from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import (
     BEARER,
     DEPARTMENT_WORDS,
-    DEVERBAL,
     EXAMPLES,
     NUM,
     QUANTIFIED,
@@ -139,6 +138,8 @@ ASKS_PARTY = re.compile(r"どこ|誰|だれ|何処")
 # 「協定はどこと結んだの？」「誰と協定を…」: asked with whom, not where or by whom
 WITH_WHOM = re.compile(r"(どこ|誰|だれ|何処)と")
 # what 「Xも…？」 asks when it asks whether X belongs to what was just listed
+# The last kana of a verb's noun form (話し合い, 見直し): the guideline may write the verb (話し合って)
+DEVERBAL = "いきしちにひみりぎじび"
 BELONGS = frozenset({"入る", "含む", "含める", "対象", "該当", "当てはまる", "参加", "加わる"})
 PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
 # 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again

@@ -2,14 +2,16 @@
 details it asks for (a deadline, an amount, a form …) that the guideline may not contain.
 
 The analysis reads the question's structure through the tokenizer (nouns and their compounds,
-coordinating particles, interrogatives with a counter such as 何日・何円・何人) and a lexicon of
-detail nouns by category. Whether a detail is *missing* is not decided here: the chain checks each
-asked detail against the text of the sections it retrieved (``Detail.supplied_by``).
+coordinating particles, interrogatives with a counter such as 何日・何円・何人) and the table of detail
+kinds (``DETAIL_KINDS``): each kind's nouns, interrogatives and question shapes. Whether a detail is
+*missing* is not decided here: the chain checks each asked detail against the text of the sections it
+retrieved (``Detail.supplied_by``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -88,8 +90,18 @@ QUANTIFIED = (
 
 @dataclass(frozen=True)
 class DetailKind:
-    """A kind of detail staff ask for: its name in an answer, the nouns that ask for it, the
-    interrogatives with a counter that ask for it, and what in a section's text states a value."""
+    """A kind of detail staff ask for, one entry of ``DETAIL_KINDS``: its name in an answer (``label``),
+    the shapes of question that ask for it, and what in a section's text states it.
+
+    A question asks for it by
+    - ``nouns``: a noun phrase naming it (期限, 様式, 会場), not inside a word that asks nothing (短期間);
+    - ``heads``: a compound the question asks about whose last word makes it this measure (講師料, 実施日);
+    - ``asks``: an interrogative, usually with a counter (何日前, いくら, 何人, 誰がハンコ), ``NEVER`` for none;
+    - ``finder``: a shape of the whole question, read through its tokens, that asks it of a thing the
+      question names (「入札で選ばないといけない？」「経費は誰が出す？」): returns the ``Detail`` or None.
+    A section states it by ``value`` (a concrete value: ３０日前, ５万円, 様式第１号), by ``prose`` when its
+    noun asked it, or by the noun itself (a Detail's ``words``); ``stated`` changes what states the value
+    one interrogative asks (何人: a number of people, not any count)."""
 
     label: str
     nouns: tuple[str, ...]
@@ -98,9 +110,31 @@ class DetailKind:
     # asked only of a case the answer quotes (a chapter-5 example: who exactly, which place); elsewhere
     # (「会場の借り方」) not named as missing, and never what a question's scope is judged without
     of_case: bool = False
+    # asked of what the question is about, whatever that is (who bears its cost): no detail question
+    # (``Detail.in_topic``)
+    of_topic: bool = False
+    # of a case's detail, what follows its noun (or precedes it) when the noun asks for it: 「会場はどこ？」
+    # asks for a place, 「ごみ出し場所を巡回している…」 names one; "": wherever it is named
+    after_noun: str = ""
+    before_noun: str = ""
     # what states it in words, when it is asked by its noun and not by an interrogative: 「確認の頻度は？」
     # is answered by 「随時、…確認してください。」, 「何年おきに？」 only by a number
     prose: str = ""
+    heads: tuple[str, ...] = ()
+    # what states the value an interrogative asks, given its match (``asks`` is its group 1), when the
+    # kind's ``value`` does not; "" for the value
+    stated: Callable[[re.Match[str]], str] | None = None
+    # いつ asked of a past clause (「いつ改定されたの？」) asks when that happened, of anything: named with the
+    # clause, stated by a date or by a past time in words (近年, 今日) too
+    happened: bool = False
+    finder: Callable[[str, list[Token], list[tuple[int, int]]], Detail | None] | None = None
+
+    def asked_by_noun(self, text: str, start: int, end: int) -> bool:
+        """Whether its noun named at ``text[start:end]`` asks for it: a case's detail only in the shapes
+        ``after_noun`` and ``before_noun`` give."""
+        return not self.of_case or bool(
+            re.match(self.after_noun, text[end:]) or (self.before_noun and re.search(self.before_noun, text[:start]))
+        )
 
 
 # A count of things in general, which a list's items answer (not 何部, 何人).
@@ -135,8 +169,6 @@ PROCEDURE_ASKED = re.compile(
 PROCEDURE_ACTS = frozenset(
     {"申請", "申し込み", "届け出", "提出", "見積もり", "契約", "入札", "精算", "決算", "会計", "請求", "支払い"}
 )
-# The last kana of a verb's noun form (話し合い, 見直し): the guideline may write the verb (話し合って)
-DEVERBAL = "いきしちにひみりぎじび"
 # Words that contain a detail noun without asking for it.
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
 
@@ -160,8 +192,110 @@ DEADLINE = (
     r"|(平成|令和|昭和)\s*[0-9０-９元]"
 )
 
-# Order matters: the first kind whose noun or interrogative a phrase matches names it (何年ごと is a
-# frequency before it is a period).
+# After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」; before it, どこの・どの
+WHERE_ASKED = r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)"
+WHICH_ONE_OF = r"(どこ|どの)の?$"
+# After a condition's or a budget's noun, the predicate that asks for it closes the question: 「参加できる
+# 条件ってある？」「資格がいるの？」「予算ってどれくらいだった？」, not 「条件を付けたほうがいい？」
+VALUE_ASKED = r"^((は|って|が|も|とか)[^、。をにで]{0,12})?[？?]?$"
+# The counters a number of people is written with.
+PERSONS = "人|名"
+# Who a case's role is held by, as the guideline says it: a party, not a person's name.
+PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
+NAMED = r"氏|さん|先生"
+# an interrogative no question has (a kind asked only by its nouns or its finder)
+NEVER = r"(?!)"
+
+
+def _number_stated(asked: re.Match[str]) -> str:
+    """何人 is stated by a number of people, not by any count (「年２回」 says nothing of 何人), or by a ratio
+    (「何人を受け持つ？」: １対１); いくつ by any count (the kind's value)."""
+    if not asked.group(0).startswith("何"):
+        return ""
+    counter = asked.group(0)[1:]
+    return rf"{NUM}+{QUANTIFIED}({PERSONS if counter in ('人', '名') else counter})|{NUM}+\s*対\s*{NUM}"
+
+
+def _holder_stated(asked: re.Match[str]) -> str:
+    """「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder (「国際交流ボランティア
+    には…日本語教室の講師…の協力を得ています」), not only by a name."""
+    return rf"{NAMED}|{PARTY}(には|が|は)[^、。]*{asked.group(2)}"
+
+
+def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Whether a thing is required, asked of the noun a yes/no question closes on (「…議会の議決がいるの？」
+    「…入札で選ばないといけない？」 → 議会の議決, 入札), or None. Its words are the noun's, so a section
+    writing it states it; the chain names it missing only of a thing the guideline never writes."""
+    if needed := NEEDED.search(text):
+        end = needed.start()
+    elif obliged := OBLIGED.search(text):
+        # the means a thing must be done by: 「入札で|選ば|ないと」; not what is done (「費用を出さないと」
+        # asks whether to pay, which 「経費負担…双方にある」 answers)
+        verb = [t for t in tokens if t.end <= obliged.start()][-2:]
+        if len(verb) < 2 or verb[-1].pos != "動詞" or verb[0].surface != "で" or verb[0].pos != "助詞":
+            return None
+        end = verb[0].start
+    else:
+        return None
+    noun = next(((s, e) for s, e in phrases if e == end), None)
+    if noun is None:
+        return None
+    # not a noun of circumstance before it: 「委託するとき仕様書っている？」 asks of 仕様書
+    inside = [t for t in tokens if noun[0] <= t.start and t.end <= end]
+    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
+        inside = inside[1:]
+    start = inside[0].start
+    owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)  # 議会の議決
+    name = text[start if owner is None else owner : end]
+    nouns = [t.surface for t in tokens if start <= t.start and t.end <= end and t.pos == "名詞"]
+    if not nouns:
+        return None
+    return Detail(f"{name}が必要かどうか", REQUIRED, (nouns[-1], *nouns[:-1]), span=(start, end), unwritten=True)
+
+
+def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """How an act is done, asked of the act's noun (「後援名義の申請ってどうやるの？」「見積りのやり方は？」
+    → 後援名義の申請の手続き), or None. The chain names it missing only of an act the guideline never writes."""
+    for start, end in phrases:
+        head = next((t for t in reversed(tokens) if t.end == end), None)
+        if head is None or not PROCEDURE_ASKED.match(text[end:]) or head.lemma not in PROCEDURE_ACTS:
+            continue
+        owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)
+        name = text[start if owner is None else owner : end]
+        return Detail(f"{name}の手続き", "手続き", (head.surface, text[start:end]), span=(start, end), unwritten=True)
+    return None
+
+
+def bearer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Who bears a cost, asked of the cost's noun before the interrogative (「事業協力の経費は誰が出す？」 →
+    事業協力の経費の負担者), or None; the cost's owner (事業協力の) named with it."""
+    asked = BEARER_ASKED.search(text)
+    if asked is None or SETTLED.match(text[asked.end() :]):
+        return None
+    cost = next(((s, e) for s, e in reversed(phrases) if e <= asked.start() and re.search(COST, text[s:e])), None)
+    if cost is None:
+        return None
+    # not a noun of circumstance, nor a connective MeCab joins to it: 「…ときの費用」「あと経費」
+    inside = [t for t in tokens if cost[0] <= t.start and t.end <= cost[1]]
+    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
+        inside = inside[1:]
+    start = inside[0].start
+    owner = next(
+        (
+            s
+            for s, e in phrases
+            if e == start - 1 and text[e] == "の" and not any(t.end == e and t.pos_type == "副詞可能" for t in tokens)
+        ),
+        None,
+    )
+    name = text[start if owner is None else owner : cost[1]]
+    return Detail(f"{name}の{BEARER}", BEARER, span=(start, cost[1]))
+
+
+# The table of detail kinds: adding a kind is one entry (``DetailKind`` says what each field asks). Order
+# matters: the first kind whose noun or interrogative a phrase matches names it (何年ごと is a frequency before
+# it is a period), and of the finders asking of one thing (``unwritten``) the first that finds it (要否 before
+# 手続き's how it is done).
 DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind(
         "頻度・周期",
@@ -195,12 +329,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         # 何月何日 is one date asked, not a day and a count of months
         r"何月何日|何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから",
         DEADLINE,
+        heads=("日",),
     ),
     DetailKind(
         "割合",
         ("割合", "比率", "補助率", "負担率", "助成率"),
         r"何割|何パーセント|何[％%]|何対何",
         rf"{NUM}+\s*(割|％|%|パーセント)|{NUM}+\s*対\s*{NUM}|{NUM}+\s*分の|半額|折半|全額",
+        heads=("率",),
     ),
     DetailKind(
         "金額",
@@ -226,6 +362,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ),
         r"いくら|何円|何万円|何千円",
         rf"{NUM}+\s*(円|万円|千円)",
+        heads=("料", "費", "額", "代"),
     ),
     DetailKind(
         "数",
@@ -233,6 +370,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"何(人|名|回|件|団体|社|か所|カ所|ヶ所|単位|校|チーム)|いくつ",
         # 「一人ひとり」 is everyone, not a number of people
         rf"{NUM}+{QUANTIFIED}(人|名|回|件|団体|社|か所|カ所|単位|校)(?!ひとり|一人)|{NUM}+\s*を超える",
+        heads=("数",),
+        stated=_number_stated,
     ),
     DetailKind(
         "配点・審査基準",
@@ -244,7 +383,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind(
         "指標・目標値",
         ("KPI", "ROI", "評価指標", "成果指標", "数値目標", "目標値", "費用対効果"),
-        r"(?!)",
+        NEVER,
         rf"指標|目標値|{NUM}+\s*(%|％|割)",
     ),
     DetailKind(
@@ -279,7 +418,12 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ),
         r"書き方|記入方法|書けば",
         rf"様式第|別記様式|様式{NUM}",
+        heads=("書",),
     ),
+    # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
+    # いけない？」): stated by a section that writes the thing, or that says what is required there
+    DetailKind(REQUIRED, (), NEVER, r"必要|必須|なければな|ねばな|義務", finder=required_detail),
+    # how an act is done is asked by its noun too (「申請ってどうやるの？」: ``procedure_detail``)
     DetailKind(
         "手続き",
         (
@@ -297,6 +441,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ),
         r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
         r"申請書を|提出してください|手続き",
+        finder=procedure_detail,
     ),
     # who signs or stamps (「協定書って誰がハンコ押すの？」) is no decision the parties settle by consultation
     DetailKind(
@@ -328,13 +473,18 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"どこで(やって|やる|やった|開|実施|行|して|する|した)|どこに(置|設置|配|貼|掲示|ある|あっ)",
         r"(会場|場所|センター|会館|ホール|公園|学校|庁舎|施設|トイレ|道路|場)(で|に|にて|において|など)|全市|市内",
         of_case=True,
+        after_noun=WHERE_ASKED,
+        before_noun=WHICH_ONE_OF,
     ),
     DetailKind(
         "人物・氏名",
         ("氏名", "講師名", "代表者名"),
         r"(講師|講演者|代表者?|会長|委員長|司会者?)(は|って|が)(誰|だれ|どなた|どんな人)",
-        r"氏|さん|先生",
+        NAMED,
         of_case=True,
+        after_noun=WHERE_ASKED,
+        before_noun=WHICH_ONE_OF,
+        stated=_holder_stated,
     ),
     # when a case was or is held, asked by a bare いつ (「まちづくりトークはいつやったの？」): stated by a
     # year, an era, a month or a season (「平成 25 年度は」「春と秋の年２回」「例年」)
@@ -344,6 +494,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"いつ(?!まで|から|も|でも|の間)",
         rf"{NUM}+\s*(月|年度|年)|(平成|令和|昭和)\s*[0-9０-９元]|[春夏秋冬]|毎年|毎月|例年|年\s*{NUM}+\s*回",
         of_case=True,
+        happened=True,
     ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
@@ -353,11 +504,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind(
         "条件・資格",
         ("参加条件", "参加資格", "応募条件", "応募資格", "条件", "資格", "要件"),
-        r"(?!)",
+        NEVER,
         r"条件|資格|要件|であれば|に限|誰でも",
         of_case=True,
+        after_noun=VALUE_ASKED,
     ),
-    DetailKind("予算", ("事業費", "予算"), r"(?!)", rf"予算|{NUM}+\s*(円|万円|千円)", of_case=True),
+    DetailKind(
+        "予算", ("事業費", "予算"), NEVER, rf"予算|{NUM}+\s*(円|万円|千円)", of_case=True, after_noun=VALUE_ASKED
+    ),
     # a limit asked for, its noun closing the question (「補助金の上限ってある？」「上限とか決まってる？」; MeCab
     # reads 上限って as 上 + 限って): stated by a number with its unit; not a limit to set (「上限を設けたほうが
     # いい？」), nor the value another word asks (「何パーセントが上限？」)
@@ -367,41 +521,28 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"(?<!が)(上限|下限)(?=[^、。をにで]{0,12}[？?]?$)",
         rf"{NUM}+\s*(円|万円|千円|人|名|回|件|割|％|%|パーセント|日|週間|か月|ヶ月|年|団体|社)",
     ),
-    # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
-    # いけない？」): stated by a section that writes the thing, or that says what is required there
-    DetailKind(REQUIRED, (), r"(?!)", r"必要|必須|なければな|ねばな|義務"),
     # stated by a sentence that names a cost with who bears it (「経費負担…双方にある」「市が補助金等で財政
     # 支援する」「資金…を出し合って」), or says there is none (「財政的な支援等はありません」)
     DetailKind(
         BEARER,
         (),
-        r"(?!)",
+        NEVER,
         rf"({COST}|負担|財政|委託料)[^。]*(市|双方|相手方|それぞれ|ありません)|(市|双方|相手方)[^。]*({COST}|負担|財政|委託料)",
+        of_topic=True,
+        finder=bearer_detail,
     ),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
     DetailKind(
         "時期",
         ("時期",),
-        r"(?!)",
+        NEVER,
         rf"(時|際|段階|時点|前|後)(に|には|は|まで)|{NUM}+\s*(月|年度)|(平成|令和|昭和)\s*[0-9０-９元]"
         rf"|[春夏秋冬]|毎年|毎月|年\s*{NUM}+\s*回",
+        heads=("時期",),
     ),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
 
-# The last word of a compound noun that makes it a measure, whatever the compound's first words
-# (講師料, 店舗数, 実施日, 見積書): asked for when the question asks about the compound itself.
-MEASURE_HEADS = {
-    "料": "金額",
-    "費": "金額",
-    "額": "金額",
-    "代": "金額",
-    "率": "割合",
-    "数": "数",
-    "日": "期限・期間",
-    "時期": "時期",
-    "書": "様式・書式",
-}
 # What may follow a compound that the question asks about: a topic particle, then an interrogative,
 # a predicate of existence or a request, then the end of the sentence (「講師料は？」「店舗数っていくら？」);
 # a compound followed by を or で is the means of something else (「活動費を補助で出していい？」).
@@ -410,15 +551,6 @@ ASKED_AFTER = re.compile(
     r"|あるの|決まって|定まって|かかる|かかります|必要|知りたい|を知りたい|教えて|を教えて)?(です|ですか|ますか|の|か)?"
     r"(ください)?\s*([？?。]|$)"
 )
-# After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」
-WHERE_ASKED = re.compile(r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)")
-# After a condition's or a budget's noun, the predicate that asks for it closes the question: 「参加できる
-# 条件ってある？」「資格がいるの？」「予算ってどれくらいだった？」, not 「条件を付けたほうがいい？」
-VALUE_ASKED = re.compile(r"^((は|って|が|も|とか)[^、。をにで]{0,12})?[？?]?$")
-# The counters a number of people is written with.
-PERSONS = "人|名"
-# Who a case's role is held by, as the guideline says it: a party, not a person's name.
-PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
 # Between a noun and the interrogative that asks its value: 「周期は何年」「締切っていつまで」.
 VALUE_OF = re.compile(r"^(は|って|とか|も|が)?(だいたい|大体|およそ|大概)?\s*$")
 # After a detail's noun, what asks how much of it (「期限ってどのくらいにすればいい？」): its value, not
@@ -466,7 +598,8 @@ class Detail:
         """Whether it is asked of what the question is about (a case's place or time, a thing the question
         names, who bears its cost): it makes no detail question, and the question's scope is judged with
         its words."""
-        return self.of_case or self.unwritten or self.kind == BEARER
+        kind = KIND_BY_LABEL.get(self.kind)
+        return self.of_case or self.unwritten or (kind is not None and kind.of_topic)
 
     @property
     def value(self) -> re.Pattern[str]:
@@ -749,15 +882,15 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     for start, end in phrases:
         for kind in DETAIL_KINDS:
             words = [n for n in kind.nouns if n in NOT_ASKED.sub("", text[start:end])]
-            if words and kind.of_case and not _case_detail_asked(kind, text, start, end):
+            if words and not kind.asked_by_noun(text, start, end):
                 continue  # 「ごみ出し場所を巡回している…」 names a place, 「会場はどこ？」 asks for one
             if words:
                 found.append((start, end, kind, words))
                 break
         else:
-            head = _measure_head(text, start, end, tokens)
-            if head:
-                found.append((start, end, KIND_BY_LABEL[head], []))
+            measured = _measured(text, start, end, tokens)
+            if measured is not None:
+                found.append((start, end, measured, []))
     details: list[Detail] = []
     seen: set[str] = set()
     # 「合意書って様式決まってる？」: of two nouns of one kind, the one said of the other (its topic) is asked
@@ -802,16 +935,6 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             details = [replace(d, needs_value=True, also=match.span()) if d is asked else d for d in details]
         else:
             seen.add(kind.label)
-            # 「何人を受け持つ？」 is answered by a ratio (１対１) too; a noun (人数) asks for a count
-            ratio = rf"|{NUM}+\s*対\s*{NUM}" if kind.label == "数" and match.group(0).startswith("何") else ""
-            if ratio:
-                # 何人 is stated by a number of people, not by any count (「年２回」 says nothing of 何人)
-                counter = match.group(0)[1:]
-                ratio = rf"|{NUM}+{QUANTIFIED}({PERSONS if counter in ('人', '名') else counter})" + ratio
-            if kind.label == "人物・氏名":
-                # 「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder
-                # (「国際交流ボランティアには…日本語教室の講師…の協力を得ています」), not only by a name
-                ratio = rf"|{PARTY}(には|が|は)[^、。]*{match.group(2)}"
             asked_as = match.group(0)
             # the kind's own word asked (「承認って誰が…」) names it with what it is of (「補助金の上限」), not
             # 「決裁・承認（承認）」
@@ -819,13 +942,10 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             owner = next((s for s, e in phrases if e == match.start() - 1 and text[e] == "の"), None)
             if owner is not None and name == asked_as:
                 name = text[owner : match.end()]
-            happened = _happened(match.start(), match.end(), text, tokens) if kind.label == "実施時期" else ""
+            happened = _happened(match.start(), match.end(), text, tokens) if kind.happened else ""
+            pattern = kind.stated(match) if kind.stated else ""
             if happened:
                 pattern = f"{kind.value}|{SINCE}"
-            elif ratio:
-                pattern = ratio[1:] if kind.label == "数" else kind.value + ratio
-            else:
-                pattern = ""
             details.append(
                 Detail(
                     f"{happened}時期（{asked_as}）" if happened else name,
@@ -868,41 +988,28 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     pattern=rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, [counter.surface, *counted]))})",
                 )
             )
-    # one thing the question names, asked whether it is required or how it is done
-    for of_thing in (required_detail(text, tokens, phrases), procedure_detail(text, tokens, phrases)):
-        if of_thing is not None and not any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
-            details.append(of_thing)
-            break
-    bearer = bearer_detail(text, tokens, phrases)
-    if bearer is not None and not any(d.kind == BEARER for d in details):
-        details.append(bearer)
+    # the shapes of the whole question (``DetailKind.finder``): of one thing it names, asked whether it is
+    # required or how it is done (``unwritten``), the first not already asked; a cost asked who bears it
+    thing_asked = False
+    for kind in DETAIL_KINDS:
+        of_thing = kind.finder(text, tokens, phrases) if kind.finder else None
+        if of_thing is None:
+            continue
+        if of_thing.unwritten:
+            if thing_asked or any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
+                continue
+            thing_asked = True
+        details.append(of_thing)
     return details
 
 
-def bearer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
-    """Who bears a cost, asked of the cost's noun before the interrogative (「事業協力の経費は誰が出す？」 →
-    事業協力の経費の負担者), or None; the cost's owner (事業協力の) named with it."""
-    asked = BEARER_ASKED.search(text)
-    if asked is None or SETTLED.match(text[asked.end() :]):
+def _measured(text: str, start: int, end: int, tokens: list[Token]) -> DetailKind | None:
+    """The kind of measure a compound noun asked about names by its last word (講師料 → 金額, by its
+    ``heads``), or None."""
+    inside = [t for t in tokens if start <= t.start and t.end <= end]
+    if len(inside) < 2 or not ASKED_AFTER.match(text[end:]):
         return None
-    cost = next(((s, e) for s, e in reversed(phrases) if e <= asked.start() and re.search(COST, text[s:e])), None)
-    if cost is None:
-        return None
-    # not a noun of circumstance, nor a connective MeCab joins to it: 「…ときの費用」「あと経費」
-    inside = [t for t in tokens if cost[0] <= t.start and t.end <= cost[1]]
-    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
-        inside = inside[1:]
-    start = inside[0].start
-    owner = next(
-        (
-            s
-            for s, e in phrases
-            if e == start - 1 and text[e] == "の" and not any(t.end == e and t.pos_type == "副詞可能" for t in tokens)
-        ),
-        None,
-    )
-    name = text[start if owner is None else owner : cost[1]]
-    return Detail(f"{name}の{BEARER}", BEARER, span=(start, cost[1]))
+    return next((k for k in DETAIL_KINDS if inside[-1].surface in k.heads), None)
 
 
 def _happened(start: int, end: int, text: str, tokens: list[Token]) -> str:
@@ -928,67 +1035,6 @@ def _happened(start: int, end: int, text: str, tokens: list[Token]) -> str:
     ):
         first -= 1
     return text[tokens[first].start : tokens[ta].end]
-
-
-def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
-    """Whether a thing is required, asked of the noun a yes/no question closes on (「…議会の議決がいるの？」
-    「…入札で選ばないといけない？」 → 議会の議決, 入札), or None. Its words are the noun's, so a section
-    writing it states it; the chain names it missing only of a thing the guideline never writes."""
-    if needed := NEEDED.search(text):
-        end = needed.start()
-    elif obliged := OBLIGED.search(text):
-        # the means a thing must be done by: 「入札で|選ば|ないと」; not what is done (「費用を出さないと」
-        # asks whether to pay, which 「経費負担…双方にある」 answers)
-        verb = [t for t in tokens if t.end <= obliged.start()][-2:]
-        if len(verb) < 2 or verb[-1].pos != "動詞" or verb[0].surface != "で" or verb[0].pos != "助詞":
-            return None
-        end = verb[0].start
-    else:
-        return None
-    noun = next(((s, e) for s, e in phrases if e == end), None)
-    if noun is None:
-        return None
-    # not a noun of circumstance before it: 「委託するとき仕様書っている？」 asks of 仕様書
-    inside = [t for t in tokens if noun[0] <= t.start and t.end <= end]
-    while len(inside) > 1 and inside[0].pos_type == "副詞可能":
-        inside = inside[1:]
-    start = inside[0].start
-    owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)  # 議会の議決
-    name = text[start if owner is None else owner : end]
-    nouns = [t.surface for t in tokens if start <= t.start and t.end <= end and t.pos == "名詞"]
-    if not nouns:
-        return None
-    return Detail(f"{name}が必要かどうか", REQUIRED, (nouns[-1], *nouns[:-1]), span=(start, end), unwritten=True)
-
-
-def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
-    """How an act is done, asked of the act's noun (「後援名義の申請ってどうやるの？」「見積りのやり方は？」
-    → 後援名義の申請の手続き), or None. The chain names it missing only of an act the guideline never writes."""
-    for start, end in phrases:
-        head = next((t for t in reversed(tokens) if t.end == end), None)
-        if head is None or not PROCEDURE_ASKED.match(text[end:]) or head.lemma not in PROCEDURE_ACTS:
-            continue
-        owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)
-        name = text[start if owner is None else owner : end]
-        return Detail(f"{name}の手続き", "手続き", (head.surface, text[start:end]), span=(start, end), unwritten=True)
-    return None
-
-
-def _case_detail_asked(kind: DetailKind, text: str, start: int, end: int) -> bool:
-    """Whether a case detail's noun is what the question asks for, not a word of its setting: a place
-    or a person asked which (「会場はどこ？」), a condition or a budget asked by the question's last
-    predicate (「参加できる条件ってある？」)."""
-    if kind.label in ("条件・資格", "予算"):
-        return bool(VALUE_ASKED.match(text[end:]))
-    return bool(WHERE_ASKED.match(text[end:]) or re.search(r"(どこ|どの)の?$", text[:start]))
-
-
-def _measure_head(text: str, start: int, end: int, tokens: list[Token]) -> str:
-    """The kind of measure a compound noun asked about names by its last word (講師料 → 金額), or ""."""
-    inside = [t for t in tokens if start <= t.start and t.end <= end]
-    if len(inside) < 2 or not ASKED_AFTER.match(text[end:]):
-        return ""
-    return MEASURE_HEADS.get(inside[-1].surface, "")
 
 
 # Two noun phrases listed with と and a comma, one naming a topic, ask two things: 「共催の注意点と、公用車の
