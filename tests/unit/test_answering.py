@@ -98,6 +98,29 @@ def test_in_what_manner_is_not_which_form():
     assert analyze("どんな形の協働がある？").kind == "which"
 
 
+def test_a_detail_kind_is_one_entry_of_the_table(monkeypatch):
+    """A kind added to DETAIL_KINDS is asked by its noun, its interrogative and its finder (a shape of the
+    whole question) and stated by its value, with nothing else to change."""
+    from assistant.answering import question
+
+    def distributor(text, tokens, phrases):
+        at = text.find("誰が配る")
+        return question.Detail("回覧板の配布者", "配布者", span=(at, at + 2)) if at >= 0 else None
+
+    kinds = (
+        *question.DETAIL_KINDS,
+        question.DetailKind("配布数", ("回覧板",), r"何枚", rf"{question.NUM}+\s*枚"),
+        question.DetailKind("配布者", (), question.NEVER, r"(市|町内会)が配", of_topic=True, finder=distributor),
+    )
+    monkeypatch.setattr(question, "DETAIL_KINDS", kinds)
+    monkeypatch.setattr(question, "KIND_BY_LABEL", {k.label: k for k in kinds})
+    [count] = analyze("回覧板って何枚いる？").details
+    assert (count.name, count.needs_value) == ("回覧板（配布数）", True)
+    assert count.supplied_by("回覧板は３枚です。") and not count.supplied_by("回覧板を回します。")
+    [who] = [d for d in analyze("回覧板って誰が配るの？").details if d.kind == "配布者"]
+    assert who.in_topic and who.supplied_by("町内会が配ります。")
+
+
 @pytest.mark.parametrize(
     "question",
     [
