@@ -14,6 +14,7 @@ it into single characters): 残業 is a word of its own, not a slip for 事業.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import Counter
@@ -39,6 +40,7 @@ ASKS_VALUE = re.compile(
 )
 DETAIL_NOUNS = frozenset(n for kind in DETAIL_KINDS for n in kind.nouns)
 MAX_PARTS = 4  # nouns in one term of the vocabulary (自治・基本・条例)
+SLIPPED_RUN = 4  # kanji: a slip in a shorter compound (堤案, 協提) is one kanji from too many words
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class Spelling:
                     counts.setdefault(fold(t.reading), Counter())[t.surface] += 1
         # one term per reading: the guideline's most used spelling (協働 before 共同)
         self.terms = {reading: c.most_common(1)[0][0] for reading, c in counts.items()}
+        self.written = frozenset(surface for c in counts.values() for surface in c)
+        self.written_by_length: dict[int, list[str]] = {}
+        for surface in self.written:
+            self.written_by_length.setdefault(len(surface), []).append(surface)
         self.longest = max(map(len, self.terms), default=0)  # bounds the stretches tried: 300 kana stay quick
         # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
@@ -93,13 +99,14 @@ class Spelling:
         respelled; the question unchanged when nothing was."""
         text = unicodedata.normalize("NFKC", question)
         tokens = self.tokenizer.tokenize(text)
-        changes = sorted(
+        changes = _apart(
             self._kana_terms(text, tokens)
             + self._mistyped_compounds(text, tokens)
             + self._mistyped_details(text, tokens)
+            + self._doubled(text, tokens)
         )
         if not changes:
-            changes = self._slipped_kanji(text, tokens)
+            changes = self._slipped_kanji(text, tokens) or self._slipped_in_compound(text, tokens)
         if not changes:
             return question, []
         respelled = [Respelling(text[start:stop], term) for start, stop, term in changes]
@@ -197,30 +204,90 @@ class Spelling:
                 changes.append((last.start, last.end, noun))
         return changes
 
-    def _slipped_kanji(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
-        """Two single-kanji tokens side by side (協|動, 後|緑) that the guideline never writes and whose
-        second kanji is all that sets them apart from exactly one heading word of two. The first must
-        match: 何日|前 (日|前) is one kanji from 事前, and no slip."""
+    def _doubled(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """A kanji typed twice at the start of a compound the guideline never writes, which with that
+        kanji once is one of its terms (実行委委員会 → 実行委員会; not 町内会会議's 会会議)."""
         changes = []
         for run in _noun_runs(tokens):
+            start = run[0].start
+            for t in reversed(run):
+                typed = text[start : t.end]
+                doubled = [k for k in range(1, len(typed)) if typed[k] == typed[k - 1] and KANJI.match(typed[k])]
+                once = typed[: doubled[0]] + typed[doubled[0] + 1 :] if len(doubled) == 1 else ""
+                if len(once) >= MIN_READING and once in self.written and fold(typed) not in self.text:
+                    changes.append((start, t.end, once))
+                    break
+        return changes
+
+    def _slipped_in_compound(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """A run of four kanji or more the guideline never writes, one kanji from exactly one of its
+        terms, where the slip left no word (情|報|強|有っ, 自治|基本|冗例: a single character or a word
+        UniDic has no reading for). 協働事例 is two words of their own, not a slip for 協働事業."""
+        unknown = {i for t in tokens if len(t.surface) == 1 or KANJI.search(t.reading) for i in range(t.start, t.end)}
+        changes = []
+        for run in re.finditer(f"{KANJI.pattern}{{{SLIPPED_RUN},}}", text):
+            i = run.start()
+            while i <= run.end() - SLIPPED_RUN:
+                for j in range(run.end(), i + SLIPPED_RUN - 1, -1):
+                    typed = text[i:j]
+                    if unknown.isdisjoint(range(i, j)) or fold(typed) in self.text:
+                        continue
+                    near = [w for w in self.written_by_length.get(len(typed), ()) if _one_apart(w, typed)]
+                    if len(near) == 1 and i + _slip_at(near[0], typed) in unknown:
+                        changes.append((i, j, near[0]))
+                        i = j
+                        break
+                else:
+                    i += 1
+        return changes
+
+    def _slipped_kanji(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """Two single-kanji tokens side by side (協|動, 後|緑) that the guideline never writes and whose
+        second kanji is all that sets them apart from exactly one heading word of two. The first kanji
+        may be the slip only where MeCab could read one of the two as no common word, only as a name or
+        a symbol (堤|案, 強|働): 法|案 is a bill, no slip for 提案."""
+        changes = []
+        # a kanji MeCab reads as a symbol (働 of 強働) stands in the run as a noun would
+        odd = {t.start for t in tokens if t.pos == "記号" or t.pos_detail == "固有名詞"}
+        nouns = [
+            dataclasses.replace(t, pos="名詞") if t.pos == "記号" and KANJI.match(t.surface) else t for t in tokens
+        ]
+        for run in _noun_runs(nouns):
             single = [len(t.surface) == 1 for t in run] + [False]  # the last also stands before the first
             for i in range(len(run) - 1):
                 # a slip leaves two single characters side by side; three or more (立|会|人) are a
                 # compound MeCab does not know, not a slip
                 if not (single[i] and single[i + 1]) or single[i - 1] or single[i + 2]:
                     continue
+                if run[i].pos_detail == "数詞":  # a count (何|割, 一|度) is no slip for 役割 or 制度
+                    continue
                 start, stop = run[i].start, run[i + 1].end
                 typed = text[start:stop]
                 if not all(KANJI.match(ch) for ch in typed) or fold(typed) in self.text:
                     continue
-                near = [w for w in self.heading_words if w[0] == typed[0] and _one_apart(w, typed)]
+                first_may_slip = run[i].start in odd or run[i + 1].start in odd
+                near = [w for w in self.heading_words if (first_may_slip or w[0] == typed[0]) and _one_apart(w, typed)]
                 if len(near) == 1:
                     changes.append((start, stop, near[0]))
         return changes
 
 
+def _apart(changes: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The changes in order, the longest where two overlap: ｷｮｳﾄﾞｳ事業 is one term (協働事業), not
+    協働 respelled inside it."""
+    kept: list[tuple[int, int, str]] = []
+    for change in sorted(changes, key=lambda c: (c[0], -c[1])):
+        if not kept or change[0] >= kept[-1][1]:
+            kept.append(change)
+    return kept
+
+
 def _one_apart(word: str, typed: str) -> bool:
     return len(word) == len(typed) and sum(a != b for a, b in zip(word, typed, strict=True)) == 1
+
+
+def _slip_at(word: str, typed: str) -> int:
+    return next(k for k, (a, b) in enumerate(zip(word, typed, strict=True)) if a != b)
 
 
 def _noun_runs(tokens: list[Token]) -> list[list[Token]]:

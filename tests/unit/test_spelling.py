@@ -41,6 +41,12 @@ def spelling(guideline):
         # an adjectival noun typed in kana, and a phrase typed all in katakana (one word to MeCab)
         ("たいとうな関係とは", "対等な関係とは", [("たいとう", "対等")]),
         ("セキニンノショザイは?", "責任ノ所在は?", [("セキニン", "責任"), ("ショザイ", "所在")]),
+        # a term in kana inside a compound read as one: the compound, not the kana term inside it too
+        ("ｷｮｳﾄﾞｳ事業の期間は?", "協働事業の期間は?", [("キョウドウ事業", "協働事業")]),
+        # a kanji typed twice, and one slipped in a long compound where the slip left no word
+        ("実行委委員会って何?", "実行委員会って何?", [("実行委委員会", "実行委員会")]),
+        ("情報強有って何?", "情報共有って何?", [("情報強有", "情報共有")]),
+        ("自治基本冗例の冊子", "自治基本条例の冊子", [("自治基本冗例", "自治基本条例")]),
     ],
 )
 def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, searched, respelled):
@@ -67,6 +73,8 @@ def test_terms_typed_as_they_sound_are_searched_as_written(spelling, typed, sear
         "協労の意味は？",  # one kanji from 協働, 協力, 協定 and 協議: which one is a guess
         "月に何回活動すればいいの？",  # 何|回 is a count: 回活動 is not 町内会活動's 会活動
         "３回会議をする",  # the same after a digit
+        "町内会会議の議事録は？",  # 会会議: the kanji twice in two words, not a compound typed twice
+        "協働事例を教えて",  # two words of their own, one kanji from 協働事業 but no slip
         # an adverb MeCab knows whole, not a term in kana: だいたい is no 代替 (2-3's 「代替の提案」)
         "補助って、だいたい何割くらいまで出せる？",
     ],
@@ -109,3 +117,39 @@ def test_a_detail_hidden_by_a_homophone_is_said_to_be_missing(chain):
 
 def test_a_question_in_the_guidelines_own_words_carries_no_note(chain):
     assert chain.ask("協定とは？").notes == []
+
+
+def test_a_slip_in_the_first_kanji_is_answered_where_mecab_reads_it_as_a_name(chain):
+    # 堤 of 堤案 is a surname to MeCab: no word of its own there, so 提案 is what was meant
+    answer = chain.ask("市民からの堤案に沿えないときはどうすればいい？")
+    assert not answer.abstained and "「堤案」を「提案」として調べました。" in answer.notes
+    assert answer.cited_sections[0] == "2-3"
+    assert "理由を分かりやすく説明しなければなりません" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "note", "says"),
+    [
+        (
+            "実行委委員会って期間限定の組織なの？",
+            "「実行委委員会」を「実行委員会」として調べました。",
+            "期間を限定した組織",
+        ),
+        ("情報強有ってなんで必要なの？", "「情報強有」を「情報共有」として調べました。", "市民との情報共有が必要"),
+        (
+            "自治基本冗例の子ども向け冊子は誰と作った？",
+            "「自治基本冗例」を「自治基本条例」として調べました。",
+            "編集ボランティア",
+        ),
+    ],
+)
+def test_a_kanji_doubled_or_slipped_in_a_long_compound_is_answered_as_the_term(chain, question, note, says):
+    answer = chain.ask(question)
+    assert not answer.abstained and answer.notes == [note]
+    assert says in answer.answer
+
+
+def test_a_kana_term_inside_a_compound_is_read_once_as_the_compound(chain):
+    answer = chain.ask("ｷｮｳﾄﾞｳ事業の期間とか責任の所在って決めとくべき？")
+    assert answer.notes == ["「キョウドウ事業」を「協働事業」として調べました。"]
+    assert answer.cited_sections[0] == "4-2" and "責任の所在を明確にしてください" in answer.answer
