@@ -39,7 +39,7 @@ from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary, fold
 from assistant.ingestion.japanese import Tokenizer
-from assistant.ingestion.sections import CLIPPED_DEPARTMENT, department_stem
+from assistant.ingestion.sections import CLIPPED_DEPARTMENT, DEPARTMENT_NAMED, clips, department_stem
 
 MODES = ("hybrid", "dense", "bm25")
 RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous")
@@ -381,15 +381,26 @@ class HybridRetriever(BaseRetriever):
         return None if pos is None else self.hit(pos, 0.0, {}, {})
 
     def named_departments(self, query: str) -> list[int]:
-        """Positions of the sections whose department the query names: in full, or clipped as staff
-        say it, a part of its name before 課 or 室 (「清掃課」 for 清掃事業課, 「公園課」 for 緑地公園課他)."""
+        """Positions of the sections whose department the query names: in full, without its 課 or 室
+        (「危機管理って…」), or clipped as staff say it, some of its name before 課, 室 or 部 (「清掃課」
+        for 清掃事業課, 「男女参画課」 for 男女平等参画課, 「市民自治推進部」 for 市民自治推進課)."""
         folded = fold(query)
         clipped = [m.group(1) for m in CLIPPED_DEPARTMENT.finditer(folded)]
         return [
             i
             for i, e in enumerate(self._entries)
             if e.department
-            and (e.department in folded or any(part in department_stem(e.department) for part in clipped))
+            and (department_stem(e.department) in folded or any(clips(part, e.department) for part in clipped))
+        ]
+
+    def unknown_departments(self, query: str) -> list[str]:
+        """The departments the query names by their 課 that no indexed section is of (「税務課の協働の
+        事例ってある？」), none of them clipped from one that is."""
+        departments = {e.department for e in self._entries if e.department}
+        return [
+            m.group(0)
+            for m in DEPARTMENT_NAMED.finditer(fold(query))
+            if not any(clips(m.group(1), d) for d in departments)
         ]
 
     def search(

@@ -780,7 +780,7 @@ class AnswerChain:
         if not turn.hits:
             return turn
         if turn.analysis.asks_department and not turn.analysis.compares:
-            turn.hits = self.department_first(turn.hits)
+            turn.hits = self.department_first(turn.hits, turn.question)
         if turn.analysis.defined:
             turn.hits = self.definition_first(turn.analysis.defined, turn)
         turn.blocks = [turn.hits[0]]
@@ -1296,14 +1296,22 @@ class AnswerChain:
                 break
         return turn.hits
 
-    def department_first(self, hits: list[SectionHit]) -> list[SectionHit]:
+    def names_heading_word(self, question: str, hit: SectionHit) -> bool:
+        """Whether the question uses a content word of the section's heading."""
+        tokenizer = self.service.tokenizer
+        return bool(set(tokenizer.content_lemmas(question)) & set(tokenizer.content_lemmas(hit.title)))
+
+    def department_first(self, hits: list[SectionHit], question: str = "") -> list[SectionHit]:
         """Only a section that names its department can say which department does something: asked
         「どの課？」, the best such section among the top three leads in place of one without (Q&A 8's
         list of fields before 第５章（２）国際交流に係る取組)."""
         if self.extractive.section(*hits[0].key).department:
             return hits
         found = next((h for h in hits[1:3] if self.extractive.section(*h.key).department), None)
-        if found is None:
+        # nor past a section whose heading the question names, unless the case's heading is named too
+        # (「災害協定の担当は？」: 災害に関する協定): 「後援の担当課は？」 asks about 第３章（７）, which names
+        # none, not about a case that mentions a 後援 it received
+        if found is None or ("title" in hits[0].ranks and not self.names_heading_word(question, found)):
             return hits
         return [replace(found, score=hits[0].score), *(h for h in hits if h is not found)]
 
@@ -1312,7 +1320,12 @@ class AnswerChain:
         aside) and the sections ranked for it."""
         assert turn.analysis is not None
         topic = turn.analysis.topic_text
-        features = self.scope_of(topic, turn.evidence, turn.hits, turn.query_vector)
+        vector = turn.query_vector
+        if turn.analysis.asks_department and not turn.context_question and topic in turn.vectors:
+            # the words asking which department (担当課) are not what is asked about, by meaning either:
+            # they draw the question nearer the city's other business, listed by department
+            vector = turn.vectors[topic]
+        features = self.scope_of(topic, turn.evidence, turn.hits, vector)
         if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an
             # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
@@ -1619,7 +1632,23 @@ class AnswerChain:
 
     def _too_weak(self, turn: Turn) -> bool:
         # rerank judges the scope whenever something was retrieved
-        return turn.unreadable or turn.scope is None or self.scope_model.out_of_scope(turn.scope)
+        return (
+            turn.unreadable
+            or turn.scope is None
+            or self.scope_model.out_of_scope(turn.scope)
+            or self.asks_of_another_department(turn)
+        )
+
+    def asks_of_another_department(self, turn: Turn) -> bool:
+        """Whether the question asks about a department the guideline has no case of (「観光振興課が
+        やってる協働事例は？」) and names none it has: the case found leading is another department's,
+        and quoting another department's case would answer for the one asked about."""
+        retriever = self.service.retriever
+        return (
+            any(self.extractive.section(*b.key).department for b in turn.blocks or turn.hits[:1])
+            and bool(retriever.unknown_departments(turn.question))
+            and not retriever.named_departments(turn.question)
+        )
 
     def compose(self, turns: Iterator[Turn]) -> Iterator[TurnChunk]:
         """The answer: generated pieces as they come (LLM), then the turn with its ``Answer``."""

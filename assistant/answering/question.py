@@ -28,16 +28,20 @@ MULTI_PART = re.compile(r"それぞれ|両方|両者|あわせて|合わせて|�
 # How a question speaks of a department, in one place: the department in charge named (担当課, 所管部署),
 # which one asked (「どこの課？」「何課？」), the one just discussed (「その課」), and the nouns for it.
 IN_CHARGE = r"(担当|所管)(課|部署)"
+# who to turn to is who is in charge: 「担当どこ？」「誰に聞けばいい？」「どこに問い合わせれば？」
+WHOM_TO_ASK = (
+    r"(担当|所管)(って)?(どこ|誰|だれ)|(誰|だれ|どこ|どちら)(に|へ)(聞|訊|きけ|きく|きい|問い?合わせ|相談|確認)"
+)
 # 「どんな形で貢献してるの」 asks how (形 + で, the manner), not which form
 WHICH = re.compile(
     r"(どの|どんな|何という|なんという|何の|どこの|どちらの|どういう)(形態|事例|取組|取り組み|課|部署|部|担当|章|項目|形(?!で))"
     rf"|{IN_CHARGE}|どこ(が|で)(担当|所管|実施|やって)|何課|どこの課|どこがやって|どれに(当たる|あたる|なる)"
 )
 DEPARTMENT_QUESTION = re.compile(
-    rf"(どこの|どの|何)(課|部署)|何課|部署は|課は|{IN_CHARGE}|(担当|所管)は|どこが(担当|所管|やって)|担当して|所管して"
+    rf"(どこの|どの|何)(課|部署)|何課|部署は|課は|{IN_CHARGE}|{WHOM_TO_ASK}|(担当|所管)は|どこが(担当|所管|やって)|担当して|所管して"
 )
 # the words that ask which department (「…、担当課は？」「どこの部署？」): like a detail's, not what is asked about
-ASKED_DEPARTMENT = re.compile(rf"(どこの|どの|何の?)(課|部署|部局)|何課|{IN_CHARGE}")
+ASKED_DEPARTMENT = re.compile(rf"(どこの|どの|何の?)(課|部署|部局)|何課|{IN_CHARGE}|{WHOM_TO_ASK}")
 # 「その課は他にどんな事例をやってる？」「同じ課で他にやってることある？」: the department of the case just
 # discussed, and its other cases
 SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|部署|部局|部門|担当課|所管課?)|担当課|所管課")

@@ -24,7 +24,7 @@ from assistant.answering.question import DETAIL_KINDS
 from assistant.ingestion.corpus import Document
 from assistant.ingestion.glossary import fold
 from assistant.ingestion.japanese import Token, Tokenizer
-from assistant.ingestion.sections import department_stem
+from assistant.ingestion.sections import clips, department_stem
 
 KANA_RUN = re.compile(r"[ぁ-ゖァ-ヺー]+")
 KANJI = re.compile(r"[一-鿿々]")
@@ -79,9 +79,7 @@ class Spelling:
         # all the guideline's words in one spelling, its departments too: what it "never uses" is not in here
         self.text = fold("".join(texts + [s.department or "" for d in documents for s in d.sections]))
         # a department clipped as staff say it (減量課 for 減量対策課) is no slip for 減量化
-        self.departments = frozenset(
-            department_stem(s.department) for d in documents for s in d.sections if s.department
-        )
+        self.departments = frozenset(s.department for d in documents for s in d.sections if s.department)
         # the headings' kanji words, adjectival nouns (対等) too, and noun runs (後援, 協働, 事業協力):
         # what a one-kanji slip is read as
         titles = [tokenizer.tokenize(unicodedata.normalize("NFKC", s.title)) for d in documents for s in d.sections]
@@ -181,9 +179,9 @@ class Spelling:
         return changes
 
     def names_department(self, typed: str) -> bool:
-        """Whether a word is a department as staff clip it: a part of its name, then 課 or 室."""
+        """Whether a word is a department as staff clip it: some of its name, then 課, 室 or 部."""
         stem = department_stem(typed)
-        return stem != typed and len(stem) >= 2 and any(stem in d for d in self.departments)
+        return stem != typed and any(clips(stem, d) for d in self.departments)
 
     def _mistyped_details(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
         """The last noun of a compound the question asks the value of (「後援の申請の機嫌はいつまで？」)

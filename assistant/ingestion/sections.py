@@ -14,16 +14,28 @@ from functools import cached_property
 from assistant.errors import AssistantError
 from assistant.ingestion.japanese import normalize
 
-# a department's name ends in 課 or 室 (「…課他」 names it with others): staff often leave that off
-DEPARTMENT_SUFFIX = "(?:課|室)"
+# a department's name ends in 課 or 室 (「…課他」 names it with others): staff often leave that off, or
+# name it by 部 (市民自治推進部), the level above a 課 in a city's organisation
+DEPARTMENT_SUFFIX = "(?:課|室|部)"
 DEPARTMENT_END = re.compile(rf"{DEPARTMENT_SUFFIX}他?$")
-# a department as staff clip it: two or more kanji before 課 or 室 (清掃課, 危機管理課)
+# a department as staff clip it: two or more kanji before 課, 室 or 部 (清掃課, 危機管理課, 男女参画課)
 CLIPPED_DEPARTMENT = re.compile(rf"([\u4e00-\u9fff]{{2,}}){DEPARTMENT_SUFFIX}")
+
+# a department the question names by its 課, whether the guideline has it or not (税務課; not 課長, nor
+# the 担当課 or 所管課 a question asks for)
+DEPARTMENT_NAMED = re.compile(r"(?<![\u4e00-\u9fff])(?![\u4e00-\u9fff]*(?:担当|所管)課)([\u4e00-\u9fff]{2,})課(?!長)")
 
 
 def department_stem(department: str) -> str:
     """A department's name without its 課 or 室 (危機管理課 → 危機管理, 市民協働課他 → 市民協働)."""
     return DEPARTMENT_END.sub("", department)
+
+
+def clips(part: str, department: str) -> bool:
+    """Whether staff's word for a department is the department clipped: two or more of its stem's
+    characters, in order (減量 and 男女参画 for 減量対策課 and 男女平等参画課, 公園 for 緑地公園課他)."""
+    stem = iter(department_stem(department))
+    return len(part) >= 2 and all(ch in stem for ch in part)
 
 
 class CorpusError(AssistantError):

@@ -302,6 +302,56 @@ def test_a_department_clipped_as_staff_say_it_gets_its_cases(chain, question, ca
     assert cases <= set(answer.cited_sections) and not answer.notes
 
 
+@pytest.mark.parametrize(
+    ("question", "department", "cases"),
+    [
+        ("危機管理って市民とどんな協働してる？", "危機管理室", {"5-3", "5-4"}),  # without its 室
+        ("男女参画課は団体と一緒に何をした？", "男女平等参画課", {"5-7"}),  # some of its name, in order
+        ("市民自治推進部の協働事例は？", "市民自治推進課", {"5-1", "5-2"}),  # by the 部 above it
+    ],
+)
+def test_a_department_named_as_staff_say_it_is_answered_with_its_cases(chain, question, department, cases):
+    answer = chain.ask(question)
+    assert cases <= set(answer.cited_sections)
+    assert answer.answer.count(f"担当：{department}") >= len(cases)
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "department"),
+    [
+        ("女子トイレにチラシを置いてる取組って誰に聞けばいい？", None, "男女平等参画課"),
+        ("公園や道路の掃除を住民ボランティアにお願いしてる制度、どこに聞けばいい？", None, "緑地公園課他"),
+        ("外国から来た人を家に泊めてくれるボランティアの件、担当どこ？", None, "市民自治推進課"),
+        ("それ担当どこ？", "ゼロごみの日ってなに？", "清掃事業課"),
+    ],
+)
+def test_whom_to_ask_is_which_department(chain, question, history, department):
+    answer = chain.ask(question, turn(chain, history) if history else None)
+    assert answer.answer.startswith(f"担当は{department}です")
+
+
+def test_the_words_asking_which_department_do_not_make_a_question_out_of_scope(chain):
+    # by meaning, 担当課 drew it nearer the city's other business (listed by department): it was refused
+    answer = chain.ask("春と秋の街の一斉清掃 担当課")
+    assert answer.answer.startswith("担当は清掃事業課です")
+
+
+def test_a_department_the_guideline_has_no_case_of_is_not_answered_with_anothers(chain):
+    # the nearest case is 青少年課's リーダー養成事業 (地域振興): quoting it would answer for 観光振興課
+    answer = chain.ask("観光振興課がやってる協働事例を教えて")
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+    assert "青少年課" not in answer.answer
+    # a department the guideline has, clipped, is no other department
+    assert not chain.ask("清掃課の協働の取組は？").abstained
+
+
+def test_a_which_department_question_naming_a_heading_is_not_answered_by_a_case(chain):
+    # 第５章（７） and （15） mention a 後援 they received: neither is who handles 第３章（７）後援
+    for question in ("後援の担当課は？", "後援の申請は誰に相談すればいい？"):
+        answer = chain.ask(question)
+        assert answer.cited_sections[0] == "3-7" and "担当は" not in answer.answer
+
+
 def test_a_comparison_with_the_previous_topic(chain):
     answer = chain.ask("後援とはどう違うの？", turn(chain, "共催について教えて"))
     assert {"3-1", "3-7"} <= set(answer.cited_sections)
