@@ -220,6 +220,59 @@ def test_a_source_opens_under_its_answer_in_view(browser, server, size):
             screenshot(page, "phone-3-rate.png")
 
 
+def first_line_seen(turn) -> bool:
+    """Whether the answer's first character is in the chat log's visible part and not under anything."""
+    return turn.locator(".answer-text").evaluate(
+        """e => { const range = document.createRange();
+                  range.setStart(e.firstChild, 0);
+                  range.setEnd(e.firstChild, 1);
+                  const r = range.getBoundingClientRect();
+                  const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                  return r.top >= log.top - 1 && r.bottom <= log.bottom + 1 && e.contains(hit); }"""
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_opening_a_source_keeps_the_answer_s_first_line_in_view(browser, server, size, scheme):
+    """A source taller than the log was aligned to the log's top: the answer being read went out of
+    view. It opens under its answer, whose first line stays where it was read, the source's start
+    showing under it; from the keyboard too (Enter on the button), which says it opened its region."""
+    with open_page(browser, server, VIEWPORTS[size], scheme) as page:
+        ask(page, COVERED)
+        turn = page.locator(TURNS).last
+        assert first_line_seen(turn)
+        chip = turn.locator(".source-button[data-section='3-7']")
+        jump = turn.locator(".jump-button")
+        if jump.is_visible():  # the chip under the rating row: the row's 出典 N件 ↓ brings it up, focused
+            jump.click()
+        else:
+            chip.focus()
+        chip.press("Enter")
+        view = turn.locator(".source-view")
+        view.locator("h3").wait_for()
+        assert chip.get_attribute("aria-expanded") == "true"
+        assert chip.get_attribute("aria-controls") == view.get_attribute("id")
+        assert view.get_attribute("role") == "region"
+        assert (
+            view.evaluate("e => e.getBoundingClientRect().height")
+            > page.locator("#chat-app .chat-log").evaluate("e => e.clientHeight") / 2
+        ), "the case is a tall source"
+        assert first_line_seen(turn), "the answer's first line stays in view"
+        assert view.evaluate(  # the source's start shows under the answer, above the rating row
+            """e => { const r = e.getBoundingClientRect();
+                      const bar = e.closest('.turn').querySelector('.answer-actions').getBoundingClientRect();
+                      const log = document.querySelector('#chat-app .chat-log').getBoundingClientRect();
+                      return r.top >= log.top && r.top + 16 <= Math.min(bar.top, log.bottom); }"""
+        )
+        assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
+        screenshot(page, f"{size}-{scheme}-source-under-answer.png")
+        chip.press("Enter")  # closed again from the keyboard
+        assert view.is_hidden() and chip.get_attribute("aria-expanded") == "false"
+        assert first_line_seen(turn)
+
+
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server, size):
     """An answer taller than the chat log is shown from its start, under its question, and its rating
@@ -254,6 +307,10 @@ def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server
         turn.locator(".rating-status").get_by_text("保存しました").wait_for()
         assert rate.get_attribute("aria-pressed") == "true"
         assert page.evaluate("scrollY") == 0 and not page_scrolls(page)
+        chip.press("Enter")  # read down to its sources, past its first line: the source's heading comes up
+        heading = turn.locator(".source-view h3")
+        heading.wait_for()
+        assert seen(heading)
 
 
 def test_in_a_short_window_the_rating_row_leaves_the_answer_in_view(browser, server):

@@ -23,6 +23,7 @@ const filterBox = element.querySelector(".doc-filter-box"); // a choice of docum
 let turns = loadTurns();
 let answering = null; // the turn being answered; the pending turns after it wait for it, in order
 const nodes = new WeakMap(); // a turn's element in the log
+let sourceViews = 0; // the ids of the answers' source views
 let libraryBuild = null; // the index build whose documents the page shows
 
 function loadTurns() {
@@ -115,6 +116,27 @@ function reveal(target, alignTop = false) {
   showJumps();
 }
 
+// An opened source opens under its answer without taking the answer's first line out of view: a
+// tall source aligned to the log's top pushed the answer being read away. The log scrolls as little
+// as showing the source's heading needs, and no further than the answer's first line at the log's top
+// (the source's start then shows under it, read on by scrolling); a first line that fits in the log
+// with that heading comes back into view. Under a long answer read down to its sources, past its
+// first line, the source opens with just its heading brought into view.
+function revealSource(view, node) {
+  const logBox = log.getBoundingClientRect();
+  const bar = node.querySelector(".answer-actions"); // kept at the log's bottom, over what runs under it
+  const covered = bar && getComputedStyle(bar).position === "sticky" ? bar.offsetHeight : 0;
+  const top = logBox.top + 8;
+  const bottom = logBox.bottom - covered - 8;
+  const viewTop = view.getBoundingClientRect().top;
+  const shown = Math.min((view.querySelector("h3") || view).getBoundingClientRect().bottom, viewTop + 120);
+  const lead = node.querySelector(".answer-text").getBoundingClientRect().top;
+  let by = viewTop < top ? viewTop - top : Math.max(0, shown - bottom);
+  if (lead >= top || shown - lead <= bottom - top) by = Math.min(by, lead - top);
+  log.scrollTop += by;
+  showJumps();
+}
+
 // An answer longer than the log keeps its rating row at the log's bottom (CSS position: sticky); while
 // the answer's sources are below or under that row, the row offers to go to them (出典 N件 ↓).
 function showJumps() {
@@ -161,7 +183,7 @@ async function openSource(turn, node, button, docId, sectionId) {
   view.dataset.section = sectionId;
   view.hidden = false;
   if (button) button.setAttribute("aria-expanded", "true");
-  reveal(view);
+  revealSource(view, node);
 }
 
 async function rate(turn, node, rating, comment) {
@@ -251,6 +273,7 @@ function renderAnswer(turn, node) {
   const extra = bubble.querySelector(".answer-extra");
   extra.replaceChildren();
   if (turn.pending) return;
+  const viewId = `source-view-${++sourceViews}`;
   if ((turn.sources || []).length) {
     const sources = make("div", "sources");
     sources.append(make("p", "sources-heading", turn.sources_heading));
@@ -262,12 +285,14 @@ function renderAnswer(turn, node) {
       button.dataset.section = source.section_id;
       button.dataset.doc = source.doc_id;
       button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-controls", viewId); // what it opens, for a screen reader
       button.addEventListener("click", () => openSource(turn, node, button, source.doc_id, source.section_id));
       sources.append(button);
     }
     extra.append(sources);
   }
   const view = make("div", "source-view");
+  view.id = viewId;
   view.hidden = true;
   view.setAttribute("role", "region");
   view.setAttribute("aria-label", "出典の本文");
