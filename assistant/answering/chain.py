@@ -1686,6 +1686,8 @@ class AnswerChain:
 
         # when the last answer showed the whole section, the other side is what it did not lead with
         led = frozenset(lead_of(previous_answer(turn.history))) if contrast else frozenset()
+        # a follow-up answered from a section the last answer quoted does not quote again what it showed
+        shown = frozenset(content_sentences(previous_answer(turn.history))) if turn.previous else frozenset()
 
         def answer(said: frozenset[str]) -> tuple[str, list[Citation]]:
             assert turn.analysis is not None
@@ -1704,6 +1706,7 @@ class AnswerChain:
                 settled=not self.heading_in_doubt(turn),
                 said=said,
                 led=led,
+                shown=shown,
             )
 
         said = turn.said

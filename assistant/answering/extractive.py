@@ -240,6 +240,7 @@ class ExtractiveAnswerer:
         groups: list[int] | None = None,
         said: frozenset[str] = frozenset(),
         led: frozenset[str] = frozenset(),
+        shown: frozenset[str] = frozenset(),
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations; ``blocks`` are the sections to quote, one block each
         (for a comparison, one per side); ``missing`` names a detail none of them states and
@@ -250,7 +251,9 @@ class ExtractiveAnswerer:
         whether the sides were found by the headings that name them (else no line of differences).
         Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」).
         Sentences in ``said`` (what the conversation already showed) come after any that are not, and
-        those in ``led`` (what the last answer led with) after those only shown below it."""
+        those in ``led`` (what the last answer led with) after those only shown below it. A supporting
+        quote made only of sentences in ``shown`` (what the last answer quoted) is left out of a section
+        the answer cites otherwise, under a lead saying something new."""
         blocks = [b for b in blocks if b.key in self.sentences]
         if not blocks:
             return "", []
@@ -481,12 +484,23 @@ class ExtractiveAnswerer:
             runs = _contiguous_runs(first.text, lead)
             citations += [self.citation(blocks[0], start, end) for start, end in runs]
             lead_lines.append("\n".join(first.text[a:b] for a, b in runs) + self.marker(blocks[0]) + _department(first))
+        # a lead that only repeats the last answer's (「市はどのくらい関わるの？」 after 事業協力) leaves the
+        # answer to a supporting sentence (「…市が補完的に協力します。」), shown before or not
+        new_lead = bool(shown) and any(first.text[a:b].strip() not in shown for a, b in lead)
         parts: list[str] = []
         for hit, spans in zip(blocks, supports, strict=True):
-            if not spans:
-                continue
             section = self.section(*hit.key)
             runs = _contiguous_runs(section.text, spans)
+            if new_lead and any((c.doc_id, c.section_id) == hit.key for c in citations):
+                # 「じゃあ後援ってお金も出る？」 after an answer that quoted 後援's list: the new sentence
+                # leads, and the list is not quoted again under it
+                runs = [
+                    (a, b)
+                    for a, b in runs
+                    if any(section.text[s:e].strip() not in shown for s, e in spans if a <= s and e <= b)
+                ]
+            if not runs:
+                continue
             citations += [self.citation(hit, start, end) for start, end in runs]
             parts.append(
                 f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)

@@ -63,6 +63,24 @@ def test_a_follow_up_that_needs_the_previous_turn_gets_it(chain):
     assert "宗教的又は政治的色彩を有している。" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [
+        ("後援と共催ってどう違う？", "じゃあ後援ってお金も出る？"),
+        ("後援名義を使わせてはいけないのはどんな場合？", "それはお金の支援もありますか？"),
+    ],
+)
+def test_a_follow_up_from_the_same_section_does_not_quote_its_list_again(chain, first, question):
+    """The last answer quoted （７）後援's list of cases; the follow-up leads with what is new and the
+    list is not quoted again under it (it was, whole, after 「財政的な支援等はありません。」)."""
+    history = turn(chain, first)
+    assert "・ 公序良俗に反する。" in history[1]["content"]
+    answer = chain.ask(question, history)
+    assert answer.cited_sections[0] == "3-7"
+    assert answer.answer.startswith("財政的な支援等はありません。")
+    assert "公序良俗" not in answer.answer and "後援名義を使用させるかどうかは" not in answer.answer
+
+
 def test_a_terse_follow_up_about_partners(chain):
     answer = chain.ask("企業だとどう？", turn(chain, "協働のパートナーにはどんな相手がいるの？"))
     assert not answer.abstained
