@@ -60,7 +60,7 @@ from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import PARTNERS, HybridRetriever, SectionHit
+from assistant.retrieval import PARTNERS, HybridRetriever, SectionHit, asks
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -385,6 +385,19 @@ class AnswerChain:
             self._sentence_terms = [
                 frozenset(terms) for found in self.extractive.sentences.values() for terms in found.terms
             ]
+            # and their headings that name a thing (not a Ｑ＆Ａ's question): a string of nouns (「後援 申請
+            # 期限」) is as near a short off-topic phrase (「児童手当の申請」) as a question gets, and nearer a
+            # heading it names a word of; one it names none of is no nearer for that (「今日の天気は？」)
+            titled = [key for key in self.extractive.sentences if not asks(self.extractive.section(*key).title)]
+            self._headings = (
+                np.asarray(
+                    service.embeddings.embed_documents([self.extractive.section(*key).title for key in titled]),
+                    dtype=np.float32,
+                )
+                if titled
+                else np.zeros((0, 1), np.float32)
+            )
+            self._heading_terms = [self.extractive.title_terms(*key) for key in titled]
             topics = OffTopics.load(self.settings.corpus_dir / OFFTOPIC).topics
             self._off_topics = (
                 np.asarray(service.embeddings.embed_documents(topics), dtype=np.float32) if topics else None
@@ -1363,7 +1376,9 @@ class AnswerChain:
         words = frozenset(words)
         topics = self._off_topics @ q - UNGROUNDED * np.asarray([not (words & t) for t in self._off_topic_terms])
         sentences = self._sentence_matrix @ q - UNGROUNDED * np.asarray([not (words & t) for t in self._sentence_terms])
-        return float(topics.max() - sentences.max())
+        named = [i for i, t in enumerate(self._heading_terms) if words & t]
+        nearest = max([float(sentences.max()), *(float(self._headings[i] @ q) for i in named)])
+        return float(topics.max() - nearest)
 
     def embed(self, turn: Turn, texts: list[str]) -> dict[str, list[float]]:
         """The turn's vectors, with those of ``texts`` it lacks embedded in one call: side by side on

@@ -984,6 +984,7 @@ DETAIL_BONUS = 1.0  # above any sentence's own score: the sentence stating the a
 # 「何が得なの？」「プラスになる？」) with 期待, メリット, 良い影響 or a widening 可能性; a drawback with 手間 or
 # 時間がかかる, so 「メリットとデメリットを教えて」 leads with both. A question that permits (「言っていいこと」)
 # asks for no merit.
+ASKED_LAST = r"(は|って|とか)?[？?]?\s*$"  # a noun that closes the question, as keywords are typed
 ASPECTS = (
     (re.compile(r"気を(付|つ)け|注意|留意"), re.compile(r"注意|留意|念頭に置|ないよう")),
     (
@@ -993,6 +994,11 @@ ASPECTS = (
         re.compile(r"期待|(?<!デ)メリット|良い影響|可能性が広が"),
     ),
     (re.compile(r"デメリット|短所|欠点|マイナス|大変な(こと|ところ|点)"), re.compile(r"デメリット|手間|時間がかか")),
+    # asked by the noun that ends the question, as keywords are typed (not the scene of 「…費用が減らないなら、
+    # やる意味ってある？」): 「後援 お金は？」 is answered by the form's sentence on money (「財政的な支援等は
+    # ありません。」), 「補助金 条件」 by the case a sentence says it applies in (「財政支援を行う場合は、…」)
+    (re.compile(rf"(お金|費用|経費|資金|予算){ASKED_LAST}"), re.compile(r"財政|経費|資金|費用|予算")),
+    (re.compile(rf"(条件|要件){ASKED_LAST}"), re.compile(r"場合は|ときは|であれば")),
 )
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"

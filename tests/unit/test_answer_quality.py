@@ -601,6 +601,10 @@ def test_a_yes_no_question_leads_with_the_deciding_sentence_not_the_definition(c
         # a merit is said with 期待, メリット or 良い影響
         ("市が後援すると主催者側にはどんなメリットがある？", "社会的信頼が高まること", "名を連ねることです"),
         ("地域活動に参加すると、自分の仕事にもプラスになる？", "良い影響がもたらされる", "様々な活動の場があります"),
+        # typed as keywords: a form's money is what its sentence on money says, and a condition is the
+        # case a sentence says it applies in, not the definition the form's name favours
+        ("後援 お金は？", "財政的な支援等はありません", "名を連ねることです"),
+        ("補助金 条件", "期限や使途の制限を設ける", "財政支援する形態です"),
     ],
 )
 def test_a_question_asking_a_point_to_heed_or_a_merit_leads_with_the_sentence_saying_it(

@@ -77,6 +77,21 @@ def test_a_question_near_other_business_leans_off_topic_and_one_on_the_guideline
     assert off_topic(TAX_QUESTION) > off_topic("協働事業の相手方はどう選ぶ？")
 
 
+@pytest.mark.parametrize("question", ["後援 申請", "後援 申請 期限"])
+def test_keywords_naming_a_heading_are_answered_from_it_not_refused_as_other_business(chain, question):
+    """A string of nouns is as near a short off-topic phrase (「児童手当の申請」) as a question gets; the
+    headings of the guideline are such phrases too, so 「後援 申請」 is nearest （７）後援, not refused."""
+    answer = chain.ask(question)
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "3-7"
+    assert "後援名義を使用させるかどうか" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["有休 申請", "住民票 申請", "職員 研修"])
+def test_keywords_of_other_business_are_still_refused(chain, question):
+    assert chain.ask(question).abstained
+
+
 def test_a_topic_an_indexed_document_covers_is_answered_from_it(chain, embedding_cache_dir, tmp_path):
     """The guideline alone: a tax question is refused. With a small tax guide indexed beside it, its
     sentences are nearer than the off-topic list's 市民税 topic, and the answer cites the guide."""
