@@ -323,6 +323,10 @@ class HybridRetriever(BaseRetriever):
             and subject.search(unicodedata.normalize("NFKC", e.section.text).replace("\n", ""))
         ]
 
+    def written_of_keys(self, partner: str) -> list[tuple[str, str]]:
+        """The (doc_id, section_id) of the sections ``written_of`` the partner, in document order."""
+        return [(self._entries[i].doc_id, self._entries[i].section.section_id) for i in self.written_of(partner)]
+
     def scene_words(self, query: str) -> list[str]:
         """The headings' subjects the query names as the scene of the work's end or course (``PHASE``):
         「共催のイベントが終わったら…」 → 共催; not its topic (「実行委員会ってイベントが終わったら…」), nor

@@ -43,6 +43,7 @@ from assistant.answering.question import (
     NUM,
     QUANTIFIED,
     QUESTION_NOUNS,
+    RECORDS,
     SAME_DEPARTMENT,
     Detail,
     Question,
@@ -60,7 +61,7 @@ from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
 from assistant.limits import QuestionError, validate_question
-from assistant.retrieval import PARTNERS, HybridRetriever, SectionHit, asks
+from assistant.retrieval import PARTNER_TOPIC, PARTNERS, HybridRetriever, SectionHit, asks
 from assistant.service import Service
 from assistant.settings import Settings
 
@@ -187,10 +188,14 @@ TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name 
 SECOND_BLOCK_SCORE_SHARE = 0.98
 COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
-CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例"})
+CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例", "実績"})
 # what a department question says besides its subject (「協定の取組の担当課は？」 → 協定): the department
 # asked for, examples, and 取組, which every case is
 NOT_SUBJECT = DEPARTMENT_WORDS | CASE_NOUNS | {"取組", "取り組み"}
+
+# what a partner does, asked by an interrogative before a verb of doing (「何してるの」「どんな活動を」「どういう
+# ことに取り組んでる」); not what it is (「どういう組織？」)
+PARTNER_DOES = re.compile(r"(何|なに|なん|どんな|どういう)[^。？?]*(活動|して|する|やって|やる|取り組|取組)")
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +242,7 @@ class Turn:
     groups: list[int] = field(default_factory=list)  # or the headed groups of its list (their headings)
     said: frozenset[str] = frozenset()  # sentences a 「ほかには？」 follow-up has already been shown
     exhausted: bool = False  # 「ほかには？」 when the section just discussed says nothing more
+    examples: bool = False  # the cases of a form asked for examples (「協定を結んだ例ある？」) are quoted
     contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
     evidence: float = 0.0
@@ -792,6 +798,9 @@ class AnswerChain:
         turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no, to_do)
         if not turn.hits:
             return turn
+        done = self.what_partner_does(turn)
+        if done is not None:
+            turn.hits = [replace(done, score=turn.hits[0].score), *(h for h in turn.hits if h.key != done.key)]
         if turn.analysis.asks_department and not turn.analysis.compares:
             turn.hits = self.department_first(turn.hits, turn.question)
         if turn.analysis.defined:
@@ -819,7 +828,10 @@ class AnswerChain:
                     and self.extractive.section(*h.key).department in named
                     and self.adds_part(h, turn.blocks, turn.question)
                 ]
-            elif turn.analysis.asks_cases and None in named:
+            elif cases := self.examples_of_form(turn):
+                # 「協定を結んだ例ある？」: the form's own section, when it ranks first, then its cases
+                turn.blocks = [h for h in turn.blocks if not self.is_case(h.key)] + cases
+            elif turn.analysis.asks_cases and None in named and done is None:
                 # what is actually done: a department's own case (chapter 5) beside a section without one
                 turn.blocks += [h for h in turn.hits[1:3] if self.extractive.section(*h.key).department][:1]
             elif turn.analysis.kind == "which" and None in named:
@@ -834,7 +846,9 @@ class AnswerChain:
             ):
                 turn.blocks = self.both_answer(turn, terms, yes_no) or turn.blocks
         chapter = None
-        if not (turn.analysis.compares or turn.analysis.asks_department or turn.analysis.kind == "which"):
+        if not (
+            turn.analysis.compares or turn.analysis.asks_department or turn.analysis.kind == "which" or turn.examples
+        ):
             chapter = self.named_chapter(turn.question)
         if chapter is not None and (
             CHAPTER_NUMBER.search(turn.question)
@@ -1140,6 +1154,59 @@ class AnswerChain:
         if len({self.extractive.section(*k).department for k in found}) < 2:
             return []
         return self.cited_cases(turn, found)
+
+    def what_partner_does(self, turn: Turn) -> SectionHit | None:
+        """A partner that is the question's topic, asked what it does (「町内会ってふだん何してるの」「自治会は
+        どんなことに取り組んでるの？」), is answered by the section with a clause whose subject it is (第２章
+        １（１）'s 「また、町内会や自治会は、…様々な活動を継続してきました。」), not by a case naming it as who
+        took part (まちづくりトーク) nor by what it is (Ｑ５'s 「…基礎的な住民組織です。」); None otherwise."""
+        topic = PARTNER_TOPIC.match(unicodedata.normalize("NFKC", turn.question))
+        if topic is None or not PARTNER_DOES.search(turn.question):
+            return None
+        retriever = self.service.retriever
+        keys = [k for k in retriever.written_of_keys(topic.group(1)) if not turn.doc_ids or k[0] in turn.doc_ids]
+        found = next((h for h in turn.hits if h.key in keys), None)
+        if found is None and keys:
+            found = retriever.get(keys[0])
+        return found
+
+    def examples_of_form(self, turn: Turn) -> list[SectionHit]:
+        """Asked for examples of a form (「協定を結んだ例ある？」「共催の実績は？」「パートナーシップ協定の
+        実例は？」): every case of the city's that writes the question's noun naming the form, with the words
+        joined to it (災害に関する協定, レジ袋削減's 自主協定 and ＩＴ学習支援's パートナーシップ協定 for 協定;
+        only the last for パートナーシップ協定); none when the question names one case or no form."""
+        if not RECORDS.search(turn.question):
+            return []
+        tokenizer = self.service.tokenizer
+        keys = [k for k in self.extractive.sentences if self.is_case(k) and (not turn.doc_ids or k[0] in turn.doc_ids)]
+        if any(self.names_case(turn.question, k) for k in keys):
+            return []
+        for start, end in noun_phrases(turn.question, tokenizer):
+            tokens = tokenizer.tokenize(turn.question[start:end])
+            named = next(
+                (
+                    i
+                    for i, t in enumerate(tokens)
+                    if self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+                    and t.lemma not in NOT_SUBJECT
+                    and self.names_form({t.lemma})
+                ),
+                None,
+            )
+            if named is None:
+                continue
+            phrase = tokens[: named + 1]
+            words = fold("".join(t.surface for t in phrase))
+            found = [
+                k
+                for k in keys
+                if {t.lemma for t in phrase} <= self._section_terms.get(k, frozenset())
+                and words in self._section_text[k]
+            ]
+            if found:
+                turn.examples = True
+                return self.cited_cases(turn, found)
+        return []
 
     def department_subject(self, turn: Turn) -> tuple[str, set[str]] | None:
         """The question a department question is about and its distinctive nouns besides the department
@@ -1729,7 +1796,7 @@ class AnswerChain:
             said |= frozenset(content_sentences(previous_answer(turn.history)))
         text, citations = answer(said)
         if self.case_gives_the_example(turn, text) or self.names_the_case(turn):
-            # 「実際の例ってある？」 after 後援: 後援's text gives none, the city's case under it does
+            # 「実際の例ってある？」 after 後援: 後援's text gives none, the city's cases under it do
             turn.blocks = [*turn.blocks[1:], turn.blocks[0]]
             text, citations = answer(said)
         if turn.exhausted:
@@ -1777,12 +1844,17 @@ class AnswerChain:
 
     def case_gives_the_example(self, turn: Turn, text: str) -> bool:
         """Whether a question asking for examples by name (事例, 具体例, 「…の例」) is better led by the
-        department's case quoted beside a section of no department: that section's lead gives no example
-        itself (no 「…など」 naming instances, as 第３章（３）協定's 「…企業との協定、…など」 does)."""
-        if not (EXAMPLES.search(turn.question) and len(turn.blocks) == 2):
+        departments' cases quoted after a section of no department: that section's lead gives no instance
+        of its own subject (no 「…など」 naming it, as 第３章（３）協定's 「…企業との協定、…など」 does;
+        第３章（１）共催's 「フォーラムの開催など…」 lists events, not 共催s)."""
+        if not ((turn.examples or EXAMPLES.search(turn.question)) and len(turn.blocks) >= 2):
             return False
-        first, case = (self.extractive.section(*b.key) for b in turn.blocks)
-        return not first.department and bool(case.department) and not any("など" in s for s in lead_of(text))
+        first, *cases = (self.extractive.section(*b.key) for b in turn.blocks)
+        if first.department or not all(case.department for case in cases):
+            return False
+        subject = self.extractive.title_terms(*turn.blocks[0].key)
+        tokenizer = self.service.tokenizer
+        return not any("など" in s and subject & set(tokenizer.content_lemmas(s)) for s in lead_of(text))
 
     def names_the_case(self, turn: Turn) -> bool:
         """Whether the question names the city's case quoted beside a section of no department by a

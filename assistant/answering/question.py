@@ -74,9 +74,13 @@ ASKS_WHAT = re.compile(r"何|なに|なん|どう|どこ|どれ|どんな|どの
 # か (「どの形でやるかはうちの課で決めちゃっていいの？」 asks whether)
 INTERROGATIVE = re.compile(r"(どんな|どういう|どの|どこ|いつ|誰|だれ|なぜ|何(?!か))(?![^、。？?]*か[はをもが、])")
 # Actual cases asked for by name; what someone is doing (progressive aspect) asks for them too.
-CASES = re.compile(r"事例|実例|具体例|実際|の例")
+# 例 as a noun of its own, after の or a clause (「協定を結んだ例」「どんな例」); not 条例, 例えば
+EXAMPLE = r"(?<=[のたるなだ])例(?!え)"
+CASES = re.compile(rf"事例|実例|具体例|実際|{EXAMPLE}")
 # asked for examples by name (「後援の事例は？」「共催の例ってある？」), not only what is done
-EXAMPLES = re.compile(r"事例|実例|具体例|の例")
+EXAMPLES = re.compile(rf"事例|実例|具体例|{EXAMPLE}")
+# a form's examples are asked for by its record too (「共催の実績は？」; not 「協働の実績を作るには」, of no form)
+RECORDS = re.compile(rf"{EXAMPLES.pattern}|実績")
 HOW_TO = re.compile(r"どうやって|どうすれば|どうしたら|方法|やり方|進め方|手順|どのように")
 # what to do, asked as a how-to or as whether one should (「…やるべき？」「何をすればいい？」「気をつけることは？」)
 WHAT_TO_DO = re.compile(

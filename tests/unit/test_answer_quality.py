@@ -2139,3 +2139,38 @@ def test_a_contrast_after_the_whole_section_was_shown_leads_with_what_the_last_a
     answer = chain.ask("逆に困ることは？", history)
     assert answer.cited_sections[0] == "6-Q3"
     assert lead(answer).startswith("市民との協働については、手間や時間がかかることもあります。")
+
+
+# --------------------------------------------------------------------------- the nineteenth trial's kinds
+
+
+@pytest.mark.parametrize(
+    ("question", "cases", "opens"),
+    [
+        # 第３章（３）'s own 「…パートナーシップ協定など」 names instances of 協定: it leads, its cases follow
+        ("協定を結んだ例ある？", ["5-4", "5-9", "5-14"], "災害時の物資提供や施設利用についての企業との協定"),
+        ("協定で協働してる実例を知りたい", ["5-4", "5-9", "5-14"], "災害時の物資提供や施設利用についての企業との協定"),
+        # 第３章（１）'s 「フォーラムの開催など…」 lists events, not 共催s: the cases lead
+        ("共催の実績ってどんなものがあるの？", ["5-5", "5-14"], "「魅力ある地域づくりのために"),
+        # the form's word with the words joined to it: only the case that writes them
+        ("パートナーシップ協定の実例は？", ["5-14"], "災害時の物資提供や施設利用についての企業との協定"),
+    ],
+)
+def test_examples_asked_of_a_form_quote_each_case_of_the_form(chain, question, cases, opens):
+    """「協定を結んだ例ある？」 asks for the city's 協定s: every chapter-5 case that writes 協定 is quoted (災害に
+    関する協定, レジ袋削減's 自主協定, ＩＴ学習支援's パートナーシップ協定), not only the best-ranked one."""
+    answer = chain.ask(question)
+    assert set(cases) <= set(answer.cited_sections)
+    assert not {"5-4", "5-9", "5-14", "5-5"} - set(cases) & set(answer.cited_sections)
+    assert lead(answer).startswith(opens)
+
+
+@pytest.mark.parametrize(
+    "question", ["町内会ってふだん何してるの", "町内会って何してるの？", "自治会はどんなことに取り組んでるの？"]
+)
+def test_what_a_partner_does_is_answered_by_the_clause_whose_subject_it_is(chain, question):
+    """「町内会ってふだん何してるの」: 第２章１（１）'s 「また、町内会や自治会は、…様々な活動を継続してきました。」
+    answers it, not まちづくりトーク, the case that writes 町内会 most, nor Ｑ５'s 「…基礎的な住民組織です。」."""
+    answer = chain.ask(question)
+    assert answer.cited_sections == ["2-1-1"]
+    assert "町内会や自治会は、安全に暮らすための活動や地域の課題への対処" in lead(answer)
