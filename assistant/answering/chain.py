@@ -442,7 +442,7 @@ class AnswerChain:
         turn.resolved_query = turn.question
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
         # are what the guideline may lack, not what the question is about
-        topic = turn.analysis.topic_text
+        topic = self.scope_topic(turn.analysis)
         own_topic = topic != turn.question and bool(self.service.tokenizer.content_lemmas(topic))
         terms = self.service.tokenizer.content_lemmas(turn.question)
         # nothing to search for (「あ」), unless, in a conversation, it points back or asks about what
@@ -1399,7 +1399,7 @@ class AnswerChain:
         """The evidence out-of-scope is decided on, from the question's topic (its asked-for details
         aside) and the sections ranked for it."""
         assert turn.analysis is not None
-        topic = turn.analysis.topic_text
+        topic = self.scope_topic(turn.analysis)
         vector = turn.query_vector
         if turn.analysis.asks_department and not turn.context_question and topic in turn.vectors:
             # the words asking which department (担当課) are not what is asked about, by meaning either:
@@ -1413,6 +1413,18 @@ class AnswerChain:
             nearest = min([features.off_topic, *(self.off_topic(v, words) for v in turn.part_vectors)])
             features = replace(features, off_topic=nearest)
         return features
+
+    def scope_topic(self, analysis: Question) -> str:
+        """What the question's scope is judged on: its topic, the details it asks for aside (書類 and 謝礼
+        are what the guideline may lack, not what 「補助金の申請に要る書類は？」 is about), unless that
+        topic names only words the guideline uses in passing, none its own subject (a heading's, a glossary
+        word, a department): in 「市長の任期は何年？」 市長 is such a word and 任期 is what is asked about,
+        so only the words asking its value (何年) are left out. A word the guideline never writes (申請 of
+        「申請の締め切りは？」) is weighed by the scope model as it is."""
+        topic = analysis.topic_text
+        named = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
+        in_passing = named and all(n in self.idf for n in named) and not self.has_topic(topic)
+        return analysis.valueless_text if in_passing else topic
 
     def scope_of(
         self, topic: str, evidence: float, hits: list[SectionHit], vector: list[float] | None

@@ -690,9 +690,19 @@ class Question:
         """The question without the details it asks for: what its scope is judged on
         (「補助金の交付申請に要る書類は？」 → 「補助金の交付申請に要るは？」), nor which department it asks
         for (「…催し、担当課は？」: 担当課 is no thing the guideline lacks)."""
-        text = self.text
         kept = [d for d in self.details if not d.in_topic]
-        spans = {s for d in kept for s in (d.span, d.also)}
+        return self._without({s for d in kept for s in (d.span, d.also)})
+
+    @property
+    def valueless_text(self) -> str:
+        """The question without what asks a detail's value (何年, いくら, 何人) nor which department: the
+        detail's noun stays (「市長の任期は何年？」 → 「市長の任期は？」), as what the question is about
+        when nothing else it names is the guideline's (``AnswerChain.scope_topic``)."""
+        kept = [d for d in self.details if not d.in_topic]
+        return self._without({d.also for d in kept} | {d.span for d in kept if not d.words})
+
+    def _without(self, spans: set[tuple[int, int]]) -> str:
+        text = self.text
         if self.asks_department:
             spans |= {
                 m.span()

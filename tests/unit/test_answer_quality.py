@@ -2174,3 +2174,28 @@ def test_what_a_partner_does_is_answered_by_the_clause_whose_subject_it_is(chain
     answer = chain.ask(question)
     assert answer.cited_sections == ["2-1-1"]
     assert "町内会や自治会は、安全に暮らすための活動や地域の課題への対処" in lead(answer)
+
+
+# --------------------------------------------------------------------------- a detail of a thing named in passing
+
+
+def test_a_detail_of_a_thing_the_guideline_names_only_in_passing_is_refused(chain):
+    """「市長の任期は何年？」: 市長 is a word of 第５章（５）'s text and of no heading, so 任期 is what is
+    asked about and the scope is judged with it: refused, not answered from まちづくりトーク. A detail of
+    a heading's subject (協議会) stays a detail the guideline lacks."""
+    answer = chain.ask("市長の任期は何年？")
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+    assert not answer.cited_sections
+    kept = chain.ask("協議会の委員の任期は何年？")
+    assert not kept.abstained and kept.partial and "3-2" in kept.cited_sections
+    assert kept.answer.startswith("ガイドラインには委員の任期")
+
+
+def test_a_detail_of_a_thing_named_in_passing_after_another_topic_does_not_carry_it(chain):
+    """After 「ｽﾃﾊﾟﾄ担当どこ」 the question is judged alone first: refused, not answered with 第５章（11）'s
+    「平成２５年７月から…」 as if that year were the 任期 asked for."""
+    history = turn(chain, "ｽﾃﾊﾟﾄ担当どこ")
+    assert history[1]["citations"][0]["section_id"] == "5-11"
+    answer = chain.ask("市長の任期は何年？", history)
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+    assert "平成２５年" not in answer.answer and not answer.cited_sections

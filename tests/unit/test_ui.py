@@ -249,6 +249,21 @@ def test_follow_up_gets_the_earlier_turns_as_history(staff, chain, monkeypatch):
     assert follow_up["citations"], "the follow-up is answered from the guideline"
 
 
+def test_a_new_topic_in_the_chat_does_not_carry_the_previous_one(staff):
+    """Two turns as the chat sends them (the first turn's citations as data): 「市長の任期は何年？」 after
+    「ｽﾃﾊﾟﾄ担当どこ」 is refused as it is alone, not answered with the patrol's 「平成２５年７月から…」."""
+    first = staff.answer("ｽﾃﾊﾟﾄ担当どこ", [])
+    assert "清掃事業課" in first["answer"]
+    cited = [{"doc_id": c["doc_id"], "section_id": c["section_id"]} for c in first["citations"]]
+    history = [
+        {"role": "user", "content": "ｽﾃﾊﾟﾄ担当どこ"},
+        {"role": "assistant", "content": first["answer"], "citations": cited},
+    ]
+    turn = staff.answer("市長の任期は何年？", history)
+    assert turn["abstained"] and not turn["citations"]
+    assert turn["answer"].startswith(ABSTENTION_TEXT) and "平成２５年" not in turn["answer"]
+
+
 @pytest.mark.parametrize("question", ["", "   \n", None, 42])
 def test_empty_question_gets_a_japanese_message(staff, question):
     turn = staff.answer(question, [])
