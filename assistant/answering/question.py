@@ -145,6 +145,8 @@ class DetailKind:
         )
 
 
+# The counters of a rule's provisions (第３条第２項第１号)
+PROVISIONS = frozenset({"条", "項", "号"})
 # A count of things in general, which a list's items answer (not 何部, 何人).
 ITEMS_COUNTED = re.compile(r"いくつ|幾つ|何(個|項目|種類|つ|通り|パターン)")
 # 年何階 typed for 年何回 (both なんかい): a count a year, a month or a week, not a floor
@@ -995,10 +997,18 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             and not any(a <= number.start < b for a, b in asked)
             and (after is None or after.surface not in ("も", "か"))  # 何度も, 何人か: no number asked
         ):
-            span = (number.start, counter.end)
+            ordinal = number.start > 0 and text[number.start - 1] == "第"
+            span = (number.start - ordinal, counter.end)
+            asked_as = text[span[0] : span[1]]
+            name = f"{COUNTER}（{asked_as}）"
+            if counter.surface in PROVISIONS:
+                # 第何条, 何項: a rule's provision, where it says something, not a number; named with
+                # the rule it is of (「自治基本条例の条文（第何条）」)
+                owner = next((s for s, e in phrases if e == span[0] - 1 and text[e] == "の"), span[0])
+                name = f"{text[owner : span[0]]}条文（{asked_as}）"
             details.append(
                 Detail(
-                    f"{COUNTER}（{text[span[0] : span[1]]}）",
+                    name,
                     COUNTER,
                     needs_value=True,
                     span=span,

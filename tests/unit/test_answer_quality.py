@@ -413,6 +413,8 @@ def test_a_detail_the_guideline_states_is_not_called_missing(chain):
         ),  # not 「ときの添付書類」: とき ends a clause, owns nothing
         ("協定の見直しって何年ごとにやるの？", "頻度・周期（何年ごと）"),  # one interval, not also 期限・期間（何年）
         ("ごみステーションのパトロール隊は何世帯くらいで1隊つくるの？", "具体的な数値（何世帯）"),
+        # an article of a rule is where it says something, not a number
+        ("自治基本条例の第何条に市民の権利が書いてある？", "自治基本条例の条文（第何条）"),
     ],
 )
 def test_a_missing_detail_is_named_once_as_the_question_names_it(chain, question, named):
@@ -1276,6 +1278,9 @@ def test_what_a_definition_question_defines(question, defined):
         # 何 with any counter asks for a number
         ("ごみのパトロール隊って何歳から入れる？", "具体的な数値", "何歳"),
         ("チラシは何部刷ればいい？", "具体的な数値", "何部"),
+        # a counter of a rule's provisions names the provision, with the rule it is of
+        ("要綱の第何条に書いてある？", "具体的な数値", "要綱の条文（第何条）"),
+        ("条例は全部で何条ある？", "具体的な数値", "条文（何条）"),
         # a counter UniDic files as a common noun
         ("加入しているのは何世帯？", "具体的な数値", "何世帯"),
         ("協働の形態って何種類ある？", "具体的な数値", "何種類"),
