@@ -8,6 +8,7 @@ words and order, grouped by section, each group marked with its citation.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Collection
@@ -350,7 +351,11 @@ class ExtractiveAnswerer:
                 for s in scored[blocks[0].key]
             ]
         taken_by: dict[tuple[str, str], set[tuple[int, int]]] = {b.key: set() for b in blocks}
-        attribute = self.attribute_terms(question, blocks) if question.compares and len(blocks) >= 2 else set()
+        attribute: set[str] = set()
+        apart: set[str] = set()  # what another part asks of the sides (「…の違い、それと経費は誰が出す？」)
+        if question.compares and len(blocks) >= 2:
+            attribute = self.attribute_terms(question, blocks, self.comparing_part(question.text))
+            apart = self.attribute_terms(question, blocks, question.text) - attribute
         sides = [(hit, self.defining_sentence(hit.key)) for hit in blocks]
         if attribute:
             # 「共催と後援で経費負担の違いは？」: what each side says of the attribute asked, not what it is
@@ -379,6 +384,14 @@ class ExtractiveAnswerer:
                     if span
                 )
             )
+            for hit, _ in sides if apart else []:
+                # the other part answered in the lead too, by each side's sentence that states it
+                span = self.attribute_sentence(hit.key, scored[hit.key], apart, alone=False)
+                if span is not None:
+                    taken_by[hit.key].add(span)
+                    citations.append(self.citation(hit, *span))
+                    section = self.section(*hit.key)
+                    lead_lines.append(f"{section.title}「{section.text[slice(*span)]}」{self.marker(hit)}")
         if listed is not None and not listed[1]:  # a whole document: its chapters
             document = self.documents[listed[0]]
             chapters = document.children(None)
@@ -421,6 +434,7 @@ class ExtractiveAnswerer:
         # line of differences (「パトロール隊とゼロごみの日、どっちも清掃事業課？」) are quoted alike
         single = not question.compares or not (contrasted or (contrast and len(blocks) >= 2))
         lead: list[tuple[int, int]] = []
+        picked = False  # the lead is the list item the question names
         if single:
             best = sorted(scored[blocks[0].key], key=lambda s: -s.score)
             if ASKS_CONTENTS.search(question.text):
@@ -438,6 +452,7 @@ class ExtractiveAnswerer:
             # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 dropped = self.other_items(blocks[0].key, lead, question.text)
+                picked = bool(dropped)
                 if dropped:
                     # the item the question names decides it (「宗教っぽい団体でもOK?」: 「・ 宗教的又は政治的色彩を
                     # 有している。」): it leads under its list's lead-in, not after a sentence that only scored well
@@ -460,10 +475,13 @@ class ExtractiveAnswerer:
             section = self.section(*hit.key)
             taken = (set(lead) if hit is blocks[0] else set()) | taken_by[hit.key]
             order = sorted((s for s in scored[hit.key] if (s.start, s.end) not in taken), key=lambda s: -s.score)
+            chosen = order[:room]
+            if hit is blocks[0] and picked:
+                # under the list item that decides, a sentence earns its place by a word of what is asked
+                # (「財政的な支援等はありません。」 adds nothing to 「それって宗教団体でもOK？」) or by continuing the lead
+                chosen = [s for s in chosen if self.adds_to(hit.key, s, terms, lead)]
             spans = [
-                sp
-                for sp in self.with_context(section, sorted((s.start, s.end) for s in order[:room]))
-                if sp not in taken
+                sp for sp in self.with_context(section, sorted((s.start, s.end) for s in chosen)) if sp not in taken
             ]
             supports.append(spans)
         if lead:
@@ -506,6 +524,19 @@ class ExtractiveAnswerer:
                 f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)
             )
         return "\n".join(lead_lines) + ("\n\n" if lead_lines and parts else "") + "\n\n".join(parts), citations
+
+    def adds_to(
+        self, key: tuple[str, str], sentence: ScoredSentence, terms: dict[str, float], lead: list[tuple[int, int]]
+    ) -> bool:
+        """Whether a supporting sentence adds to the answer: it uses a word of the question (its own, the
+        conversation's or the glossary's), or it continues the lead (leans on it, or is an item of its list)."""
+        sentences = self.sentences[key]
+        i = sentences.spans.index((sentence.start, sentence.end))
+        if set(terms) & set(sentences.terms[i]):
+            return True
+        if i == 0 or sentences.spans[i - 1] not in lead:
+            return False
+        return sentences.leans[i] or self.in_list(self.section(*key), sentences.spans[i - 1], sentences.spans[i])
 
     @staticmethod
     def in_list(section: Section, before: tuple[int, int], span: tuple[int, int]) -> bool:
@@ -609,11 +640,12 @@ class ExtractiveAnswerer:
                 topic |= {t.lemma for t in tokens if start <= t.start and t.end <= end}
         return set(self.tokenizer.content_lemmas(question)) - topic
 
-    def attribute_terms(self, question: Question, blocks: list[SectionHit]) -> set[str]:
+    def attribute_terms(self, question: Question, blocks: list[SectionHit], text: str) -> set[str]:
         """What a comparison or 「それぞれ」 question asks of its sides beyond what they are (経費・負担 in
         「共催と後援で経費負担の違いは？」): its distinctive words that are no side's, no heading's and no
-        word of comparing, when a sentence of some side uses one; else none."""
-        asked = {t.lemma for t in self.tokenizer.tokenize(question.text) if t.is_content and t.pos == "名詞"}
+        word of comparing, when a sentence of some side uses one; else none. Read from ``text``, the question
+        or the part of it that asks the difference."""
+        asked = {t.lemma for t in self.tokenizer.tokenize(text) if t.is_content and t.pos == "名詞"}
         asked -= set(self.tokenizer.content_lemmas(" ".join(question.sides)))
         asked -= COMPARING
         for hit in blocks:
@@ -624,18 +656,27 @@ class ExtractiveAnswerer:
         used = any(asked & terms for hit in blocks for terms in self.sentences[hit.key].terms)
         return asked if used else set()
 
+    def comparing_part(self, text: str) -> str:
+        """The part of a question of several parts that asks the difference (「事業協力と共催の違い、それと経費は
+        誰が出す？」: 「事業協力と共催の違い」); what another part asks (経費) is no attribute of the 違い line,
+        which then quotes like with like: what each side is. The whole question when no one part asks it."""
+        cuts = [0, *(m.start() + 1 for m in ANOTHER_PART.finditer(text)), len(text)]
+        parts = [text[a:b] for a, b in itertools.pairwise(cuts) if text[a:b].strip()]
+        comparing = [p for p in parts if COMPARING & set(self.tokenizer.content_lemmas(p))]
+        return "".join(comparing) if 0 < len(comparing) < len(parts) else text
+
     def attribute_sentence(
-        self, key: tuple[str, str], scored: list[ScoredSentence], attribute: set[str]
+        self, key: tuple[str, str], scored: list[ScoredSentence], attribute: set[str], alone: bool = True
     ) -> tuple[int, int] | None:
         """A side's sentence on the attribute asked: the best that uses one of its words (readable alone: not
-        one leaning on the sentence before), else what the side is (its defining sentence)."""
+        one leaning on the sentence before), else (with ``alone``) what the side is (its defining sentence)."""
         sentences = self.sentences[key]
         terms_of = dict(zip(sentences.spans, sentences.terms, strict=True))
         leaning = {span for span, leans in zip(sentences.spans, sentences.leans, strict=True) if leans}
         candidates = [s for s in scored if (s.start, s.end) not in leaning]
         using = [s for s in candidates if attribute & terms_of[(s.start, s.end)]]
         if not using:
-            return self.defining_sentence(key)
+            return self.defining_sentence(key) if alone else None
         best = max(using, key=lambda s: s.score)
         return best.start, best.end
 

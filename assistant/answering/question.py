@@ -312,7 +312,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ("頻度", "周期"),
         r"何(年|か月|ヶ月|カ月)(ごと|毎|に一度|に1回|おき)",
         rf"{NUM}+\s*(年|か月|ヶ月)(ごと|毎|に一度|おき)|毎年|毎月|年{NUM}+回",
-        prose=r"随時|定期的|常時|一定期間ごと|例年",
+        # (not 「一定期間ごとに見直しを行う」: it says there is an interval, not how often)
+        prose=r"随時|定期的|常時|例年",
     ),
     # a time of day (opening hours) is no deadline: 「何時から？」 (stated by an hour, or as a deadline was)
     DetailKind("時刻・時間帯", (), r"何時(から|まで|に|頃|ごろ)?", rf"{NUM}+\s*(時|：|:)|{DEADLINE}"),

@@ -905,7 +905,24 @@ def test_who_bears_a_cost_asked_of_two_forms_is_missing_of_the_one_that_does_not
     answer = chain.ask("事業協力と共催の違いは？あと経費は誰持ち？")
     assert answer.partial and "ガイドラインには事業協力の経費の負担者についての記載はありません。" in answer.answer
     assert "共催の経費の負担者" not in answer.answer
-    assert "違い：" in answer.answer and "双方にある" in answer.answer.split("■")[0]  # asked in a part of its own
+    # the 違い line quotes what each side is, like with like; the cost, asked in a part of its own, leads below it
+    assert answer.answer.startswith("違い：事業協力「市民と市とが互いの特性を活かし")
+    assert "共催「市民と市とが共に事業主体となり、" in answer.answer.splitlines()[0]
+    assert "双方にある" in answer.answer.split("■")[0] and "双方にある" not in answer.answer.splitlines()[0]
+
+
+def test_a_difference_asked_beside_a_cost_part_quotes_what_each_side_is(chain):
+    """「事業協力と共催の違い、それと経費は誰が出す？」: the cost is another part's, so the 違い line does not
+    quote 共催 by its cost sentence against 事業協力's definition."""
+    answer = chain.ask("事業協力と共催の違い、それと経費は誰が出す？")
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("違い：事業協力「市民と市とが互いの特性を活かし")
+    assert "共催「市民と市とが共に事業主体となり、事業の企画や実施を協力して行う形態です。」" in first
+    # the cost part is answered in the lead by the side that states it, and named missing of the other
+    assert answer.answer.splitlines()[1] == (
+        "共催「経費負担や社会的責任については、双方にあることを念頭に置いてください。」［第３章（１）共催］"
+    )
+    assert "ガイドラインには事業協力の経費の負担者についての記載はありません。" in answer.answer.split("■")[0]
 
 
 @pytest.mark.parametrize(
@@ -1355,6 +1372,7 @@ def test_a_frequency_asked_by_its_noun_is_stated_in_words_and_asked_by_an_interr
     often = analyze("途中経過の確認ってどのくらいの頻度ですればいい？").details[0]
     assert often.supplied_by("事業期間が長期に及ぶ場合は、随時、互いに進捗状況を確認してください。")
     assert not often.supplied_by("進捗等の状況に応じて、相手方と相談しながら柔軟に対応してください。")
+    assert not often.supplied_by("…一定期間ごとに見直しを行うなど、多様な主体と取り組むように努めてください。")
     interval = analyze("見直しって何年おきにやればいい？").details[0]
     assert not interval.supplied_by("一定期間ごとに見直しを行うなど")
     assert interval.supplied_by("３年ごとに見直しを行います。")
@@ -2204,3 +2222,21 @@ def test_a_detail_of_a_thing_named_in_passing_after_another_topic_does_not_carry
     answer = chain.ask("市長の任期は何年？", history)
     assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
     assert "平成２５年" not in answer.answer and not answer.cited_sections
+
+
+def test_a_follow_up_asking_how_often_says_the_guideline_gives_no_frequency(chain):
+    """「一定期間ごとに見直しを行う」 says there is an interval, not how often."""
+    answer = chain.ask("見直しはどのくらいの頻度？", turn(chain, "同じ団体とばかり組むのってまずい？"))
+    assert answer.partial and answer.cited_sections[0] == "4-5"
+    assert answer.answer.startswith(f"ガイドラインには頻度についての記載はありません。{NEARBY}")
+    assert "一定期間ごとに見直しを行う" in lead(answer)
+    # asked by its noun alone, 「随時、…確認してください。」 states a frequency in words
+    assert "記載はありません" not in chain.ask("進捗確認の頻度は？").answer
+
+
+def test_a_list_item_that_decides_is_not_followed_by_sentences_that_answer_nothing(chain):
+    """「それって宗教団体でもOK？」 after 後援 is answered by the item under its lead-in; 「財政的な支援等は
+    ありません。」 shares no word with it and is not quoted below it."""
+    answer = chain.ask("それって宗教団体でもOK？", turn(chain, "後援ってなに？"))
+    assert "・ 宗教的又は政治的色彩を有している。［" in lead(answer)
+    assert "財政的な支援等はありません" not in answer.answer and "■" not in answer.answer
