@@ -313,6 +313,41 @@ def test_a_long_answer_keeps_its_rating_and_sources_within_reach(browser, server
         assert seen(heading)
 
 
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_scrolled_through_a_long_answer_the_rating_row_never_covers_its_sources(browser, server, size):
+    """The row kept at the log's bottom half-covered the sources (a chip cut in two under
+    出典（押すと本文をここに表示）) and offered 出典 N件 ↓ with that chip in view. Scrolled from the
+    top of the log to its end, the sources' box never meets the row's, and the jump is offered
+    exactly while the sources are below the log's edge. The Enter hint shows only with a keyboard
+    and mouse (a phone's soft keyboard has no Shift + Enter)."""
+    with open_page(browser, server, VIEWPORTS[size]) as page:
+        assert page.locator("#question-hint").is_visible() == (size == "laptop")
+        ask(page, COVERED)
+        ask(page, LONG)
+        states = []
+        for y in range(0, page.locator("#chat-app .chat-log").evaluate("e => e.scrollHeight"), 24):
+            state = page.evaluate(
+                """async y => {
+                    const log = document.querySelector('#chat-app .chat-log');
+                    log.scrollTop = y;
+                    for (let i = 0; i < 2; i++) await new Promise(requestAnimationFrame);
+                    const edge = log.getBoundingClientRect().top + log.clientTop;
+                    const turn = [...document.querySelectorAll('#chat-app .turn')].pop();
+                    const bar = turn.querySelector('.answer-actions').getBoundingClientRect();
+                    const chips = turn.querySelector('.sources').getBoundingClientRect();
+                    return {y: log.scrollTop, meet: chips.bottom > bar.top && chips.top < bar.bottom,
+                            below: chips.top >= edge + log.clientHeight - 1, above: chips.bottom <= edge,
+                            jump: !turn.querySelector('.jump-button').hidden}; }""",
+                y,
+            )
+            assert not state["meet"], state
+            assert state["jump"] == state["below"], state
+            if states and states[-1]["jump"] and not state["jump"]:  # the sources just came into view
+                screenshot(page, f"{size}-long-answer-sources-come-in.png")
+            states.append(state)
+        assert any(s["jump"] for s in states) and any(not s["below"] and not s["above"] for s in states)
+
+
 def test_in_a_short_window_the_rating_row_leaves_the_answer_in_view(browser, server):
     """A laptop zoomed to 200 % is 683×384 CSS px: the chat log is a few lines tall, and the rating
     row kept at its bottom covered the answer's first lines."""

@@ -137,16 +137,22 @@ function revealSource(view, node) {
   showJumps();
 }
 
-// An answer longer than the log keeps its rating row at the log's bottom (CSS position: sticky); while
-// the answer's sources are below or under that row, the row offers to go to them (出典 N件 ↓).
+// An answer longer than the log keeps its rating row at the log's bottom (CSS position: sticky) while
+// the answer's sources are below the log's edge, and the row offers to go to them (出典 N件 ↓). Once
+// any of the sources is in view the row goes back under them (.unstuck): kept at the bottom, it
+// covered them. Unsticking moves nothing else (a sticky box keeps its place in the flow).
 function showJumps() {
-  const hidden = [];
+  const logBox = log.getBoundingClientRect();
+  const edge = logBox.top + log.clientTop + log.clientHeight; // the visible part's bottom
+  const rows = [];
   for (const bar of log.querySelectorAll(".answer-actions")) {
-    const jump = bar.querySelector(".jump-button");
-    const chip = bar.closest(".turn").querySelector(".source-button");
-    if (jump && chip) hidden.push([jump, chip.getBoundingClientRect().bottom > bar.getBoundingClientRect().top + 1]);
+    const chips = bar.closest(".turn").querySelector(".sources");
+    if (chips) rows.push([bar, chips.getBoundingClientRect().top >= edge - 1]);
   }
-  for (const [jump, below] of hidden) jump.hidden = !below;
+  for (const [bar, below] of rows) {
+    bar.classList.toggle("unstuck", !below);
+    bar.querySelector(".jump-button").hidden = !below;
+  }
 }
 let jumpsFrame = 0;
 log.addEventListener(
@@ -327,6 +333,7 @@ function renderAnswer(turn, node) {
     const jump = make("button", "jump-button", `出典 ${fullWidth(turn.sources.length)}件`);
     jump.type = "button";
     jump.hidden = true;
+    actions.classList.add("unstuck"); // until showJumps finds the sources below the log's edge
     jump.append(make("span", "arrow", " ↓"));
     jump.lastChild.setAttribute("aria-hidden", "true");
     jump.addEventListener("click", () => {
