@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.question import ANOTHER_PART, Question, noun_phrases
+from assistant.answering.question import ANOTHER_PART, Question, asked_whether, asks_if_listed, noun_phrases
+from assistant.answering.scope import STANCE
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary
@@ -451,15 +452,22 @@ class ExtractiveAnswerer:
                 lead = self.with_context(first, [spans[i] for i in groups])
             # 「そのうち…のはどれ？」, or a plain yes/no (「…でもいいの？」, not 「…ときはどうする？」)
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
-                dropped = self.other_items(blocks[0].key, lead, question.text)
-                picked = bool(dropped)
-                if dropped:
-                    # the item the question names decides it (「宗教っぽい団体でもOK?」: 「・ 宗教的又は政治的色彩を
-                    # 有している。」): it leads under its list's lead-in, not after a sentence that only scored well
-                    kept = [sp for sp in lead if sp not in dropped and _in_item(first.text, sp)]
-                    lead = self.with_context(first, kept)
-                lead = [sp for sp in lead if sp not in dropped]
-                taken_by[blocks[0].key] |= dropped
+                asked = self.asked_nouns(asked_whether(question.text), blocks[0].key)
+                named, dropped = self.named_items(blocks[0].key, asked, [(s.start, s.end) for s in chosen])
+                picked = bool(named)
+                if named:
+                    # the item the question names decides it (「宗教系のイベントに後援名義ってNG？」: 「・ 宗教的又は
+                    # 政治的色彩を有している。」; 「国際交流は協働の分野に含む？」: 「・ 国際交流」): it leads under its
+                    # list's lead-in, not after a sentence that only scored well
+                    lead = [sp for sp in self.with_context(first, named) if sp not in dropped]
+                    taken_by[blocks[0].key] |= dropped
+                elif (
+                    yes_no
+                    and not OPEN_QUESTION.search(question.text)
+                    and asks_if_listed(question.text)
+                    and self.names_unlisted(blocks[0].key, lead, asked)
+                ):
+                    lead_lines.append(NOT_LISTED)
             elif situation and not OPEN_QUESTION.search(question.text):  # not 「どういう場合？」: which ones
                 # 「断る場合は？」 after the points to heed: the item about that situation leads, not the list
                 dropped = self.situation_items(blocks[0].key, lead, scored[blocks[0].key], question.text)
@@ -544,30 +552,51 @@ class ExtractiveAnswerer:
         text = section.text
         return _in_item(text, span) and (_in_item(text, before) or bool(LIST_INTRO.search(text[slice(*before)])))
 
-    def other_items(self, key: tuple[str, str], lead: list[tuple[int, int]], question: str) -> set[tuple[int, int]]:
+    def named_items(
+        self, key: tuple[str, str], asked: set[str], chosen: list[tuple[int, int]]
+    ) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
         """For a question that picks one thing (「そのうち宗教に関係するのはどれ？」「…でもいいの？」): the
-        items of a list in the lead that do not use a word of the question, when some do (宗教 in
-        「・ 宗教的又は政治的色彩を有している。」); else none: the whole list answers."""
-        text = self.section(*key).text
+        sentences of the section's list items that use most of the words ``asked`` (宗教 in 「・ 宗教的又は政治的
+        色彩を有している。」), and those of the other items; none when no item or every item does (the whole list
+        answers), or when a ``chosen`` sentence outside the list uses more of them (「市の基本計画づくりも協働の
+        対象になる？」: 「この他にも、市の基本的な計画や…」, not 「・ 花壇作りなどの美化活動」 for its 作り)."""
         sentences = self.sentences[key]
+        text = self.section(*key).text
         lemmas = dict(zip(sentences.spans, sentences.terms, strict=True))
-        asked = self.asked_nouns(question, key)
-        items = _items(text, lead)
-        named = [item for item in items if any(asked & set(lemmas.get(sp, ())) for sp in item)]
-        if not named or len(named) == len(items):
-            return set()
-        return {sp for item in items if item not in named for sp in item}
+        items = _items(text, sentences.spans)
+        shared = [len(asked & {t for sp in item for t in lemmas[sp]}) for item in items]
+        # the items sharing most (「子育て支援って協働の対象？」: 「・ 子育て支援」, not every 「…支援」)
+        named = [item for item, n in zip(items, shared, strict=True) if n and n == max(shared)]
+        outside = [
+            len(asked & lemmas[sp])
+            for sp in chosen
+            if not _in_item(text, sp) and not LIST_INTRO.search(text[slice(*sp)]) and not _is_heading(text[slice(*sp)])
+        ]
+        if not named or len(named) == len(items) or max(outside, default=0) > max(shared):
+            return [], set()
+        return [sp for item in named for sp in item], {sp for item in items if item not in named for sp in item}
+
+    def names_unlisted(self, key: tuple[str, str], lead: list[tuple[int, int]], asked: set[str]) -> bool:
+        """Whether a question asking if a thing is listed, led by a whole list (no item named), names a thing the
+        section never does (「飲み会は後援の対象？」): the list neither includes nor excludes it by name."""
+        sentences = self.sentences[key]
+        used = set().union(*sentences.terms)
+        return len(_items(self.section(*key).text, lead)) >= 2 and bool(asked - used)
 
     def cases(self, blocks: list[SectionHit]) -> list[Section]:
         """The sections quoted that are cases of the city's own (each with its department)."""
         return [s for b in blocks if (s := self.section(*b.key)).department]
 
     def asked_nouns(self, question: str, key: tuple[str, str]) -> set[str]:
-        """The distinctive nouns of the question that the section's heading does not already name."""
+        """The distinctive nouns of the question that the section's heading does not already name (a noun
+        the guideline never uses, 飲み会, most of all; not how the asker feels, 駄目)."""
         return {
             t.lemma
             for t in self.tokenizer.tokenize(question)
-            if t.is_content and t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
+            if t.is_content
+            and t.pos == "名詞"
+            and self.idf.get(t.lemma, math.inf) >= DISTINCTIVE_IDF
+            and t.lemma not in STANCE
         } - self.title_terms(*key)
 
     def situation_items(
@@ -813,7 +842,7 @@ class ExtractiveAnswerer:
         terms_of = dict(zip(sentences.spans, sentences.terms, strict=True))
         nouns = {
             t.lemma
-            for t in self.tokenizer.tokenize(question)
+            for t in self.tokenizer.tokenize(asked_whether(question))
             if t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
         } - own
         if best is None or not decides(text[best.start : best.end]) or nouns & terms_of[(best.start, best.end)]:
@@ -1047,6 +1076,8 @@ NEARBY = "関連する箇所には次のように書かれています。"
 UNDECIDED = "ガイドラインの文面からは、はい・いいえのどちらとも言えません。"
 # 「ほかには？」 when the section just discussed says nothing more
 NOTHING_MORE = "ガイドラインがこの点で挙げているのは、前の回答の内容だけです。"
+# said of a thing a yes/no question asks about when the list that decides it does not name it: not a yes, nor a no
+NOT_LISTED = "ガイドラインの一覧は、お尋ねのものを名前では挙げていません。"
 MISSING_PART = "については、ガイドラインに記載が見つかりませんでした。"
 CONTRAST = "違い："
 BY_CASE = "担当は事例ごとに次のとおりです"  # a form's cases at several departments, each named

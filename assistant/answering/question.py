@@ -62,7 +62,20 @@ MEANING = re.compile(r"意味|定義")
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る"
-    r"|OK|ok|Ok|ＯＫ|ｏｋ|オッケー|おっけー|アリ|可能|平気|構わない|かまわない|問題ない)[？?]?$"
+    r"|OK|ok|Ok|ＯＫ|ｏｋ|オッケー|おっけー|アリ|可能|平気|構わない|かまわない|問題ない"
+    r"|NG|ng|ＮＧ|ｎｇ|アウト|セーフ|含む|対象|該当)[？?]?$"
+)
+# The close of a yes/no question asking whether a thing is allowed or listed (「…は協働の対象？」「…ってNG？」):
+# its words ask, they name nothing (the 対象 of 「…は後援の対象？」 is not 「特定の市民のみを対象としている。」's, nor
+# the 必要 of 「情報共有って協働に必要なの？」 「市民が必要とする状況に…」's)
+WHETHER = re.compile(
+    r"(の|って|は|も|が)?(対象|該当|必要|必須|可能|NG|ng|ＮＧ|ｎｇ|アウト|セーフ|OK|ok|Ok|ＯＫ|ｏｋ|ダメ|だめ|駄目)"
+    r"(になる|に入る|に含まれる|なの|なん|です|でしょう)*(か|かな)?[？?]?$"
+)
+# A yes/no question asking whether a thing is one the guideline's list names: it closes on what asks whether it
+# is allowed or listed (WHETHER), or on a verb of belonging (「…は協働の分野に含まれる？」「…も入るの？」)
+BELONGS = re.compile(
+    r"(入る|入ります|含む|含まれる|含まれます|該当する|該当します|当てはまる|当てはまります)(の|ん|です|か|かな)*[？?]?$"
 )
 # 「具体例ある？」「協定の例ってなにかある？」 ask for the examples or the list, not whether there are any
 ASKS_FOR_LIST = re.compile(r"例(?!えば)|一覧|リスト")
@@ -762,6 +775,16 @@ def analyze(
     if kind not in ("comparison", "multi-part"):
         sides = []
     return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+
+
+def asks_if_listed(text: str) -> bool:
+    """Whether a yes/no question asks if a thing is allowed or listed (「飲み会は後援の対象？」「…ってNG？」「…含む？」)."""
+    return bool(WHETHER.search(text.strip()) or BELONGS.search(text.strip()))
+
+
+def asked_whether(text: str) -> str:
+    """A yes/no question without the words closing it that only ask whether (「飲み会は後援の対象？」 → 「飲み会は後援」)."""
+    return WHETHER.sub("", text.strip())
 
 
 def _describes_form(text: str, which: re.Match[str], tokenizer: Tokenizer, topics: frozenset[str]) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.chain import NOT_COVERED
-from assistant.answering.extractive import ABSTENTION_TEXT, NEARBY, NOTHING_MORE, UNDECIDED
+from assistant.answering.extractive import ABSTENTION_TEXT, NEARBY, NOT_LISTED, NOTHING_MORE, UNDECIDED
 from assistant.answering.question import analyze
 from assistant.answering.sentences import leans_on_previous
 
@@ -1248,6 +1248,12 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("後援ってなんだっけ？", "other", []),
         # 「…で大丈夫？」 asks whether, as 「…でいい？」 does
         ("委託先に丸投げしちゃって大丈夫？", "yes-no", []),
+        # 「…NG？」「…アウト？」「…含む？」「…対象？」 ask whether too; 「何が対象？」 asks what
+        ("宗教系のイベントに後援名義ってNG？", "yes-no", []),
+        ("政治系はアウト？", "yes-no", []),
+        ("国際交流は協働の分野に含む？", "yes-no", []),
+        ("飲み会は後援の対象？", "yes-no", []),
+        ("何が後援の対象？", "other", []),
         ("どうやって協働を進めればいい？", "how-to", []),
     ],
 )
@@ -1594,6 +1600,65 @@ def test_a_yes_no_follow_up_leads_with_the_item_that_decides_it(chain):
     assert answer.cited_sections[0] == "3-7"
     assert "適切でありません。\n・ 宗教的又は政治的色彩を有している。［" in lead(answer)
     assert lead(answer) != history[1]["content"].split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "decides"),
+    [
+        # 「…NG？」「…アウト？」 ask whether; 宗教系 and 政治系 name the item of 宗教的・政治的
+        ("宗教系のイベントに後援名義ってNG？", "3-7", "適切でありません。\n・ 宗教的又は政治的色彩を有している。［"),
+        (
+            "政治系の団体の講演会に後援名義出すのはアウト？",
+            "3-7",
+            "適切でありません。\n・ 宗教的又は政治的色彩を有している。［",
+        ),
+        # 「…含む？」: the item under its group's heading, not the sentence giving the fields in general
+        ("国際交流は協働の分野に含む？", "6-Q8", "多様な主体の参画が求められる分野\n・ 国際交流［"),
+        # 「…対象？」: the item sharing most of the question's words, not every 「…支援」
+        ("子育て支援って協働の対象？", "6-Q8", "当事者性を重視したきめ細かい対応が求められる分野\n・ 子育て支援［"),
+    ],
+)
+def test_a_yes_no_question_about_one_item_of_a_list_leads_with_that_item(chain, question, section, decides):
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == section
+    assert decides in lead(answer)
+    assert lead(answer).count("・") == 1
+
+
+def test_a_yes_no_question_a_sentence_outside_the_list_names_better_is_not_led_by_an_item(chain):
+    """「市の基本計画づくりも協働の対象になる？」: 「…市の基本的な計画や事業の策定など…も協働の分野として考えられます。」
+    uses 基本 and 計画; 「・ 花壇作りなどの美化活動」 only 作り: the sentence leads, not the item."""
+    answer = chain.ask("市の基本計画づくりも協働の対象になる？")
+    assert answer.cited_sections[0] == "6-Q8"
+    assert "市の基本的な計画や事業の策定など市民との合意形成が必要な分野" in lead(answer)
+    assert "花壇" not in lead(answer)
+
+
+@pytest.mark.parametrize("question", ["飲み会は後援の対象？", "有料のセミナーに後援名義ってNG？"])
+def test_a_yes_no_question_about_a_thing_no_item_names_says_so_and_shows_the_list(chain, question):
+    """Not a yes, nor a no: the list does not name it, and the list follows (the 対象 a question closes on is
+    not 「特定の市民のみを対象としている。」's)."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == "3-7"
+    assert lead(answer).startswith(NOT_LISTED + "\n")
+    assert "・ 営利や私的な利益を目的としている。" in lead(answer)
+    assert "・ 社会的な非難を受けるおそれがある。" in lead(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # asks for the list itself: every word it names is the section's
+        "後援名義を断らないといけないことってある？",
+        # asks whether it may be done, not whether the list names it (お寺 is nowhere in the section)
+        "お寺のお祭りに後援出していい？",
+    ],
+)
+def test_a_yes_no_question_not_asking_if_a_thing_is_listed_is_not_said_to_be_unlisted(chain, question):
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == "3-7"
+    assert NOT_LISTED not in answer.answer
+    assert "・ 公序良俗に反する。" in lead(answer)
 
 
 def test_a_yes_no_follow_up_naming_a_word_with_a_suffix_is_not_refused(chain):
