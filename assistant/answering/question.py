@@ -218,6 +218,15 @@ DEADLINE = (
 # After a place's noun, what asks which place it is: 「会場はどこ？」「開催場所って？」; before it, どこの・どの
 WHERE_ASKED = r"^(は|って|が|も)?(どこ|何処|どちら|？|\?|$)"
 WHICH_ONE_OF = r"(どこ|どの)の?$"
+# A place a case states: a kind of place where it is done or put (「…女性用トイレに設置」「区域内の町内会」), or
+# the whole city (「全市的に」); 「市内の企業」 names no place of its own, as every case is the city's
+PLACES = r"会場|場所|センター|会館|ホール|公園|学校|庁舎|施設|トイレ|道路|区域|地区|場"
+A_PLACE = rf"({PLACES})(で|に(?!つい|関|対|よ)|にて|において|内)|全市"  # 「施設について」 says of what
+# which one a thing a case names is, closing the question (「指定されてる建物はどこ？」「公園ってどこの公園？」):
+# asked of the thing's noun, not of who (「主催はどこ？」「担当はどこ？」); 「…のはどこ？」 asks where in a text
+WHICH_PLACE = re.compile(
+    r"(は|って|が)\s*(どこ|何処)(の([^、。？?]+?))?(なの|なん|です|でしょう|だっけ|っけ|か|かな|よ|ね)*[？?]?\s*$"
+)
 # After a condition's or a budget's noun, the predicate that asks for it closes the question: 「参加できる
 # 条件ってある？」「資格がいるの？」「予算ってどれくらいだった？」, not 「条件を付けたほうがいい？」
 VALUE_ASKED = r"^((は|って|が|も|とか)[^、。をにで]{0,12})?[？?]?$"
@@ -226,6 +235,8 @@ PERSONS = "人|名"
 # Who a case's role is held by, as the guideline says it: a party, not a person's name.
 PARTY = r"(団体|ボランティア|会員|協会|協議会|連合会|市民|企業|学校|大学|事業者|職員)"
 NAMED = r"氏|さん|先生"
+# nouns of who (a party, a role, a department), which 「…はどこ？」 asks as which one, not where
+WHO_NOUNS = re.compile(rf"({PARTY}|{'|'.join(sorted(DEPARTMENT_WORDS))}|相手|主催|主体|パートナー|講師|者|窓口)$")
 # an interrogative no question has (a kind asked only by its nouns or its finder)
 NEVER = r"(?!)"
 
@@ -313,6 +324,29 @@ def bearer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]
     )
     name = text[start if owner is None else owner : cost[1]]
     return Detail(f"{name}の{BEARER}", BEARER, span=(start, cost[1]))
+
+
+def place_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Which place a thing is, asked of its noun closing the question (「津波一時避難施設に指定されてる建物は
+    どこ？」 → 建物の場所), or None: stated only by a place (``A_PLACE``), not by kinds of place listed with
+    「…など」 (「公園ってどこの公園？」 is not answered by 「道路、公園、パークゴルフ場など」)."""
+    asked = WHICH_PLACE.search(text)
+    if asked is None or COMPARISON.search(text) or ASKED_DEPARTMENT.search(text):
+        return None
+    thing = next(((s, e) for s, e in phrases if e == asked.start()), None)
+    # 「どこの公園？」: one noun after どこの, not a clause (「どこの団体から後援をもらってる？」); of who, neither
+    # (「どこの担当？」)
+    which = asked.span(4)
+    if (
+        thing is None
+        or (which[0] >= 0 and which not in phrases)
+        or any(WHO_NOUNS.search(text[s:e]) for s, e in (thing, which) if s >= 0)
+    ):
+        return None
+    start, end = thing
+    owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)
+    name = text[start if owner is None else owner : end]
+    return Detail(f"{name}の場所", "場所", needs_value=True, span=(start, end), pattern=A_PLACE)
 
 
 # The table of detail kinds: adding a kind is one entry (``DetailKind`` says what each field asks). Order
@@ -494,11 +528,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         "場所",
         ("会場", "開催場所", "実施場所", "開催地", "場所"),
         # 「リーフレットはどこに置いた？」: where a thing is put is a place too
-        r"どこで(やって|やる|やった|開|実施|行|して|する|した)|どこに(置|設置|配|貼|掲示|ある|あっ)",
-        r"(会場|場所|センター|会館|ホール|公園|学校|庁舎|施設|トイレ|道路|場)(で|に|にて|において|など)|全市|市内",
+        # (開かれ whole: its か is no 「何日か」)
+        r"どこで(やって|やる|やった|開かれ|開|実施|行|して|する|した)|どこに(置|設置|配|貼|掲示|ある|あっ)",
+        # (「パークゴルフ場など」 names kinds of place; 「企業や学校などと」 partners)
+        rf"{A_PLACE}|({PLACES})など(?!と)",
         of_case=True,
         after_noun=WHERE_ASKED,
         before_noun=WHICH_ONE_OF,
+        finder=place_detail,
     ),
     DetailKind(
         "人物・氏名",
@@ -1047,6 +1084,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         of_thing = kind.finder(text, tokens, phrases) if kind.finder else None
         if of_thing is None:
             continue
+        if not of_thing.unwritten and kind.label in seen:
+            continue  # 「会場はどこ？」: asked by its noun already
         if of_thing.unwritten:
             if thing_asked or any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
                 continue

@@ -772,6 +772,12 @@ def test_a_which_form_question_naming_a_case_quotes_the_case_too(chain):
         ("エコ推進企業見学ツアーの予算ってどれくらいだった？", "エコ推進企業見学ツアーの予算"),  # a case's budget
         ("ゼロごみの日の清掃には毎回何人くらい集まるの？", "何人"),  # 「年２回」 is no number of people
         ("地区別避難計画づくりには町内会がいくつ参加したの？", "いくつ"),  # 「一人ひとり」 is no number
+        # which place a thing of a case is: 「市内の企業や学校などと」 names partners, not the buildings
+        ("津波一時避難施設に指定されてる建物はどこ？", "建物の場所"),
+        ("避難看板ってどこに設置されたの？", "場所"),
+        ("パトロール隊が見回ってるごみステーションってどこ？", "ごみステーションの場所"),
+        # 「道路、公園、パークゴルフ場など一部の公共施設について」: kinds of place, not which park
+        ("クリーンアップサポーターが掃除してる公園ってどこの公園？", "公園の場所"),
     ],
 )
 def test_a_missing_detail_about_a_case_is_said_to_be_missing_before_the_case(chain, question, named):
@@ -794,6 +800,11 @@ def test_a_missing_detail_about_a_case_is_said_to_be_missing_before_the_case(cha
         "後援名義を使わせる条件は？",  # a condition, but of no case: 3-7 lists when not to
         "団体にお金を出すとき、何か条件をつけたほうがいい？",  # a condition to set, not one asked for
         "ゼロごみの日の清掃は年に何回？",  # 年２回: stated
+        "クリーンアップサポーターが掃除するのはどんな場所？",  # 道路、公園…など: the kinds asked are stated
+        "津波一時避難施設の協定の担当はどこ？",  # a department, not a place
+        "まちづくりトークの主催はどこ？",  # who, not where
+        "まちづくりトークはどこの団体と共催したの？",  # with whom
+        "ごみステーションを見回る活動はどこの担当？",  # which department
     ],
 )
 def test_a_case_detail_stated_or_not_asked_of_a_case_is_not_called_missing(chain, question):
