@@ -489,7 +489,7 @@ class AnswerChain:
         points_back = bool(POINTS_BACK.search(turn.question))
         alone_hits = self.search(turn, turn.question)
         alone_vector = vectors[topic] if own_topic else turn.alone_vector
-        alone = self.scope_of(topic, turn.alone_evidence, alone_hits, alone_vector)
+        alone = self.scope_of(topic, turn.alone_evidence, alone_hits, alone_vector, self.guessed(turn))
         # the switches below were set on the nearness by meaning alone, a topic's words aside: grounding
         # it in shared words moved 「申請の締め切りは？」 after 後援 (申請: no word of the guideline) over 0.03
         nearer = self.off_topic(alone_vector)
@@ -671,7 +671,9 @@ class AnswerChain:
         ):
             return False
         hits = self.search(turn, combined, previous=turn.previous)
-        return not self.scope_model.out_of_scope(self.scope_of(topic, combined_evidence, hits, vector))
+        return not self.scope_model.out_of_scope(
+            self.scope_of(topic, combined_evidence, hits, vector, self.guessed(turn))
+        )
 
     def follow_up_evidence(
         self,
@@ -1405,12 +1407,14 @@ class AnswerChain:
             # the words asking which department (担当課) are not what is asked about, by meaning either:
             # they draw the question nearer the city's other business, listed by department
             vector = turn.vectors[topic]
-        features = self.scope_of(topic, turn.evidence, turn.hits, vector)
+        features = self.scope_of(topic, turn.evidence, turn.hits, vector, self.guessed(turn))
         if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an
             # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
             words = self.service.tokenizer.content_lemmas(topic)
-            nearest = min([features.off_topic, *(self.off_topic(v, words) for v in turn.part_vectors)])
+            nearest = min(
+                [features.off_topic, *(self.off_topic(v, words, self.guessed(turn)) for v in turn.part_vectors)]
+            )
             features = replace(features, off_topic=nearest)
         return features
 
@@ -1426,8 +1430,17 @@ class AnswerChain:
         in_passing = named and all(n in self.idf for n in named) and not self.has_topic(topic)
         return analysis.valueless_text if in_passing else topic
 
+    def guessed(self, turn: Turn) -> frozenset[str]:
+        """The lemmas of the terms the question's kana or slips were read as (コウエン → 後援): a guess."""
+        return frozenset(lemma for r in turn.respelled for lemma in self.service.tokenizer.content_lemmas(r.term))
+
     def scope_of(
-        self, topic: str, evidence: float, hits: list[SectionHit], vector: list[float] | None
+        self,
+        topic: str,
+        evidence: float,
+        hits: list[SectionHit],
+        vector: list[float] | None,
+        guessed: frozenset[str] = frozenset(),
     ) -> ScopeFeatures:
         return scope_features(
             evidence,
@@ -1438,10 +1451,12 @@ class AnswerChain:
             self.service.retriever.glossary.expand(topic),
             self.settings.mode,
             self.spelling.text,
-            self.off_topic(vector, self.service.tokenizer.content_lemmas(topic)),
+            self.off_topic(vector, self.service.tokenizer.content_lemmas(topic), guessed),
         )
 
-    def off_topic(self, vector: list[float] | None, words: Iterable[str] = ()) -> float:
+    def off_topic(
+        self, vector: list[float] | None, words: Iterable[str] = (), guessed: frozenset[str] = frozenset()
+    ) -> float:
         """How much nearer the question is to the city's other business (``corpus/offtopic.toml``)
         than to any sentence of the indexed documents; NaN without the list (the model reads its mean).
         A topic or a sentence sharing none of the question's ``words`` (content lemmas) counts
@@ -1455,7 +1470,10 @@ class AnswerChain:
         words = frozenset(words)
         topics = self._off_topics @ q - UNGROUNDED * np.asarray([not (words & t) for t in self._off_topic_terms])
         sentences = self._sentence_matrix @ q - UNGROUNDED * np.asarray([not (words & t) for t in self._sentence_terms])
-        named = [i for i, t in enumerate(self._heading_terms) if words & t]
+        # a heading counts through a word the question wrote, not one its kana was guessed to be: 「コウエンの
+        # 駐車場どこ？」 is not near （７）後援 for a コウエン that meant 公園
+        written = words - guessed
+        named = [i for i, t in enumerate(self._heading_terms) if written & t]
         nearest = max([float(sentences.max()), *(float(self._headings[i] @ q) for i in named)])
         return float(topics.max() - nearest)
 
@@ -1574,7 +1592,7 @@ class AnswerChain:
         evidence = self.evidence(turn, topic)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
-        return self.scope_model.score(self.scope_of(topic, evidence, hits, vector)) <= 0.0
+        return self.scope_model.score(self.scope_of(topic, evidence, hits, vector, self.guessed(turn))) <= 0.0
 
     def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> tuple[SectionHit | None, bool]:
         """The section one side is about: the section its heading names (``heading_section``), else

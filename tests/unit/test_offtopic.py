@@ -92,6 +92,13 @@ def test_keywords_of_other_business_are_still_refused(chain, question):
     assert chain.ask(question).abstained
 
 
+def test_a_heading_does_not_vouch_for_a_word_only_guessed_from_kana(chain):
+    """「コウエン」 is read as 後援 to search, but it may have meant 公園: （７）後援's heading does not make
+    「コウエンの駐車場どこ？」 near the guideline, so it is refused, with the reading said beside what to try."""
+    answer = chain.ask("コウエンの駐車場どこ？")
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+
+
 def test_a_topic_an_indexed_document_covers_is_answered_from_it(chain, embedding_cache_dir, tmp_path):
     """The guideline alone: a tax question is refused. With a small tax guide indexed beside it, its
     sentences are nearer than the off-topic list's 市民税 topic, and the answer cites the guide."""
