@@ -220,6 +220,7 @@ class Turn:
     history: list[dict[str, Any]] = field(default_factory=list)
     typed: str = ""  # the question as typed
     respelled: list[Respelling] = field(default_factory=list)
+    guessed: frozenset[str] = frozenset()  # the lemmas of the respelled terms (コウエン → 後援): a guess
     read_as: list[tuple[str, list[str]]] = field(default_factory=list)  # shorthand searched as the guideline's terms
     doc_ids: frozenset[str] = frozenset()  # only these documents (empty: all)
     analysis: Question | None = None
@@ -432,6 +433,9 @@ class AnswerChain:
         """Analyse the question and decide, from evidence, whether it leans on the previous turn."""
         turn.typed = validate_question(turn.question)
         turn.question, turn.respelled = self.spelling.correct(turn.typed)
+        turn.guessed = frozenset(
+            lemma for r in turn.respelled for lemma in self.service.tokenizer.content_lemmas(r.term)
+        )
         turn.history = clean_history(turn.history)
         new_topic = NEW_TOPIC.search(turn.question)
         if new_topic and new_topic.end() < len(turn.question):
@@ -489,7 +493,7 @@ class AnswerChain:
         points_back = bool(POINTS_BACK.search(turn.question))
         alone_hits = self.search(turn, turn.question)
         alone_vector = vectors[topic] if own_topic else turn.alone_vector
-        alone = self.scope_of(topic, turn.alone_evidence, alone_hits, alone_vector, self.guessed(turn))
+        alone = self.scope_of(topic, turn.alone_evidence, alone_hits, alone_vector, turn.guessed)
         # the switches below were set on the nearness by meaning alone, a topic's words aside: grounding
         # it in shared words moved 「申請の締め切りは？」 after 後援 (申請: no word of the guideline) over 0.03
         nearer = self.off_topic(alone_vector)
@@ -671,9 +675,7 @@ class AnswerChain:
         ):
             return False
         hits = self.search(turn, combined, previous=turn.previous)
-        return not self.scope_model.out_of_scope(
-            self.scope_of(topic, combined_evidence, hits, vector, self.guessed(turn))
-        )
+        return not self.scope_model.out_of_scope(self.scope_of(topic, combined_evidence, hits, vector, turn.guessed))
 
     def follow_up_evidence(
         self,
@@ -1407,14 +1409,12 @@ class AnswerChain:
             # the words asking which department (担当課) are not what is asked about, by meaning either:
             # they draw the question nearer the city's other business, listed by department
             vector = turn.vectors[topic]
-        features = self.scope_of(topic, turn.evidence, turn.hits, vector, self.guessed(turn))
+        features = self.scope_of(topic, turn.evidence, turn.hits, vector, turn.guessed)
         if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an
             # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
             words = self.service.tokenizer.content_lemmas(topic)
-            nearest = min(
-                [features.off_topic, *(self.off_topic(v, words, self.guessed(turn)) for v in turn.part_vectors)]
-            )
+            nearest = min([features.off_topic, *(self.off_topic(v, words, turn.guessed) for v in turn.part_vectors)])
             features = replace(features, off_topic=nearest)
         return features
 
@@ -1429,10 +1429,6 @@ class AnswerChain:
         named = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
         in_passing = named and all(n in self.idf for n in named) and not self.has_topic(topic)
         return analysis.valueless_text if in_passing else topic
-
-    def guessed(self, turn: Turn) -> frozenset[str]:
-        """The lemmas of the terms the question's kana or slips were read as (コウエン → 後援): a guess."""
-        return frozenset(lemma for r in turn.respelled for lemma in self.service.tokenizer.content_lemmas(r.term))
 
     def scope_of(
         self,
@@ -1592,7 +1588,7 @@ class AnswerChain:
         evidence = self.evidence(turn, topic)
         # the model's own boundary (more likely out than in), not the refusal threshold shifted to
         # let few in-scope questions be refused: the answer still quotes the other parts
-        return self.scope_model.score(self.scope_of(topic, evidence, hits, vector, self.guessed(turn))) <= 0.0
+        return self.scope_model.score(self.scope_of(topic, evidence, hits, vector, turn.guessed)) <= 0.0
 
     def side_section(self, side: str, turn: Turn, chosen: list[SectionHit]) -> tuple[SectionHit | None, bool]:
         """The section one side is about: the section its heading names (``heading_section``), else
