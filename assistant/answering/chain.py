@@ -48,6 +48,7 @@ from assistant.answering.question import (
     Detail,
     Question,
     analyze,
+    asks_if_included,
     noun_phrases,
 )
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
@@ -99,6 +100,11 @@ OFF_TOPIC_SWITCH = 0.03
 # reach +0.007 (「会社も入る？」「費用はどっち持ち？」), the city's other business asked so starts at +0.033
 # (「定年は？」 after 後援; 「ボーナスは？」 +0.022)
 ONE_THING_SWITCH = 0.02
+# … and a question asking a value of a thing the guideline names only in passing (``value_of_other_business``).
+# Dev: the city's other business asked so is +0.014 and more (パークゴルフ場の使用料 +0.014, 有料のごみ袋は１枚
+# いくら +0.016, 市の職員は何人 +0.018), the in-scope ones +0.009 at most (「日本語教室はどこでやっているん
+# ですか？」, a place the guideline does not give: partial).
+OFF_TOPIC_VALUE = 0.01
 # How much less an off-topic topic or an indexed sentence counts when it shares no word with the
 # question (``AnswerChain.off_topic``). Dev, the fitted model unchanged: 0.005 refuses one more question
 # out of scope (協働事業の残業代) and one fewer in scope (屋台の衛生面 and 後援); 0.01 also answers one out
@@ -511,7 +517,7 @@ class AnswerChain:
         # a follow-up that only describes a case (「入場料で稼ぐのが目的のコンサートだったら？」) asks the
         # previous question again of that case: the scene's words are new by nature, so they do not make
         # it out of scope; only its meaning does (「年休を半日だけ取るときは？」 is the city's other business)
-        case = self.only_names_a_case(turn.question)
+        case = self.only_names_a_case(turn.question, turn.previous)
         # a follow-up naming one thing only (「費用はどっち持ち？」 after 共催, 「会社も入る？」 after the partners,
         # 「反対にマイナス面は？」 after the merits) names it in the staff's word for what was just said: that
         # the guideline never writes the word says nothing, so it is refused only by its meaning, at a
@@ -560,12 +566,18 @@ class AnswerChain:
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
 
-    def only_names_a_case(self, question: str) -> bool:
+    def only_names_a_case(self, question: str, previous: Collection[tuple[str, str]] = ()) -> bool:
         """Whether a follow-up is only a case (「町内会の一部の人だけが対象のイベントだったら？」「会員限定の
         集まりのときは？」): a condition with nothing asked of it, so it asks the previous question again of
         that case, however many words describe it. One naming a heading's subject (「共催だったら？」 after
-        後援) asks about that subject instead."""
-        return bool(SITUATION.search(question)) and not ASKS.search(question) and not self.has_topic(question)
+        後援) asks about that subject instead; a glossary word read as words of the ``previous`` sections
+        (「お寺が主催するお祭りだったら？」 after 後援's list: お寺 → 宗教) describes a case of them."""
+        said = frozenset().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        return (
+            bool(SITUATION.search(question))
+            and not ASKS.search(question)
+            and not self.has_topic(question, besides=said)
+        )
 
     def names_one_thing(self, question: str) -> bool:
         """Whether the question names a single thing: one run of nouns (マイナス＋面 is one), a
@@ -749,12 +761,18 @@ class AnswerChain:
             if t.is_content and t.pos == "名詞" and len(t.lemma) >= 2 and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
         )
 
-    def has_topic(self, question: str) -> bool:
+    def has_topic(self, question: str, besides: frozenset[str] = frozenset()) -> bool:
         """Whether the question names something of its own: a heading's subject used as a noun, a
         glossary word or a department. (「共催とは？」 does; 「お金の負担はどうなるの？」 and
-        「どこが後援してるの？」, where 後援 is what someone does, do not.)"""
+        「どこが後援してるの？」, where 後援 is what someone does, do not.) A glossary word whose readings
+        are all words ``besides`` (those of the sections just discussed) names nothing new."""
         retriever = self.service.retriever
-        if retriever.glossary.expand(question) or retriever.named_departments(question):
+        readings = [
+            r
+            for r in retriever.glossary.expand(question)
+            if not besides or not set(self.service.tokenizer.content_lemmas(r)) <= besides
+        ]
+        if readings or retriever.named_departments(question):
             return True
         tokens = self.service.tokenizer.tokenize(question)
         # 「どこが後援してるの？」 asks who does it to something left unsaid: the act is no topic
@@ -919,6 +937,10 @@ class AnswerChain:
                     if hit not in turn.hits:
                         turn.hits.append(hit)
                     turn.blocks = [hit]
+        including = self.counts_it_in(turn) if yes_no and not turn.analysis.compares else None
+        if including is not None:
+            turn.hits = [replace(including, score=turn.hits[0].score), *(h for h in turn.hits if h is not including)]
+            turn.blocks = [turn.hits[0]]
         counted = self.counted_elsewhere(turn)
         if counted is not None:
             turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
@@ -1017,6 +1039,26 @@ class AnswerChain:
         if best[0] is None or best[1] is None or best[1].score < best[0].score:
             return None
         return [first, second]
+
+    def counts_it_in(self, turn: Turn) -> SectionHit | None:
+        """For a yes/no question asking whether a thing belongs (「企業もはいる？」 after the partners' traits),
+        a top section that counts it in by a sentence (第２章 １: 「…ＮＰＯや企業も含めて、まちづくりを進める
+        パートナーとして捉えています。」) when the section chosen only speaks of it (（１）'s 「企業は、社員
+        ボランティア制度…」): that sentence decides."""
+        assert turn.analysis is not None
+        if not turn.blocks or not asks_if_included(turn.question):
+            return None
+        extractive = self.extractive
+        if extractive.including_sentence(turn.blocks[0].key, turn.question) is not None:
+            return None
+        return next(
+            (
+                h
+                for h in turn.hits[:3]
+                if h.key in extractive.sentences and extractive.including_sentence(h.key, turn.question) is not None
+            ),
+            None,
+        )
 
     def counted_elsewhere(self, turn: Turn) -> SectionHit | None:
         """A retrieved section that states the number asked of the thing the question counts, when the
@@ -1426,9 +1468,27 @@ class AnswerChain:
         so only the words asking its value (何年) are left out. A word the guideline never writes (申請 of
         「申請の締め切りは？」) is weighed by the scope model as it is."""
         topic = analysis.topic_text
+        return analysis.valueless_text if self.named_in_passing(topic) else topic
+
+    def named_in_passing(self, topic: str) -> bool:
+        """Whether a question's topic names only words the guideline uses, none of them its own subject
+        (a heading's, a glossary word, a department): 市長, 職員, ごみ袋."""
         named = [t.lemma for t in self.service.tokenizer.tokenize(topic) if t.is_content and t.pos == "名詞"]
-        in_passing = named and all(n in self.idf for n in named) and not self.has_topic(topic)
-        return analysis.valueless_text if in_passing else topic
+        return bool(named) and all(n in self.idf for n in named) and not self.has_topic(topic)
+
+    def value_of_other_business(self, turn: Turn) -> bool:
+        """Whether the question asks a value (何人, いくら, 何年) of a thing the guideline names only in
+        passing and is nearer the city's other business than any indexed sentence by ``OFF_TOPIC_VALUE``:
+        「ごみ袋はいくら？」 asks the price of the city's bags, which 第５章（13） only says are provided
+        to volunteers, and 「市の職員は何人？」 the city's staff numbers, not the staff's part in 協働. The
+        scope model weighs the thing alone (its value asked is what the guideline may lack), where nothing
+        tells it out of scope: every word is the guideline's."""
+        assert turn.analysis is not None and turn.scope is not None
+        return (
+            any(d.asked and d.needs_value for d in turn.analysis.details)
+            and turn.scope.off_topic >= OFF_TOPIC_VALUE
+            and self.named_in_passing(turn.analysis.topic_text)
+        )
 
     def scope_of(
         self,
@@ -1744,6 +1804,7 @@ class AnswerChain:
             turn.unreadable
             or turn.scope is None
             or self.scope_model.out_of_scope(turn.scope)
+            or self.value_of_other_business(turn)
             or self.asks_of_another_department(turn)
         )
 

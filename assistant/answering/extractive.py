@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.question import ANOTHER_PART, Question, asked_whether, asks_if_listed, noun_phrases
+from assistant.answering.question import (
+    ANOTHER_PART,
+    INCLUDES,
+    Question,
+    asked_whether,
+    asks_if_included,
+    asks_if_listed,
+    noun_phrases,
+)
 from assistant.answering.scope import STANCE
 from assistant.answering.sentences import SectionSentences
 from assistant.ingestion.corpus import Document, Section
@@ -454,6 +462,13 @@ class ExtractiveAnswerer:
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 asked = self.asked_nouns(asked_whether(question.text), blocks[0].key)
                 named, dropped = self.named_items(blocks[0].key, asked, [(s.start, s.end) for s in chosen])
+                if related and (not named or len(_items(first.text, named)) > 1):
+                    # 「儲け目的のイベントは後援の対象？」「お年寄りの支援も…」: the item the glossary reads its
+                    # staff word as (営利, 高齢者), when its own words name none or several (every 「…支援」)
+                    readings = set(self.tokenizer.content_lemmas(" ".join(related))) - self.title_terms(*blocks[0].key)
+                    read = self.named_items(blocks[0].key, asked | readings, [(s.start, s.end) for s in chosen])
+                    if read[0] and (not named or len(_items(first.text, read[0])) < len(_items(first.text, named))):
+                        named, dropped = read
                 picked = bool(named)
                 if named:
                     # the item the question names decides it (「宗教系のイベントに後援名義ってNG？」: 「・ 宗教的又は
@@ -845,9 +860,31 @@ class ExtractiveAnswerer:
             for t in self.tokenizer.tokenize(asked_whether(question))
             if t.pos == "名詞" and self.idf.get(t.lemma, 0.0) >= DISTINCTIVE_IDF
         } - own
+        including = self.including_sentence(key, question) if asks_if_included(question) else None
+        if including is not None:
+            # 「企業もはいる？」: the sentence counting the thing in (「…ＮＰＯや企業も含めて、…パートナーとして
+            # 捉えています。」) says yes, not one that only speaks of it
+            return [replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == including else s for s in scored]
         if best is None or not decides(text[best.start : best.end]) or nouns & terms_of[(best.start, best.end)]:
             return scored
         return [replace(s, score=s.score + DECIDING_BONUS) if nouns & terms_of[(s.start, s.end)] else s for s in scored]
+
+    def including_sentence(self, key: tuple[str, str], question: str) -> tuple[int, int] | None:
+        """For a question asking whether a thing belongs (「企業もはいる？」), the section's sentence that
+        counts a noun of it in, named before the words that do (``INCLUDES``: 「…ＮＰＯや企業も含めて、…
+        パートナーとして捉えています。」), if any: not one that only names it, nor one counting other things
+        in for it (まちづくり of 「…まちづくりを進めるパートナー…」)."""
+        text = self.section(*key).text
+        asked = {
+            t.lemma
+            for t in self.tokenizer.tokenize(asked_whether(question))
+            if t.is_content and t.pos == "名詞" and t.lemma not in STANCE
+        } - self.title_terms(*key)
+        for start, end in self.sentences[key].spans if asked else []:
+            found = INCLUDES.search(text, start, end)
+            if found and asked & set(self.tokenizer.content_lemmas(text[start : found.start()])):
+                return start, end
+        return None
 
     def subject_words(self, title: frozenset[str], question: str) -> set[str]:
         """The words of the question's staff words that the glossary reads as the section's subject (``title``,

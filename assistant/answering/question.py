@@ -75,8 +75,11 @@ WHETHER = re.compile(
 # A yes/no question asking whether a thing is one the guideline's list names: it closes on what asks whether it
 # is allowed or listed (WHETHER), or on a verb of belonging (「…は協働の分野に含まれる？」「…も入るの？」)
 BELONGS = re.compile(
-    r"(入る|入ります|含む|含まれる|含まれます|該当する|該当します|当てはまる|当てはまります)(の|ん|です|か|かな)*[？?]?$"
+    r"(入る|入ります|はいる|はいります|含む|含まれる|含まれます|該当する|該当します|当てはまる|当てはまります)"
+    r"(の|ん|です|か|かな)*[？?]?$"
 )
+# 「…ＮＰＯや企業も含めて、まちづくりを進めるパートナーとして捉えています。」: a sentence counting a thing in
+INCLUDES = re.compile(r"含め|含ま|含む|含み|として捉え")
 # 「具体例ある？」「協定の例ってなにかある？」 ask for the examples or the list, not whether there are any
 ASKS_FOR_LIST = re.compile(r"例(?!えば)|一覧|リスト")
 # 「…んだっけ？」「…でしたっけ？」 asks whether, as 「…の？」 does, unless it asks what (「後援ってなんだっけ？」)
@@ -817,6 +820,11 @@ def analyze(
 def asks_if_listed(text: str) -> bool:
     """Whether a yes/no question asks if a thing is allowed or listed (「飲み会は後援の対象？」「…ってNG？」「…含む？」)."""
     return bool(WHETHER.search(text.strip()) or BELONGS.search(text.strip()))
+
+
+def asks_if_included(text: str) -> bool:
+    """Whether a yes/no question closes on a verb of belonging (「企業もはいる？」「…は協働の分野に含まれる？」)."""
+    return bool(BELONGS.search(text.strip()))
 
 
 def asked_whether(text: str) -> str:

@@ -1661,8 +1661,6 @@ def test_a_yes_no_question_about_a_thing_no_item_names_says_so_and_shows_the_lis
     [
         # asks for the list itself: every word it names is the section's
         "後援名義を断らないといけないことってある？",
-        # asks whether it may be done, not whether the list names it (お寺 is nowhere in the section)
-        "お寺のお祭りに後援出していい？",
     ],
 )
 def test_a_yes_no_question_not_asking_if_a_thing_is_listed_is_not_said_to_be_unlisted(chain, question):
@@ -1670,6 +1668,44 @@ def test_a_yes_no_question_not_asking_if_a_thing_is_listed_is_not_said_to_be_unl
     assert answer.cited_sections[0] == "3-7"
     assert NOT_LISTED not in answer.answer
     assert "・ 公序良俗に反する。" in lead(answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "item", "other"),
+    [
+        ("儲け目的のイベントは後援の対象？", "・ 営利や私的な利益を目的としている。", "・ 公序良俗に反する。"),
+        ("営業目的のイベントに後援名義ってNG？", "・ 営利や私的な利益を目的としている。", "・ 公序良俗に反する。"),
+        ("お寺の行事に後援名義ってNG？", "・ 宗教的又は政治的色彩を有している。", "・ 公序良俗に反する。"),
+        # asks whether it may be done: the item the glossary reads お寺 as decides it all the same
+        ("お寺のお祭りに後援出していい？", "・ 宗教的又は政治的色彩を有している。", "・ 公序良俗に反する。"),
+        # 支援 names four items; お年寄り, read as 高齢者, names one of them
+        ("お年寄りの支援も協働の対象？", "・ 高齢者支援", "・ 子育て支援"),
+    ],
+)
+def test_a_thing_a_list_names_in_other_words_leads_with_that_item(chain, question, item, other):
+    """The glossary reads the staff word as the item's (儲け → 営利, お寺 → 宗教, お年寄り → 高齢者): the list
+    names it after all, so the item leads under its lead-in and no 「…名前では挙げていません。」 is said."""
+    answer = chain.ask(question)
+    assert NOT_LISTED not in answer.answer
+    assert item in lead(answer) and other not in lead(answer)
+
+
+def test_a_case_described_by_a_glossary_word_after_the_list_asks_about_that_list(chain):
+    """「お寺が主催するお祭りだったら？」 after 後援's list: お寺 reads as 宗教, a word of an item, not a heading's
+    subject, so the follow-up is a case of what was just asked (not 第６章 Ｑ８'s 「・ お祭り」)."""
+    answer = chain.ask("お寺が主催するお祭りだったら？", turn(chain, "後援の判断基準を教えて"))
+    assert answer.cited_sections[0] == "3-7"
+    assert "宗教的又は政治的色彩" in answer.answer
+
+
+@pytest.mark.parametrize("first", [None, "協働のパートナーにはどんな特徴がある？"])
+def test_whether_a_thing_belongs_leads_with_the_sentence_counting_it_in(chain, first):
+    """「企業もはいる？」 (入る in kana) asks whether companies are partners: 第２章 １'s 「…ＮＰＯや企業も含めて、
+    …パートナーとして捉えています。」 says yes, not （１）'s 「企業は、社員ボランティア制度…」, which only
+    speaks of them, though （１） ranks first (and was the answer just given)."""
+    answer = chain.ask("企業もはいる？", turn(chain, first) if first else None)
+    assert answer.cited_sections[0] == "2-1"
+    assert "ＮＰＯや企業も含めて、まちづくりを進めるパートナーとして捉えています。" in lead(answer)
 
 
 def test_a_yes_no_follow_up_naming_a_word_with_a_suffix_is_not_refused(chain):

@@ -281,3 +281,20 @@ def test_the_model_is_refitted_from_dev_cases_only(chain):
     test_only = [dataclasses.replace(c, split="test") for c in picked]
     with pytest.raises(ValueError):
         fit_scope(chain, test_only)
+
+
+@pytest.mark.parametrize("question", ["市の職員は何人？", "ごみ袋はいくら？", "市の人口って何人？"])
+def test_a_value_asked_of_a_thing_the_guideline_names_in_passing_is_out_of_scope(chain, question):
+    """Every word is the guideline's (市職員の心構え; 第５章（13）'s 「ごみ袋の提供」), but a count or a price of
+    it is the city's other business: nearer ``corpus/offtopic.toml`` than any sentence of the guideline."""
+    answer = chain.ask(question)
+    assert answer.abstained and answer.answer.startswith(ABSTENTION_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [("市内に町内会っていくつある？", "1-3"), ("ゼロごみの日は年何回やってるの？", "5-10")],
+)
+def test_a_value_the_guideline_states_is_still_answered(chain, question, section):
+    answer = chain.ask(question)
+    assert not answer.abstained and answer.cited_sections[0] == section
