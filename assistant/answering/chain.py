@@ -37,7 +37,9 @@ from assistant.answering.extractive import (
 )
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import (
+    ASKS_WHICH_DEPARTMENT,
     BEARER,
+    CONTACT,
     DEPARTMENT_WORDS,
     EXAMPLES,
     NUM,
@@ -198,6 +200,11 @@ CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例", "実績"})
 # what a department question says besides its subject (「協定の取組の担当課は？」 → 協定): the department
 # asked for, examples, and 取組, which every case is
 NOT_SUBJECT = DEPARTMENT_WORDS | CASE_NOUNS | {"取組", "取り組み"}
+# Asked which department, where the sections quoted name none (「後援の担当課は？」: （７）後援 says what
+# 後援 is, not who grants it), the answer says the guideline does not name it; a section saying that each
+# department takes 協働 on (Ｑ１, １ ガイドラインの内容: 「各担当部署において…」) does answer who.
+DEPARTMENT_MISSING = "担当課"
+DEPARTMENT_STATED = fold("担当部署")
 
 # what a partner does, asked by an interrogative before a verb of doing (「何してるの」「どんな活動を」「どういう
 # ことに取り組んでる」); not what it is (「どういう組織？」)
@@ -825,6 +832,7 @@ class AnswerChain:
             turn.hits = [replace(done, score=turn.hits[0].score), *(h for h in turn.hits if h.key != done.key)]
         if turn.analysis.asks_department and not turn.analysis.compares:
             turn.hits = self.department_first(turn.hits, turn.question)
+            turn.hits = self.who_takes_it_on(turn)
         if turn.analysis.defined:
             turn.hits = self.definition_first(turn.analysis.defined, turn)
         turn.blocks = [turn.hits[0]]
@@ -1013,7 +1021,14 @@ class AnswerChain:
             missing = [
                 d for d in missing if not (d.counts_items and self.enumerated(turn.question, d, turn.blocks[0].key))
             ]
-        turn.missing = "・".join(d.name for d in missing[:2])
+        if self.asks_which_department(turn) and self.names_case(turn.question, turn.blocks[0].key):
+            # 「まちづくりトークの窓口はどこの課？」: the department of the case named is the contact asked
+            # for; not of a thing a case only touches (「DV被害の相談窓口はどこの課？」: no desk is named)
+            missing = [d for d in missing if d.kind != CONTACT]
+        names = [d.name for d in missing[:2]]
+        if not names and self.department_unnamed(turn):
+            names = [DEPARTMENT_MISSING]
+        turn.missing = "・".join(names)
         turn.scope = self.scope_features(turn)
         return turn
 
@@ -1305,6 +1320,46 @@ class AnswerChain:
             if t.is_content
         )
 
+    def who_takes_it_on(self, turn: Turn) -> list[SectionHit]:
+        """Asked which department does 協働 itself, naming nothing of its own (「協働ってどの課がやるもの
+        なの？」): no case answers that, the sentence saying who takes it on does (Ｑ１ 「…各担当部署において
+        主体的に取り組むことになります。」): the best of the top five sections that states it leads, in
+        place of one that states nothing of who (Ｑ８'s fields)."""
+        hits = turn.hits
+        if not self.asks_which_department(turn):
+            return hits
+        if self.is_case(hits[0].key) or DEPARTMENT_STATED in fold(hits[0].text):
+            return hits
+        if self.department_subject(turn) is not None or self.service.retriever.named_departments(turn.question):
+            return hits
+        found = next((h for h in hits[1:5] if DEPARTMENT_STATED in fold(h.text)), None)
+        if found is None:
+            return hits
+        return [replace(found, score=hits[0].score), *(h for h in hits if h is not found)]
+
+    @staticmethod
+    def asks_which_department(turn: Turn) -> bool:
+        """Whether the question asks which department (「…の担当課は？」「どこの部署？」「誰に聞けばいい？」),
+        not only speaks of one (「うちの課は予算が…」「担当してる団体の人たちが…」); not a comparison."""
+        assert turn.analysis is not None
+        return (
+            turn.analysis.asks_department
+            and not turn.analysis.compares
+            and bool(ASKS_WHICH_DEPARTMENT.search(turn.question))
+        )
+
+    def department_unnamed(self, turn: Turn) -> bool:
+        """Whether a question asking which department (「後援の担当課は？」) is answered by sections that
+        name none: no case of the city's (chapter 5's, each with its department), and no sentence saying
+        who takes it on (Ｑ１'s 「…各担当部署において主体的に取り組む…」). Naming a department asks what
+        it does (「危機管理室の取組は？」), not which one; a comparison names each side's department."""
+        assert turn.analysis is not None
+        if not self.asks_which_department(turn) or not turn.blocks:
+            return False
+        if self.service.retriever.named_departments(turn.question):
+            return False
+        return not any(self.is_case(b.key) or DEPARTMENT_STATED in fold(b.text) for b in turn.blocks)
+
     def is_case(self, key: tuple[str, str]) -> bool:
         """Whether a section is a case of the city's own (chapter 5's, each with its department)."""
         return bool(self.extractive.section(*key).department)
@@ -1432,6 +1487,11 @@ class AnswerChain:
         「どの課？」, the best such section among the top three leads in place of one without (Q&A 8's
         list of fields before 第５章（２）国際交流に係る取組)."""
         if self.extractive.section(*hits[0].key).department:
+            return hits
+        if DEPARTMENT_STATED in fold(hits[0].text):
+            # a section saying which department takes a thing on answers too (「市民から企画を持ち込まれる
+            # のはどこの部署？」: ３ 提案は協働のきっかけ's 「直接、担当部署に企画が持ち込まれる…」), not a
+            # case that uses one of its words (（12）'s 「事業の企画」)
             return hits
         found = next((h for h in hits[1:3] if self.extractive.section(*h.key).department), None)
         # nor past a section whose heading the question names, unless the case's heading is named too

@@ -25,6 +25,8 @@ COMPARISON = re.compile(
 WHICH_ONE = re.compile(r"どっち|どちら")
 PARTY_ASKED = re.compile(r"責任|負担|持つ|持ち|決め|払う|払わ|出す|負う|担う|主催|主体")
 MULTI_PART = re.compile(r"それぞれ|両方|両者|あわせて|合わせて|ともに|及び|および|についても|も知りたい|もあわせて")
+# the kind of detail asking whom to contact (窓口, 連絡先, 問い合わせ先): a case's department answers who
+CONTACT = "窓口・連絡先"
 # How a question speaks of a department, in one place: the department in charge named (担当課, 所管部署),
 # which one asked (「どこの課？」「何課？」), the one just discussed (「その課」), and the nouns for it.
 IN_CHARGE = r"(担当|所管)(課|部署)"
@@ -38,17 +40,23 @@ WHICH = re.compile(
     rf"|{IN_CHARGE}|どこ(が|で)(担当|所管|実施|やって)|何課|どこの課|どこがやって|どれに(当たる|あたる|なる)"
 )
 DEPARTMENT_QUESTION = re.compile(
-    rf"(どこの|どの|何)(課|部署)|何課|部署は|課は|{IN_CHARGE}|{WHOM_TO_ASK}|(担当|所管)は|どこが(担当|所管|やって)|担当して|所管して"
+    rf"(どこの|どの|何)(課|部署)|(どこの|どの)(担当|所管)(?!者)|何課|部署は|課は|{IN_CHARGE}|{WHOM_TO_ASK}|(担当|所管)は|どこが(担当|所管|やって)|担当して|所管して"
 )
 # the words that ask which department (「…、担当課は？」「どこの部署？」): like a detail's, not what is asked about
 ASKED_DEPARTMENT = re.compile(rf"(どこの|どの|何の?)(課|部署|部局)|何課|{IN_CHARGE}|{WHOM_TO_ASK}")
+# a question asking which department, not one only speaking of one (「うちの課は予算が…」「担当してる団体の
+# 人たちが…」): the words above, or its 担当 asked (「…の担当は？」「どこの所管？」「どこが担当してる？」)
+ASKS_WHICH_DEPARTMENT = re.compile(
+    rf"{ASKED_DEPARTMENT.pattern}|(どこの|どの)(担当|所管)(?!者)|(担当|所管)は(どこ|誰|だれ|[？?]?$)|どこが(担当|所管|やって)"
+)
 # 「その課は他にどんな事例をやってる？」「同じ課で他にやってることある？」: the department of the case just
 # discussed, and its other cases
 SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|部署|部局|部門|担当課|所管課?)|担当課|所管課")
 # the nouns a question names the department it asks for by (「担当課は？」「所管の部署は？」): not its subject
 DEPARTMENT_WORDS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課"})
+# (not the って of 「…にとって」「…によって」: 「協働って市民にとって何がうれしいの？」 asks a merit)
 DEFINITION = re.compile(
-    r"とは|って何(?!か)|ってなに(?!か)|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
+    r"とは|(?<!にと)(?<!によ)って(何|なに)(?!か)|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
@@ -520,7 +528,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         r"決裁|承認|専決|(協議|話し合)[^。]{0,6}(定め|決め)",
     ),
     DetailKind(
-        "窓口・連絡先",
+        CONTACT,
         ("窓口", "連絡先", "問い合わせ先", "問合せ先", "電話番号", "内線", "メールアドレス", "担当者"),
         r"どこに(問い合わせ|連絡|電話)",
         r"電話|内線|@|＠",

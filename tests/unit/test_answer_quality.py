@@ -341,6 +341,9 @@ def test_a_department_named_as_staff_say_it_is_answered_with_its_cases(chain, qu
         ("公園や道路の掃除を住民ボランティアにお願いしてる制度、どこに聞けばいい？", None, "緑地公園課他"),
         ("外国から来た人を家に泊めてくれるボランティアの件、担当どこ？", None, "市民自治推進課"),
         ("それ担当どこ？", "ゼロごみの日ってなに？", "清掃事業課"),
+        ("日本語教室の講師ボランティアはどこの所管？", None, "市民自治推進課"),  # どこの所管 asks which
+        # the contact of a case named, asked as which department, is its department: nothing is missing
+        ("まちづくりトークの窓口はどこの課？", None, "市民生活課"),
     ],
 )
 def test_whom_to_ask_is_which_department(chain, question, history, department):
@@ -368,6 +371,55 @@ def test_a_which_department_question_naming_a_heading_is_not_answered_by_a_case(
     for question in ("後援の担当課は？", "後援の申請は誰に相談すればいい？"):
         answer = chain.ask(question)
         assert answer.cited_sections[0] == "3-7" and "担当は" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("後援の担当課は？", "3-7"),
+        ("後援の申請は誰に相談すればいい？", "3-7"),
+        ("後援はどこが担当してる？", "3-7"),
+        ("補助金の担当課ってどこ？", "3-6"),
+    ],
+)
+def test_a_department_no_section_names_is_said_to_be_missing(chain, question, section):
+    # （７）後援 says what 後援 is, not who grants it: the answer says so first, then what it says
+    answer = chain.ask(question)
+    assert answer.partial and not answer.abstained
+    assert answer.answer.startswith(f"ガイドラインには担当課についての記載はありません。{NEARBY}")
+    assert answer.cited_sections[0] == section
+
+
+def test_a_question_only_speaking_of_a_department_is_not_told_one_is_missing(chain):
+    # 課は and 担当して speak of a department here; neither asks which one
+    for question in (
+        "うちの課は予算がかなり厳しくて、正直経費を浮かせたくて市民団体に手伝ってもらおうかと思ってるんだけど、それってアリ？",
+        "担当してる団体の人たちがまだ協働に慣れてなくて、正直しんどい",
+    ):
+        assert "担当課についての記載はありません" not in chain.ask(question).answer
+
+
+def test_a_desk_for_what_a_case_only_touches_is_no_department_of_the_case(chain):
+    # （７） is 男女平等参画課's leaflet, not a desk for DV victims: the desk is said to be missing
+    answer = chain.ask("DV被害の相談窓口はどこの課？")
+    assert answer.answer.startswith("ガイドラインにはDV被害の相談窓口についての記載はありません。")
+    assert "担当は" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "sections", "phrase"),
+    [
+        # who takes 協働 on is stated (Ｑ１, １ ガイドラインの内容): not Ｑ８'s fields, nor a missing line
+        ("協働ってどの課がやるものなの？", {"1-1", "6-Q1"}, "各担当部署において"),
+        # ３ 提案は協働のきっかけ says where a proposal goes: not （12）'s case, whose text has 企画 too
+        ("市民から企画を持ち込まれるのはどこの部署？", {"2-3"}, "直接、担当部署に企画が持ち込まれる"),
+    ],
+)
+def test_a_section_saying_which_department_takes_it_on_answers_which_department(chain, question, sections, phrase):
+    answer = chain.ask(question)
+    assert not answer.partial and "記載はありません" not in answer.answer
+    assert answer.cited_sections[0] in sections
+    assert phrase in lead(answer)
 
 
 def test_a_comparison_with_the_previous_topic(chain):
@@ -603,6 +655,8 @@ def test_a_yes_no_question_leads_with_the_deciding_sentence_not_the_definition(c
         # a merit is said with 期待, メリット or 良い影響
         ("市が後援すると主催者側にはどんなメリットがある？", "社会的信頼が高まること", "名を連ねることです"),
         ("地域活動に参加すると、自分の仕事にもプラスになる？", "良い影響がもたらされる", "様々な活動の場があります"),
+        # うれしい is a merit too (the glossary reads it as メリット): the citizens' one, asked of 市民
+        ("協働って市民にとって何がうれしいの？", "地域への愛着", "事業成果を向上させる"),
         # typed as keywords: a form's money is what its sentence on money says, and a condition is the
         # case a sentence says it applies in, not the definition the form's name favours
         ("後援 お金は？", "財政的な支援等はありません", "名を連ねることです"),
@@ -1282,6 +1336,9 @@ def test_question_analysis(question, kind, sides):
         ("後援ってつまりどういうもの？", "後援"),
         # は？ asks about the clause it ends (最初の一歩), not about the words before って in an earlier one
         ("協働って初めてなんだけど、最初の一歩は？", ""),
+        # the って of にとって is no topic asked to be defined: 「何がうれしいの？」 asks a merit
+        ("協働って市民にとって何がうれしいの？", ""),
+        ("協働って何？", "協働"),
     ],
 )
 def test_what_a_definition_question_defines(question, defined):
