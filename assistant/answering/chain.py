@@ -93,6 +93,12 @@ NEW_TOPIC = re.compile(
 CONTRAST = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)?[、,，\s]*(?:逆に|反対に|一方で?|対して)")
 # 「じゃあ後援は？」 after 委託 and 補助: the next thing asked of in a row, nothing else said of it
 NEXT_ONE = re.compile(r"^(?:じゃあ|じゃ|では|なら|それなら)[、,，\s]*(?=[^、。？?]+(?:は|って|だと|なら)[？?]?$)")
+# 「委託だと？」「実行委員会の場合は？」 after a question about another form: a thing alone, as a case of
+# the previous question (``AnswerChain.asked_again``); not 「委託とは？」, which asks what it is
+BARE_CASE = re.compile(
+    r"(?:(?:じゃあ|じゃ|では|なら|それなら|で)[、,，\s]*)?(?P<thing>[^、。？?\s]+?)"
+    r"(?:の場合は?|のときは?|の時は?|だと|では|なら|だったら|は|って)[？?]?"
+)
 # How much nearer the city's other business (``corpus/offtopic.toml``) than any indexed sentence a
 # question in a conversation must be to be judged on its own by its meaning. Dev: 0.03 changed no case
 # and refused three unrelated next questions (駐車場, 残業代, 入札 after 後援 or 委託); 0.02 also refused
@@ -290,6 +296,12 @@ def spelled_out(question: str, read_as: list[tuple[str, list[str]]]) -> str:
     return text if text != unicodedata.normalize("NFKC", question) else question
 
 
+def parent(key: tuple[str, str]) -> tuple[str, str]:
+    """The section a section is under, by its id (3-5 → 3, 2-1-1 → 2-1, 3 → "")."""
+    doc_id, section_id = key
+    return doc_id, section_id.rsplit("-", 1)[0] if "-" in section_id else ""
+
+
 def previous_user_question(history: list[dict[str, Any]]) -> str:
     for message in reversed(history):
         if message.get("role") == "user" and str(message.get("content", "")).strip():
@@ -455,6 +467,12 @@ class AnswerChain:
             turn.question = turn.question[new_topic.end() :]
         turn.read_as = self.read_as(turn.question)
         turn.question = spelled_out(turn.question, turn.read_as)
+        # the previous question asked again of another thing (「委託だと？」 after 「共催の責任は誰が負うの？」)
+        # or a new aspect of both things just compared (「注意点は？」 after 「委託と補助の違いは？」): the
+        # question it stands for is answered as if asked alone
+        asked_again = self.asked_again(turn) if turn.history and not new_topic else ""
+        if asked_again:
+            turn.question = asked_again
         turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics, self.units)
         turn.resolved_query = turn.question
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
@@ -471,7 +489,7 @@ class AnswerChain:
         context = combined = ""
         if turn.history and not turn.unreadable and not new_topic:
             turn.previous = previous_citations(turn.history, self.service)
-            if self.llm is None:  # the question with the previous turn, should it lean on it
+            if self.llm is None and not asked_again:  # the question with the previous turn, should it lean on it
                 earlier = self.spelling.correct(previous_user_question(turn.history))[0]
                 titles = " ".join(self.extractive.section(*key).title for key in turn.previous)
                 context = f"{earlier} {titles}".strip()
@@ -494,7 +512,7 @@ class AnswerChain:
         turn.alone_evidence = self.evidence(turn, turn.question)
         if own_topic:
             turn.alone_evidence = self.evidence(turn, topic)
-        if not turn.history or turn.unreadable or new_topic:
+        if not turn.history or turn.unreadable or new_topic or asked_again:
             return turn
         if self.llm is not None:
             turn.resolved_query = self.llm.condense(turn.question, turn.history)
@@ -520,7 +538,13 @@ class AnswerChain:
         ]
         # a follow-up asking a value by an interrogative (「返事もらえるまで何日くらいかかる？」 after 後援)
         # leans on the conversation as a pointer does: the thing it is asked of was just discussed
-        asks_value = any(d.needs_value and not d.words for d in turn.analysis.details)
+        # and so does the value of a detail the previous answer's sections name (「期限は最長で何年？」
+        # after 補助: 第３章（６）'s 「期限や使途の制限を設ける」)
+        earlier_text = "".join(self._section_text.get(key, "") for key in turn.previous)
+        asks_value = any(
+            d.needs_value and (not d.words or any(fold(w) in earlier_text for w in d.words))
+            for d in turn.analysis.details
+        )
         # a follow-up that only describes a case (「入場料で稼ぐのが目的のコンサートだったら？」) asks the
         # previous question again of that case: the scene's words are new by nature, so they do not make
         # it out of scope; only its meaning does (「年休を半日だけ取るときは？」 is the city's other business)
@@ -530,16 +554,20 @@ class AnswerChain:
         # the guideline never writes the word says nothing, so it is refused only by its meaning, at a
         # closer margin than a longer question (「ボーナスは？」 is the city's other business)
         one_thing = self.names_one_thing(turn.question)
+        pointing = points_back or asks_value
+        bound = self.bound_words(topic)
+        by_words = not (case or one_thing) and self.out_of_scope_alone(things, turn.previous, pointing, bound)
+        if by_words and not self.out_of_scope_alone(things, turn.previous, pointing):
+            # its only word of the previous answer's is part of a thing the guideline never names (町内 of
+            # 町内会長): judged as it is alone, by the question's own meaning (「町内会長の任期は？」)
+            alone = self.scope_of(topic, turn.alone_evidence, alone_hits, turn.alone_vector, turn.guessed)
         if (
             not turn.analysis.asks_department
             # by its words, or by its meaning: clearly nearer the city's other business than any
             # indexed sentence, and naming a thing the guideline never does (「じゃあ、市役所の駐車場は
             # 何時まで使える？」 after 後援; 「あと、申請の期限は？」 is only a little nearer)
             and (
-                (
-                    not (case or one_thing)
-                    and self.out_of_scope_alone(things, turn.previous, pointing=points_back or asks_value)
-                )
+                by_words
                 or (
                     nearer > (ONE_THING_SWITCH if one_thing and not case else OFF_TOPIC_SWITCH)
                     and any(t not in self.idf for t in things)
@@ -572,6 +600,70 @@ class AnswerChain:
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vector
         return turn
+
+    def asked_again(self, turn: Turn) -> str:
+        """The question a short follow-up stands for, or "": the previous question asked of another thing
+        that a heading of the same level names (「委託だと？」 after 「共催の責任は誰が負うの？」 → 「委託の責任は
+        誰が負うの？」; 「じゃあ後援は？」 after 「委託とは？」 → 「後援とは？」), or an aspect asked of both things
+        the previous question compared (「注意点は？」 after 「委託と補助の違いは？」 → 「委託と補助の注意点は？」).
+        What is asked is then the new thing's, or both things', not the previous answer's again."""
+        earlier = self.spelling.correct(previous_user_question(turn.history))[0]
+        if not (ASKS.search(earlier) or re.search(r"[？?]\s*$", earlier)):
+            return ""  # 「後援名義を出すか迷ってる」 asks nothing to ask again
+        case = BARE_CASE.fullmatch(turn.question.strip())
+        return (case and self.asked_of_sibling(case.group("thing"), earlier, turn)) or self.asked_of_both(
+            turn.question, earlier, turn
+        )
+
+    def asked_of_sibling(self, thing: str, earlier: str, turn: Turn) -> str:
+        """``earlier`` with the one thing it asks about replaced by ``thing``, when a heading names each
+        and the two headings are siblings (第３章's （１）共催 and （５）委託), else ""."""
+        tokenizer = self.service.tokenizer
+        nominal = ("名詞", "接頭辞", "接尾辞")
+        tokens = tokenizer.tokenize(thing)
+        if not tokens or not all(t.pos in nominal for t in tokens):
+            return ""
+        mine = self.heading_sections(thing, turn)[:1]
+        if not mine:
+            return ""
+        runs: list[tuple[int, int]] = []  # the runs of nouns of the earlier question
+        for token in tokenizer.tokenize(earlier):
+            if token.pos not in nominal:
+                continue
+            if runs and runs[-1][1] == token.start:
+                runs[-1] = (runs[-1][0], token.end)
+            else:
+                runs.append((token.start, token.end))
+        found = []
+        for start, end in runs:
+            theirs = self.heading_sections(earlier[start:end], turn)[:1]
+            if theirs and theirs != mine and parent(theirs[0]) == parent(mine[0]):
+                found.append((start, end))
+        if len(found) != 1:
+            return ""  # none, or two things (a comparison): which one the new thing stands for is unsaid
+        start, end = found[0]
+        return f"{earlier[:start]}{thing}{earlier[end:]}"
+
+    def asked_of_both(self, question: str, earlier: str, turn: Turn) -> str:
+        """「委託と補助の注意点は？」 for 「注意点は？」 after 「委託と補助の違いは？」: a follow-up naming an aspect
+        (a noun first) and nothing of its own, after a question comparing things each a heading names."""
+        tokenizer = self.service.tokenizer
+        before = analyze(earlier, tokenizer, self.topics, self.units)
+        if not before.compares or len(before.sides) < 2:
+            return ""
+        if not all(self.heading_sections(side, turn) for side in before.sides):
+            return ""
+        tokens = tokenizer.tokenize(question)
+        if (
+            not tokens
+            or not (tokens[0].is_content and tokens[0].pos == "名詞")
+            or self.has_topic(question)
+            or POINTS_BACK.search(question)
+            or len(tokenizer.content_lemmas(question)) > RESCUED_TERMS
+            or analyze(question, tokenizer, self.topics, self.units).compares
+        ):
+            return ""
+        return f"{'と'.join(before.sides)}の{question}"
 
     def only_names_a_case(self, question: str, previous: Collection[tuple[str, str]] = ()) -> bool:
         """Whether a follow-up is only a case (「町内会の一部の人だけが対象のイベントだったら？」「会員限定の
@@ -791,7 +883,9 @@ class AnswerChain:
             for i, t in enumerate(tokens)
         )
 
-    def out_of_scope_alone(self, terms: list[str], previous: list[tuple[str, str]], pointing: bool = False) -> bool:
+    def out_of_scope_alone(
+        self, terms: list[str], previous: list[tuple[str, str]], pointing: bool = False, bound: Collection[str] = ()
+    ) -> bool:
         """Most of the question's words are words the guideline never uses (有給休暇の申請), or some
         are and none of the others is a word of the previous answer's sections (今日の天気). A question
         pointing back (「それで…」) names what it asks in few words: one staff word the guideline does
@@ -809,7 +903,28 @@ class AnswerChain:
             for s in self.extractive.sentences[key].terms
             for t in s
         }
-        return not any(t in earlier for t in terms if t not in unknown)
+        # a known word inside a compound with an unknown one (町内＋会長) names that other thing, not
+        # the previous answer's (町内会): 「町内会長の任期は？」 after 町内会 is as out of scope as alone
+        return not any(t in earlier for t in terms if t not in unknown and t not in bound)
+
+    def bound_words(self, text: str) -> frozenset[str]:
+        """The known words of ``text``'s compound nouns that hold a noun the guideline never uses."""
+        nominal = ("名詞", "接頭辞", "接尾辞")
+        runs: list[list[Token]] = []
+        for token in self.service.tokenizer.tokenize(text):
+            if token.pos not in nominal:
+                runs.append([])
+            elif runs and runs[-1] and runs[-1][-1].end == token.start:
+                runs[-1].append(token)
+            else:
+                runs.append([token])
+        return frozenset(
+            t.lemma
+            for run in runs
+            if any(t.is_content and t.pos == "名詞" and t.lemma not in self.idf for t in run)
+            for t in run
+            if t.lemma in self.idf
+        )
 
     def retrieve(self, turn: Turn) -> Turn:
         previous = turn.previous if turn.context_question else None
@@ -959,7 +1074,9 @@ class AnswerChain:
             if child is not None:
                 turn.blocks = [child]
         # a detail is missing when none of the sections to quote states it (checked on their text)
-        missing = [d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text) for h in turn.blocks)]
+        missing = [
+            d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text, h.title) for h in turn.blocks)
+        ]
         missing += self.bearers_missing(turn, missing)
         if missing and turn.context_question and not turn.analysis.compares:
             # a follow-up asking a detail no section states (「何日前までに？」 after 後援) is answered
@@ -967,7 +1084,7 @@ class AnswerChain:
             ours = next((h for h in turn.hits if h.key in turn.previous), None)
             if ours is not None and turn.blocks[0].key not in turn.previous:
                 turn.blocks = [ours]
-                missing = [d for d in turn.analysis.details if d.asked and not d.supplied_by(ours.text)]
+                missing = [d for d in turn.analysis.details if d.asked and not d.supplied_by(ours.text, ours.title)]
         if turn.listed is not None:
             missing = [d for d in missing if not d.counts]  # the chapters or sub-sections named are the count
         # a case's own details (where, who by name, when) are asked of the case the question names, or
@@ -1082,7 +1199,11 @@ class AnswerChain:
         assert turn.analysis is not None
         # how many of a thing (いくつ, 何個); a number of times or people has a counter of its own
         counts = [d for d in turn.analysis.details if d.asked and d.counts_items]
-        if not counts or turn.analysis.compares or any(d.supplied_by(h.text) for d in counts for h in turn.blocks):
+        if (
+            not counts
+            or turn.analysis.compares
+            or any(d.supplied_by(h.text, h.title) for d in counts for h in turn.blocks)
+        ):
             return None
         nouns = [
             t.surface
@@ -1643,6 +1764,11 @@ class AnswerChain:
         pool = {h.key: h for h in turn.hits}
         if len(chosen) < wanted and turn.previous:
             for key in turn.previous:
+                if turn.analysis.kind == "comparison" and any(h.key == key for h in chosen):
+                    # the side left implicit is the previous answer's, which the named side's section is
+                    # too (「協議会とはどう違うの？」 after 実行委員会: both （２）): that one section answers
+                    wanted = len(chosen)
+                    break
                 hit = pool.get(key) or self.service.retriever.get(key)
                 if hit is not None and hit not in chosen:
                     if key not in pool:
@@ -1751,7 +1877,7 @@ class AnswerChain:
                 continue  # asked of one side (「…事業協力の経費は誰持ち？」): the quoted sections were checked
             for side in turn.analysis.sides:
                 own = [h for h in turn.blocks if h.key in self.heading_sections(side, turn)[:1]]
-                if own and not any(d.supplied_by(h.text) for h in own):
+                if own and not any(d.supplied_by(h.text, h.title) for h in own):
                     found.append(replace(d, name=f"{side}の{d.name}"))
         return found
 

@@ -306,14 +306,14 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         first = self.section(*blocks[0].key)
         # (not what is asked of a thing the question names: 「…入札がいるの？」's deciding sentence leads)
-        stated = [d for d in question.details if d.asked and not d.unwritten and d.supplied_by(first.text)]
+        stated = [d for d in question.details if d.asked and not d.unwritten and d.supplied_by(first.text, first.title)]
         if stated and not question.compares:
             # the sentence that states the detail asked for (a date, an amount, the form) leads, not the
             # section's first sentence or its definition
             text = first.text
             scored[blocks[0].key] = [
                 replace(s, score=s.score + DETAIL_BONUS)
-                if any(d.supplied_by(text[s.start : s.end]) for d in stated)
+                if any(d.supplied_by(text[s.start : s.end], first.title) for d in stated)
                 else s
                 for s in scored[blocks[0].key]
             ]

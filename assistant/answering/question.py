@@ -62,9 +62,11 @@ DEFINITION = re.compile(
 DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
 # 「実行委員会・協議会ってどんな形態？」「協定ってそもそもどういうやり方？」 ask what their subject is by
 # the kind of thing it is, though どんな形態 also asks which form (「町内会とやるならどんな形態？」); so do
-# 「…の意味」「…の定義」. 「…ってどういうもの？」「…って何が載ってる？」 ask more broadly.
+# 「…の意味」「…の定義」. 「…ってどういうもの？」「…って何が載ってる？」 ask more broadly, and so does a
+# kind of thing a verb's case follows (「共催ってどんな催しで採用されることが多い？」 asks where it is used).
 DESCRIBED = re.compile(
-    r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)(?!もの|こと)[^、，,]*[？?]?$"
+    r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)(?!もの|こと)"
+    r"[^、，,でにをへ]*[？?]?$"
 )
 MEANING = re.compile(r"意味|定義")
 CLAUSE_BREAK = re.compile(r"[、，,]")
@@ -658,6 +660,10 @@ class Detail:
     # asked of a thing the question names (whether 入札 is required, how 申請 is done): named missing only
     # of a thing the guideline never writes; the question keeps its kind and its scope is judged with it
     unwritten: bool = False
+    # the nouns of the thing it is asked of, when the question names one with の (申請 of 「申請の期限」):
+    # a section naming the detail's noun states it only if it also names that thing (「期限や使途の制限を
+    # 設ける」 is a 期限 of the support, not of an application, which 第３章（６） never mentions)
+    owner: tuple[str, ...] = ()
 
     @property
     def of_case(self) -> bool:
@@ -688,9 +694,10 @@ class Detail:
         """Whether it asks how many (いくつ, 何種類, 何件): a count of headings may answer it."""
         return self.needs_value and self.kind in ("数", COUNTER)
 
-    def supplied_by(self, text: str) -> bool:
+    def supplied_by(self, text: str, title: str = "") -> bool:
         """Whether a section's text states this detail: a concrete value of its kind, or (for a
-        noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value."""
+        noun such as 合意書 or 期限) the noun itself; an interrogative (何日前) needs a value. The thing it
+        is asked of (``owner``) may be named by the section's ``title`` (クリーンアップ・サポーター)."""
         if self.value.search(text):
             return True
         if self.needs_value:
@@ -699,7 +706,8 @@ class Detail:
         if kind is not None and kind.prose and re.search(kind.prose, text):
             return True
         folded = normalize(text)
-        return any(normalize(w) in folded for w in self.words)
+        named = normalize(title) + folded
+        return any(normalize(w) in folded for w in self.words) and all(normalize(w) in named for w in self.owner)
 
 
 @dataclass(frozen=True)
@@ -1013,7 +1021,12 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         name = f"{text[owner[0] : owner[1]]}の{phrase}" if owner else phrase
         if not any(w in name for w in kind.label.split("・")):
             name += f"（{kind.label}）"
-        details.append(Detail(name, kind.label, (phrase, *words), span=(start, end)))
+        owned = (
+            tuple(t.surface for t in tokens if owner[0] <= t.start and t.end <= owner[1] and t.is_content)
+            if owner and text[owner[1]] == "の"
+            else ()
+        )
+        details.append(Detail(name, kind.label, (phrase, *words), span=(start, end), owner=owned))
     for i, d in enumerate(details):
         if how_much := HOW_MUCH.match(text[d.span[1] :]):
             span = (d.span[1] + how_much.start(3), d.span[1] + how_much.end(3))
@@ -1029,7 +1042,11 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         if asked is None and kind.label in seen:
             asked = next(d for d in details if d.kind == kind.label)
         if asked is not None:
-            details = [replace(d, needs_value=True, also=match.span()) if d is asked else d for d in details]
+            # named with what asks its value (「期限（何年）」): the noun alone may be the section's
+            # (「期限や使途の制限を設ける」), its value is what it lacks
+            counted = "何" in match.group(0) and "（" not in asked.name and match.group(0) not in asked.name
+            name = f"{asked.name}（{match.group(0)}）" if counted else asked.name
+            details = [replace(d, name=name, needs_value=True, also=match.span()) if d is asked else d for d in details]
         else:
             seen.add(kind.label)
             asked_as = match.group(0)

@@ -1424,7 +1424,13 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
     assert deadline.supplied_by("申請は３０日前までに提出してください。")
     assert not deadline.supplied_by("期限や使途の制限を設けるなど")  # the word alone is no number of days
     agreement = analyze("サポーター制度の合意書には何を書くの？").details[0]
-    assert agreement.supplied_by("保険の加入などについて合意書を交わしています。")
+    # asked of サポーター制度, stated by a section that names it, in its heading here
+    title = "（13）トマコマイクリーンアップ・サポーター制度による施設管理"
+    assert agreement.supplied_by("保険の加入などについて合意書を交わしています。", title)
+    assert not agreement.supplied_by("保険の加入などについて合意書を交わしています。")
+    application = analyze("補助金の申請の期限は？").details[0]
+    assert not application.supplied_by("財政支援を行う場合は、期限や使途の制限を設けるなど", "（６）補助・助成")
+    assert application.supplied_by("申請の期限は事業開始の前日までとします。")
     assert not analyze("協定書のひな形ってどこにある？").details[0].supplied_by("協定を締結しています。")
     # asked how long (「期限ってどのくらい？」), the word 期限 alone does not state it: a length does
     length = analyze("期限ってどのくらいにしとけばいい？").details[0]
@@ -2409,3 +2415,63 @@ def test_a_list_item_that_decides_is_not_followed_by_sentences_that_answer_nothi
     answer = chain.ask("それって宗教団体でもOK？", turn(chain, "後援ってなに？"))
     assert "・ 宗教的又は政治的色彩を有している。［" in lead(answer)
     assert "財政的な支援等はありません" not in answer.answer and "■" not in answer.answer
+
+
+# --------------------------------------------------------------------------- follow21: a new aspect
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "section", "leads"),
+    [
+        ("共催の責任は誰が負うの？", "委託だと？", "3-5", "最終的な責任については、市にあります"),
+        ("共催だと経費は誰が持つ？", "実行委員会の場合は？", "3-2", "資金や人的資源を出し合って"),
+        ("後援ってお金も出るの？", "共催だと？", "3-1", "経費負担や社会的責任"),
+    ],
+)
+def test_another_form_named_alone_is_asked_the_previous_question(chain, first, question, section, leads):
+    """「委託だと？」 after 「共催の責任は誰が負うの？」 asks 委託's responsibility, not what 委託 is."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections[0] == section
+    assert leads in answer.answer.split("\n\n")[0]
+
+
+def test_a_definition_of_another_form_stays_a_definition(chain):
+    answer = chain.ask("じゃあ委託とは？", turn(chain, "共催の責任は誰が負うの？"))
+    assert answer.cited_sections[0] == "3-5"
+    assert answer.answer.startswith("市が行うよりも効率的・効果的に実施できる事業")
+
+
+def test_an_aspect_asked_after_a_comparison_is_asked_of_both_sides(chain):
+    answer = chain.ask("注意点は？", turn(chain, "委託と補助の違いは？"))
+    assert {"3-5", "3-6"} <= set(answer.cited_sections)
+    assert "注意が必要です" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [("補助金ってどういうもの？", "申請の期限は？"), ("後援ってどういうもの？", "補助金の申請の期限は？")],
+)
+def test_a_deadline_of_an_application_is_not_stated_by_another_deadline(chain, first, question):
+    """第３章（６）'s 「期限や使途の制限を設ける」 is a limit of the support, not an application's deadline."""
+    answer = chain.ask(question, turn(chain, first))
+    assert not answer.abstained and answer.cited_sections[0] == "3-6"
+    assert answer.answer.startswith("ガイドラインには申請の期限についての記載はありません。")
+
+
+def test_the_value_of_a_detail_the_previous_answer_named_is_said_missing(chain):
+    answer = chain.ask("期限は最長で何年？", turn(chain, "補助金ってどういうもの？"))
+    assert not answer.abstained and answer.cited_sections[0] == "3-6"
+    assert answer.answer.startswith("ガイドラインには期限（何年）についての記載はありません。")
+    assert "期限や使途の制限" in answer.answer
+
+
+def test_a_compound_naming_another_thing_does_not_lean_on_the_previous_answer(chain):
+    """町内 of 町内会長 is no word of 町内会's: refused in the conversation as alone."""
+    assert chain.ask("町内会長の任期は？").abstained
+    assert chain.ask("町内会長の任期は？", turn(chain, "町内会ってどんな活動をしてるの？")).abstained
+
+
+def test_a_kind_of_thing_asked_with_a_verb_is_no_description(chain):
+    """「共催ってどんな催しで採用されることが多い？」 asks where it is used, not what 共催 is."""
+    answer = chain.ask("共催ってどんな催しで採用されることが多い？")
+    assert answer.answer.startswith("フォーラムの開催など多くの人を集める事業")
