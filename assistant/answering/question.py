@@ -162,6 +162,13 @@ class DetailKind:
     # clause, stated by a date or by a past time in words (近年, 今日) too
     happened: bool = False
     finder: Callable[[str, list[Token], list[tuple[int, int]]], Detail | None] | None = None
+    # nouns that ask for it only as what the question closes on (「申請窓口ってどこ？」「協定を結ぶまでの流れを
+    # 教えて」) or asks which one of (「どこの窓口に…」), not in a clause of its own (「昨日窓口で…言われた」,
+    # 「市民と一緒にやる流れになったの？」)
+    closing: tuple[str, ...] = ()
+    # what states it when its noun asks for it, when that is narrower than ``value`` (「決裁は誰まで？」 asks
+    # for the city's own sign-off, which the parties' 「協議をして定め」 is not)
+    noun_value: str = ""
 
     def asked_by_noun(self, text: str, start: int, end: int) -> bool:
         """Whether its noun named at ``text[start:end]`` asks for it: a case's detail only in the shapes
@@ -205,8 +212,38 @@ PROCEDURE_ASKED = re.compile(
 PROCEDURE_ACTS = frozenset(
     {"申請", "申し込み", "届け出", "提出", "見積もり", "契約", "入札", "精算", "決算", "会計", "請求", "支払い"}
 )
+# What is done to a document that may be required (「…を作らないとだめ？」「…を交わさないといけない？」), by
+# lemma: not 出す or 払う (「費用を出さないと」 asks whether to pay)
+MADE = frozenset(
+    {
+        "作る",
+        "作成",
+        "策定",
+        "用意",
+        "準備",
+        "交わす",
+        "取り交わす",
+        "結ぶ",
+        "締結",
+        "提出",
+        "書く",
+        "取る",
+        "付ける",
+        "添付",
+    }
+)
+# How much, asked (「どのくらい」「どれくらい」…)
+DEGREE = r"(どのくらい|どれくらい|どれぐらい|どのぐらい|どんくらい|どの程度)"
 # Words that contain a detail noun without asking for it.
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
+# A length the guideline gives only in words (「一定期間、継続的な関係で」「一定期間ごとに見直し」「長期に及ぶ
+# 場合」), asked how long it is in fact: 「一定期間って具体的に？」「…一定期間ってどのくらいの長さ？」「長期って
+# 何年から？」 asks for a value no such word states
+VAGUE_LENGTH = re.compile(r"一定期間|長期間|短期間|長期|短期")
+CONCRETELY = re.compile(
+    r"^(ごと)?(は|って|とか|も|が|の)?\s*(具体的(に|には|な)?|実際(に|には|は)?|だいたい|大体|およそ)?\s*"
+    r"(どれくらい|どのくらい|どれぐらい|どのぐらい|どの程度|どんくらい|何(年|か月|ヶ月|カ月|日|週間)|いつ|長さ|[？?]|$)"
+)
 
 # the kind of a thing asked whether it is required (``required_detail``)
 REQUIRED = "要否"
@@ -269,6 +306,16 @@ def _holder_stated(asked: re.Match[str]) -> str:
     return rf"{NAMED}|{PARTY}(には|が|は)[^、。]*{asked.group(2)}"
 
 
+# The city's own sign-off on a thing, named: a section stating who approves it writes one of these
+APPROVAL = r"決裁|承認|専決|許可"
+
+
+def _approval_stated(asked: re.Match[str]) -> str:
+    """「誰が決めるの？」 is answered by who settles it (「それぞれの役割など協議をして定め」, the kind's value);
+    a sign-off asked for (「誰の承認がいるの？」「承認って誰がするの？」) only by one named."""
+    return "" if "決め" in asked.group(0) else APPROVAL
+
+
 def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
     """Whether a thing is required, asked of the noun a yes/no question closes on (「…議会の議決がいるの？」
     「…入札で選ばないといけない？」 → 議会の議決, 入札), or None. Its words are the noun's, so a section
@@ -276,10 +323,21 @@ def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int
     if needed := NEEDED.search(text):
         end = needed.start()
     elif obliged := OBLIGED.search(text):
-        # the means a thing must be done by: 「入札で|選ば|ないと」; not what is done (「費用を出さないと」
+        # the means a thing must be done by: 「入札で|選ば|ないと」, or a document that must be made or
+        # exchanged: 「交付要綱を|作ら|ないと」「覚書を|交わさ|ないと」; not what is done (「費用を出さないと」
         # asks whether to pay, which 「経費負担…双方にある」 answers)
-        verb = [t for t in tokens if t.end <= obliged.start()][-2:]
-        if len(verb) < 2 or verb[-1].pos != "動詞" or verb[0].surface != "で" or verb[0].pos != "助詞":
+        before = [t for t in tokens if t.end <= obliged.start()]
+        if before and before[-1].lemma == "為る" and len(before) >= 2 and before[-2].lemma in MADE:
+            before = before[:-1]  # 「規約を作成しないと」: 作成|し
+        verb = before[-2:]
+        if (
+            len(verb) < 2
+            or verb[0].pos != "助詞"
+            or not (
+                (verb[-1].pos == "動詞" and verb[0].surface == "で")
+                or (verb[-1].lemma in MADE and verb[0].surface == "を")
+            )
+        ):
             return None
         end = verb[0].start
     else:
@@ -294,10 +352,17 @@ def required_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int
     start = inside[0].start
     owner = next((s for s, e in phrases if e == start - 1 and text[e] == "の"), None)  # 議会の議決
     name = text[start if owner is None else owner : end]
-    nouns = [t.surface for t in tokens if start <= t.start and t.end <= end and t.pos == "名詞"]
-    if not nouns:
+    inside = [t for t in tokens if start <= t.start and t.end <= end and t.pos == "名詞"]
+    if not inside:
         return None
-    return Detail(f"{name}が必要かどうか", REQUIRED, (nouns[-1], *nouns[:-1]), span=(start, end), unwritten=True)
+    nouns = [t.surface for t in inside]
+    owned = []
+    if owner is not None and inside[-1].pos_type == "サ変可能":
+        # an act done to its owner (「期限の設定」「議会の議決」): a section writing the owner states it (3-6's
+        # 「期限や使途の制限を設ける」)
+        owned = [t.surface for t in tokens if owner <= t.start and t.end < start and t.pos == "名詞"]
+    words = (nouns[-1], *nouns[:-1], *owned)
+    return Detail(f"{name}が必要かどうか", REQUIRED, words, span=(start, end), unwritten=True)
 
 
 def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
@@ -311,6 +376,27 @@ def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, in
         name = text[start if owner is None else owner : end]
         return Detail(f"{name}の手続き", "手続き", (head.surface, text[start:end]), span=(start, end), unwritten=True)
     return None
+
+
+# who does an act, asked of the act's noun (「…監査って誰がやることになってる？」「補充は誰がしてるの？」)
+DOER_ASKED = re.compile(r"(は|って|を)\s*(誰|だれ|どなた)が(やる|やって|やっ|する|して|し|担当|行う|行っ|実施)")
+DOER = "担い手"
+
+
+def doer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """Who does an act, asked of the act's noun before 「…って誰がやる？」 (「実行委員会のお金の監査って誰が
+    やることになってる？」 → お金の監査の担い手), or None. The chain names it missing only of an act the guideline
+    never writes: of 補充 or 評価 it says what it says."""
+    asked = DOER_ASKED.search(text)
+    if asked is None:
+        return None
+    act = next(((s, e) for s, e in phrases if e == asked.start()), None)
+    head = next((t for t in reversed(tokens) if act and t.end == act[1]), None)
+    if act is None or head is None or head.pos != "名詞" or head.pos_type != "サ変可能":
+        return None  # an act, done by someone: not 「その団体って誰がやってる？」
+    owner = next((s for s, e in phrases if e == act[0] - 1 and text[e] == "の"), None)
+    name = text[act[0] if owner is None else owner : act[1]]
+    return Detail(f"{name}の{DOER}", DOER, (head.surface, text[act[0] : act[1]]), span=act, unwritten=True)
 
 
 def bearer_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
@@ -398,7 +484,9 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "納期",
         ),
         # 何月何日 is one date asked, not a day and a count of months
-        r"何月何日|何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから",
+        r"何月何日|何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから"
+        # how long it takes, or how far ahead (「承認にどのくらい時間かかる？」「どのくらい前に出せばいい？」)
+        rf"|{DEGREE}(くらい|ぐらい)?の?\s*(時間|期間|日数|日にち)(が|は)?\s*(かかる|かかり|要する)|{DEGREE}(くらい|ぐらい)?\s*前",
         DEADLINE,
         heads=("日",),
     ),
@@ -492,8 +580,11 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         heads=("書",),
     ),
     # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
-    # いけない？」): stated by a section that writes the thing, or that says what is required there
-    DetailKind(REQUIRED, (), NEVER, r"必要|必須|なければな|ねばな|義務", finder=required_detail),
+    # いけない？」): stated by a section that writes the thing, or that says what is required there (not
+    # a care to take: 3-6's 「…ないよう注意が必要です」 requires no document)
+    DetailKind(
+        REQUIRED, (), NEVER, r"(?<!(注意|配慮|留意|用心)が)必要|必須|なければな|ねばな|義務", finder=required_detail
+    ),
     # how an act is done is asked by its noun too (「申請ってどうやるの？」: ``procedure_detail``)
     DetailKind(
         "手続き",
@@ -509,11 +600,19 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             # the steps of one thing the guideline names (「…入札とかの手順は決まってる？」); its 「全ての取組に
             # 共通する手順」 (1-1) and 「作業手順」 (4-2) state the word where it is asked of those
             "手順",
+            # what is done, in order, to get a thing done (「協定を結ぶまでの流れを教えて」「委託の事務の流れって
+            # どうなってる？」), asked as what the question closes on: not 「市民と一緒にやる流れになったの？」;
+            # 2-2's 「結論に至った流れ」 states it where it is asked of that
+            "流れ",
+            "フロー",
         ),
         r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
         r"申請書を|提出してください|手続き",
         finder=procedure_detail,
+        closing=("流れ", "フロー"),
     ),
+    # who does an act the question names (``doer_detail``)
+    DetailKind(DOER, (), NEVER, NEVER, finder=doer_detail),
     # who signs or stamps (「協定書って誰がハンコ押すの？」) is no decision the parties settle by consultation
     DetailKind(
         "署名・押印",
@@ -524,16 +623,22 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind(
         "決裁・承認",
         ("決裁", "決裁者", "承認者", "決裁権者", "専決"),
-        # 「後援の承認って誰がするの？」: the approval asked who gives it
-        r"(誰|だれ)が(決め|決裁|承認|許可)|(承認|許可|決裁)(?=(は|って|を)?(誰|だれ))",
+        # 「後援の承認って誰がするの？」: the approval asked who gives it; 「誰の承認がいるの？」 whose
+        r"(誰|だれ)が(決め|決裁|承認|許可)|(承認|許可|決裁)(?=(は|って|を)?(誰|だれ))"
+        r"|(誰|だれ|どなた)の(決裁|承認|許可|了承|OK|ＯＫ|オーケー)",
         # 「それぞれの役割など協議をして定め」: settled by the parties' consultation says who decides
-        r"決裁|承認|専決|(協議|話し合)[^。]{0,6}(定め|決め)",
+        rf"{APPROVAL}|(協議|話し合)[^。]{{0,6}}(定め|決め)",
+        stated=_approval_stated,
+        noun_value=APPROVAL,
     ),
     DetailKind(
         CONTACT,
         ("窓口", "連絡先", "問い合わせ先", "問合せ先", "電話番号", "内線", "メールアドレス", "担当者"),
-        r"どこに(問い合わせ|連絡|電話)",
+        # where to ask, as a verb's place (「問い合わせる先は？」「相談する先」)
+        r"どこに(問い合わせ|連絡|電話)|(問い?合わせ|問合せ|連絡|相談)(する|できる|る|れる)?先",
         r"電話|内線|@|＠",
+        # the counter asked for, not where something happened (「昨日窓口で住民の方に…言われた」)
+        closing=("窓口",),
     ),
     # where a case takes place, and who a case's person is by name: a case states them by a place
     # (「…施設などの女性用トイレに設置」「…センターで」) or a person's name (〇〇氏)
@@ -616,6 +721,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
+PERIOD = "期限・期間"
 
 # What may follow a compound that the question asks about: a topic particle, then an interrogative,
 # a predicate of existence or a request, then the end of the sentence (「講師料は？」「店舗数っていくら？」);
@@ -638,7 +744,8 @@ MODIFIES = frozenset("のにをでへ")
 COUNTER = "具体的な数値"
 # 何年も is "for years" and 何年か "some years" (「何年か続けて…」「何人かで回ってる」): no number is asked;
 # 「何日かかる？」 and 「何年か教えて」 do ask one
-INDEFINITE = r"(?!も|か(?!か|を|は|が|って|[、。？?]|$|教|知|分|わか|決|確|調|聞))"
+# (「いくらもらえる？」's も begins もらえる: a value is asked)
+INDEFINITE = r"(?!も(?!ら)|か(?!か|を|は|が|って|[、。？?]|$|教|知|分|わか|決|確|調|聞))"
 
 
 @dataclass(frozen=True)
@@ -984,11 +1091,18 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     tokens = tokenizer.tokenize(text)
     phrases = noun_phrases(text, tokenizer)
     found: list[tuple[int, int, DetailKind, list[str]]] = []
+    vague: set[tuple[int, int]] = set()  # a length given in words, asked how long it is (「一定期間って具体的に？」)
     for start, end in phrases:
+        if VAGUE_LENGTH.search(text[start:end]) and CONCRETELY.match(text[end:]):
+            found.append((start, end, KIND_BY_LABEL[PERIOD], []))
+            vague.add((start, end))
+            continue
         for kind in DETAIL_KINDS:
             words = [n for n in kind.nouns if n in NOT_ASKED.sub("", text[start:end])]
             if words and not kind.asked_by_noun(text, start, end):
                 continue  # 「ごみ出し場所を巡回している…」 names a place, 「会場はどこ？」 asks for one
+            if words and set(words) <= set(kind.closing) and not _closes(text, start, end):
+                continue  # 「昨日窓口で…言われた」 asks for no counter
             if words:
                 found.append((start, end, kind, words))
                 break
@@ -1000,6 +1114,9 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     seen: set[str] = set()
     # 「合意書って様式決まってる？」: of two nouns of one kind, the one said of the other (its topic) is asked
     topics = {(e, s) for s, _, k, _ in found for _, e, k2, _ in found if k2 == k and text[e:s] in ("って", "は")}
+    if vague:
+        # 「事業期間が長期ってどれくらいから？」: how long 長期 is, not the 事業期間 the section names
+        found = [f for f in found if (f[0], f[1]) in vague or f[2].label != PERIOD]
     for start, end, kind, words in found:
         if kind.label in seen or any(
             (s == end + 1 and text[end] == "の") or (end, s) in topics for s, _, _, _ in found
@@ -1019,6 +1136,10 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             None,
         )
         name = f"{text[owner[0] : owner[1]]}の{phrase}" if owner else phrase
+        if (start, end) in vague:
+            # stated only by a length in numbers: the guideline's own 一定期間 is what is asked about
+            details.append(Detail(f"{name}の具体的な長さ", kind.label, needs_value=True, span=(start, end)))
+            continue
         if not any(w in name for w in kind.label.split("・")):
             name += f"（{kind.label}）"
         owned = (
@@ -1026,12 +1147,21 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             if owner and text[owner[1]] == "の"
             else ()
         )
-        details.append(Detail(name, kind.label, (phrase, *words), span=(start, end), owner=owned))
+        inside = [t for t in tokens if start <= t.start and t.end <= end]
+        if len(inside) >= 2 and inside[0].lemma in PROCEDURE_ACTS and phrase not in words:
+            # 「申請期限」「提出期限」: the deadline of an act the guideline never writes; 3-6's 「期限や使途の
+            # 制限を設ける」 is a limit on the support, not the application's deadline
+            words = []
+        details.append(
+            Detail(name, kind.label, (phrase, *words), span=(start, end), owner=owned, pattern=kind.noun_value)
+        )
     for i, d in enumerate(details):
         if how_much := HOW_MUCH.match(text[d.span[1] :]):
             span = (d.span[1] + how_much.start(3), d.span[1] + how_much.end(3))
             name = d.name.split("（")[0]  # 「委託料（金額）」 → 「委託料がどのくらいか」
-            details[i] = replace(d, name=f"{name}が{how_much.group(3)}か", needs_value=True, also=span)
+            if d.span not in vague:  # 「一定期間の具体的な長さ」 says how much already
+                name = f"{name}が{how_much.group(3)}か"
+            details[i] = replace(d, name=name, needs_value=True, also=span)
     named = len(details)
     for kind in DETAIL_KINDS:
         match = re.search(f"({kind.asks}){INDEFINITE}", text)
@@ -1123,8 +1253,21 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             if thing_asked or any(a < of_thing.span[1] and of_thing.span[0] < b for a, b in asked):
                 continue
             thing_asked = True
+            # 「申請の流れは？」「申請の手順は？」: one procedure asked, named of the act (the noun after it says
+            # only that a procedure is asked: 4-2's 「作業手順」 is no application's)
+            details = [
+                replace(d, asked=False) if d.kind == of_thing.kind and d.span[0] == of_thing.span[1] + 1 else d
+                for d in details
+            ]
         details.append(of_thing)
     return details
+
+
+def _closes(text: str, start: int, end: int) -> bool:
+    """Whether the noun at ``text[start:end]`` is what the question closes on (「申請窓口ってどこ？」「…流れを
+    教えて」「流れってどうなってる？」) or asks which one of (「どこの窓口に…」)."""
+    after = text[end:]
+    return bool(ASKED_AFTER.match(after) or re.match(VALUE_ASKED, after) or re.search(WHICH_ONE_OF, text[:start]))
 
 
 def _measured(text: str, start: int, end: int, tokens: list[Token]) -> DetailKind | None:

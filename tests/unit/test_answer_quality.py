@@ -1014,6 +1014,73 @@ def test_whether_a_thing_the_guideline_writes_is_required_is_not_called_missing(
     assert "記載はありません" not in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        # a length the guideline gives only in words, asked how long it is in fact
+        ("一定期間って具体的にどれくらい？", "一定期間の具体的な長さ"),
+        ("固定化を避けるための見直しの一定期間って具体的に？", "見直しの一定期間の具体的な長さ"),
+        ("事業協力の一定期間ってどのくらいの長さなの？", "事業協力の一定期間の具体的な長さ"),
+        # the deadline of an act the guideline never writes: 3-6's 期限 limits the support, not the application
+        ("補助金 申請期限", "申請期限"),
+        # steps asked as the 流れ the question closes on
+        ("協定を結ぶまでの流れを教えて", "流れ"),
+        ("委託するときの事務の流れってどうなってる？", "事務の流れ"),
+        # whose sign-off, and a 決裁 the parties' 「協議をして定め」 does not state
+        ("後援名義を出すのって誰の承認がいるの？", "誰の承認"),
+        ("協定締結の決裁って誰まで回すの？", "協定締結の決裁"),
+        # who to ask, as a verb's place
+        ("協働について問い合わせる先は？", "問い合わせる先"),
+        # a document that must be made, not only a means (3-6's 「注意が必要です」 requires no document)
+        ("補助金を出すには交付要綱を作らないとだめ？", "交付要綱が必要かどうか"),
+        ("実行委員会を作るときって規約を作らないとだめ？", "規約が必要かどうか"),
+        # who does an act the guideline never writes
+        ("実行委員会のお金の監査って誰がやることになってる？", "お金の監査の担い手"),
+        # いくら before もらえる, how long it takes, how far ahead
+        ("補助金っていくらもらえるの？", "金額（いくら）"),
+        ("後援の承認ってどのくらい時間かかる？", "どのくらい時間かかる"),
+        ("後援名義の申請ってどのくらい前に出せばいい？", "どのくらい前"),
+    ],
+)
+def test_a_missing_length_procedure_sign_off_or_doer_is_named(chain, question, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and first.startswith("ガイドラインには") and named in first
+    assert first.endswith(f"の記載はありません。{NEARBY}")
+
+
+@pytest.mark.parametrize(
+    ("question", "stated"),
+    [
+        ("作業の手順って相手と決めといたほうがいい？", "作業手順がある場合は"),  # 4-2 writes 手順
+        ("結論だけじゃなくて流れも説明したほうがいい？", "結論に至った流れ"),  # 2-2 writes 流れ
+        ("そもそもなんで市民と一緒にやる流れになったの？", ""),  # 流れ closes nothing asked
+        ("DVのリーフレットの補充って誰がやってるの？", "団体の会員が担当"),  # 補充 is written
+        ("協定の内容って誰が決めるの？", "協議をして定め"),  # who settles it, not a sign-off
+        ("補助金を出すときって期限は設けたほうがいい？", "期限や使途の制限を設ける"),
+        ("補助金を出すときに期限の設定は必要？", "期限や使途の制限を設ける"),  # the 設定 of a 期限 3-6 writes
+        ("長い事業だと進捗確認ってどのタイミングでやるの？", "随時"),
+        ("協働って時間かかるの？", "手間や時間がかかる"),  # whether, not how long
+    ],
+)
+def test_a_length_procedure_or_doer_the_guideline_states_is_not_called_missing(chain, question, stated):
+    answer = chain.ask(question)
+    assert not answer.abstained and "記載はありません" not in answer.answer
+    assert stated in answer.answer
+
+
+def test_a_counter_named_in_passing_asks_for_no_contact(chain):
+    """「昨日窓口で…言われちゃった」: 窓口 is where it happened, not a counter asked for."""
+    answer = chain.ask(
+        "昨日窓口で住民の方に、市の説明は専門用語ばかりで分かりにくいって言われちゃった。ガイドラインに何か書いてある？"
+    )
+    assert "記載はありません" not in answer.answer
+    assert (
+        "ガイドラインには後援名義の申請窓口についての記載はありません"
+        in chain.ask("後援名義の申請窓口ってどこ？").answer
+    )
+
+
 def test_a_detail_of_a_part_named_as_not_covered_is_not_named_again(chain):
     answer = chain.ask("委託の注意点と、残業代の申請のしかたを教えてください")
     assert answer.answer.startswith("残業代の申請のしかたについては、ガイドラインに記載が見つかりませんでした。")
@@ -1446,6 +1513,45 @@ def test_a_detail_is_stated_by_a_value_or_by_its_own_word():
 )
 def test_a_number_asked_with_ka_is_still_asked(question, asked):
     assert any(asked in d.name for d in analyze(question).details)
+
+
+def test_a_length_given_in_words_asked_concretely_is_stated_only_by_a_number():
+    """「一定期間」 is what the guideline says; asked how long it is, only a length in numbers states it."""
+    [length] = analyze("事業協力の一定期間ってどのくらいの長さなの？").details
+    assert length.name == "事業協力の一定期間の具体的な長さ" and length.needs_value
+    assert not length.supplied_by("互いの特性を活かし、一定期間、継続的な関係で協力して事業を行う形態です。")
+    assert length.supplied_by("協定の期間は３年以内とします。")
+    # 長期 asked, not the 事業期間 4-3 names
+    assert [d.name for d in analyze("事業期間が長期ってどれくらいから？").details] == ["長期の具体的な長さ"]
+    assert not analyze("一定期間ごとに見直すって何？").details  # what it means, not how long
+
+
+def test_the_deadline_of_an_act_the_guideline_never_writes_is_not_stated_by_another_deadline():
+    [deadline] = analyze("補助金 申請期限").details
+    assert not deadline.supplied_by("財政支援を行う場合は、期限や使途の制限を設けるなど")
+    assert deadline.supplied_by("申請期限は事業開始の３０日前です。")
+    assert analyze("補助の期限は？").details[0].supplied_by("補助の期限や使途の制限を設ける")  # a bare 期限, as before
+
+
+def test_a_counter_or_a_flow_is_asked_only_as_what_the_question_closes_on():
+    assert not analyze("昨日窓口で住民の方に、説明が分かりにくいって言われちゃった").details
+    assert not analyze("そもそもなんで市民と一緒にやる流れになったの？").details
+    assert [d.kind for d in analyze("後援名義の申請窓口ってどこ？").details] == ["窓口・連絡先"]
+    assert [d.kind for d in analyze("夏祭りの後援の申請、どこの窓口に出せばいいか教えて").details] == ["窓口・連絡先"]
+    assert [d.kind for d in analyze("委託するときの事務の流れってどうなってる？").details] == ["手続き"]
+    # of an act the guideline never writes, one procedure is named: the act's
+    named = [d.name for d in analyze("申請の流れは？").details if d.asked]
+    assert named == ["申請の手続き"]
+
+
+def test_a_sign_off_is_not_stated_by_what_the_parties_settle():
+    [sign_off] = analyze("協定締結の決裁って誰まで回すの？").details
+    assert not sign_off.supplied_by("それぞれの役割など協議をして定め、協力し合う形態です。")
+    assert sign_off.supplied_by("協定の締結は市長の決裁とします。")
+    [who] = analyze("協定の内容って誰が決めるの？").details
+    assert who.supplied_by("それぞれの役割など協議をして定め、協力し合う形態です。")
+    [whose] = analyze("後援名義を出すのって誰の承認がいるの？").details
+    assert whose.name == "決裁・承認（誰の承認）" and not whose.supplied_by("判断する必要があります。")
 
 
 def test_a_frequency_asked_by_its_noun_is_stated_in_words_and_asked_by_an_interrogative_only_by_a_number():
