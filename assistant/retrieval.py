@@ -53,6 +53,11 @@ RANKINGS = ("dense", "words", "chars", "title", "department", "asked", "previous
 PARTNERS = re.compile(r"町内会|自治会|町会|npo|企業|団体|ボランティア|個人|グループ", re.I)
 
 
+# how near the question's meaning (the dense ranking) a section must be for a heading term the glossary
+# reads a staff word as to name it
+READ_TITLE_DENSE_RANK = 3
+
+
 def title_words(title: str) -> tuple[str, ...]:
     """The terms a heading names, folded, split at ・ and 、 (補助・助成 → 補助, 助成)."""
     return tuple(w for w in (fold(part) for part in re.split(r"[・･、\s]", title)) if len(w) >= 2)
@@ -279,6 +284,16 @@ class HybridRetriever(BaseRetriever):
             folded = fold(query)
             titled = [
                 i for i, e in enumerate(self._entries) if any(w in folded and w not in scene for w in e.title_words)
+            ]
+            # a staff word the glossary reads as a heading's whole term names that heading too (名前だけ →
+            # 後援), not a term that is only part of one (評価 of 結果の評価), when the question's meaning is
+            # near that section as well: 「協働って要は市の仕事の丸投げでしょ」 asks what 協働 is, not about 委託
+            read_as = {fold(term) for term in self.glossary.expand(query)}
+            near = {i for i, _ in ranked.get("dense", [])[:READ_TITLE_DENSE_RANK]}
+            titled += [
+                i
+                for i, e in enumerate(self._entries)
+                if i in near and i not in titled and any(w in read_as and w not in scene for w in e.title_words)
             ]
             if topic:
                 titled += [i for i in self.written_of(topic.group(1)) if i not in titled]

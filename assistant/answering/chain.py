@@ -939,7 +939,9 @@ class AnswerChain:
         terms = self.extractive.query_terms(turn.question, turn.context_question, related)
         yes_no = turn.analysis.kind == "yes-no"
         to_do = turn.question if turn.analysis.asks_what_to_do and not turn.analysis.asks_department else ""
-        turn.hits = self.reranker.rerank(turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no, to_do)
+        turn.hits = self.reranker.rerank(
+            turn.resolved_query, turn.hits, terms, turn.alone_vector, yes_no, to_do, turn.question
+        )
         if not turn.hits:
             return turn
         done = self.what_partner_does(turn)

@@ -327,7 +327,10 @@ class ExtractiveAnswerer:
                 for s in scored[blocks[0].key]
             ]
         pair = self.pair_heading(question, blocks[0].key)
-        described = question.described or (question.defined if context_question or pair else "")
+        # a definition asked of a section's own subject (「協定とは？」「きょうさいってなんだっけ」) is answered
+        # by the sentence saying what it is, not by its examples; not a question asking what a text contains
+        asks_meaning = not ASKS_CONTENTS.search(question.text)
+        described = question.described or (question.defined if context_question or pair or asks_meaning else "")
         defined = set(self.tokenizer.content_lemmas(described)) if described else set()
         if (pair and not question.defined) or (
             defined and defined <= self.title_terms(*blocks[0].key) and not question.compares
@@ -761,7 +764,9 @@ class ExtractiveAnswerer:
             if leans:
                 continue
             tokens = [t for t in self.tokenizer.tokenize(sentence) if t.pos != "補助記号"]
-            if "とは" in sentence or (len(tokens) >= 2 and tokens[-1].lemma == "です" and tokens[-2].pos == "名詞"):
+            if DEFINES.search(sentence) or (
+                len(tokens) >= 2 and tokens[-1].lemma == "です" and tokens[-2].pos == "名詞"
+            ):
                 return start, end
         return None
 
@@ -1040,6 +1045,8 @@ PARTY = re.compile(
 PROVIDED_BY = re.compile(r"誰|だれ|どなた|どこ(から|が)")
 WHO_BONUS = 1.0  # above any sentence's own score: a sentence naming a party leads
 # A question asking what something contains (「ガイドラインには何が書いてある？」), and a sentence that denies.
+# 「協働とは、…」 says what a thing is; the とは of 「…できることは、」 is こと's
+DEFINES = re.compile(r"(?<!こ)とは")
 ASKS_CONTENTS = re.compile(r"(何|なに|なん|どんなこと|どういうこと)(が|を)?(書|載|示|定|まとめ|わか|分か)")
 NEGATED = re.compile(r"(ません|ない|ではない)。?$")
 # 「それぞれ…」 asks each side for the same thing; the words a comparison asks with (and 場合, which only
@@ -1106,6 +1113,12 @@ ASPECTS = (
     # ありません。」), 「補助金 条件」 by the case a sentence says it applies in (「財政支援を行う場合は、…」)
     (re.compile(rf"(お金|費用|経費|資金|予算){ASKED_LAST}"), re.compile(r"財政|経費|資金|費用|予算")),
     (re.compile(rf"(条件|要件){ASKED_LAST}"), re.compile(r"場合は|ときは|であれば")),
+    # what to do when something happens (「企画を持ち込まれたらどうすればいい？」): a sentence saying what to do,
+    # not the one restating that it happens (「…担当部署に企画が持ち込まれることも、…場合もあります。」)
+    (
+        re.compile(r"(たら|れば|ときは?|際は?)[、，,]?\s*(どう|何を|なにを)(すれば|したら|する|対応|扱)"),
+        re.compile(r"ください|必要です|なければなりません|ましょう|大切です|有効です"),
+    ),
 )
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"

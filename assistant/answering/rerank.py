@@ -50,10 +50,12 @@ class Reranker(Protocol):
         query_vector: list[float] | None,
         yes_no: bool = False,
         to_do: str = "",
+        asked: str = "",
     ) -> list[SectionHit]:
         """The same hits, best first, each with its new ``score``; ``yes_no``: the question asks
         whether (a section whose sentence decides it answers); ``to_do``: the question as asked, when it
-        asks what to do (「…やるべき？」)."""
+        asks what to do (「…やるべき？」); ``asked``: the question as asked (``question`` may carry an
+        earlier turn's words)."""
         ...
 
 
@@ -82,15 +84,21 @@ class EvidenceReranker:
         query_vector: list[float] | None,
         yes_no: bool = False,
         to_do: str = "",
+        asked: str = "",
     ) -> list[SectionHit]:
         if self.weight:
-            hits = self.by_evidence(hits, terms, query_vector, yes_no)
+            hits = self.by_evidence(hits, terms, query_vector, yes_no, asked)
         if to_do:
             hits = self.what_to_do_first(to_do, hits, terms, query_vector, yes_no)
         return hits
 
     def by_evidence(
-        self, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None, yes_no: bool
+        self,
+        hits: list[SectionHit],
+        terms: dict[str, float],
+        query_vector: list[float] | None,
+        yes_no: bool,
+        question: str = "",
     ) -> list[SectionHit]:
         """The first ``depth`` hits rescored by their best sentence's evidence, then ``agreed_first``."""
         head, tail = hits[: self.depth], hits[self.depth :]
@@ -103,7 +111,13 @@ class EvidenceReranker:
         if len(ranked) > 1:
             top = ranked[0]
             # an overview's sub-section among the next two that answers better leads in its place
-            better = [h for h in ranked[1:3] if self.within(h, top) and evidence[h.key] > evidence[top.key]]
+            better = [
+                h
+                for h in ranked[1:3]
+                if self.within(h, top)
+                and evidence[h.key] > evidence[top.key]
+                and not self.names_overview(question, top, h)
+            ]
             if better:  # it takes the overview's place and score
                 ranked.remove(better[0])
                 ranked.insert(0, replace(better[0], score=top.score))
@@ -178,6 +192,16 @@ class EvidenceReranker:
             *(first if h is hits[0] else h for h in hits if h is not found),
         ]
 
+    def names_overview(self, question: str, overview: SectionHit, sub: SectionHit) -> bool:
+        """Whether the question names the overview's heading (two of its words or more: 協働 and パートナー of
+        「協働のパートナーは様々」 in 「きょうどうのパートナーってだれ？」) and no word of its sub-section's: it asks
+        what the overview says (who the partners are), not what the sub-section's sentence shares a word with."""
+        if not question:
+            return False
+        asked = set(self.answerer.tokenizer.content_lemmas(question))
+        named = asked & self.answerer.title_terms(*overview.key)
+        return len(named) >= 2 and not asked & self.answerer.title_terms(*sub.key)
+
     def within(self, hit: SectionHit, overview: SectionHit) -> bool:
         """Whether ``hit`` is a sub-section (at any depth) of ``overview``."""
         return hit.doc_id == overview.doc_id and self.answerer.documents[hit.doc_id].lies_under(
@@ -217,6 +241,7 @@ class CrossEncoderReranker:
         query_vector: list[float] | None,
         yes_no: bool = False,
         to_do: str = "",
+        asked: str = "",
     ) -> list[SectionHit]:
         head, tail = hits[: self.depth], hits[self.depth :]
         if not head:

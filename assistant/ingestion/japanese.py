@@ -140,11 +140,12 @@ class Tokenizer:
                         w.feature.pos2,
                         w.feature.kana,
                         w.feature.pos3,
+                        w.feature.cForm,
                     )
                     for w in self._tagger(piece.replace("\x00", " "))  # MeCab stops at NUL; same length
                 ]
             offset = max(offset, start)
-            for surface, space, lemma, pos1, pos2, kana, pos3 in words:
+            for surface, space, lemma, pos1, pos2, kana, pos3, _ in _topic_marker(words):
                 offset += len(space)
                 at = text.find(surface, offset) if text[offset : offset + len(surface)] != surface else offset
                 if at < 0:  # MeCab may drop or alter characters it cannot handle; keep offsets honest
@@ -210,6 +211,52 @@ def mecab_pieces(text: str, size: int = MAX_MECAB_CHARS) -> list[tuple[int, str]
 @cache
 def default_tokenizer() -> Tokenizer:
     return Tokenizer()
+
+
+# MeCab reads a noun ending in 会 before the colloquial topic marker って as the verb 会う (「交流会って…」 →
+# 交流 + 会っ + て, and so 協議会, 町内会, 説明会 …), and a kana noun before it as a verb's stem (「こころえって」 →
+# the verb 心得る): a noun it is. Not after a word that says when or how often (「直接会って」「一度会って」).
+_NOT_BEFORE_MEETING = frozenset({"副詞可能", "助数詞可能", "助数詞"})
+_MEETING = ("会っ", "会う")
+_Word = tuple[str, str, str | None, str | None, str | None, str | None, str | None, str | None]
+
+
+def _topic_marker(words: list[_Word]) -> list[_Word]:
+    """``words`` (MeCab's, with their features) with 「…会って」 and 「<kana stem>って」 read as a noun and the
+    particle って."""
+    out: list[_Word] = []
+    i = 0
+    while i < len(words):
+        surface, space, lemma, pos1, _, kana, _, form = words[i]
+        after = words[i + 1] if i + 1 < len(words) else None
+        before = out[-1] if out else None
+        if (
+            (surface, lemma) == _MEETING
+            and after is not None
+            and (after[0], after[3], after[1]) == ("て", "助詞", "")
+            and not space
+            and before is not None
+            and before[3] == "名詞"
+            and before[4] == "普通名詞"
+            and before[6] not in _NOT_BEFORE_MEETING
+        ):
+            out.append(("会", space, "会", "名詞", "普通名詞", "カイ", "一般", None))
+            out.append(("って", "", "って", "助詞", "副助詞", "ッテ", None, None))
+            i += 2
+            continue
+        if (
+            pos1 == "動詞"
+            and (form or "").startswith("連用形-一般")
+            and after is not None
+            and (after[0], after[3], after[1]) == ("って", "助詞", "")
+            and re.fullmatch(r"[ぁ-ゖ]{2,}", surface)
+        ):
+            out.append((surface, space, surface, "名詞", "普通名詞", kana, "一般", None))
+            i += 1
+            continue
+        out.append(words[i])
+        i += 1
+    return out
 
 
 def _clean_lemma(lemma: str | None, surface: str) -> str:

@@ -1375,9 +1375,9 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("協働とは何ですか？", "definition", []),
         ("協働ってどういう意味？", "definition", []),
         ("後援名義を使わせてもいい？", "yes-no", []),
-        # 「…だっけ？」 asks whether, unless it asks what
+        # 「…だっけ？」 asks whether, unless it asks what: 「…ってなんだっけ？」 asks what the thing is
         ("後援ってお金も出るんだっけ？", "yes-no", []),
-        ("後援ってなんだっけ？", "other", []),
+        ("後援ってなんだっけ？", "definition", []),
         # 「…で大丈夫？」 asks whether, as 「…でいい？」 does
         ("委託先に丸投げしちゃって大丈夫？", "yes-no", []),
         # 「…NG？」「…アウト？」「…含む？」「…対象？」 ask whether too; 「何が対象？」 asks what
@@ -1904,10 +1904,11 @@ def test_a_follow_up_naming_no_one_item_keeps_the_whole_list(chain, first, quest
 
 def test_a_lead_in_that_joins_the_lead_brings_its_items(chain):
     """「また、次の項目に…」 continues the lead's sentence: it comes with its seven items, not alone in the
-    lead with the items left in the block below."""
-    opening = lead(chain.ask("後援ってどういうもの？"))
+    lead with the items left in the block below. (「後援ってどういうもの？」 now leads with what 後援 is.)"""
+    opening = lead(chain.ask("後援名義の判断基準は？"))
     assert "適切でありません。\n・ 営利や私的な利益を目的としている。" in opening
     assert opening.count("\n・ ") == 7
+    assert lead(chain.ask("後援ってどういうもの？")).startswith("市民が主催する事業に対して、市が外部的に支援し")
 
 
 @pytest.mark.parametrize(
@@ -2581,3 +2582,67 @@ def test_a_kind_of_thing_asked_with_a_verb_is_no_description(chain):
     """「共催ってどんな催しで採用されることが多い？」 asks where it is used, not what 共催 is."""
     answer = chain.ask("共催ってどんな催しで採用されることが多い？")
     assert answer.answer.startswith("フォーラムの開催など多くの人を集める事業")
+
+
+# --------------------------------------------------------------------------- colloquial definitions (colloqa21)
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "lead"),
+    [
+        # 「…ってなんですか」「…ってなんだっけ」 ask what a thing is (kana respelled as the guideline's term)
+        (
+            "きょうどうってなんですか",
+            "1-2",
+            "協働とは、まちづくりを進めるに当たり、市民と市とが協力して活動していくことです。",
+        ),
+        ("きょうさいってなんだっけ", "3-1", "市民と市とが共に事業主体となり、"),
+        # a definition asked of a section's own subject leads with what it is, not with its examples
+        ("協定とは？", "3-3", "市民と市とが共通の目的を果たすため、"),
+        ("きょうていってどういうもの？", "3-3", "市民と市とが共通の目的を果たすため、"),
+        # the とは of 「…できることは、」 is こと's: the sentence saying who the 主役 is leads
+        ("市民が主役ってどういうこと？", "1-2-1", "市民自治のまちづくりを進めていく主役は、市民です。"),
+    ],
+)
+def test_a_colloquial_definition_leads_with_what_the_thing_is(chain, question, section, lead):
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == section
+    assert answer.answer.startswith(lead)
+
+
+def test_why_is_no_definition():
+    assert analyze("きょうどうってなんですか").kind == "definition"
+    assert analyze("協働ってなんでやるの？").kind != "definition"
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        # a heading's word typed in kana that MeCab read as a verb (こころえ → 心得る) is respelled
+        ("協働のこころえってなに？", "4"),
+        # 「…会って」 is a noun and って, not the verb 会う
+        ("交流会って後援もらえる？", "3-7"),
+        # a staff word the glossary reads as a heading's term names it when the question means it too
+        ("町内会のイベントに市の名前だけ出すのは何にあたる？", "3-7"),
+        # … but a question asking whether a thing is 協働 is about 協働 (1-2), not the form the word reads as
+        ("協働って要は市の仕事の丸投げでしょ", "1-2"),
+        # the overview whose heading the question names answers, not its sub-section sharing a word
+        ("きょうどうのパートナーってだれ？", "2-1"),
+        ("学校は協働のパートナーに含む？", "2-1"),
+    ],
+)
+def test_colloquial_words_find_the_section_they_ask_about(chain, question, section):
+    assert chain.ask(question).cited_sections[0] == section
+
+
+def test_money_asked_of_a_form_in_colloquial_words_is_answered_by_its_sentence_on_money(chain):
+    """お金ももらえる reads as 補助: 後援's sentence speaking of what 補助 is decides."""
+    assert chain.ask("こうえん名義ってお金ももらえるの？").answer.startswith("財政的な支援等はありません。")
+
+
+def test_what_to_do_when_something_happens_leads_with_what_to_do(chain):
+    answer = chain.ask("市民から企画を持ち込まれたらどうすればいい？")
+    assert answer.cited_sections[0] == "2-3"
+    lead = answer.answer.split("\n\n")[0]
+    assert "どうやったら実現できるか" in lead
+    assert not lead.startswith("直接、担当部署に企画が持ち込まれることも")

@@ -181,3 +181,23 @@ def test_a_question_tokenized_again_is_not_given_to_mecab_again():
     tokenizer.tokenize("ア" * (MAX_MECAB_CHARS + 1))
     tokenizer.tokenize("ア" * (MAX_MECAB_CHARS + 1))
     assert tokenizer._lock.taken == 1 + 2 * 2  # long texts (documents) are not kept
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # MeCab reads 「…会って」 as the verb 会う: 交流 + 会っ + て; a noun and the topic marker って it is
+        ("交流会って後援もらえる？", [("交流", "名詞"), ("会", "名詞"), ("って", "助詞"), ("後援", "名詞")]),
+        ("協議会ってなに", [("協議", "名詞"), ("会", "名詞"), ("って", "助詞"), ("なに", "代名詞")]),
+        # a kana noun read as a verb's stem before って (心得る): a noun
+        ("協働のこころえって", [("協働", "名詞"), ("の", "助詞"), ("こころえ", "名詞"), ("って", "助詞")]),
+        # the verb 会う stays where it is one: after a particle, or a word saying when
+        ("友達に会って", [("友達", "名詞"), ("に", "助詞"), ("会っ", "動詞"), ("て", "助詞")]),
+        ("一度会って", [("一", "名詞"), ("度", "名詞"), ("会っ", "動詞"), ("て", "助詞")]),
+        ("メール送っていい", [("メール", "名詞"), ("送っ", "動詞"), ("て", "助詞"), ("いい", "形容詞")]),
+    ],
+)
+def test_a_noun_before_the_topic_marker_って_is_a_noun(text, expected):
+    tokens = default_tokenizer().tokenize(text)
+    assert [(t.surface, t.pos) for t in tokens][: len(expected)] == expected
+    assert all(text[t.start : t.end] == t.surface for t in tokens)
