@@ -1074,6 +1074,16 @@ def noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
     return spans
 
 
+# a verb asking where to take or get a thing, and the noun that names that place
+WHERE_TO = (
+    ("どこに(出|提出)", "提出先"),
+    ("どこ(に|で)(申請|申し込)", "申込先"),
+    ("どこで(もらえる|もらう|入手)", "入手先"),
+)
+# what joins the thing asked about to the verb: 「提案ってどこに…」「申請書はどこで…」「申請書をどこに…」
+THING_OF = ("って", "は", "を", "の", "")
+
+
 # nouns that ask (いくら, 何人, いくつ): with the particle left out (「上限額いくら？」) MeCab joins them to
 # the compound before, which names the detail without them (「補助金の上限額（金額）」)
 QUESTION_NOUNS = frozenset({"いくら", "何", "なん", "いく", "幾"})
@@ -1187,6 +1197,12 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             owner = next((s for s, e in phrases if e == match.start() - 1 and text[e] == "の"), None)
             if owner is not None and name == asked_as:
                 name = text[owner : match.end()]
+            # where to take or get a thing, asked by a verb (「どこに出せば」), is named by the place's noun with
+            # the thing the question says it is of: 「協働事業の提案ってどこに出せばいい？」 → 協働事業の提案の
+            # 提出先, not 「手続き（どこに出）」
+            if place := next((noun for verb, noun in WHERE_TO if re.match(verb, asked_as)), None):
+                thing = next(((s, e) for s, e in phrases if text[e : match.start()] in THING_OF), None)
+                name = f"{text[thing[0] : thing[1]]}の{place}" if thing else place
             happened = _happened(match.start(), match.end(), text, tokens) if kind.happened else ""
             pattern = kind.stated(match) if kind.stated else ""
             if happened:

@@ -1460,6 +1460,9 @@ def test_what_a_definition_question_defines(question, defined):
         ("会議室は何時から使える？", "時刻・時間帯", "何時から"),
         # of two nouns of one kind, the one said of the other is asked
         ("クリーンアップサポーターの合意書って様式決まってる？", "様式・書式", "合意書の様式"),
+        # where to take a thing, asked by a verb, is named by the place's noun, not 「手続き（どこに出）」
+        ("協働事業の提案ってどこに出せばいい？", "手続き", "提案の提出先"),
+        ("補助金はどこに申請すればいい？", "手続き", "補助金の申込先"),
     ],
 )
 def test_asked_details_are_named_in_the_questions_words(question, kind, named):
