@@ -1144,6 +1144,7 @@ class AnswerChain:
             # 「まちづくりトークの窓口はどこの課？」: the department of the case named is the contact asked
             # for; not of a thing a case only touches (「DV被害の相談窓口はどこの課？」: no desk is named)
             missing = [d for d in missing if d.kind != CONTACT]
+        self.quote_what_names(turn, missing)
         names = [d.name for d in missing[:2]]
         if not names and self.department_unnamed(turn):
             names = [DEPARTMENT_MISSING]
@@ -1868,6 +1869,26 @@ class AnswerChain:
     def asks_for_cases(self, side: str) -> bool:
         """Whether a part asks for examples (例, 事例, 実例, 具体例): cases are what answer it."""
         return any(t.pos == "名詞" and t.surface in CASE_NOUNS for t in self.service.tokenizer.tokenize(side))
+
+    def quote_what_names(self, turn: Turn, missing: list[Detail]) -> None:
+        """A detail only a rule states (保険), missing, and named by no section quoted: the guideline's
+        one section that names it (第５章（13）「保険の加入などについて合意書を交わしています」) is the
+        nearest text, not whatever else ranked first."""
+        for d in missing:
+            if not d.by_value or any(w in h.text for w in d.words for h in turn.blocks):
+                continue
+            naming = [
+                (s.doc_id, s.section_id)
+                for doc in self.service.documents
+                for s in doc.sections
+                if any(w in s.text for w in d.words[1:])
+            ]
+            if len(naming) == 1 and (hit := self.service.retriever.get(naming[0])) is not None:
+                hit = next((h for h in turn.hits if h.key == hit.key), None) or replace(hit, score=turn.hits[0].score)
+                if hit not in turn.hits:
+                    turn.hits.append(hit)
+                turn.blocks = [hit]
+                return
 
     def bearers_missing(self, turn: Turn, missing: list[Detail]) -> list[Detail]:
         """Who bears a cost, asked of a comparison's sides together (「事業協力と共催の違いは？あと経費は誰

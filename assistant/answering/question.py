@@ -55,12 +55,15 @@ SAME_DEPARTMENT = re.compile(r"(その|この|そこの?|同じ|担当の?)(課|
 # the nouns a question names the department it asks for by (「担当課は？」「所管の部署は？」): not its subject
 DEPARTMENT_WORDS = frozenset({"担当", "所管", "課", "部署", "部局", "部門", "担当課", "所管課"})
 # (not the って of 「…にとって」「…によって」: 「協働って市民にとって何がうれしいの？」 asks a merit)
+# 「協定ってざっくり教えて」「共催を簡単に説明して」: a thing asked to be told in brief is asked what it is
+IN_BRIEF = r"(ざっくり|ざっと|簡単に|かんたんに|一言で|ひとことで|わかりやすく|分かりやすく)"
 DEFINITION = re.compile(
     r"とは|(?<!にと)(?<!によ)って(何|なに)(?!か)|(?<!にと)(?<!によ)ってなん(?=です|でした|でしょ|だっけ|だろ|なの|だ?[？?]?$)"
     r"|とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
+    rf"|^[^、。？?\sの]{{1,10}}(って|を){IN_BRIEF}(と|で)?(教えて|おしえて|説明して|解説して)"
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
-DEFINED = re.compile(r"^(.+?)(?:とは|って|の意味|の定義)")
+DEFINED = re.compile(rf"^(.+?)(?:とは|って|の意味|の定義|を(?={IN_BRIEF}))")
 # 「実行委員会・協議会ってどんな形態？」「協定ってそもそもどういうやり方？」 ask what their subject is by
 # the kind of thing it is, though どんな形態 also asks which form (「町内会とやるならどんな形態？」); so do
 # 「…の意味」「…の定義」. 「…ってどういうもの？」「…って何が載ってる？」 ask more broadly, and so does a
@@ -69,7 +72,7 @@ DESCRIBED = re.compile(
     r"^([^、，,？?]+?)(?:とは|って)(?:そもそも|一体|いったい)?(?:どんな|どういう|どのような)(?!もの|こと)"
     r"[^、，,でにをへ]*[？?]?$"
 )
-MEANING = re.compile(r"意味|定義")
+MEANING = re.compile(rf"意味|定義|{IN_BRIEF}(と|で)?(教えて|おしえて|説明して|解説して)")
 CLAUSE_BREAK = re.compile(r"[、，,]")
 YES_NO = re.compile(
     r"(いい|良い|よい|いけない|ダメ|だめ|大丈夫|ある|あります|できる|できます|必要|べき|ですか|ますか|の|る"
@@ -170,6 +173,8 @@ class DetailKind:
     # what states it when its noun asks for it, when that is narrower than ``value`` (「決裁は誰まで？」 asks
     # for the city's own sign-off, which the parties' 「協議をして定め」 is not)
     noun_value: str = ""
+    # stated only by ``value``: a section that only names the noun does not state it
+    by_value: bool = False
 
     def asked_by_noun(self, text: str, start: int, end: int) -> bool:
         """Whether its noun named at ``text[start:end]`` asks for it: a case's detail only in the shapes
@@ -678,6 +683,15 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
+    # insurance asked of (「ボランティアの保険はどうする？」): stated only by a rule on it (加入してください, 必要);
+    # a case that names an agreement on it (「保険の加入などについて合意書を交わしています」) does not state one
+    DetailKind(
+        "保険",
+        ("ボランティア保険", "傷害保険", "賠償責任保険", "行事保険", "保険"),
+        NEVER,
+        r"保険[^。]*(加入して|入って|掛けて|かけて|付けて)(ください|もらって)|保険[^。]*(必要|義務)",
+        by_value=True,
+    ),
     # what it takes to join a case, and what a case cost: the cases state neither (no 条件, 資格, 予算
     # is written anywhere in the guideline), so asked of a case they are named missing; asked of
     # anything else they are left alone (「後援の条件は？」 is answered by 3-7's list of cases)
@@ -788,6 +802,12 @@ class Detail:
         return self.of_case or self.unwritten or (kind is not None and kind.of_topic)
 
     @property
+    def by_value(self) -> bool:
+        """Whether only a rule stating it states it (``DetailKind.by_value``)."""
+        kind = KIND_BY_LABEL.get(self.kind)
+        return kind is not None and kind.by_value
+
+    @property
     def value(self) -> re.Pattern[str]:
         return re.compile(self.pattern or KIND_BY_LABEL[self.kind].value)
 
@@ -811,6 +831,8 @@ class Detail:
         if self.needs_value:
             return False
         kind = KIND_BY_LABEL.get(self.kind)
+        if kind is not None and kind.by_value:
+            return False
         if kind is not None and kind.prose and re.search(kind.prose, text):
             return True
         folded = normalize(text)
@@ -906,6 +928,10 @@ def analyze(
     ・ (補助・助成): one thing, never two sides."""
     tokenizer = tokenizer or default_tokenizer()
     details = asked_details(text, tokenizer)
+    asks_cases = _asks_cases(text, tokenizer)
+    if asks_cases:
+        # 「保険とかってどう取り決めてる例がある？」: a case asked for, what it agreed on answers
+        details = [d for d in details if not d.by_value]
     asks_department = bool(DEPARTMENT_QUESTION.search(text))
     sides = _sides_of_units(text, tokenizer, units)
     named = [s for s in sides if topics & set(tokenizer.content_lemmas(s))]
@@ -938,7 +964,7 @@ def analyze(
         kind = "other"
     if kind not in ("comparison", "multi-part"):
         sides = []
-    return Question(text, kind, sides, details, asks_department, _asks_cases(text, tokenizer))
+    return Question(text, kind, sides, details, asks_department, asks_cases)
 
 
 def asks_if_listed(text: str) -> bool:
@@ -1352,15 +1378,30 @@ TRAILING_LEMMAS = frozenset(
 SUBJECT = re.compile(r"^([^、，,]+?)(?:について|に関して|に関する)[、，,]")
 
 
+# A sentence that only asks to be told, and how (「ざっくり教えて」「簡単に説明して」「詳しく知りたい」): it
+# asks nothing of its own, so it is no second part of the question before it
+TELL_ONLY = re.compile(
+    r"^(もっと|もう少し|もうちょっと|ちょっと|少し|すこし)?"
+    r"(ざっくり|ざっと|簡単に|かんたんに|手短に|短く|詳しく|くわしく|わかりやすく|分かりやすく|具体的に|一言で|ひとことで)?"
+    r"(と|で)?(教えて|おしえて|説明して|解説して|知りたい)(ください|下さい|ほしい|欲しい|もらえる|くれる|くれ)?"
+    r"(ますか|ません|か|な)?[。！!…]*$"
+)
+
+
+def _asked(text: str) -> list[str]:
+    """The question's sentences that ask something (not 「ざっくり教えて」)."""
+    return [q.strip() for q in re.split(r"[？?]", text) if q.strip() and not TELL_ONLY.match(q.strip())]
+
+
 def _questions(text: str) -> int:
-    return len([q for q in re.split(r"[？?]", text) if q.strip()])
+    return len(_asked(text))
 
 
 def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     """The parts a question puts side by side, cut at coordinating particles and commas (from the
     tokenizer, so と in とき or ところ is no cut): 「委託と補助の違いは？」 → 委託, 補助;
     「後援の場合と共催の場合で…」 → 後援, 共催. Two questions in one are two parts."""
-    questions = [q.strip() for q in re.split(r"[？?]", text) if q.strip()]
+    questions = _asked(text)
     match = COMPARISON.search(text)
     if len(questions) >= 2 and not match:
         asked = [_trim(PART_NOISE.sub("", q), tokenizer) for q in questions]

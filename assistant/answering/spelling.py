@@ -86,6 +86,13 @@ class Spelling:
         words = [t.surface for title in titles for t in title if t.pos in NOUNS | {"形状詞"}]
         runs = ["".join(t.surface for t in run) for title in titles for run in _noun_runs(title)]
         self.heading_words = frozenset(w for w in words + runs if len(w) >= 2 and all(KANJI.match(ch) for ch in w))
+        # the guideline's subject: the kanji word its headings use most (協働). A word of its own that
+        # sounds the same and shares a kanji with it (協同) is what an IME offers first for it
+        kanji_words = Counter(w for w in words if len(w) >= 2 and all(KANJI.match(ch) for ch in w))
+        self.subject = kanji_words.most_common(1)[0][0] if kanji_words else ""
+        self.subject_reading = fold(
+            "".join(t.reading for t in tokenizer.tokenize(self.subject) if t.pos in NOUNS | {"形状詞"})
+        )
         # the nouns that ask for a detail (期限, 様式, 単価), by reading: typed as another word that sounds
         # the same (機嫌, 洋式, 担架), the detail asked for would go unseen
         self.details: dict[str, str] = {}
@@ -102,6 +109,7 @@ class Spelling:
             + self._mistyped_compounds(text, tokens)
             + self._mistyped_details(text, tokens)
             + self._doubled(text, tokens)
+            + self._subject_homophones(text, tokens)
         )
         if not changes:
             changes = self._slipped_kanji(text, tokens) or self._slipped_in_compound(text, tokens)
@@ -215,6 +223,32 @@ class Spelling:
                 if len(once) >= MIN_READING and once in self.written and fold(typed) not in self.text:
                     changes.append((start, t.end, once))
                     break
+        return changes
+
+    def _subject_homophones(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
+        """A word the guideline never writes that sounds like its subject and shares a kanji with it
+        (協同 for 協働), on its own or in a compound that with the subject is the guideline's (協同事業 →
+        協働事業); a compound of its own (協同組合, 共同住宅) is left as typed."""
+        subject, changes = self.subject, []
+        if not subject:
+            return changes
+        for run in _noun_runs(tokens):
+            for k, t in enumerate(run):
+                if (
+                    t.surface == subject
+                    or not all(KANJI.match(ch) for ch in t.surface)
+                    or fold(t.reading) != self.subject_reading
+                    or not set(t.surface) & set(subject)
+                    or fold(t.surface) in self.text
+                ):
+                    continue
+                after = text[t.end : run[k + 1].end] if k + 1 < len(run) else ""
+                before = text[run[k - 1].start : t.start] if k else ""
+                if (after and fold(subject + after) not in self.text) or (
+                    before and fold(before + subject) not in self.text
+                ):
+                    continue
+                changes.append((t.start, t.end, subject))
         return changes
 
     def _slipped_in_compound(self, text: str, tokens: list[Token]) -> list[tuple[int, int, str]]:

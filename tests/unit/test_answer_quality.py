@@ -2649,3 +2649,31 @@ def test_what_to_do_when_something_happens_leads_with_what_to_do(chain):
     lead = answer.answer.split("\n\n")[0]
     assert "どうやったら実現できるか" in lead
     assert not lead.startswith("直接、担当部署に企画が持ち込まれることも")
+
+
+# --------------------------------------------------------------------------- typo21 (trial of 2 Dec)
+
+
+def test_the_guideline_subject_typed_as_its_homophone_is_read_as_written(chain):
+    """協同 (the IME's first candidate for きょうどう) is 協働, not 協定; 協同組合 stays as typed."""
+    answer = chain.ask("協同ってなに？ざっくり教えて")
+    assert answer.cited_sections == ["1-2"]
+    assert answer.answer.startswith("協働とは、まちづくりを進めるに当たり")
+
+
+def test_a_request_to_be_told_in_brief_is_no_second_part(chain):
+    """「ざっくり教えて」 asks nothing of its own: it pulls in no section (5-12 was quoted for it)."""
+    assert analyze("協働ってなに？ざっくり教えて").kind == "definition"
+    answer = chain.ask("協働ってなに？ざっくり教えて")
+    assert answer.cited_sections == ["1-2"]
+
+
+def test_insurance_the_guideline_sets_no_rule_on_points_to_its_one_mention(chain):
+    answer = chain.ask("協働事業のボランティアの保険ってどうすればいい？")
+    assert answer.answer.startswith("ガイドラインにはボランティアの保険についての記載はありません")
+    assert answer.cited_sections[0] == "5-13"
+    assert "保険の加入などについて合意書を交わしています" in answer.answer
+    # a case asked for: what it agreed on answers, nothing is missing
+    answer = chain.ask("パークゴルフ場の掃除をボランティアさんにお願いするとき、保険とかってどう取り決めてる例がある？")
+    assert not answer.answer.startswith("ガイドラインには")
+    assert answer.cited_sections[0] == "5-13"

@@ -153,3 +153,20 @@ def test_a_kana_term_inside_a_compound_is_read_once_as_the_compound(chain):
     answer = chain.ask("ｷｮｳﾄﾞｳ事業の期間とか責任の所在って決めとくべき？")
     assert answer.notes == ["「キョウドウ事業」を「協働事業」として調べました。"]
     assert answer.cited_sections[0] == "4-2" and "責任の所在を明確にしてください" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched"),
+    [
+        ("協同ってなに？", "協働ってなに?"),
+        ("協同の分野ってどんなのがある", "協働の分野ってどんなのがある"),
+        ("協同組合の組合員になるには", "協同組合の組合員になるには"),
+        ("共同住宅のごみ出し", "共同住宅のごみ出し"),
+        ("共同主催のイベント", "共同主催のイベント"),
+        ("共済に入る", "共済に入る"),
+    ],
+)
+def test_the_guideline_subject_s_homophone_is_read_as_the_subject_alone_not_in_a_compound_of_its_own(
+    spelling, typed, searched
+):
+    assert spelling.correct(typed)[0] == searched
