@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,7 +60,7 @@ from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
 from assistant.ingestion.glossary import abbreviates, fold
-from assistant.ingestion.japanese import Token
+from assistant.ingestion.japanese import NOMINAL_POS, Token, noun_runs
 from assistant.ingestion.offtopic import OffTopics
 from assistant.ingestion.sections import Section, source_label
 from assistant.ingestion.token_cache import TOKENS_FILE, remembered_tokens
@@ -394,6 +395,10 @@ class AnswerChain:
             self.topics = self.topic_terms()
             # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
             self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)
+            # a question's analysis, kept: a follow-up looks at the previous question's again
+            self.analyze = lru_cache(maxsize=1024)(
+                lambda text: analyze(text, service.tokenizer, self.topics, self.units)
+            )
             self.spelling = Spelling(service.documents, service.tokenizer)
             self.scope_model = scope_model
             self._section_text = {
@@ -473,7 +478,7 @@ class AnswerChain:
         asked_again = self.asked_again(turn) if turn.history and not new_topic else ""
         if asked_again:
             turn.question = asked_again
-        turn.analysis = analyze(turn.question, self.service.tokenizer, self.topics, self.units)
+        turn.analysis = self.analyze(turn.question)
         turn.resolved_query = turn.question
         # a request for a detail is in scope when its topic is: the detail's own words (書類, 謝礼)
         # are what the guideline may lack, not what the question is about
@@ -619,23 +624,15 @@ class AnswerChain:
         """``earlier`` with the one thing it asks about replaced by ``thing``, when a heading names each
         and the two headings are siblings (第３章's （１）共催 and （５）委託), else ""."""
         tokenizer = self.service.tokenizer
-        nominal = ("名詞", "接頭辞", "接尾辞")
         tokens = tokenizer.tokenize(thing)
-        if not tokens or not all(t.pos in nominal for t in tokens):
+        if not tokens or not all(t.pos in NOMINAL_POS for t in tokens):
             return ""
         mine = self.heading_sections(thing, turn)[:1]
         if not mine:
             return ""
-        runs: list[tuple[int, int]] = []  # the runs of nouns of the earlier question
-        for token in tokenizer.tokenize(earlier):
-            if token.pos not in nominal:
-                continue
-            if runs and runs[-1][1] == token.start:
-                runs[-1] = (runs[-1][0], token.end)
-            else:
-                runs.append((token.start, token.end))
         found = []
-        for start, end in runs:
+        for run in noun_runs(tokenizer.tokenize(earlier)):
+            start, end = run[0].start, run[-1].end
             theirs = self.heading_sections(earlier[start:end], turn)[:1]
             if theirs and theirs != mine and parent(theirs[0]) == parent(mine[0]):
                 found.append((start, end))
@@ -648,7 +645,7 @@ class AnswerChain:
         """「委託と補助の注意点は？」 for 「注意点は？」 after 「委託と補助の違いは？」: a follow-up naming an aspect
         (a noun first) and nothing of its own, after a question comparing things each a heading names."""
         tokenizer = self.service.tokenizer
-        before = analyze(earlier, tokenizer, self.topics, self.units)
+        before = self.analyze(earlier)
         if not before.compares or len(before.sides) < 2:
             return ""
         if not all(self.heading_sections(side, turn) for side in before.sides):
@@ -660,7 +657,7 @@ class AnswerChain:
             or self.has_topic(question)
             or POINTS_BACK.search(question)
             or len(tokenizer.content_lemmas(question)) > RESCUED_TERMS
-            or analyze(question, tokenizer, self.topics, self.units).compares
+            or self.analyze(question).compares
         ):
             return ""
         return f"{'と'.join(before.sides)}の{question}"
@@ -833,12 +830,11 @@ class AnswerChain:
         """The glossary's staff words that an answer says it read as the guideline's terms: nouns the
         guideline never uses (メリデメ, 町会, 委託先), not a phrase (お金を出) or a stem whose word the
         dictionary completes (振り返 → 振り返し, 名義貸 → 貸し)."""
-        nominal = ("名詞", "接頭辞", "接尾辞")
 
         def whole_noun(word: str) -> bool:
             tokens = self.service.tokenizer.tokenize(word)
             return all(
-                t.pos in nominal and not (t.lemma != t.surface and t.lemma.startswith(t.surface)) for t in tokens
+                t.pos in NOMINAL_POS and not (t.lemma != t.surface and t.lemma.startswith(t.surface)) for t in tokens
             )
 
         glossary = self.service.retriever.glossary.entries
@@ -909,18 +905,9 @@ class AnswerChain:
 
     def bound_words(self, text: str) -> frozenset[str]:
         """The known words of ``text``'s compound nouns that hold a noun the guideline never uses."""
-        nominal = ("名詞", "接頭辞", "接尾辞")
-        runs: list[list[Token]] = []
-        for token in self.service.tokenizer.tokenize(text):
-            if token.pos not in nominal:
-                runs.append([])
-            elif runs and runs[-1] and runs[-1][-1].end == token.start:
-                runs[-1].append(token)
-            else:
-                runs.append([token])
         return frozenset(
             t.lemma
-            for run in runs
+            for run in noun_runs(self.service.tokenizer.tokenize(text))
             if any(t.is_content and t.pos == "名詞" and t.lemma not in self.idf for t in run)
             for t in run
             if t.lemma in self.idf
@@ -2273,14 +2260,13 @@ class AnswerChain:
         nearest sections may share with it: not those of a noun phrase (compounds joined by の) with a
         compound (nouns joined directly) that the guideline never writes and the glossary does not read,
         for it names a thing the guideline lacks (住民票 is no 住民; 「職員の有給休暇」, 「市役所の駐車場の料金」)."""
-        nominal = ("名詞", "接頭辞", "接尾辞")
         tokens = self.service.tokenizer.tokenize(question)
         side: set[str] = set()
         phrase: list = []
         for i, t in enumerate([*tokens, None]):
             joins = t is not None and (
-                t.pos in nominal
-                or (t.surface == "の" and bool(phrase) and i + 1 < len(tokens) and tokens[i + 1].pos in nominal)
+                t.pos in NOMINAL_POS
+                or (t.surface == "の" and bool(phrase) and i + 1 < len(tokens) and tokens[i + 1].pos in NOMINAL_POS)
             )
             if joins:
                 phrase.append(t)

@@ -19,6 +19,8 @@ _SPACES = re.compile(r"\s+")
 
 # Parts of speech (UniDic pos1) that carry content for keyword search.
 CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接尾辞"})
+# what a compound noun is made of: 町内＋会＋長, 市＋後援, 委託＋先
+NOMINAL_POS = ("名詞", "接頭辞", "接尾辞")
 # Light verbs and formal nouns (UniDic pos2 非自立可能: する, ある, なる …) say little on their own.
 NON_CONTENT_POS2 = frozenset({"非自立可能"})
 # Formal nouns and light verbs that UniDic files as ordinary words (こと, もの, ため, よう, など).
@@ -184,6 +186,20 @@ class Tokenizer:
     def words(self, text: str) -> list[str]:
         """Normalized surfaces of all non-symbol tokens: the units of token F1 and ROUGE-L."""
         return [t.normalized for t in self.tokenize(text) if t.pos not in ("補助記号", "空白") and t.normalized]
+
+
+def noun_runs(tokens: list[Token]) -> list[list[Token]]:
+    """The compound nouns of a tokenized text: runs of nouns with their prefixes and suffixes, each
+    token written right after the one before (a particle, a symbol or a space ends a run)."""
+    runs: list[list[Token]] = []
+    for token in tokens:
+        if token.pos not in NOMINAL_POS:
+            continue
+        if runs and runs[-1][-1].end == token.start:
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+    return runs
 
 
 # The most MeCab is given at once. Its grouping of unknown words is quadratic in the length of a run

@@ -13,6 +13,7 @@ from assistant.ingestion.japanese import (
     dictionary_version,
     mecab_pieces,
     normalize,
+    noun_runs,
     split_sentences,
 )
 
@@ -73,6 +74,20 @@ def test_tokens_carry_unidics_third_part_of_speech(text, expected):
 )
 def test_content_lemmas_for_keyword_search(text, lemmas):
     assert default_tokenizer().content_lemmas(text) == lemmas
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("町内会長の任期は？", ["町内会長", "任期"]),
+        ("市後援の申請書はどこ？", ["市後援", "申請書"]),
+        ("委託 先", ["委託", "先"]),  # a space ends a compound
+        ("共催と後援の違い", ["共催", "後援", "違い"]),
+        ("ああ、そうか", []),
+    ],
+)
+def test_noun_runs_are_the_compounds_of_a_text(text, runs):
+    assert ["".join(t.surface for t in run) for run in noun_runs(default_tokenizer().tokenize(text))] == runs
 
 
 def test_offsets_point_at_the_original_characters(guideline):
