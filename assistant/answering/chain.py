@@ -1860,7 +1860,8 @@ class AnswerChain:
     def quote_what_names(self, turn: Turn, missing: list[Detail]) -> None:
         """A detail only a rule states (保険), missing, and named by no section quoted: the guideline's
         one section that names it (第５章（13）「保険の加入などについて合意書を交わしています」) is the
-        nearest text, not whatever else ranked first."""
+        nearest text, not whatever else ranked first; it leads the contexts too, as the section the answer
+        stands on (the question's other words drew the ranking to 協働's general sections: ４ 協働の心得, Ｑ８)."""
         for d in missing:
             if not d.by_value or any(w in h.text for w in d.words for h in turn.blocks):
                 continue
@@ -1871,9 +1872,8 @@ class AnswerChain:
                 if any(w in s.text for w in d.words[1:])
             ]
             if len(naming) == 1 and (hit := self.service.retriever.get(naming[0])) is not None:
-                hit = next((h for h in turn.hits if h.key == hit.key), None) or replace(hit, score=turn.hits[0].score)
-                if hit not in turn.hits:
-                    turn.hits.append(hit)
+                hit = replace(hit, score=turn.hits[0].score)
+                turn.hits = [hit, *(h for h in turn.hits if h.key != hit.key)]
                 turn.blocks = [hit]
                 return
 
