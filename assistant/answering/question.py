@@ -1053,13 +1053,14 @@ def _asks_cases(text: str, tokenizer: Tokenizer) -> bool:
     """Whether the question asks what is actually done: it names cases (事例, 実際), or asks about an
     action in progress (している, してる, もらってる). Not an action the asker only describes: one in a
     clause closed by a conjunctive particle (「同じ団体に頼んでるけど問題ある？」「…しているので」) or
-    quoted (「…していると書かれてる？」) is the setting of the question, not what it asks."""
+    quoted (「…していると書かれてる？」) is the setting of the question, not what it asks. Nor 成る's
+    (「…保険ってどうなってる？」「…ことになってる？」): how a thing stands, which a rule says, not a deed."""
     if CASES.search(text):
         return True
     tokens = tokenizer.tokenize(text)
     after = [t.lemma if t.surface not in ("て", "で") else "て" for t in tokens[1:]] + ["", ""]
     for i, t in enumerate(tokens):
-        if t.pos != "動詞":
+        if t.pos != "動詞" or t.lemma == "成る":
             continue
         if after[i] == "てる":
             end = i + 2

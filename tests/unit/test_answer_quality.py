@@ -2071,6 +2071,9 @@ def test_the_follow_up_decision(evidence, leans):
         ("いつも同じ団体にばかり頼んでるけど問題ある？", False),
         ("協働しているので問題ない？", False),
         ("企業はどんな貢献をしていると書かれてる？", False),
+        # how a thing stands (成る in progress), which a rule says: no deed asked
+        ("協働でボランティアさんがけがしたときの保険ってどうなってる？", False),
+        ("協働は誰が中心になって進めていくことになってる？", False),
     ],
 )
 def test_questions_asking_what_is_actually_done(question, asks):
@@ -2671,6 +2674,14 @@ def test_a_request_to_be_told_in_brief_is_no_second_part(chain):
 def test_insurance_the_guideline_sets_no_rule_on_points_to_its_one_mention(chain):
     answer = chain.ask("協働事業のボランティアの保険ってどうすればいい？")
     assert answer.answer.startswith("ガイドラインにはボランティアの保険についての記載はありません")
+    assert answer.cited_sections[0] == "5-13"
+    assert "保険の加入などについて合意書を交わしています" in answer.answer
+    # the section the answer stands on leads its contexts, not ４ 協働の心得 or Ｑ８, which the question's
+    # other words (協働事業, ボランティア) ranked first
+    assert [c.section_id for c in answer.contexts][0] == "5-13"
+    # asked how it stands (「どうなってる？」), not read as a case asked for: the same, not Ｑ８'s 災害時のボランティア活動
+    answer = chain.ask("協働でボランティアさんがけがしたときの保険ってどうなってる？")
+    assert answer.answer.startswith("ガイドラインには保険についての記載はありません")
     assert answer.cited_sections[0] == "5-13"
     assert "保険の加入などについて合意書を交わしています" in answer.answer
     # a case asked for: what it agreed on answers, nothing is missing
