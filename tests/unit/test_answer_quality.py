@@ -2678,7 +2678,7 @@ def test_insurance_the_guideline_sets_no_rule_on_points_to_its_one_mention(chain
     assert "保険の加入などについて合意書を交わしています" in answer.answer
     # the section the answer stands on leads its contexts, not ４ 協働の心得 or Ｑ８, which the question's
     # other words (協働事業, ボランティア) ranked first
-    assert [c.section_id for c in answer.contexts][0] == "5-13"
+    assert answer.contexts[0].section_id == "5-13"
     # asked how it stands (「どうなってる？」), not read as a case asked for: the same, not Ｑ８'s 災害時のボランティア活動
     answer = chain.ask("協働でボランティアさんがけがしたときの保険ってどうなってる？")
     assert answer.answer.startswith("ガイドラインには保険についての記載はありません")
