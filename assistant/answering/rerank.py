@@ -10,7 +10,8 @@ Two implementations behind one small interface:
   and a leader first by dense similarity yields to a section the keyword rankings put above it and
   whose listed questions (how staff ask about it) are nearer the question (``agreed_first``); and,
   for a question asking what to do, a leader whose best sentence only says what a thing is yields to
-  one that says something else (``what_to_do_first``);
+  one that says something else (``what_to_do_first``); and, between near ties, the section whose heading
+  the question names and whose evidence is clearly better leads (``named_first``);
 - ``CrossEncoderReranker``: a sentence-transformers ``CrossEncoder`` given by name or folder
   (``ASSISTANT_RERANKER_MODEL``, e.g. a copied Japanese reranker), scoring (question, section) pairs.
 """
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 # move the leader: half the ``asked`` ranking's margin, as the keyword rankings must agree too
 LISTED_MARGIN = 0.01
 WHAT_TO_DO_SCORE_SHARE = 0.9  # how near the first a section answering what to do must rank to lead in its place
+# a sibling whose heading the question names: how near the first it must rank, and by how much (IDF weight of the
+# question's terms) its heading must name the question more than the leader's
+NAMED_SCORE_SHARE = 0.95
+NAMED_HEADING_MARGIN = 1.5
+# an overview the listed questions favour by this much keeps its place before a sub-section whose evidence is
+# better only by less than ``EVIDENCE_NOISE`` (two sentences sharing the question's words score within it)
+OVERVIEW_LISTED_MARGIN = 0.025
+EVIDENCE_NOISE = 0.3
 
 
 class RerankerError(AssistantError):
@@ -90,7 +99,44 @@ class EvidenceReranker:
             hits = self.by_evidence(hits, terms, query_vector, yes_no, asked)
         if to_do:
             hits = self.what_to_do_first(to_do, hits, terms, query_vector, yes_no)
-        return hits
+        return self.named_first(hits, terms, query_vector, yes_no)
+
+    def named_first(
+        self, hits: list[SectionHit], terms: dict[str, float], query_vector: list[float] | None, yes_no: bool
+    ) -> list[SectionHit]:
+        """Between near ties, the section whose heading the question names: the leader yields to one of the
+        next two ranked nearly as high (``NAMED_SCORE_SHARE``) whose heading holds the question's words
+        (IDF-weighted, the glossary's readings at half) by ``NAMED_HEADING_MARGIN`` more than the leader's, and
+        whose best sentence answers better by ``EVIDENCE_NOISE`` or more: both the heading and the evidence
+        agree. 「協同の相手がいつも同じ団体なのはまずい？」 reads いつも同じ as 固定化, the word of 第４章（５）相手方
+        の固定化を避ける, while Ｑ２「協働していく上で、大切なことは何ですか？」 names only 協働."""
+        if len(hits) < 2 or hits[0].score <= 0 or hits[0].key not in self.answerer.sentences:
+            return hits
+        answerer = self.answerer
+
+        def named(hit: SectionHit) -> float:
+            return sum(terms.get(t, 0.0) for t in answerer.title_terms(*hit.key))
+
+        def evidence(hit: SectionHit) -> float:
+            best = answerer.best_sentence(hit, terms, query_vector, yes_no)
+            return best.score if best else 0.0
+
+        top = hits[0]
+        found = [
+            h
+            for h in hits[1:3]
+            if h.score >= NAMED_SCORE_SHARE * top.score
+            and h.key in answerer.sentences
+            and named(h) >= named(top) + NAMED_HEADING_MARGIN
+            and evidence(h) >= evidence(top) + EVIDENCE_NOISE
+        ]
+        if not found:
+            return hits
+        best = max(found, key=named)
+        return [
+            replace(best, score=top.score),
+            *(replace(top, score=best.score) if h is top else h for h in hits if h is not best),
+        ]
 
     def by_evidence(
         self,
@@ -117,6 +163,7 @@ class EvidenceReranker:
                 if self.within(h, top)
                 and evidence[h.key] > evidence[top.key]
                 and not self.names_overview(question, top, h)
+                and not self.listed_overview(top, h, evidence[h.key] - evidence[top.key], query_vector)
             ]
             if better:  # it takes the overview's place and score
                 ranked.remove(better[0])
@@ -191,6 +238,20 @@ class EvidenceReranker:
             replace(found, score=hits[0].score),
             *(first if h is hits[0] else h for h in hits if h is not found),
         ]
+
+    def listed_overview(
+        self, overview: SectionHit, sub: SectionHit, lead: float, query_vector: list[float] | None
+    ) -> bool:
+        """Whether the overview's listed questions are nearer the question than its sub-section's by
+        ``OVERVIEW_LISTED_MARGIN`` while the sub-section's evidence leads by less than ``EVIDENCE_NOISE``: the
+        way staff ask about the overview decides what the evidence does not (「ボランティアの個人でも協働の相手に
+        なれるの？」 asks 第２章 １ who the partners are; （１）'s 「ボランティアとしての個人は機動性に…」 shares
+        its words). Not the previous answer's overview: a follow-up narrows it (「その中でNPOの特徴は？」), and is
+        near its listed questions for the earlier question's words."""
+        if self.listed is None or query_vector is None or lead >= EVIDENCE_NOISE or "previous" in overview.ranks:
+            return False
+        listed = self.listed(query_vector)
+        return listed.get(overview.key, -1.0) >= listed.get(sub.key, -1.0) + OVERVIEW_LISTED_MARGIN
 
     def names_overview(self, question: str, overview: SectionHit, sub: SectionHit) -> bool:
         """Whether the question names the overview's heading (two of its words or more: 協働 and パートナー of

@@ -151,3 +151,36 @@ def test_agreeing_words_and_listed_questions_move_only_a_leader_they_did_not_vot
     assert agreed_first([first, hit(overview, 0.04, words=1, chars=1)], listed)[0] == first
     voted = hit(qa, 0.05, dense=1, words=3, chars=6, asked=1)
     assert agreed_first([voted, hit(rule, 0.04, words=1, chars=1)], listed)[0] == voted
+
+
+def test_a_near_tied_sibling_whose_heading_the_question_names_leads(chain):
+    # いつも同じ is read as 固定化, the word of （５）相手方の固定化を避ける; Ｑ２ (大切なこと) names only 協働
+    question = "協同の相手がいつも同じ団体なのはまずい？"
+    terms = chain.extractive.query_terms(question, related=chain.service.retriever.glossary.expand(question))
+    vector = chain.service.embeddings.embed_query(question)
+    qa, rule = (chain.service.retriever.get(("kyodo-guideline", s)) for s in ("6-Q2", "4-5"))
+    hits = [dataclasses.replace(qa, score=0.0481), dataclasses.replace(rule, score=0.0470)]
+    assert [h.section_id for h in chain.reranker.rerank(question, hits, terms, vector)] == ["4-5", "6-Q2"]
+    # ranked far below, it stays there: the heading decides only between near ties
+    far = [dataclasses.replace(qa, score=0.0481), dataclasses.replace(rule, score=0.0400)]
+    assert chain.reranker.rerank(question, far, terms, vector)[0].section_id == "6-Q2"
+    answer = chain.ask(question)
+    assert answer.citations[0].section_id == "4-5"
+    assert "固定化しないよう" in answer.answer.split("。")[0]
+
+
+def test_an_overview_the_listed_questions_favour_keeps_its_place_before_a_barely_better_sub_section(chain):
+    # （１）'s 「ボランティアとしての個人は機動性に…」 shares the question's words about as well as 第２章 １'s
+    # list of partners, but staff asking whether someone can be a partner ask 第２章 １
+    answer = chain.ask("ボランティアの個人でも協働の相手になれるの？")
+    assert answer.citations[0].section_id == "2-1"
+    assert "まちづくりを進めるパートナーとして捉えています" in answer.answer.split("［")[0]
+    # while a sub-section that answers clearly better still takes its place (see above)
+    assert chain.ask("ＮＰＯってどんな特性があるの？").citations[0].section_id == "2-1-1"
+
+
+def test_the_same_contractor_every_time_is_read_as_a_fixed_partner(chain):
+    # glossary: 同じ業者 → 固定化, the word of （５）相手方の固定化を避ける
+    answer = chain.ask("同じ業者さんにばかり協働をお願いしてるのってまずい？")
+    assert answer.citations[0].section_id == "4-5"
+    assert "固定化しないよう" in answer.answer.split("［")[0]
