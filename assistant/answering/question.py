@@ -240,8 +240,9 @@ MADE = frozenset(
 )
 # How much, asked (「どのくらい」「どれくらい」…)
 DEGREE = r"(どのくらい|どれくらい|どれぐらい|どのぐらい|どんくらい|どの程度)"
-# Words that contain a detail noun without asking for it.
-NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
+# Words that contain a detail noun without asking for it; a thing named as what to go by (「マニュアル通りに
+# やればいい？」「様式どおりで大丈夫？」) is a way of working asked about, not the document asked for.
+NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期|.+(通り|どおり)$")
 # A length the guideline gives only in words (「一定期間、継続的な関係で」「一定期間ごとに見直し」「長期に及ぶ
 # 場合」), asked how long it is in fact: 「一定期間って具体的に？」「…一定期間ってどのくらいの長さ？」「長期って
 # 何年から？」 asks for a value no such word states
