@@ -1483,6 +1483,9 @@ def test_asked_details_are_named_in_the_questions_words(question, kind, named):
         "協働で事業をやる前に、何準備すればいい？",  # 何 + a verbal noun: what, not how many
         "何年か続けて一緒に事業をやっていく形ってある？",  # 何年か is "some years", no number asked
         "市は手伝い役として何年か関わる予定。これって何ていう形態？",
+        # a document named as what to go by asks about a way of working, not for the document
+        "協働ってマニュアル通りにやればいいの？",
+        "様式どおりで大丈夫？",
     ],
 )
 def test_no_detail_is_asked(question):
@@ -2688,3 +2691,44 @@ def test_insurance_the_guideline_sets_no_rule_on_points_to_its_one_mention(chain
     answer = chain.ask("パークゴルフ場の掃除をボランティアさんにお願いするとき、保険とかってどう取り決めてる例がある？")
     assert not answer.answer.startswith("ガイドラインには")
     assert answer.cited_sections[0] == "5-13"
+
+
+# --------------------------------------------------------------------------- colloq22
+
+
+def test_following_a_manual_is_answered_by_there_being_no_one_right_way(chain):
+    """「マニュアル通りに」 asks about a way of working: 1-1 answers it, nothing is missing."""
+    answer = chain.ask("協働ってマニュアル通りにやればいいの？")
+    assert not answer.answer.startswith("ガイドラインには")
+    assert answer.cited_sections[0] == "1-1"
+    assert "これが正解" in answer.answer.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "phrase"),
+    [
+        # staff words the guideline never writes, read through the glossary
+        ("協働ってどんなジャンルでできるの？", "6-Q8", "幅広い分野"),
+        ("協働事業のやり方って途中で変えてもいいの？", "4-3", "柔軟に対応"),
+        ("役所のルールを相手に分かってもらうのはアリ？", "2-1-2", "市としての立場や仕組み"),
+        ("専門用語ばっかりの資料ってダメ？", "2-2", "一般的な言葉に変換"),
+    ],
+)
+def test_colloquial_staff_words_find_the_section_that_answers(chain, question, section, phrase):
+    answer = chain.ask(question)
+    assert not answer.abstained
+    assert answer.cited_sections[0] == section
+    assert phrase in answer.answer.split("\n\n")[0]
+
+
+@pytest.mark.parametrize("question", ["町内会の回覧板ってどう回すの？", "町内会の役員ってどうやって決めるの？"])
+def test_the_running_of_a_neighbourhood_association_is_out_of_scope(chain, question):
+    """The guideline names 町内会 as a partner; how one runs itself (its officers, fees, circulars) is
+    other business, listed in corpus/offtopic.toml, and is refused rather than answered from 後援."""
+    assert chain.ask(question).abstained
+
+
+def test_staff_taking_part_in_a_neighbourhood_association_is_still_answered(chain):
+    answer = chain.ask("職員も地元の町内会とかに顔を出したほうがいいの？")
+    assert not answer.abstained
+    assert answer.cited_sections[0] == "6-Q5"
