@@ -2721,10 +2721,10 @@ def test_colloquial_staff_words_find_the_section_that_answers(chain, question, s
     assert phrase in answer.answer.split("\n\n")[0]
 
 
-@pytest.mark.parametrize("question", ["町内会の回覧板ってどう回すの？", "町内会の役員ってどうやって決めるの？"])
+@pytest.mark.parametrize("question", ["町内会の回覧板ってどう回すの？", "町内会の会費って月いくらくらいが相場？"])
 def test_the_running_of_a_neighbourhood_association_is_out_of_scope(chain, question):
     """The guideline names 町内会 as a partner; how one runs itself (its officers, fees, circulars) is
-    other business, listed in corpus/offtopic.toml, and is refused rather than answered from 後援."""
+    other business, listed in corpus/offtopic.toml, and is refused rather than answered from 後援 or 6-Q5."""
     assert chain.ask(question).abstained
 
 
