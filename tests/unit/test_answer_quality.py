@@ -2709,7 +2709,6 @@ def test_following_a_manual_is_answered_by_there_being_no_one_right_way(chain):
     [
         # staff words the guideline never writes, read through the glossary
         ("協働ってどんなジャンルでできるの？", "6-Q8", "幅広い分野"),
-        ("協働事業のやり方って途中で変えてもいいの？", "4-3", "柔軟に対応"),
         ("専門用語ばっかりの資料ってダメ？", "2-2", "一般的な言葉に変換"),
     ],
 )
@@ -2720,10 +2719,19 @@ def test_colloquial_staff_words_find_the_section_that_answers(chain, question, s
     assert phrase in answer.answer.split("\n\n")[0]
 
 
-def test_office_rules_in_general_are_out_of_scope(chain):
-    """「役所のルール」 is any rule of the office (dress, leave, travel): read as 2-1-2's 「市の理論・仕組み」
-    by the glossary, 「役所のルールで服装の決まりってある？」 was answered from 2-2 (dev-oos22-22)."""
-    assert chain.ask("役所のルールで服装の決まりってある？").abstained
+@pytest.mark.parametrize(
+    "question",
+    [
+        "役所のルールで服装の決まりってある？",
+        "上司に無理なこと頼まれたらどうすればいい？",
+        "会議資料の作り方を途中で変えてもいい？",
+        "行政だけが持ってる個人情報の管理はどうする？",
+    ],
+)
+def test_office_words_said_of_anything_are_no_glossary_words(chain, question):
+    """「役所のルール」「無理なこと」「途中で変え」「行政だけ」 are said of anything in the office: read as the
+    guideline's 市の理論・仕組み, できないこと, 進め方 or 市だけ, they had these questions answered (dev-oos22-*)."""
+    assert chain.ask(question).abstained
 
 
 @pytest.mark.parametrize("question", ["町内会の回覧板ってどう回すの？", "町内会の会費って月いくらくらいが相場？"])
