@@ -21,6 +21,8 @@ from assistant.answering.question import (
     ANOTHER_PART,
     INCLUDES,
     Question,
+    analyze,
+    asked_sentences,
     asked_whether,
     asks_if_included,
     asks_if_listed,
@@ -343,6 +345,14 @@ class ExtractiveAnswerer:
                 replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == span else s
                 for s in scored[blocks[0].key]
             ]
+        if self.restates_question(question, blocks[0].key):
+            # 「協働で何かやりたいとき、事前に何を準備しておけばいい？」 asks what Ｑ６ asks: its answer's
+            # opening sentence (「市民との情報共有が、協働の第一歩です。」) leads, not one from its middle
+            span = self.sentences[blocks[0].key].spans[0]
+            scored[blocks[0].key] = [
+                replace(s, score=s.score + DETAIL_BONUS) if (s.start, s.end) == span else s
+                for s in scored[blocks[0].key]
+            ]
         if not question.compares and ASKS_WHO.search(question.text):
             # 「パソコン教室で操作を手伝ってくれるのは誰？」: the sentence naming a party the question does not,
             # about what it asks of its topic (操作, not パソコン教室: 「操作支援に当たっては、ボランティア団体
@@ -438,6 +448,13 @@ class ExtractiveAnswerer:
             lead_lines.append(f"担当は{first.department}です（「{first.heading}」）。")
         elif question.kind == "which" and settled:
             lead_lines.append(f"該当するのは「{first.heading}」{_department(first)}です。")
+        # the department is named once: by the line saying 「担当は…です」 or 「該当するのは…」, not again by
+        # the lead's source and its block's heading
+        department_said = (
+            bool(first.department)
+            and not missing
+            and (question.asks_department or (settled and question.kind == "which"))
+        )
         # what each block quotes: for one section, the sentence or two that answer lead and a few more
         # support them; a comparison quotes each side alike. A comparison or two-part question whose sides
         # are not two sections each named by its heading (one heading names both, 「実行委員会と協議会は…」;
@@ -454,6 +471,11 @@ class ExtractiveAnswerer:
                 # (「…を示すことはできません。」)
                 best = [s for s in best if not NEGATED.search(first.text[s.start : s.end])] or best
             chosen = [best[0]] + [s for s in best[1:2] if s.score >= best[0].score - LEAD_SECOND_MARGIN]
+            defining = self.asked_to_define(question, blocks[0].key)
+            if defining is not None and defining not in {(s.start, s.end) for s in chosen}:
+                # 「共催ってどういう形？あと経費はどっちが持つの？」: the first question is answered too, by
+                # what the section's subject is, beside the sentence stating what the second asks
+                chosen = [*chosen[:1], next(s for s in best if (s.start, s.end) == defining)]
             lead = self.with_context(first, sorted((s.start, s.end) for s in chosen))
             if items is not None:  # the list counted leads, with its lead-in
                 spans = self.sentences[blocks[0].key].spans
@@ -527,7 +549,11 @@ class ExtractiveAnswerer:
         if lead:
             runs = _contiguous_runs(first.text, lead)
             citations += [self.citation(blocks[0], start, end) for start, end in runs]
-            lead_lines.append("\n".join(first.text[a:b] for a, b in runs) + self.marker(blocks[0]) + _department(first))
+            lead_lines.append(
+                "\n".join(first.text[a:b] for a, b in runs)
+                + self.marker(blocks[0])
+                + ("" if department_said else _department(first))
+            )
         # a lead that only repeats the last answer's (「市はどのくらい関わるの？」 after 事業協力) leaves the
         # answer to a supporting sentence (「…市が補完的に協力します。」), shown before or not
         new_lead = bool(shown) and any(first.text[a:b].strip() not in shown for a, b in lead)
@@ -547,7 +573,8 @@ class ExtractiveAnswerer:
                 continue
             citations += [self.citation(hit, start, end) for start, end in runs]
             parts.append(
-                f"■ {self.label(*hit.key)}{_department(section)}\n" + "\n".join(section.text[a:b] for a, b in runs)
+                f"■ {self.label(*hit.key)}{'' if department_said and hit is blocks[0] else _department(section)}\n"
+                + "\n".join(section.text[a:b] for a, b in runs)
             )
         return "\n".join(lead_lines) + ("\n\n" if lead_lines and parts else "") + "\n\n".join(parts), citations
 
@@ -753,6 +780,30 @@ class ExtractiveAnswerer:
         return bool(PROVIDED_BY.search(question.text)) and bool(
             self.title_terms(*key) & set(self.tokenizer.content_lemmas(question.text))
         )
+
+    def restates_question(self, question: Question, key: tuple[str, str]) -> bool:
+        """Whether an open question asks what a Ｑ＆Ａ section's question asks: it shares two of the
+        question's words that the chapter's title does not give every Ｑ (事前 and 準備 of Ｑ６, not 協働)."""
+        section = self.section(*key)
+        if not section.label.startswith(("Ｑ", "Q")) or question.kind in ("yes-no", "comparison", "multi-part"):
+            return False
+        common = self.title_terms(key[0], section.parent) if section.parent else frozenset()
+        shared = (self.title_terms(*key) - common) & set(self.tokenizer.content_lemmas(question.text))
+        return len(shared) >= 2 and not self.sentences[key].leans[0]
+
+    def asked_to_define(self, question: Question, key: tuple[str, str]) -> tuple[int, int] | None:
+        """The section's defining sentence when one of a question's two or more questions asks what the
+        section's subject is (「後援って何？お金も出るの？」), else None."""
+        parts = asked_sentences(question.text)
+        if len(parts) < 2:
+            return None
+        title = self.title_terms(*key)
+        for part in parts:
+            asked = analyze(part, self.tokenizer)
+            subject = asked.described or asked.defined
+            if subject and set(self.tokenizer.content_lemmas(subject)) <= title:
+                return self.defining_sentence(key)
+        return None
 
     def defining_sentence(self, key: tuple[str, str]) -> tuple[int, int] | None:
         """The sentence that says what a section's subject is, readable alone: the first that says …とは

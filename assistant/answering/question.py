@@ -87,9 +87,10 @@ WHETHER = re.compile(
     r"(になる|に入る|に含まれる|なの|なん|です|でしょう)*(か|かな)?[？?]?$"
 )
 # A yes/no question asking whether a thing is one the guideline's list names: it closes on what asks whether it
-# is allowed or listed (WHETHER), or on a verb of belonging (「…は協働の分野に含まれる？」「…も入るの？」)
+# is allowed or listed (WHETHER), or on a verb of belonging (「…は協働の分野に含まれる？」「…も入るの？」
+# 「企業も協働の相手になれる？」)
 BELONGS = re.compile(
-    r"(入る|入ります|はいる|はいります|含む|含まれる|含まれます|該当する|該当します|当てはまる|当てはまります)"
+    r"(入る|入ります|はいる|はいります|含む|含まれる|含まれます|該当する|該当します|当てはまる|当てはまります|になれる|になれます)"
     r"(の|ん|です|か|かな)*[？?]?$"
 )
 # 「…ＮＰＯや企業も含めて、まちづくりを進めるパートナーとして捉えています。」: a sentence counting a thing in
@@ -1390,20 +1391,20 @@ TELL_ONLY = re.compile(
 )
 
 
-def _asked(text: str) -> list[str]:
+def asked_sentences(text: str) -> list[str]:
     """The question's sentences that ask something (not 「ざっくり教えて」)."""
     return [q.strip() for q in re.split(r"[？?]", text) if q.strip() and not TELL_ONLY.match(q.strip())]
 
 
 def _questions(text: str) -> int:
-    return len(_asked(text))
+    return len(asked_sentences(text))
 
 
 def _sides(text: str, tokenizer: Tokenizer) -> list[str]:
     """The parts a question puts side by side, cut at coordinating particles and commas (from the
     tokenizer, so と in とき or ところ is no cut): 「委託と補助の違いは？」 → 委託, 補助;
     「後援の場合と共催の場合で…」 → 後援, 共催. Two questions in one are two parts."""
-    questions = _asked(text)
+    questions = asked_sentences(text)
     match = COMPARISON.search(text)
     if len(questions) >= 2 and not match:
         asked = [_trim(PART_NOISE.sub("", q), tokenizer) for q in questions]
