@@ -783,13 +783,18 @@ class ExtractiveAnswerer:
 
     def restates_question(self, question: Question, key: tuple[str, str]) -> bool:
         """Whether an open question asks what a Ｑ＆Ａ section's question asks: it shares two of the
-        question's words that the chapter's title does not give every Ｑ (事前 and 準備 of Ｑ６, not 協働)."""
+        question's nouns that the chapter's title does not give every Ｑ (事前 and 準備 of Ｑ６, not 協働),
+        and names nothing the question does not (「…市民の側には…メリットがある？」 asks one of Ｑ３'s)."""
         section = self.section(*key)
         if not section.label.startswith(("Ｑ", "Q")) or question.kind in ("yes-no", "comparison", "multi-part"):
             return False
         common = self.title_terms(key[0], section.parent) if section.parent else frozenset()
-        shared = (self.title_terms(*key) - common) & set(self.tokenizer.content_lemmas(question.text))
-        return len(shared) >= 2 and not self.sentences[key].leans[0]
+        title = self.title_terms(*key)
+        tokens = [t for t in self.tokenizer.tokenize(question.text) if t.is_content]
+        # not a noun that only places or times what is asked (とき, 前, 上)
+        named = {t.lemma for t in tokens if t.pos == "名詞" and t.pos_type != "副詞可能"}
+        shared = (title - common) & named
+        return len(shared) >= 2 and named <= title | common and not self.sentences[key].leans[0]
 
     def asked_to_define(self, question: Question, key: tuple[str, str]) -> tuple[int, int] | None:
         """The section's defining sentence when one of a question's two or more questions asks what the

@@ -2745,3 +2745,37 @@ def test_staff_taking_part_in_a_neighbourhood_association_is_still_answered(chai
     answer = chain.ask("職員も地元の町内会とかに顔を出したほうがいいの？")
     assert not answer.abstained
     assert answer.cited_sections[0] == "6-Q5"
+
+
+# --------------------------------------------------------------------------- lead22 (trial of 2 Dec)
+
+
+def test_two_questions_of_one_section_lead_with_an_answer_to_each(chain):
+    """「共催ってどういう形？あと経費は…」: the sentence stating the second part's detail no longer leads
+    alone; what 共催 is leads too, in the text's order."""
+    answer = chain.ask("共催ってどういう形？あと経費はどっちが持つの？")
+    assert answer.cited_sections[0] == "3-1"
+    first = lead(answer)
+    assert first.startswith("市民と市とが共に事業主体となり")
+    assert "経費負担や社会的責任については、双方にある" in first
+
+
+def test_a_question_restating_a_qa_question_leads_with_its_answers_opening(chain):
+    """Ｑ６ asks what to prepare; its answer opens 「市民との情報共有が、協働の第一歩です。」, not with a
+    sentence from its middle (「市民ニーズや各種団体の活動など、…」)."""
+    answer = chain.ask("協働で何かやりたいとき、事前に何を準備しておけばいい？")
+    assert answer.cited_sections[0] == "6-Q6"
+    assert lead(answer).startswith("市民との情報共有が、協働の第一歩です。")
+
+
+def test_a_department_asked_for_is_named_once(chain):
+    answer = chain.ask("レジ袋を減らす取組はどこがやってる？")
+    assert answer.answer.startswith("担当は減量対策課です")
+    assert answer.answer.count("減量対策課") == 1
+
+
+def test_yes_no_questions_in_staff_words_lead_with_what_decides_them(chain):
+    # お金は出る → 財政支援: 後援's 「財政的な支援等はありません。」 decides, not the sentence on judging
+    assert "財政的な支援等はありません" in lead(chain.ask("後援になったら市からお金は出る？"))
+    # 「…になれる？」 asks whether a partner is counted in: the sentence that counts it in leads
+    assert "ＮＰＯや企業も含めて" in lead(chain.ask("企業も協働の相手になれる？"))

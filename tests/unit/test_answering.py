@@ -86,7 +86,7 @@ def test_a_which_question_is_not_answered_with_authority_when_another_heading_is
 def test_answers_write_full_width_colons_and_read_old_ones_back(chain):
     """Japanese labels take 「：」 (as the chat's own 担当：); a history an older answer wrote with 「: 」 is
     still read as framing and markers, not as claims of its own."""
-    answer = chain.ask("ゼロごみの日の担当は？").answer
+    answer = chain.ask("ゼロごみの日ってどんな取組？").answer
     assert "（担当：清掃事業課）" in answer and "担当: " not in answer
     old = "違い: 委託「市が行うべき事業を委託します。」\n本文です。［第５章（10）ゼロごみ］（担当: 清掃事業課）"
     assert content_sentences(old) == ["本文です。"]
