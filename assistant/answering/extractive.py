@@ -41,6 +41,8 @@ ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりま�
 
 # After such a sentence the bullet items that follow belong to it.
 LIST_INTRO = re.compile(r"(次|以下)の")
+# a list's lead-in saying the items are the cases where a rule applies: 「次の項目に当てはまる場合は、…」
+CASE_LIST = re.compile(r"(次|以下)の[^。]*(当てはまる|該当する)場合")
 BULLET = "・"
 
 
@@ -306,6 +308,11 @@ class ExtractiveAnswerer:
             scored[key] = self.yes_no_lead(key, scored[key], question.text, terms)
         lead_lines = [f"{part}{MISSING_PART}" for part in missing_parts or []]
         citations: list[Citation] = []
+        if missing and not asks_if_listed(question.text):
+            # a detail the guideline lacks (an amount, a form, a term) is not answered by a list of the cases
+            # a thing is refused in (3-7's 「次の項目に当てはまる場合は、…適切でありません。」): quoted, it reads
+            # as if it were
+            scored = {key: self.without_case_lists(key, found) for key, found in scored.items()}
         first = self.section(*blocks[0].key)
         # (not what is asked of a thing the question names: 「…入札がいるの？」's deciding sentence leads)
         stated = [d for d in question.details if d.asked and not d.unwritten and d.supplied_by(first.text, first.title)]
@@ -620,6 +627,24 @@ class ExtractiveAnswerer:
         if not named or len(named) == len(items) or max(outside, default=0) > max(shared):
             return [], set()
         return [sp for item in named for sp in item], {sp for item in items if item not in named for sp in item}
+
+    def without_case_lists(self, key: tuple[str, str], found: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The scored sentences but a list of cases (「次の項目に当てはまる場合は、…」) and its items; all of
+        them when nothing else is left."""
+        section = self.section(*key)
+        spans = self.sentences[key].spans
+        texts = [section.text[a:b] for a, b in spans]
+        dropped: set[tuple[int, int]] = set()
+        for i, sentence in enumerate(texts):
+            if CASE_LIST.search(sentence):
+                j = i + 1
+                while j < len(spans) and _in_item(section.text, spans[j]):
+                    dropped.add(spans[j])
+                    j += 1
+                if j > i + 1:
+                    dropped.add(spans[i])
+        kept = [s for s in found if (s.start, s.end) not in dropped]
+        return kept or found
 
     def names_unlisted(self, key: tuple[str, str], lead: list[tuple[int, int]], asked: set[str]) -> bool:
         """Whether a question asking if a thing is listed, led by a whole list (no item named), names a thing the
