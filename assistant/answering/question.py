@@ -244,6 +244,10 @@ DEGREE = r"(どのくらい|どれくらい|どれぐらい|どのぐらい|ど�
 # Words that contain a detail noun without asking for it; a thing named as what to go by (「マニュアル通りに
 # やればいい？」「様式どおりで大丈夫？」) is a way of working asked about, not the document asked for.
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期|.+(通り|どおり)$")
+# What a length until a thing is done follows (「締結するまでって普通どれくらいかかる？」), as lookbehinds
+UNTIL = "|".join(f"(?<=まで{p}{a})" for p in ("", "って", "は", "に") for a in ("", "普通", "大体", "だいたい", "通常"))
+# Words that contain a detail noun without asking for it.
+NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
 # A length the guideline gives only in words (「一定期間、継続的な関係で」「一定期間ごとに見直し」「長期に及ぶ
 # 場合」), asked how long it is in fact: 「一定期間って具体的に？」「…一定期間ってどのくらいの長さ？」「長期って
 # 何年から？」 asks for a value no such word states
@@ -312,6 +316,17 @@ def _holder_stated(asked: re.Match[str]) -> str:
     """「日本語教室の講師は誰？」 is answered by the party a clause makes the role's holder (「国際交流ボランティア
     には…日本語教室の講師…の協力を得ています」), not only by a name."""
     return rf"{NAMED}|{PARTY}(には|が|は)[^、。]*{asked.group(2)}"
+
+
+# an amount given (「いくら出すの？」「いくらもらえる？」), which a section saying none is given states
+GIVEN = re.compile(r"^\s*(くらい|ぐらい|ほど)?\s*(出す|出し|出る|出ま|もらえ|貰え|もら|くれ|払う|払っ|支給|補助|援助)")
+YEN = rf"{NUM}+\s*(円|万円|千円)"
+
+
+def _amount_stated(asked: re.Match[str]) -> str:
+    """「後援したら市はいくら出すの？」 is answered by 「財政的な支援等はありません。」 (none is given); a fee or a
+    price asked (「手数料って何円かかる？」) only by a sum."""
+    return rf"{YEN}|(財政|金銭|資金)的な支援[^。]*(ありません|ない)" if GIVEN.match(asked.string[asked.end() :]) else ""
 
 
 # The city's own sign-off on a thing, named: a section stating who approves it writes one of these
@@ -384,6 +399,38 @@ def procedure_detail(text: str, tokens: list[Token], phrases: list[tuple[int, in
         name = text[start if owner is None else owner : end]
         return Detail(f"{name}の手続き", "手続き", (head.surface, text[start:end]), span=(start, end), unwritten=True)
     return None
+
+
+# what to write in a document, asked (「覚書の中身って何を書けばいい？」「…中身には何を書いとけばいい？」)
+CONTENTS_ASKED = re.compile(
+    r"(中身|内容)(に|には|は|って|として)?\s*(何|なに|どんなこと|どういうこと)を?\s*(書|入れ|盛り込|記載|載せ)"
+    r"|(何|なに|どんなこと)を(書|盛り込|記載)"
+)
+# the documents staff exchange or draw up, as the last word of a noun phrase
+DOCUMENT = re.compile(r"(覚書|協定書|合意書|契約書|仕様書|計画書|報告書|申請書|規約|要綱|取り決め|取決め)$")
+CONTENTS = "記載内容"
+
+
+def contents_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """What to write in a document the question names (「団体と覚書を交わすとき、中身には何を書いとけばいい？」
+    → 覚書に書く内容), or None. Stated only by a sentence naming that document with what it covers (5-13's
+    「…保険の加入などについて合意書を交わしています」): a document the guideline never writes (覚書, which the
+    glossary reads as 協定 to find the sections near it) has no contents in it."""
+    asked = CONTENTS_ASKED.search(text)
+    if asked is None:
+        return None
+    document = next(((s, e) for s, e in phrases if e <= asked.start() and DOCUMENT.search(text[s:e])), None)
+    if document is None:
+        return None
+    noun = DOCUMENT.search(text[document[0] : document[1]]).group(0)
+    return Detail(
+        f"{noun}に書く内容",
+        CONTENTS,
+        (noun,),
+        needs_value=True,
+        span=document,
+        pattern=rf"(について|など)[^。]{{0,12}}{noun}を|{noun}[^。]{{0,12}}(について|には|に記載)",
+    )
 
 
 # who does an act, asked of the act's noun (「…監査って誰がやることになってる？」「補充は誰がしてるの？」)
@@ -494,7 +541,10 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         # 何月何日 is one date asked, not a day and a count of months
         r"何月何日|何日前|何日以内|何日まで|何日|何年|何(か|ヶ|カ)月|何週間|いつまで|いつから"
         # how long it takes, or how far ahead (「承認にどのくらい時間かかる？」「どのくらい前に出せばいい？」)
-        rf"|{DEGREE}(くらい|ぐらい)?の?\s*(時間|期間|日数|日にち)(が|は)?\s*(かかる|かかり|要する)|{DEGREE}(くらい|ぐらい)?\s*前",
+        rf"|{DEGREE}(くらい|ぐらい)?の?\s*(時間|期間|日数|日にち)(が|は)?\s*(かかる|かかり|要する)|{DEGREE}(くらい|ぐらい)?\s*前"
+        # how long until a thing is done (「協定を締結するまでって普通どれくらいかかる？」), not what it costs
+        # (named by what asks it: the lookbehinds keep 「まで…」 out of the match)
+        rf"|(?:{UNTIL}){DEGREE}(くらい|ぐらい)?\s*(かかる|かかり)",
         DEADLINE,
         heads=("日",),
     ),
@@ -528,8 +578,9 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "謝金",
         ),
         r"いくら|何円|何万円|何千円",
-        rf"{NUM}+\s*(円|万円|千円)",
+        YEN,
         heads=("料", "費", "額", "代"),
+        stated=_amount_stated,
     ),
     DetailKind(
         "数",
@@ -583,10 +634,12 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "フローチャート",
             "チェックリスト",
         ),
-        r"書き方|記入方法|書けば",
+        # (not 「何を書けば」: what to write in it, ``contents_detail``)
+        r"書き方|記入方法|(?<!を)書けば",
         rf"様式第|別記様式|様式{NUM}",
         heads=("書",),
     ),
+    DetailKind(CONTENTS, (), NEVER, NEVER, finder=contents_detail),
     # whether a thing the question names is required (「協定って議会の議決がいるの？」「入札で選ばないと
     # いけない？」): stated by a section that writes the thing, or that says what is required there (not
     # a care to take: 3-6's 「…ないよう注意が必要です」 requires no document)
@@ -627,6 +680,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         ("押印", "署名者", "押印者"),
         r"(誰|だれ)が(判子|ハンコ|はんこ|印鑑|署名|サイン|押印)|(署名|押印|サイン)(は|って|するのは)(誰|だれ)",
         r"署名|押印|記名|調印|印鑑",
+    ),
+    # whose name a document or a reply goes out under (「協定書って誰の名前で署名するの？」「回答って誰の名前で
+    # 出すの？」): stated by a name the text gives it under (後援名義, 市長名)
+    DetailKind(
+        "名義",
+        ("名義人",),
+        r"(誰|だれ|どなた)の(名前|名義)で|名義(は|って)(誰|だれ)",
+        r"名義|(市長|理事長|会長|代表者?)(名|の名前)",
     ),
     DetailKind(
         "決裁・承認",
@@ -727,6 +788,14 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         of_topic=True,
         finder=bearer_detail,
     ),
+    # whether a thing can go on past its term (「後援名義の使用って、次の年も更新できるの？」「翌年度も続けて
+    # 申請できる？」): stated by a renewal or a term the text gives (毎年, ３年ごと)
+    DetailKind(
+        "更新・継続",
+        ("更新", "延長", "再申請", "継続申請"),
+        r"(翌年度?|来年度?|次の年度?|次年度)も",
+        rf"更新|延長|再申請|{NUM}+\s*(年|か月|ヶ月)(ごと|毎)|毎年",
+    ),
     # a time asked by a noun (開催時期) can be stated in prose (「取組が終了した時には」), by a year or a season
     DetailKind(
         "時期",
@@ -738,6 +807,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
     ),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
+FORM = "様式・書式"
+WHOSE = frozenset({"名義", "署名・押印", "決裁・承認"})
 PERIOD = "期限・期間"
 
 # What may follow a compound that the question asks about: a topic particle, then an interrogative,
@@ -1209,6 +1280,13 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             continue  # 「何年ごと」 asks one interval, not also a period (何年)
         # 「周期は何年？」「期限は何日前？」: the noun just named is asked for its value, whatever its kind
         asked = next((d for d in details[:named] if VALUE_OF.match(text[d.span[1] : match.start()])), None)
+        document = ""
+        if asked is not None and asked.kind == FORM and kind.label in WHOSE:
+            # 「協定書って誰の名前で署名するの？」 asks whose name the document goes out under, not its form
+            document = asked.name.split("（")[0]
+            details.remove(asked)
+            named -= 1
+            asked = None
         if asked is None and kind.label in seen:
             asked = next(d for d in details if d.kind == kind.label)
         if asked is not None:
@@ -1226,6 +1304,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             owner = next((s for s, e in phrases if e == match.start() - 1 and text[e] == "の"), None)
             if owner is not None and name == asked_as:
                 name = text[owner : match.end()]
+            if document:
+                name = f"{document}の{kind.label}"
             # where to take or get a thing, asked by a verb (「どこに出せば」), is named by the place's noun with
             # the thing the question says it is of: 「協働事業の提案ってどこに出せばいい？」 → 協働事業の提案の
             # 提出先, not 「手続き（どこに出）」

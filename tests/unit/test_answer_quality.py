@@ -1854,6 +1854,8 @@ def test_a_yes_no_question_not_asking_if_a_thing_is_listed_is_not_said_to_be_unl
         ("お寺の行事に後援名義ってNG？", "・ 宗教的又は政治的色彩を有している。", "・ 公序良俗に反する。"),
         # asks whether it may be done: the item the glossary reads お寺 as decides it all the same
         ("お寺のお祭りに後援出していい？", "・ 宗教的又は政治的色彩を有している。", "・ 公序良俗に反する。"),
+        # an election's gathering is political: 選挙 reads as 政治
+        ("選挙の集会に後援名義ってNG？", "・ 宗教的又は政治的色彩を有している。", "・ 公序良俗に反する。"),
         # 支援 names four items; お年寄り, read as 高齢者, names one of them
         ("お年寄りの支援も協働の対象？", "・ 高齢者支援", "・ 子育て支援"),
     ],
@@ -2780,3 +2782,51 @@ def test_yes_no_questions_in_staff_words_lead_with_what_decides_them(chain):
     assert "財政的な支援等はありません" in lead(chain.ask("後援になったら市からお金は出る？"))
     # 「…になれる？」 asks whether a partner is counted in: the sentence that counts it in leads
     assert "ＮＰＯや企業も含めて" in lead(chain.ask("企業も協働の相手になれる？"))
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        # whose name a document goes out under, not its form
+        ("協定書って誰の名前で署名するの？市長？", "協定書の名義"),
+        ("提案に沿えないときの回答って誰の名前で出すの？", "名義（誰の名前で）"),
+        # whether it can go on past its term
+        ("後援名義の使用って、次の年も更新できるの？", "更新"),
+        ("補助金って翌年度も続けて申請できる？", "更新・継続（翌年度も）"),
+        # how long until a thing is done
+        ("協定を締結するまでって普通どれくらいかかる？", "期限・期間（どれくらいかかる）"),
+        # what to write in a document the guideline never writes (the glossary reads 覚書 as 協定 to search)
+        ("団体と覚書を交わすとき、中身には何を書いとけばいい？", "覚書に書く内容"),
+    ],
+)
+def test_a_missing_name_renewal_wait_or_contents_is_named(chain, question, named):
+    answer = chain.ask(question)
+    first = answer.answer.splitlines()[0]
+    assert answer.partial and first.startswith("ガイドラインには") and named in first
+    assert first.endswith(f"の記載はありません。{NEARBY}")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["後援名義の申請書ってどこに送ればいいの？", "後援名義の審査って結果が出るまで何日くらい？"],
+)
+def test_a_missing_detail_of_sponsorship_is_not_answered_by_its_list_of_refusals(chain, question):
+    """3-7's 「次の項目に当てはまる場合は、…適切でありません。」 says when the name is refused, not the form,
+    the address or the wait asked: the answer says the detail is missing and quotes the section without it."""
+    answer = chain.ask(question)
+    assert answer.answer.startswith("ガイドラインには") and answer.cited_sections[0] == "3-7"
+    assert "本市の施策の推進に寄与する" in answer.answer
+    assert "次の項目に当てはまる場合" not in answer.answer and "・ 公序良俗に反する。" not in answer.answer
+
+
+def test_an_amount_given_is_stated_by_a_section_saying_none_is_given(chain):
+    """「いくら出すの？」 of 後援 is answered by 「財政的な支援等はありません。」; a fee asked of it is not."""
+    answer = chain.ask("後援したら市は団体にいくら出すの？")
+    assert "記載はありません" not in answer.answer
+    assert lead(answer).startswith("財政的な支援等はありません。")
+    assert chain.ask("後援名義を使わせてもらうのに手数料って何円かかる？").answer.startswith("ガイドラインには手数料")
+
+
+def test_contents_of_a_document_the_guideline_describes_are_not_called_missing(chain):
+    """5-13 says what its 合意書 covers (「…保険の加入などについて合意書を交わしています」)."""
+    answer = chain.ask("クリーンアップ・サポーターの合意書って何を書いてるの？")
+    assert "記載はありません" not in answer.answer
+    assert "保険の加入などについて合意書を交わしています" in lead(answer)
