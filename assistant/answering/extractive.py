@@ -312,7 +312,7 @@ class ExtractiveAnswerer:
             # a detail the guideline lacks (an amount, a form, a term) is not answered by a list of the cases
             # a thing is refused in (3-7's 「次の項目に当てはまる場合は、…適切でありません。」): quoted, it reads
             # as if it were
-            scored = {key: self.without_case_lists(key, found) for key, found in scored.items()}
+            scored = {key: self.without_case_lists(key, found, terms) for key, found in scored.items()}
         first = self.section(*blocks[0].key)
         # (not what is asked of a thing the question names: 「…入札がいるの？」's deciding sentence leads)
         stated = [d for d in question.details if d.asked and not d.unwritten and d.supplied_by(first.text, first.title)]
@@ -628,21 +628,25 @@ class ExtractiveAnswerer:
             return [], set()
         return [sp for item in named for sp in item], {sp for item in items if item not in named for sp in item}
 
-    def without_case_lists(self, key: tuple[str, str], found: list[ScoredSentence]) -> list[ScoredSentence]:
-        """The scored sentences but a list of cases (「次の項目に当てはまる場合は、…」) and its items; all of
-        them when nothing else is left."""
+    def without_case_lists(
+        self, key: tuple[str, str], found: list[ScoredSentence], terms: dict[str, float]
+    ) -> list[ScoredSentence]:
+        """The scored sentences but a list of cases (「次の項目に当てはまる場合は、…」) and its items, unless an
+        item names a distinctive word of the question's or the glossary's (「参加費で儲けるための講演会なら？」:
+        儲け, read as 営利, is a case of the list); all of them when nothing else is left."""
         section = self.section(*key)
-        spans = self.sentences[key].spans
+        sentences = self.sentences[key]
+        spans = sentences.spans
         texts = [section.text[a:b] for a, b in spans]
+        asked = {t for t in terms if self.idf.get(t, math.inf) >= DISTINCTIVE_IDF}
         dropped: set[tuple[int, int]] = set()
         for i, sentence in enumerate(texts):
             if CASE_LIST.search(sentence):
                 j = i + 1
                 while j < len(spans) and _in_item(section.text, spans[j]):
-                    dropped.add(spans[j])
                     j += 1
-                if j > i + 1:
-                    dropped.add(spans[i])
+                if j > i + 1 and not asked & set().union(*sentences.terms[i + 1 : j]):
+                    dropped |= set(spans[i:j])
         kept = [s for s in found if (s.start, s.end) not in dropped]
         return kept or found
 
