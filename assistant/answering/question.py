@@ -667,7 +667,7 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
             "流れ",
             "フロー",
         ),
-        r"どこに(出|提出|申請|申し込)|どこで(もらえる|もらう|入手|申し込)",
+        r"どこ[にへ](出|提出|申請|申し込|送|郵送)|どこで(もらえる|もらう|入手|申し込)",
         r"申請書を|提出してください|手続き",
         finder=procedure_detail,
         closing=("流れ", "フロー"),
@@ -1176,7 +1176,8 @@ def noun_phrases(text: str, tokenizer: Tokenizer) -> list[tuple[int, int]]:
 
 # a verb asking where to take or get a thing, and the noun that names that place
 WHERE_TO = (
-    ("どこに(出|提出)", "提出先"),
+    ("どこ[にへ](出|提出)", "提出先"),
+    ("どこ[にへ](送|郵送)", "送付先"),
     ("どこ(に|で)(申請|申し込)", "申込先"),
     ("どこで(もらえる|もらう|入手)", "入手先"),
 )
@@ -1287,6 +1288,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             details.remove(asked)
             named -= 1
             asked = None
+        # 「報告書はどこに出せばいい？」 asks where the document goes: named so, not by its form
+        where_to = next((noun for verb, noun in WHERE_TO if re.match(verb, match.group(0))), None)
         if asked is None and kind.label in seen:
             asked = next(d for d in details if d.kind == kind.label)
         if asked is not None:
@@ -1294,6 +1297,8 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             # (「期限や使途の制限を設ける」), its value is what it lacks
             counted = "何" in match.group(0) and "（" not in asked.name and match.group(0) not in asked.name
             name = f"{asked.name}（{match.group(0)}）" if counted else asked.name
+            if where_to and asked.kind == FORM:
+                name = f"{asked.name.split('（')[0]}の{where_to}"
             details = [replace(d, name=name, needs_value=True, also=match.span()) if d is asked else d for d in details]
         else:
             seen.add(kind.label)
@@ -1310,7 +1315,9 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             # the thing the question says it is of: 「協働事業の提案ってどこに出せばいい？」 → 協働事業の提案の
             # 提出先, not 「手続き（どこに出）」
             if place := next((noun for verb, noun in WHERE_TO if re.match(verb, asked_as)), None):
-                thing = next(((s, e) for s, e in phrases if text[e : match.start()] in THING_OF), None)
+                thing = next(
+                    ((s, e) for s, e in phrases if e <= match.start() and text[e : match.start()] in THING_OF), None
+                )
                 name = f"{text[thing[0] : thing[1]]}の{place}" if thing else place
             happened = _happened(match.start(), match.end(), text, tokens) if kind.happened else ""
             pattern = kind.stated(match) if kind.stated else ""

@@ -2793,6 +2793,9 @@ def test_yes_no_questions_in_staff_words_lead_with_what_decides_them(chain):
         ("補助金って翌年度も続けて申請できる？", "更新・継続（翌年度も）"),
         # how long until a thing is done
         ("協定を締結するまでって普通どれくらいかかる？", "期限・期間（どれくらいかかる）"),
+        # where a document goes, not its form
+        ("協働事業が終わったら報告書はどこに出せばいいの？", "報告書の提出先"),
+        ("後援名義の申請書ってどこに送ればいいの？", "後援名義の申請書の送付先"),
         # what to write in a document the guideline never writes (the glossary reads 覚書 as 協定 to search)
         ("団体と覚書を交わすとき、中身には何を書いとけばいい？", "覚書に書く内容"),
     ],
