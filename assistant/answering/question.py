@@ -246,8 +246,6 @@ DEGREE = r"(どのくらい|どれくらい|どれぐらい|どのぐらい|ど�
 NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期|.+(通り|どおり)$")
 # What a length until a thing is done follows (「締結するまでって普通どれくらいかかる？」), as lookbehinds
 UNTIL = "|".join(f"(?<=まで{p}{a})" for p in ("", "って", "は", "に") for a in ("", "普通", "大体", "だいたい", "通常"))
-# Words that contain a detail noun without asking for it.
-NOT_ASKED = re.compile(r"短期間|長期間|一定期間|期間中|長期")
 # A length the guideline gives only in words (「一定期間、継続的な関係で」「一定期間ごとに見直し」「長期に及ぶ
 # 場合」), asked how long it is in fact: 「一定期間って具体的に？」「…一定期間ってどのくらいの長さ？」「長期って
 # 何年から？」 asks for a value no such word states
