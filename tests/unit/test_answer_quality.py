@@ -2782,6 +2782,8 @@ def test_yes_no_questions_in_staff_words_lead_with_what_decides_them(chain):
     assert "財政的な支援等はありません" in lead(chain.ask("後援になったら市からお金は出る？"))
     # 「…になれる？」 asks whether a partner is counted in: the sentence that counts it in leads
     assert "ＮＰＯや企業も含めて" in lead(chain.ask("企業も協働の相手になれる？"))
+
+
 @pytest.mark.parametrize(
     ("question", "named"),
     [
