@@ -266,6 +266,7 @@ class Turn:
     examples: bool = False  # the cases of a form asked for examples (「協定を結んだ例ある？」) are quoted
     contrast: bool = True  # every side of a comparison found by a heading naming it: their difference is shown
     unreadable: bool = False  # nothing in the question to search for (「あ」)
+    described_case: bool = False  # a follow-up only describing a case (「会員だけ参加できるイベントは？」)
     evidence: float = 0.0
     scope: ScopeFeatures | None = None  # what out-of-scope is decided on (``assistant.answering.scope``)
     answer: Answer | None = None
@@ -553,7 +554,8 @@ class AnswerChain:
         # a follow-up that only describes a case (「入場料で稼ぐのが目的のコンサートだったら？」) asks the
         # previous question again of that case: the scene's words are new by nature, so they do not make
         # it out of scope; only its meaning does (「年休を半日だけ取るときは？」 is the city's other business)
-        case = self.only_names_a_case(turn.question, turn.previous)
+        turn.described_case = self.describes_a_listed_case(turn)
+        case = turn.described_case or self.only_names_a_case(turn.question, turn.previous)
         # a follow-up naming one thing only (「費用はどっち持ち？」 after 共催, 「会社も入る？」 after the partners,
         # 「反対にマイナス面は？」 after the merits) names it in the staff's word for what was just said: that
         # the guideline never writes the word says nothing, so it is refused only by its meaning, at a
@@ -674,6 +676,30 @@ class AnswerChain:
             and not ASKS.search(question)
             and not self.has_topic(question, besides=said)
         )
+
+    def describes_a_listed_case(self, turn: Turn) -> bool:
+        """Whether a follow-up is only a thing described, asked nothing but 「は？」 (「会員だけ参加できる
+        イベントは？」「じゃあ営利企業のイベントは？」 after 後援), and what answers it alone, by its own words and
+        meaning, is an item of a list in the sections just discussed (「・ 特定の市民のみを対象として
+        いる。」): a case of that list, as 「…イベントだったら？」 is. 「気をつけることは？」 is answered by
+        a list's lead-in, or by no list, and asks what it says."""
+        assert turn.analysis is not None
+        tokens = [t for t in self.service.tokenizer.tokenize(turn.question) if t.pos not in ("補助記号", "空白")]
+        if (
+            len(tokens) < 3
+            or tokens[-1].surface not in ("は", "って")
+            or not (tokens[-2].pos == "名詞" and tokens[-2].is_content)  # not 「気をつけることは？」
+            # described: by a clause (「会員だけ参加できる」) or a thing's own (「営利企業の」)
+            or not any(t.pos in ("動詞", "形容詞", "助動詞") or t.surface == "の" for t in tokens[:-2])
+            or turn.analysis.details
+            or ASKS.search(turn.question)
+        ):
+            return False
+        said = frozenset().union(*(self._section_terms.get(key, frozenset()) for key in turn.previous))
+        if self.has_topic(turn.question, besides=said):
+            return False
+        terms = self.extractive.query_terms(turn.question)
+        return any(self.extractive.item_answers(key, terms, turn.alone_vector) for key in dict.fromkeys(turn.previous))
 
     def names_one_thing(self, question: str) -> bool:
         """Whether the question names a single thing: one run of nouns (マイナス＋面 is one), a
@@ -2068,6 +2094,7 @@ class AnswerChain:
                 turn.contrast,
                 items=turn.items,
                 groups=turn.groups,
+                case=turn.described_case,
                 settled=not self.heading_in_doubt(turn),
                 said=said,
                 led=led,

@@ -252,6 +252,7 @@ class ExtractiveAnswerer:
         settled: bool = True,
         items: tuple[int, int] | None = None,
         groups: list[int] | None = None,
+        case: bool = False,
         said: frozenset[str] = frozenset(),
         led: frozenset[str] = frozenset(),
         shown: frozenset[str] = frozenset(),
@@ -261,7 +262,8 @@ class ExtractiveAnswerer:
         ``missing_parts`` the parts of a two-part question the guideline does not cover; ``listed`` a
         section whose sub-sections a count asked for counts (they are named, in order), ``items`` the
         bulleted list of the first block it counts (its lead-in's index, how many items), ``groups`` the
-        headings of the headed groups of a list it counts instead (their indexes); ``contrast``
+        headings of the headed groups of a list it counts instead (their indexes), ``case`` whether the
+        question only describes a case, as 「…だったら？」 does; ``contrast``
         whether the sides were found by the headings that name them (else no line of differences).
         Unless ``settled``, the first section is not announced as the one asked for (「該当するのは…」).
         Sentences in ``said`` (what the conversation already showed) come after any that are not, and
@@ -272,7 +274,8 @@ class ExtractiveAnswerer:
         if not blocks:
             return "", []
         # 「断る場合は？」: the earlier turn chose the section; what the follow-up asks chooses the sentence
-        situation = bool(context_question and SITUATION.search(question.text))
+        # and so does a case only described (「会員だけ参加できるイベントは？」, ``case``)
+        situation = bool(context_question and (case or SITUATION.search(question.text)))
         terms = self.query_terms(question.text, "" if situation else context_question, related)
         yes_no = question.kind == "yes-no"
         scored = {
@@ -1013,6 +1016,16 @@ class ExtractiveAnswerer:
     def marker(self, hit: SectionHit) -> str:
         """［第３章（７）後援］ after a quote: one grammar wherever a source is shown in text."""
         return f"［{self.label(*hit.key)}］"
+
+    def item_answers(self, key: tuple[str, str], terms: dict[str, float], query_vector: list[float] | None) -> bool:
+        """Whether the section's sentence that answers best is an item of a bulleted list."""
+        if key not in self.sentences:
+            return False
+        scored = self.score_sentences(*key, terms, query_vector)
+        if not scored:
+            return False
+        best = max(scored, key=lambda s: s.score)
+        return _in_item(self.section(*key).text, (best.start, best.end))
 
     def quotable(
         self, key: tuple[str, str], scored: list[ScoredSentence], terms: Collection[str] = ()
