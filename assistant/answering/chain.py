@@ -831,7 +831,9 @@ class AnswerChain:
             previous_cover=sum(w for t, w in weight.items() if t in previous) / total,
             new_words=sum(1 for t in terms if t not in previous and len(t) >= 2),
             terms=len(terms),
-            has_topic=self.has_topic(turn.question),
+            # a staff word the glossary reads as words of the sections just discussed (販促 → 営利 after
+            # 後援) names nothing new: it asks about what was said
+            has_topic=self.has_topic(turn.question, besides=frozenset(previous)),
             points_back=points_back,
         )
 
