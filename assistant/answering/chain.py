@@ -158,6 +158,8 @@ WITH_WHOM = re.compile(r"(どこ|誰|だれ|何処)と")
 DEVERBAL = "いきしちにひみりぎじび"
 BELONGS = frozenset({"入る", "含む", "含める", "対象", "該当", "当てはまる", "参加", "加わる"})
 PARTIES = frozenset({"相手", "相手方", "先", "パートナー", "主催", "主催者", "事業者", "団体"})
+# 「どんな相手と結んでるの？」「どこと組んでるの？」: who an act is done with, asked as a party
+ASKS_WITH_WHOM = re.compile(r"(どこ|誰|だれ|何処|(どんな|どういう|どの)(相手|団体|ところ|人))と")
 # 「ホームページ以外には？」「講座のほかには？」「他には？」: more of what was just said, not it again
 BESIDES = re.compile(r"(以外|(の|その)?(ほか|他)(に|には|は|で|の)|^(ほか|他)(に|には|は)?[？?]?$)")
 # 「…こともある？」 asks whether it may happen; a sentence 「…こともあります。」 says it may
@@ -590,7 +592,7 @@ class AnswerChain:
             return turn  # 「そのパトロール隊は…」 after ゼロごみの日: the noun, not 「その」, says what is meant
         if self.turns_to(turn.question, turn.previous):
             return turn  # 「じゃあ逆に共催は？」 after 後援: 共催 itself, not 後援 again
-        if self.names_what_was_said(turn):
+        if self.names_what_was_said(turn) or self.asks_only_with_whom(turn.question):
             # 「協定の相手は？」 after レジ袋削減's 「…と自主協定を結んでいます。」: the 協定 just mentioned
             turn.context_question = context
             turn.resolved_query, turn.query_vector = combined, vectors[combined]
@@ -740,6 +742,12 @@ class AnswerChain:
         said = set(self.service.tokenizer.content_lemmas(" ".join(content_sentences(previous_answer(turn.history)))))
         titles = set().union(*(self.extractive.title_terms(*key) for key in turn.previous))
         return tokens[first].lemma in said - titles
+
+    def asks_only_with_whom(self, question: str) -> bool:
+        """Whether a follow-up asks only with whom something was done, naming no thing but a party
+        (「どんな相手と結んでるの？」 after 協定): what was done with them is what was just discussed."""
+        nouns = [t.lemma for t in self.service.tokenizer.tokenize(question) if t.is_content and t.pos == "名詞"]
+        return bool(ASKS_WITH_WHOM.search(question)) and all(n in PARTIES for n in nouns)
 
     def sets_scene(self, question: str) -> bool:
         """Whether the question's pointer only says when or where (「その日に」「その会場で」: 「その」,

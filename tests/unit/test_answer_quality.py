@@ -1876,6 +1876,53 @@ def test_a_case_described_by_a_glossary_word_after_the_list_asks_about_that_list
     assert "宗教的又は政治的色彩" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("first", "question", "item"),
+    [
+        ("後援ってなに？", "会員だけ参加できるイベントは？", "・ 特定の市民のみを対象としている。"),
+        ("後援ってなに？", "町内会の会員だけが参加する集まりは？", "・ 特定の市民のみを対象としている。"),
+        (
+            "後援をお願いされたけど、どういうイベントなら名義を出していいの？",
+            "じゃあ営利企業のイベントは？",
+            "・ 営利や私的な利益を目的としている。",
+        ),
+    ],
+)
+def test_a_thing_only_described_after_a_list_leads_with_the_item_it_meets(chain, first, question, item):
+    """A follow-up that only describes a thing (「会員だけ参加できるイベントは？」) after 後援, answered alone by
+    an item of 後援's list, is a case of that list: 3-7 answers (not 第３章（２）'s 「イベントの開催」) and the
+    item it meets leads under the list's lead-in, the other items left out."""
+    answer = chain.ask(question, turn(chain, first))
+    assert answer.cited_sections[0] == "3-7"
+    assert item in lead(answer)
+    assert "・ 公序良俗に反する。" not in lead(answer)
+
+
+@pytest.mark.parametrize("question", ["どんな相手と結んでるの？", "どこと結んでるの？"])
+def test_a_follow_up_asking_only_with_whom_asks_it_of_what_was_just_discussed(chain, question):
+    """「どんな相手と結んでるの？」 after 協定 names no thing but a party: it asks who the 協定 are with (第３章
+    （３）'s 「…企業との協定、…スーパーとの協定…」), not 第６章 Ｑ２'s 相手方 in general."""
+    answer = chain.ask(question, turn(chain, "協定ってどんな形？"))
+    assert answer.cited_sections[0] == "3-3"
+    assert "企業との協定" in lead(answer)
+
+
+def test_a_described_request_answered_by_a_lists_lead_in_gets_the_whole_list(chain):
+    """「気をつけることは？」 after 情報共有 asks what the list says, not which item a case meets."""
+    answer = chain.ask("気をつけることは？", turn(chain, "情報共有ってなんで必要なの？"))
+    assert answer.cited_sections[0] == "2-2"
+    assert "・ お役所言葉や専門的な用語は、一般的な言葉に変換してください。" in lead(answer)
+    assert "・ 市民が発信する情報を把握するように努めてください。" in lead(answer)
+
+
+def test_a_staff_word_read_as_the_last_sections_words_keeps_the_conversation(chain):
+    """販促 reads as 営利, a word of 後援's list just shown: 「それって企業の販促イベントでもいける？」 names no
+    topic of its own, so it is asked of 後援 (not searched alone, 第３章（２）'s 「イベントの開催」)."""
+    answer = chain.ask("それって企業の販促イベントでもいける？", turn(chain, "後援ってどんなときに出すもの？"))
+    assert answer.cited_sections[0] == "3-7"
+    assert "・ 営利や私的な利益を目的としている。" in lead(answer)
+
+
 @pytest.mark.parametrize("first", [None, "協働のパートナーにはどんな特徴がある？"])
 def test_whether_a_thing_belongs_leads_with_the_sentence_counting_it_in(chain, first):
     """「企業もはいる？」 (入る in kana) asks whether companies are partners: 第２章 １'s 「…ＮＰＯや企業も含めて、
