@@ -391,17 +391,23 @@ class AnswerChain:
         with remembered_tokens(service.tokenizer, service.index.build_dir / TOKENS_FILE):
             self.idf = idf_table(service.index.terms)
             sentences = section_sentences(service.documents, service.tokenizer, service.embeddings)
-            self.extractive = ExtractiveAnswerer(
-                service.documents, service.tokenizer, self.idf, sentences, glossary=service.retriever.glossary
-            )
-            self.reranker = reranker or make_reranker(self.settings, self.extractive, service.retriever)
             self.topics = self.topic_terms()
             # headings that join words with ・ (補助・助成): what the question analysis keeps as one thing
             self.units = frozenset(s.title for d in service.documents for s in d.sections if "・" in s.title)
-            # a question's analysis, kept: a follow-up looks at the previous question's again
+            # a question's analysis, kept: a follow-up looks at the previous question's again, and the
+            # answerer at each part of a two-part question
             self.analyze = lru_cache(maxsize=1024)(
                 lambda text: analyze(text, service.tokenizer, self.topics, self.units)
             )
+            self.extractive = ExtractiveAnswerer(
+                service.documents,
+                service.tokenizer,
+                self.idf,
+                sentences,
+                glossary=service.retriever.glossary,
+                analyzer=self.analyze,
+            )
+            self.reranker = reranker or make_reranker(self.settings, self.extractive, service.retriever)
             self.spelling = Spelling(service.documents, service.tokenizer)
             self.scope_model = scope_model
             self._section_text = {
@@ -666,13 +672,17 @@ class AnswerChain:
             return ""
         return f"{'と'.join(before.sides)}の{question}"
 
+    def previous_terms(self, previous: Iterable[tuple[str, str]]) -> frozenset[str]:
+        """The words (lemmas of the headings and sentences) of the sections the previous answer came from."""
+        return frozenset().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+
     def only_names_a_case(self, question: str, previous: Collection[tuple[str, str]] = ()) -> bool:
         """Whether a follow-up is only a case (「町内会の一部の人だけが対象のイベントだったら？」「会員限定の
         集まりのときは？」): a condition with nothing asked of it, so it asks the previous question again of
         that case, however many words describe it. One naming a heading's subject (「共催だったら？」 after
         後援) asks about that subject instead; a glossary word read as words of the ``previous`` sections
         (「お寺が主催するお祭りだったら？」 after 後援's list: お寺 → 宗教) describes a case of them."""
-        said = frozenset().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        said = self.previous_terms(previous)
         return (
             bool(SITUATION.search(question))
             and not ASKS.search(question)
@@ -697,8 +707,7 @@ class AnswerChain:
             or ASKS.search(turn.question)
         ):
             return False
-        said = frozenset().union(*(self._section_terms.get(key, frozenset()) for key in turn.previous))
-        if self.has_topic(turn.question, besides=said):
+        if self.has_topic(turn.question, besides=self.previous_terms(turn.previous)):
             return False
         terms = self.extractive.query_terms(turn.question)
         return any(self.extractive.item_answers(key, terms, turn.alone_vector) for key in dict.fromkeys(turn.previous))
@@ -773,7 +782,7 @@ class AnswerChain:
                 break
             named.append(token.lemma)
         distinctive = [t for t in named if t in self.topics]  # a heading's subject: not その場合, そのうち
-        earlier = set().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        earlier = self.previous_terms(previous)
         return bool(distinctive) and not any(t in earlier for t in distinctive)
 
     def turns_to(self, question: str, previous: list[tuple[str, str]]) -> bool:
@@ -784,7 +793,7 @@ class AnswerChain:
         if not opener:
             return False
         named = [t for t in self.service.tokenizer.content_lemmas(question[opener.end() :]) if t in self.topics]
-        earlier = set().union(*(self._section_terms.get(key, frozenset()) for key in previous))
+        earlier = self.previous_terms(previous)
         return bool(named) and not any(t in earlier for t in named)
 
     def rescued_by_previous(
@@ -830,7 +839,7 @@ class AnswerChain:
         and with the previous turn."""
         assert turn.analysis is not None
         terms = [t for t in dict.fromkeys(terms) if t not in CONVERSATIONAL]
-        previous = {t for key in turn.previous for t in self._section_terms.get(key, frozenset())}
+        previous = self.previous_terms(turn.previous)
         rarest = max(self.idf.values(), default=1.0)
         weight = {t: self.idf.get(t, rarest) for t in terms}
         total = sum(weight.values()) or 1.0
@@ -841,7 +850,7 @@ class AnswerChain:
             terms=len(terms),
             # a staff word the glossary reads as words of the sections just discussed (販促 → 営利 after
             # 後援) names nothing new: it asks about what was said
-            has_topic=self.has_topic(turn.question, besides=frozenset(previous)),
+            has_topic=self.has_topic(turn.question, besides=previous),
             points_back=points_back,
         )
 

@@ -11,7 +11,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -160,6 +160,7 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         dense_weight: float = 5.0,
         glossary: Glossary | None = None,
+        analyzer: Callable[[str], Question] | None = None,
     ) -> None:
         self.documents = {d.doc_id: d for d in documents}
         self.glossary = glossary or Glossary()
@@ -169,6 +170,8 @@ class ExtractiveAnswerer:
         self.sentences = sentences  # spans, vectors and lemmas of each section's sentences
         self.max_sentences = max_sentences
         self.dense_weight = dense_weight
+        # how a question is analysed: the chain's, which keeps each analysis for the turns that follow
+        self.analyze = analyzer or (lambda text: analyze(text, tokenizer))
 
     def section(self, doc_id: str, section_id: str) -> Section:
         return self.documents[doc_id].section(section_id)
@@ -836,7 +839,7 @@ class ExtractiveAnswerer:
             return None
         title = self.title_terms(*key)
         for part in parts:
-            asked = analyze(part, self.tokenizer)
+            asked = self.analyze(part)
             subject = asked.described or asked.defined
             if subject and set(self.tokenizer.content_lemmas(subject)) <= title:
                 return self.defining_sentence(key)
