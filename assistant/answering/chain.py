@@ -300,6 +300,20 @@ def spelled_out(question: str, read_as: list[tuple[str, list[str]]]) -> str:
     return text if text != unicodedata.normalize("NFKC", question) else question
 
 
+# The citizens as staff speak of them, politely (住民さん, 住民の方), read as the guideline's 市民: as typed,
+# 住民 drew such questions to the few sections that write it of someone in particular (第６章 Ｑ５ 「地域住民
+# であれば誰でも加入できる」, 第５章（３）「住民と市とが協力して」). Plain 住民 stays: it names those too
+# (住民組織). Not 地元の人: 地元 is a word the guideline lacks, and read as 市民 it made 「地元の人の祭りの日程
+# っていつ？」 look in scope; nor 役所 as 市, which made 「役所のルールで服装の決まりってある？」 answered.
+CITIZENS = re.compile(r"(?:住民|市民)の?(?:さん|皆さん|皆様|みなさん|方々|方(?![法針向式面]))(?:たち|達)?")
+
+
+def as_citizens(question: str) -> str:
+    """The question with the citizens, as staff speak of them, named as the guideline names them:
+    「住民さんでできることは住民さんでやってもらうってこと？」 → 「市民でできることは市民で…」."""
+    return CITIZENS.sub("市民", question)
+
+
 def parent(key: tuple[str, str]) -> tuple[str, str]:
     """The section a section is under, by its id (3-5 → 3, 2-1-1 → 2-1, 3 → "")."""
     doc_id, section_id = key
@@ -480,7 +494,7 @@ class AnswerChain:
         if new_topic and new_topic.end() < len(turn.question):
             turn.question = turn.question[new_topic.end() :]
         turn.read_as = self.read_as(turn.question)
-        turn.question = spelled_out(turn.question, turn.read_as)
+        turn.question = as_citizens(spelled_out(turn.question, turn.read_as))
         # the previous question asked again of another thing (「委託だと？」 after 「共催の責任は誰が負うの？」)
         # or a new aspect of both things just compared (「注意点は？」 after 「委託と補助の違いは？」): the
         # question it stands for is answered as if asked alone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.chain import NOT_COVERED
+from assistant.answering.chain import NOT_COVERED, as_citizens
 from assistant.answering.extractive import ABSTENTION_TEXT, NEARBY, NOT_LISTED, NOTHING_MORE, UNDECIDED
 from assistant.answering.question import analyze
 from assistant.answering.sentences import leans_on_previous
@@ -2870,3 +2870,30 @@ def test_contents_of_a_document_the_guideline_describes_are_not_called_missing(c
     answer = chain.ask("クリーンアップ・サポーターの合意書って何を書いてるの？")
     assert "記載はありません" not in answer.answer
     assert "保険の加入などについて合意書を交わしています" in lead(answer)
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched"),
+    [
+        ("住民さんでできることは住民さんでやってもらうってこと？", "市民でできることは市民でやってもらうってこと？"),
+        ("住民の方から企画が来たら？", "市民から企画が来たら？"),
+        ("市民の皆さんに知らせるには？", "市民に知らせるには？"),
+        # the guideline's own 住民 and a word that only starts like the polite form stay as typed
+        ("町内会って住民なら誰でも入れる？", "町内会って住民なら誰でも入れる？"),
+        ("住民の方法", "住民の方法"),
+        ("住民票の写しは？", "住民票の写しは？"),
+    ],
+)
+def test_the_citizens_as_staff_speak_of_them_are_searched_as_the_guidelines_shimin(typed, searched):
+    assert as_citizens(typed) == searched
+
+
+def test_a_question_about_the_citizens_in_staff_words_is_answered_from_the_section_about_them(chain):
+    """住民 as typed drew 「住民さんでできることは…」 to 第６章 Ｑ５ 「地域住民であれば誰でも加入できる」."""
+    answer = chain.ask("住民さんでできることは住民さんでやってもらうってこと？")
+    assert answer.cited_sections[0] == "1-2-1"
+    assert "市民の手で主体的に取り組んでいきます" in answer.answer.split("■")[0]
+
+
+def test_a_question_about_the_citizens_outside_the_guideline_is_still_refused(chain):
+    assert chain.ask("住民さんから騒音の苦情が来たらどうする？").abstained
