@@ -534,7 +534,7 @@ def test_quiz_grading_progress_and_self_marking(staff):
     half = "。".join(case.must_include[: (len(case.must_include) + 1) // 2])
     unsure = staff.grade_quiz(state, half)
     if len(case.must_include) > 1:
-        assert unsure.unsure and "自分で判定" in unsure.html
+        assert unsure.unsure and "「合っていた」か「違っていた」を押してください" in unsure.html
         marked = staff.mark_quiz(unsure.state, True)
         assert quiz_progress(marked) == "第３問／全５問　（これまで３問中２問正解）"
         assert staff.mark_quiz(marked, True) == marked  # counted once
