@@ -55,7 +55,14 @@ from assistant.answering.question import (
     noun_phrases,
 )
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
-from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
+from assistant.answering.scope import (
+    SCOPE_MODEL,
+    STANCE,
+    ScopeFeatures,
+    ScopeModel,
+    scope_features,
+    without_places,
+)
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
@@ -1681,7 +1688,13 @@ class AnswerChain:
             # the words asking which department (担当課) are not what is asked about, by meaning either:
             # they draw the question nearer the city's other business, listed by department
             vector = turn.vectors[topic]
-        features = self.scope_of(topic, turn.evidence, turn.hits, vector, turn.guessed)
+        evidence = turn.evidence
+        placeless = without_places(topic, self.service.tokenizer.tokenize(topic), self.idf)
+        if placeless != topic:
+            # a place named (「苫小牧の天気は？」) is where, not what, the question asks about: by meaning
+            # and by words it drew the question to the few sections naming the city's partners
+            vector, evidence, topic = self.embed(turn, [placeless])[placeless], self.evidence(turn, placeless), placeless
+        features = self.scope_of(topic, evidence, turn.hits, vector, turn.guessed)
         if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an
             # off-topic part (「委託の注意点と、残業代の申請のしかた」) is named as missing, the rest answered
