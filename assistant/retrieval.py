@@ -38,7 +38,7 @@ from assistant.index.embeddings import embed_queries
 from assistant.index.store import Index
 from assistant.ingestion.corpus import Document, Section
 from assistant.ingestion.glossary import Glossary, fold
-from assistant.ingestion.japanese import Tokenizer
+from assistant.ingestion.japanese import Tokenizer, without_places
 from assistant.ingestion.sections import CLIPPED_DEPARTMENT, DEPARTMENT_NAMED, clips, department_stem
 
 MODES = ("hybrid", "dense", "bm25")
@@ -271,7 +271,7 @@ class HybridRetriever(BaseRetriever):
         if mode in ("hybrid", "bm25"):
             # the query's own words count twice the glossary's and the partners it names: an expansion
             # must not outvote the question, nor who it is about what it asks
-            rest, partners = without_partners(query)
+            rest, partners = without_partners(self.placeless(query))
             topic = PARTNER_TOPIC.match(unicodedata.normalize("NFKC", query))
             scene = self.scene_words(query)
             for word in scene:
@@ -320,11 +320,16 @@ class HybridRetriever(BaseRetriever):
         scene = self.scene_words(query)
         for word in scene:
             text = text.replace(word, "協働")
-        rest, partners = without_partners(text)
-        if not partners or PARTNER_TOPIC.search(text) or not self.tokenizer.content_lemmas(rest):
-            return text if scene else query
+        placeless = self.placeless(text)
+        rest, partners = without_partners(placeless)
+        if not partners or PARTNER_TOPIC.search(placeless) or not self.tokenizer.content_lemmas(rest):
+            return placeless if scene or placeless != text else query
         # ボランティア団体, 相手の団体, 団体さん: one 相手
-        return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", text, flags=re.I)
+        return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", placeless, flags=re.I)
+
+    def placeless(self, query: str) -> str:
+        """The query without the places the documents name (``without_places``: 苫小牧 sets the scene)."""
+        return without_places(query, self.tokenizer.tokenize(query), self._words.postings)
 
     def written_of(self, partner: str) -> list[int]:
         """Positions of the sections with a clause whose subject is the partner, alone or in a list (「企業は、

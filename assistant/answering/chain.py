@@ -55,14 +55,7 @@ from assistant.answering.question import (
     noun_phrases,
 )
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
-from assistant.answering.scope import (
-    SCOPE_MODEL,
-    STANCE,
-    ScopeFeatures,
-    ScopeModel,
-    scope_features,
-    without_places,
-)
+from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
 from assistant.answering.sentences import section_sentences
 from assistant.answering.spelling import Respelling, Spelling
 from assistant.ingestion.corpus import OFFTOPIC
@@ -1689,7 +1682,7 @@ class AnswerChain:
             # they draw the question nearer the city's other business, listed by department
             vector = turn.vectors[topic]
         evidence = turn.evidence
-        placeless = without_places(topic, self.service.tokenizer.tokenize(topic), self.idf)
+        placeless = self.service.retriever.placeless(topic)
         if placeless != topic:
             # a place named (「苫小牧の天気は？」) is where, not what, the question asks about: by meaning
             # and by words it drew the question to the few sections naming the city's partners

@@ -25,7 +25,7 @@ top section, and the top section's margin in the fused and the dense scores.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -72,20 +72,6 @@ def scene_words(tokens: Sequence[Token]) -> set[int]:
             scene.update(range(i, j))
         i = max(j, i + 1)
     return scene
-
-
-def without_places(text: str, tokens: Sequence[Token], known: Container[str]) -> str:
-    """The text without the names of places the guideline writes (UniDic's 固有名詞・地名: its city,
-    苫小牧), unless no other noun is left: what the scope is judged on. The city's name sets the scene
-    (「苫小牧の天気は？」), and it is rare in the guideline (in its partners' names: 苫小牧消費者協会), so
-    it made any question naming it look covered, by words and by meaning. A place the guideline never
-    writes (札幌) stays: the guideline has nothing of it."""
-    places = [t for t in tokens if t.pos_detail == "固有名詞" and t.pos_type == "地名" and t.lemma in known]
-    if not places or all(t in places or t.pos != "名詞" or not t.is_content for t in tokens):
-        return text
-    for token in reversed(places):
-        text = text[: token.start] + text[token.end :]
-    return text
 
 
 @dataclass(frozen=True)

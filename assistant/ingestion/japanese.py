@@ -10,7 +10,7 @@ import contextlib
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
@@ -317,3 +317,20 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+def without_places(text: str, tokens: Sequence[Token], known: Container[str]) -> str:
+    """The text without the names of places ``known`` to the documents (UniDic's 固有名詞・地名: the
+    guideline's city, 苫小牧), unless no other noun is left: what a question is searched and its scope
+    judged on. The city's name sets the scene (「苫小牧の天気は？」「苫小牧の町内会の数は？」), and it is
+    rare in the guideline (in its partners' names: 苫小牧消費者協会), so by words and by meaning it drew
+    any question naming it to those partners' sections and made it look covered. A place the documents
+    never write (札幌) stays: they have nothing of it."""
+    places = [t for t in tokens if t.pos_detail == "固有名詞" and t.pos_type == "地名" and t.lemma in known]
+    if not places or all(t in places or t.pos != "名詞" or not t.is_content for t in tokens):
+        return text
+    after = {t.start: t for t in tokens if t.surface == "の"}  # 「苫小牧の町内会」 → 「町内会」
+    for token in reversed(places):
+        end = after[token.end].end if token.end in after else token.end
+        text = text[: token.start] + text[end:]
+    return text
