@@ -315,7 +315,8 @@ class HybridRetriever(BaseRetriever):
         A partner's name brings its own meaning into the question's vector: 団体 drew questions about a
         group's strength or workload to （５）相手方の固定化を避ける, whose text names 団体, and ＮＰＯ drew
         「…まる投げしてもいい？」 to the case of an ＮＰＯ (第５章（７）). A partner that is the question's
-        topic (「町内会って…」), or all it names (a comparison's side 「ＮＰＯみたいな団体」), is what is asked."""
+        topic (「町内会って…」), or all it names (a comparison's side 「ＮＰＯみたいな団体」), is what is asked.
+        The city's name is left out (``placeless``) for the same reason: it brings its partners' names."""
         text = unicodedata.normalize("NFKC", query)
         scene = self.scene_words(query)
         for word in scene:

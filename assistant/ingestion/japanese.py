@@ -325,8 +325,15 @@ def without_places(text: str, tokens: Sequence[Token], known: Container[str]) ->
     judged on. The city's name sets the scene (「苫小牧の天気は？」「苫小牧の町内会の数は？」), and it is
     rare in the guideline (in its partners' names: 苫小牧消費者協会), so by words and by meaning it drew
     any question naming it to those partners' sections and made it look covered. A place the documents
-    never write (札幌) stays: they have nothing of it."""
-    places = [t for t in tokens if t.pos_detail == "固有名詞" and t.pos_type == "地名" and t.lemma in known]
+    never write (札幌) stays: they have nothing of it, and so does a place a word joined to it makes a
+    thing of (日本＋語, 苫小牧＋港), unless that word is the city itself, which the guideline calls 市
+    (苫小牧＋市, 苫小牧＋市民)."""
+    joined = {t.start for t in tokens if t.pos in NOMINAL_POS and not t.surface.startswith("市")}
+    places = [
+        t
+        for t in tokens
+        if t.pos_detail == "固有名詞" and t.pos_type == "地名" and t.lemma in known and t.end not in joined
+    ]
     if not places or all(t in places or t.pos != "名詞" or not t.is_content for t in tokens):
         return text
     after = {t.start: t for t in tokens if t.surface == "の"}  # 「苫小牧の町内会」 → 「町内会」
