@@ -1686,7 +1686,8 @@ class AnswerChain:
         if placeless != topic:
             # a place named (「苫小牧の天気は？」) is where, not what, the question asks about: by meaning
             # and by words it drew the question to the few sections naming the city's partners
-            vector, evidence, topic = self.embed(turn, [placeless])[placeless], self.evidence(turn, placeless), placeless
+            vector, evidence = self.embed(turn, [placeless])[placeless], self.evidence(turn, placeless)
+            topic = placeless
         features = self.scope_of(topic, evidence, turn.hits, vector, turn.guessed)
         if turn.part_vectors:
             # a question of several parts is as near the indexed documents as its nearest part: an

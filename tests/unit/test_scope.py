@@ -318,7 +318,9 @@ def test_the_guidelines_own_place_is_left_out_of_what_is_searched_and_judged(ser
     assert without_places(question, service.tokenizer.tokenize(question), known) == expected
 
 
-@pytest.mark.parametrize("question", ["苫小牧の雪まつりはいつ？", "苫小牧市の市議会の定数は？", "苫小牧でおいしい寿司屋は？"])
+@pytest.mark.parametrize(
+    "question", ["苫小牧の雪まつりはいつ？", "苫小牧市の市議会の定数は？", "苫小牧でおいしい寿司屋は？"]
+)
 def test_a_question_naming_the_city_on_another_matter_is_refused(chain, question):
     """The city's name is rare in the guideline and near its partners' names by meaning: it made any
     question naming it look covered (answered from 第５章（15）'s 苫小牧市子ども会育成連絡協議会)."""
