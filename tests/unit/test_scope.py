@@ -13,8 +13,8 @@ from assistant.answering.extractive import ABSTENTION_TEXT
 from assistant.answering.question import analyze
 from assistant.answering.scope import FEATURES, SCOPE_MODEL, ScopeFeatures, compounds, fit, scope_features
 from assistant.evals.dataset import DEFAULT_DATASET, load_dataset
-from assistant.ingestion.japanese import without_places
 from assistant.evals.evaluator import fit_scope
+from assistant.ingestion.japanese import without_places
 from assistant.retrieval import SectionHit
 
 
@@ -337,4 +337,3 @@ def test_the_city_named_leaves_the_section_found_as_it_was(chain, question):
     """「苫小牧で…」 was searched for 苫小牧, which only its partners' names write (第５章（15）)."""
     alone = [c.section_id for c in chain.ask(question).citations]
     assert alone and [c.section_id for c in chain.ask(f"苫小牧市で{question}").citations][:1] == alone[:1]
-
