@@ -500,15 +500,20 @@ class ExtractiveAnswerer:
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 asked = self.asked_nouns(asked_whether(question.text), blocks[0].key)
                 named, dropped = self.named_items(blocks[0].key, asked, [(s.start, s.end) for s in chosen])
-                if related and (not named or len(_items(first.text, named)) > 1):
+                readings = set(self.tokenizer.content_lemmas(" ".join(related or []))) - self.title_terms(*blocks[0].key)
+                if readings and (not named or len(_items(first.text, named)) > 1):
                     # 「儲け目的のイベントは後援の対象？」「お年寄りの支援も…」: the item the glossary reads its
                     # staff word as (営利, 高齢者), when its own words name none or several (every 「…支援」)
-                    readings = set(self.tokenizer.content_lemmas(" ".join(related))) - self.title_terms(*blocks[0].key)
                     read = self.named_items(blocks[0].key, asked | readings, [(s.start, s.end) for s in chosen])
                     if read[0] and (not named or len(_items(first.text, read[0])) < len(_items(first.text, named))):
                         named, dropped = read
                 picked = bool(named)
-                if named:
+                excluding = self.excluding_sentence(blocks[0].key, asked | readings, named)
+                if excluding is not None:
+                    # 「宗教法人がやるお祭りに協働で関われる？」: the item (「・ お祭り」) would say yes, but the
+                    # sentence excluding what the question says of the case (「ただし、宗教活動・…適しません。」) decides
+                    lead = self.with_context(first, [excluding])
+                elif named:
                     # the item the question names decides it (「宗教系のイベントに後援名義ってNG？」: 「・ 宗教的又は
                     # 政治的色彩を有している。」; 「国際交流は協働の分野に含む？」: 「・ 国際交流」): it leads under its
                     # list's lead-in, not after a sentence that only scored well
@@ -633,6 +638,28 @@ class ExtractiveAnswerer:
         if not named or len(named) == len(items) or max(outside, default=0) > max(shared):
             return [], set()
         return [sp for item in named for sp in item], {sp for item in items if item not in named for sp in item}
+
+    def excluding_sentence(
+        self, key: tuple[str, str], asked: set[str], named: list[tuple[int, int]]
+    ) -> tuple[int, int] | None:
+        """For a yes/no question whose case a list item names (「・ お祭り」): a sentence outside the section's
+        lists that decides against (``decides``, ending in a negation) a word ``asked`` that no named item
+        uses (宗教 of 「宗教法人がやるお祭り…」: 「ただし、宗教活動・政治活動を目的とする事業…は、…適しません。」),
+        if any. A list's lead-in (「次の項目に当てはまる場合は、…」) is not one: its items say what it excludes."""
+        sentences = self.sentences[key]
+        text = self.section(*key).text
+        lemmas = dict(zip(sentences.spans, sentences.terms, strict=True))
+        beside = asked - {t for sp in named for t in lemmas[sp]}
+        for span in sentences.spans if named and beside else []:
+            sentence = text[slice(*span)]
+            if (
+                not _in_item(text, span)
+                and decides(sentence)
+                and NEGATED.search(sentence)
+                and beside & set(lemmas[span])
+            ):
+                return span
+        return None
 
     def without_case_lists(
         self, key: tuple[str, str], found: list[ScoredSentence], terms: dict[str, float]
