@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.answering.question import (
     ANOTHER_PART,
+    COST,
     INCLUDES,
     Question,
     analyze,
@@ -41,6 +42,9 @@ ABSTENTION_TEXT = "ガイドラインには該当する記載が見つかりま�
 
 # After such a sentence the bullet items that follow belong to it.
 LIST_INTRO = re.compile(r"(次|以下)の")
+# the words of money: a question asking of it (``COST`` and 負担), and the guideline's words for it
+COST_ASKED = re.compile(rf"{COST}|負担|金")  # お金's lemma is 金
+COST_WORDS = "経費 負担 財政 資金 お金"
 # a list's lead-in saying the items are the cases where a rule applies: 「次の項目に当てはまる場合は、…」
 CASE_LIST = re.compile(r"(次|以下)の[^。]*(当てはまる|該当する)場合")
 BULLET = "・"
@@ -788,6 +792,11 @@ class ExtractiveAnswerer:
             asked -= self.title_terms(*hit.key)
             # a department asked of both (「どっちも清掃事業課？」) is who is in charge, not what they say
             asked -= set(self.tokenizer.content_lemmas(self.section(*hit.key).department or ""))
+        if any(COST_ASKED.fullmatch(t) for t in asked):
+            # staff ask of money in words the guideline may not use (お金, 費用): each side's sentence on money
+            # answers, in whatever words it says it (共催's 経費負担, 後援's 「財政的な支援等はありません。」);
+            # not a side named by one (補助金 of 「補助金って何？あと後援との違いは？」)
+            asked |= set(self.tokenizer.content_lemmas(COST_WORDS))
         asked = {t for t in asked if self.idf.get(t, 0.0) >= DISTINCTIVE_IDF}
         used = any(asked & terms for hit in blocks for terms in self.sentences[hit.key].terms)
         return asked if used else set()

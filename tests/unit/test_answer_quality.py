@@ -533,11 +533,35 @@ def test_a_comparison_of_one_attribute_contrasts_what_the_sides_say_of_it(chain)
     assert answer.cited_sections[:2] == ["3-1", "3-7"]
     contrast = answer.answer.splitlines()[0]
     assert contrast.startswith("違い：共催「経費負担や社会的責任については、双方にあることを念頭に置いてください。」")
+    # 後援 speaks of money in words of its own (財政), not the question's
+    assert contrast.endswith("後援「財政的な支援等はありません。」［第３章（７）後援］")
     # a side saying nothing of it is shown by what it is
-    assert "後援「市民が主催する事業に対して、市が外部的に支援し後援者として名を連ねることです。」" in contrast
+    other = chain.ask("共催と協定で経費の負担はどう違う？").answer.splitlines()[0]
+    assert "協定「市民と市とが共通の目的を果たすため、" in other
     # asked what they are, the definitions
     plain = chain.ask("共催と後援の違いは？").answer.splitlines()[0]
     assert plain.startswith("違い：共催「市民と市とが共に事業主体となり、")
+
+
+@pytest.mark.parametrize(
+    ("question", "each"),
+    [
+        # a part of its own asks it: the 違い line, then each side's sentence on money
+        ("共催と後援の違いと、お金の負担はどうなる？", ["共催「経費負担や社会的責任については、", "後援「財政的な支援等はありません。」"]),
+        ("後援と共催、それぞれ費用は誰が持つの？", ["後援「財政的な支援等はありません。」", "共催「経費負担や社会的責任については、"]),
+    ],
+)
+def test_money_asked_of_each_side_is_answered_by_each_sides_words_for_it(chain, question, each):
+    """お金 and 費用 are not the guideline's words: 共催 says 経費負担 and 後援 財政, and both are quoted in the lead."""
+    opening = lead(chain.ask(question))
+    assert all(quote in opening for quote in each)
+
+
+def test_a_side_named_by_a_word_of_money_asks_nothing_of_money(chain):
+    """補助金 names the side 補助・助成: 「補助金って何？あと後援との違いは？」 asks what the sides are."""
+    opening = lead(chain.ask("補助金って何？あと後援との違いは？"))
+    assert "後援「市民が主催する事業に対して、" in opening
+    assert "財政的な支援等はありません" not in opening
 
 
 def test_a_department_asked_of_both_sides_is_no_attribute_to_contrast(chain):
@@ -1823,6 +1847,24 @@ def test_a_yes_no_question_about_one_item_of_a_list_leads_with_that_item(chain, 
     assert answer.cited_sections[0] == section
     assert decides in lead(answer)
     assert lead(answer).count("・") == 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # 宗教 of 宗教法人, and 神社 read as 宗教 by the glossary, are what the exclusion speaks of; the item お祭り is not
+        "宗教法人がやるお祭りに協働事業として関われる？",
+        "神社のお祭りを協働でやってもいい？",
+        "政治団体がやってる花壇作りの活動と協働してもいい？",
+    ],
+)
+def test_a_yes_no_question_whose_case_an_exclusion_decides_leads_with_the_exclusion(chain, question):
+    """The item naming the case (「・ お祭り」) would say yes; 「ただし、宗教活動・政治活動を目的とする事業…は、
+    協働の分野として適しません。」 decides what the question says of it, and leads."""
+    answer = chain.ask(question)
+    assert answer.cited_sections[0] == "6-Q8"
+    assert "宗教活動・政治活動を目的とする事業" in lead(answer)
+    assert "・" not in lead(answer).replace("宗教活動・政治活動", "")
 
 
 def test_a_yes_no_question_a_sentence_outside_the_list_names_better_is_not_led_by_an_item(chain):
