@@ -44,6 +44,7 @@ from assistant.answering.question import (
     DEPARTMENT_WORDS,
     EXAMPLES,
     NUM,
+    PROPOSED,
     QUANTIFIED,
     QUESTION_NOUNS,
     RECORDS,
@@ -624,6 +625,8 @@ class AnswerChain:
             self.searched_with_previous(evidence)
             or BESIDES.search(turn.question)
             or case  # only a case: asked again of it (above)
+            # 「それって安く外注するってこと？」 proposes a reading of what was just said, in words of its own
+            or PROPOSED.search(turn.question)
             or self.rescued_by_previous(turn, topic, alone, nearer, combined, vector, combined_evidence)
         ):
             turn.context_question = context

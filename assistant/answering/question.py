@@ -79,6 +79,9 @@ YES_NO = re.compile(
     r"|OK|ok|Ok|ＯＫ|ｏｋ|オッケー|おっけー|アリ|可能|平気|構わない|かまわない|問題ない"
     r"|NG|ng|ＮＧ|ｎｇ|アウト|セーフ|含む|対象|該当)[？?]?$"
 )
+# A reading proposed to be confirmed (「それって安く外注するってこと？」「つまり経費削減のためってわけ？」) asks
+# whether, as 「…の？」 does: the sentence that confirms or denies it answers, not what its subject is
+PROPOSED = re.compile(r"(って|という|っていう|ってゆう)(こと|意味|わけ)(です|なの|なん|でしょう|だよね|ですよね)?(か|かな|ね|よね)?[？?]?$")
 # The close of a yes/no question asking whether a thing is allowed or listed (「…は協働の対象？」「…ってNG？」):
 # its words ask, they name nothing (the 対象 of 「…は後援の対象？」 is not 「特定の市民のみを対象としている。」's, nor
 # the 必要 of 「情報共有って協働に必要なの？」 「市民が必要とする状況に…」's)
@@ -1022,6 +1025,8 @@ def analyze(
         kind = "detail"
     elif ((which := WHICH.search(text)) and not _describes_form(text, which, tokenizer, topics)) or asks_department:
         kind = "which"
+    elif PROPOSED.search(text) and not INTERROGATIVE.search(text):
+        kind = "yes-no"
     elif HOW_TO.search(text):
         kind = "how-to"
     elif DEFINITION.search(text):

@@ -56,6 +56,17 @@ def test_a_comparison_with_sore_is_not_a_follow_up(chain):
     assert "3-7" not in answer.cited_sections
 
 
+def test_a_follow_up_proposing_a_reading_leads_with_the_sentence_that_settles_it(chain):
+    """「…ってこと？」 proposes a reading of what was just said, in words of its own (業者, 安く, 丸投げ): it is
+    asked of the last answer's section, and the sentence that confirms or denies it leads, not the definition."""
+    history = turn(chain, "委託ってどういう形態？")
+    cheap = chain.ask("要するに業者に安く頼むってこと？", history)
+    assert cheap.cited_sections[0] == "3-5"
+    assert "相手方は、安上がりの下請けではありません。" in lead(cheap)
+    responsible = chain.ask("責任も相手に丸投げできるってこと？", history)
+    assert lead(responsible).startswith("事業における最終的な責任については、市にあります。")
+
+
 def test_a_follow_up_that_needs_the_previous_turn_gets_it(chain):
     history = turn(chain, "後援名義を使わせてはいけないのはどんな場合？")
     answer = chain.ask("政治団体の集会だったら？", history)
@@ -1424,6 +1435,10 @@ def test_suggestions_share_a_word_with_the_question(chain):
         ("国際交流は協働の分野に含む？", "yes-no", []),
         ("飲み会は後援の対象？", "yes-no", []),
         ("何が後援の対象？", "other", []),
+        # a reading proposed to be confirmed asks whether; 「どういうこと？」 asks what
+        ("それって安く外注するってこと？", "yes-no", []),
+        ("お金を出したらあとは相手の自由ってこと？", "yes-no", []),
+        ("それってどういうこと？", "definition", []),
         ("どうやって協働を進めればいい？", "how-to", []),
     ],
 )
