@@ -43,6 +43,7 @@ from assistant.answering.question import (
     CONTACT,
     DEPARTMENT_WORDS,
     EXAMPLES,
+    HOW_TO,
     NUM,
     PROPOSED,
     QUANTIFIED,
@@ -199,6 +200,10 @@ STRUCTURE_WORDS = frozenset(
 # Heading words most sections use (協働 0.31, 市 0.64, 取り組み 0.75) name no chapter; 心得, 形態, 事例 do
 CHAPTER_WORD_IDF = 1.0
 RESCUED_TERMS = 3  # a follow-up of more content words than this says what it is about itself
+# how a thing is done, asked as such or by what to do 「具体的に」 (「具体的には何で発信すればいいの？」)
+HOW_ASKED = re.compile(rf"{HOW_TO.pattern}|具体的に[^？?]*(すれば|したら|やれば)")
+HOW_WORDS = re.compile(rf"{HOW_TO.pattern}|具体的に(は)?")
+HOW_ELSEWHERE_RANKS = 3  # the how is looked for in the next two sections ranked, not further down
 TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name no topic of their own
 # the second-ranked section is quoted in a block of its own when the ranking barely tells it from the
 # first (its score within this share of the first's) and its best sentence answers at least as well: two
@@ -1124,6 +1129,12 @@ class AnswerChain:
             child = self.narrowed_to(turn)
             if child is not None:
                 turn.blocks = [child]
+        # (asked alone or with the previous turn: 「どうやって市民に情報を届ければいい？」 names its own topic)
+        if not turn.analysis.compares and HOW_ASKED.search(turn.question) and turn.blocks[0].key in turn.previous:
+            how = self.gives_the_how(turn)
+            if how is not None:
+                turn.hits = [replace(how, score=turn.hits[0].score), *(h for h in turn.hits if h.key != how.key)]
+                turn.blocks = [turn.hits[0]]
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [
             d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text, h.title) for h in turn.blocks)
@@ -1290,6 +1301,20 @@ class AnswerChain:
             ),
             None,
         )
+
+    def gives_the_how(self, turn: Turn) -> SectionHit | None:
+        """「具体的にどうやって発信すればいい？」 after 情報共有 (2-2): the overview just shown says that it is to be
+        done; the next section among the hits not shown yet that speaks of what is asked (発信: Ｑ６'s 「ホームページ
+        などを通じて、積極的に情報発信を行いましょう。」) says how, and answers; None when none does."""
+        known = set().union(*(self.extractive.title_terms(*key) for key in turn.previous))
+        said = HOW_WORDS.sub(" ", turn.question)  # the words asking how (どう of どうやって) name nothing
+        asked = {t for t in self.service.tokenizer.content_lemmas(said) if self.idf.get(t, 0.0) >= TOPIC_IDF} - known
+        for hit in turn.hits[1:HOW_ELSEWHERE_RANKS] if asked else []:
+            if hit.key in turn.previous or hit.key not in self.extractive.sentences:
+                continue
+            if any(asked & set(terms) for terms in self.extractive.sentences[hit.key].terms):
+                return hit
+        return None
 
     def speaks_of(self, key: tuple[str, str], nouns: set[str]) -> bool:
         """Whether a section's heading names one of ``nouns``, or one of its sentences opens with one

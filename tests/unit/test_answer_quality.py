@@ -67,6 +67,17 @@ def test_a_follow_up_proposing_a_reading_leads_with_the_sentence_that_settles_it
     assert lead(responsible).startswith("事業における最終的な責任については、市にあります。")
 
 
+def test_a_follow_up_asking_how_after_an_overview_goes_to_the_section_that_says_how(chain):
+    """2-2 says that the city is to send information; Ｑ６ says how (「ホームページなどを通じて、…」): 「具体的に
+    どうやって発信すればいい？」 after 2-2 is answered from Ｑ６. A how the section just discussed says itself
+    (「提案を断るならどうすればいい？」 after 2-3's points) stays with it: no other section speaks of 断る."""
+    answer = chain.ask("具体的にどうやって発信すればいい？", turn(chain, "情報共有ってなんで大事なの？"))
+    assert answer.cited_sections[0] == "6-Q6"
+    assert "ホームページなどを通じて、積極的に情報発信を行いましょう。" in lead(answer)
+    refusal = chain.ask("提案を断るならどうすればいい？", turn(chain, "市民から提案が来たときの留意点は？"))
+    assert refusal.cited_sections[0] == "2-3"
+
+
 def test_a_follow_up_that_needs_the_previous_turn_gets_it(chain):
     history = turn(chain, "後援名義を使わせてはいけないのはどんな場合？")
     answer = chain.ask("政治団体の集会だったら？", history)
