@@ -504,7 +504,8 @@ class ExtractiveAnswerer:
             elif PICKS.search(question.text) or (yes_no and not OPEN_QUESTION.search(question.text)):
                 asked = self.asked_nouns(asked_whether(question.text), blocks[0].key)
                 named, dropped = self.named_items(blocks[0].key, asked, [(s.start, s.end) for s in chosen])
-                readings = set(self.tokenizer.content_lemmas(" ".join(related or []))) - self.title_terms(*blocks[0].key)
+                readings = set(self.tokenizer.content_lemmas(" ".join(related or [])))
+                readings -= self.title_terms(*blocks[0].key)
                 if readings and (not named or len(_items(first.text, named)) > 1):
                     # 「儲け目的のイベントは後援の対象？」「お年寄りの支援も…」: the item the glossary reads its
                     # staff word as (営利, 高齢者), when its own words name none or several (every 「…支援」)
@@ -515,7 +516,7 @@ class ExtractiveAnswerer:
                 excluding = self.excluding_sentence(blocks[0].key, asked | readings, named)
                 if excluding is not None:
                     # 「宗教法人がやるお祭りに協働で関われる？」: the item (「・ お祭り」) would say yes, but the
-                    # sentence excluding what the question says of the case (「ただし、宗教活動・…適しません。」) decides
+                    # sentence excluding what the question says of the case (「ただし、宗教活動・…」) decides
                     lead = self.with_context(first, [excluding])
                 elif named:
                     # the item the question names decides it (「宗教系のイベントに後援名義ってNG？」: 「・ 宗教的又は

@@ -81,7 +81,9 @@ YES_NO = re.compile(
 )
 # A reading proposed to be confirmed (「それって安く外注するってこと？」「つまり経費削減のためってわけ？」) asks
 # whether, as 「…の？」 does: the sentence that confirms or denies it answers, not what its subject is
-PROPOSED = re.compile(r"(って|という|っていう|ってゆう)(こと|意味|わけ)(です|なの|なん|でしょう|だよね|ですよね)?(か|かな|ね|よね)?[？?]?$")
+PROPOSED = re.compile(
+    r"(って|という|っていう|ってゆう)(こと|意味|わけ)(です|なの|なん|でしょう|だよね|ですよね)?(か|かな|ね|よね)?[？?]?$"
+)
 # The close of a yes/no question asking whether a thing is allowed or listed (「…は協働の対象？」「…ってNG？」):
 # its words ask, they name nothing (the 対象 of 「…は後援の対象？」 is not 「特定の市民のみを対象としている。」's, nor
 # the 必要 of 「情報共有って協働に必要なの？」 「市民が必要とする状況に…」's)

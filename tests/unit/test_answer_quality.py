@@ -569,12 +569,18 @@ def test_a_comparison_of_one_attribute_contrasts_what_the_sides_say_of_it(chain)
     ("question", "each"),
     [
         # a part of its own asks it: the 違い line, then each side's sentence on money
-        ("共催と後援の違いと、お金の負担はどうなる？", ["共催「経費負担や社会的責任については、", "後援「財政的な支援等はありません。」"]),
-        ("後援と共催、それぞれ費用は誰が持つの？", ["後援「財政的な支援等はありません。」", "共催「経費負担や社会的責任については、"]),
+        (
+            "共催と後援の違いと、お金の負担はどうなる？",
+            ["共催「経費負担や社会的責任については、", "後援「財政的な支援等はありません。」"],
+        ),
+        (
+            "後援と共催、それぞれ費用は誰が持つの？",
+            ["後援「財政的な支援等はありません。」", "共催「経費負担や社会的責任については、"],
+        ),
     ],
 )
 def test_money_asked_of_each_side_is_answered_by_each_sides_words_for_it(chain, question, each):
-    """お金 and 費用 are not the guideline's words: 共催 says 経費負担 and 後援 財政, and both are quoted in the lead."""
+    """お金 and 費用 are not the guideline's words: 共催 says 経費負担 and 後援 財政; both are quoted in the lead."""
     opening = lead(chain.ask(question))
     assert all(quote in opening for quote in each)
 
@@ -1878,7 +1884,7 @@ def test_a_yes_no_question_about_one_item_of_a_list_leads_with_that_item(chain, 
 @pytest.mark.parametrize(
     "question",
     [
-        # 宗教 of 宗教法人, and 神社 read as 宗教 by the glossary, are what the exclusion speaks of; the item お祭り is not
+        # 宗教 of 宗教法人, and 神社 read as 宗教 by the glossary, are what the exclusion speaks of, not お祭り
         "宗教法人がやるお祭りに協働事業として関われる？",
         "神社のお祭りを協働でやってもいい？",
         "政治団体がやってる花壇作りの活動と協働してもいい？",
