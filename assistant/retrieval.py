@@ -212,6 +212,7 @@ class HybridRetriever(BaseRetriever):
     _words: _BM25 = PrivateAttr()
     _chars: _BM25 = PrivateAttr()
     _asked_rows: np.ndarray = PrivateAttr()  # the section position of each listed question's vector
+    _written: str = PrivateAttr()  # every section's title and text, folded
 
     def model_post_init(self, context: Any) -> None:
         self._entries = []
@@ -229,6 +230,7 @@ class HybridRetriever(BaseRetriever):
         self._words = _BM25([self.tokenizer.content_lemmas(e.searchable) or ["\x00"] for e in self._entries])
         self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
         self._asked_rows = np.asarray([self._position.get(key, -1) for key in self.index.asked.sections], dtype=int)
+        self._written = fold("".join(e.searchable for e in self._entries))
 
     def rankings(
         self,
@@ -290,10 +292,13 @@ class HybridRetriever(BaseRetriever):
             # near that section as well: 「協働って要は市の仕事の丸投げでしょ」 asks what 協働 is, not about 委託
             read_as = {fold(term) for term in self.glossary.expand(query)}
             near = {i for i, _ in ranked.get("dense", [])[:READ_TITLE_DENSE_RANK]}
+            other = {fold(term) for term in self.other_names(query).values()}
             titled += [
                 i
                 for i, e in enumerate(self._entries)
-                if i in near and i not in titled and any(w in read_as and w not in scene for w in e.title_words)
+                if (i in near or other & set(e.title_words))
+                and i not in titled
+                and any(w in read_as and w not in scene for w in e.title_words)
             ]
             if topic:
                 titled += [i for i in self.written_of(topic.group(1)) if i not in titled]
@@ -309,6 +314,22 @@ class HybridRetriever(BaseRetriever):
             }
         return ranked
 
+    def other_names(self, query: str) -> dict[str, str]:
+        """The heading terms the query names by another name, by the staff word: a noun the guideline never
+        writes that the glossary reads as one heading's whole term (覚書 → 協定, 共同開催 → 共催; not
+        PDCA → 評価). Such a noun is the thing itself, which the dense ranking does not know by that name
+        (「覚書ってどう書けばいい？」 read nearest to 後援), unlike a word read as several terms or as a way
+        of speaking (丸投げ → 委託・外注・下請け)."""
+        headings = {w for e in self._entries for w in e.title_words}
+        return {
+            word: targets[0]
+            for word, targets in self.glossary.readings(query)
+            if len(targets) == 1
+            and fold(targets[0]) in headings
+            and fold(word) not in self._written
+            and all(t.pos == "名詞" for t in self.tokenizer.tokenize(word))
+        }
+
     def dense_text(self, query: str) -> str:
         """The query as the dense ranking reads it: a partner it names beside what it asks read as the
         general 相手 the rules are written with (「ＮＰＯに業務をまる投げしてもいい？」 → 「相手に業務を…」).
@@ -316,15 +337,21 @@ class HybridRetriever(BaseRetriever):
         group's strength or workload to （５）相手方の固定化を避ける, whose text names 団体, and ＮＰＯ drew
         「…まる投げしてもいい？」 to the case of an ＮＰＯ (第５章（７）). A partner that is the question's
         topic (「町内会って…」), or all it names (a comparison's side 「ＮＰＯみたいな団体」), is what is asked.
-        The city's name is left out (``placeless``) for the same reason: it brings its partners' names."""
+        The city's name is left out (``placeless``) for the same reason: it brings its partners' names.
+        A heading's thing the question opens on by another name is read by the heading's term (``other_names``)."""
         text = unicodedata.normalize("NFKC", query)
         scene = self.scene_words(query)
         for word in scene:
             text = text.replace(word, "協働")
+        # (only the thing the question opens on: 「…取り決め、結んだ例ある？」 read as 協定 drew the cases that
+        # write 協定 before 第５章（４）, whose 飲料提供 the question describes)
+        renamed = {word: term for word, term in self.other_names(query).items() if text.startswith(word)}
+        for word, term in renamed.items():
+            text = text.replace(word, term)
         placeless = self.placeless(text)
         rest, partners = without_partners(placeless)
         if not partners or PARTNER_TOPIC.search(placeless) or not self.tokenizer.content_lemmas(rest):
-            return placeless if scene or placeless != text else query
+            return placeless if scene or renamed or placeless != text else query
         # ボランティア団体, 相手の団体, 団体さん: one 相手
         return re.sub(rf"(?:相手の)?(?:{PARTNERS.pattern})+(?:さん)?", "相手", placeless, flags=re.I)
 

@@ -1828,8 +1828,14 @@ class AnswerChain:
             return [turn.hits[0]]
         vectors = self.embed(turn, judged)  # embedded by ``resolve`` already
         together = 0  # sides whose heading is a side's already chosen: 「実行委員会と協議会」, both （２）
+        renamed = self.service.retriever.other_names(turn.question) if turn.analysis.kind == "comparison" else {}
         for i, side in enumerate(sides):
             if topics and topics[i] in judged and not self.part_covered(topics[i], vectors[topics[i]], turn):
+                turn.missing_parts.append(side)
+                continue
+            if any(w in side and any(t in other for other in sides if other != side) for w, t in renamed.items()):
+                # 「協定と覚書の違いは？」: 覚書 is no word of the guideline's, only read as the 協定 the other side
+                # names; what sets them apart is not written
                 turn.missing_parts.append(side)
                 continue
             if (

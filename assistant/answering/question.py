@@ -507,6 +507,31 @@ def place_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]])
     return Detail(f"{name}の場所", "場所", needs_value=True, span=(start, end), pattern=A_PLACE)
 
 
+# what happens when a thing comes about, asked after its condition (「補助金が余ったらどうなるの？」「委託先が
+# 倒産したらどうなる？」); the lemmas that only carry the condition's verb (中止に|なっ|たら, 倒産|し|たら,
+# 失敗に|終わっ|たら)
+CONSEQUENCE_ASKED = re.compile(r"(たら|だら|場合|とき|時)(は|って|に|には)?[、，,]?\s*[^、。？?]{0,12}?どうな[るりっ]")
+LIGHT_VERBS = frozenset(
+    {"為る", "成る", "終わる", "居る", "有る", "出来る", "仕舞う", "られる", "れる", "せる", "させる"}
+)
+CONSEQUENCE = "その場合の扱い"
+
+
+def consequence_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]]) -> Detail | None:
+    """What happens when a thing comes about, asked of the condition before 「…たらどうなる？」 (「補助金が
+    使い切れずに余ったらどうなるの？」 → 補助金が使い切れずに余った場合の扱い), or None. The chain names it
+    missing only of an event the guideline never writes: of 「うまくいかなかったら」 it says what 4-4 says."""
+    asked = CONSEQUENCE_ASKED.search(text)
+    if asked is None:
+        return None
+    end = asked.start() + (1 if asked.group(1) in ("たら", "だら") else 0)  # 余った|ら, 余った|場合
+    events = [t for t in tokens if t.end <= asked.start() and t.is_content and t.lemma not in LIGHT_VERBS]
+    if not events:
+        return None
+    start = max(text.rfind(c, 0, end) for c in "、，,。") + 1
+    return Detail(f"{text[start:end]}場合の扱い", CONSEQUENCE, (events[-1].lemma,), span=(start, end), unwritten=True)
+
+
 # The table of detail kinds: adding a kind is one entry (``DetailKind`` says what each field asks). Order
 # matters: the first kind whose noun or interrogative a phrase matches names it (何年ごと is a frequency before
 # it is a period), and of the finders asking of one thing (``unwritten``) the first that finds it (要否 before
@@ -748,6 +773,28 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         of_case=True,
         happened=True,
     ),
+    # what follows when a thing goes wrong or ends early: money given back, a sanction, a grant or an
+    # agreement withdrawn (「補助金の残りって返さなきゃいけないの？」「違約金は取れる？」「後援名義を後から取り
+    # 消せる？」): stated only by a section writing one (the guideline writes none)
+    DetailKind(
+        "返還",
+        ("返還", "返金", "返納", "返却"),
+        # (not a reply: 「上司に言われたらどう返せばいい？」)
+        r"(?<![繰振]り)(?<!どう)(?<!何て)(?<!なんて)返(さ|し|す|せ)",
+        r"返還|返金|返納|返却",
+    ),
+    DetailKind(
+        "罰則・違約金",
+        ("罰則", "罰金", "ペナルティ", "違約金", "制裁", "賠償", "弁償"),
+        r"罰(せ|す)|弁償|賠償",
+        r"罰|違約|ペナルティ|制裁|賠償|弁償",
+    ),
+    DetailKind(
+        "取消し・解約",
+        ("取消し", "取り消し", "取消", "解約", "解除", "撤回", "打ち切り", "打切り"),
+        r"取り?消(さ|し|す|せ)|打ち?切(ら|り|る|れ)",
+        r"取り?消|取消|解約|解除|撤回|打ち?切",
+    ),
     DetailKind("予算科目", ("予算科目", "費目", "科目"), r"どの予算", r"予算|科目|費目"),
     DetailKind("保険料", ("保険料",), r"保険料", r"保険料"),
     # insurance asked of (「ボランティアの保険はどうする？」): stated only by a rule on it (加入してください, 必要);
@@ -809,6 +856,8 @@ DETAIL_KINDS: tuple[DetailKind, ...] = (
         rf"|[春夏秋冬]|毎年|毎月|年\s*{NUM}+\s*回",
         heads=("時期",),
     ),
+    # what happens when a thing the question names comes about (``consequence_detail``)
+    DetailKind(CONSEQUENCE, (), NEVER, NEVER, finder=consequence_detail),
 )
 KIND_BY_LABEL = {k.label: k for k in DETAIL_KINDS}
 FORM = "様式・書式"
@@ -1286,7 +1335,15 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
         if match is None or any(a < match.end() and match.start() < b for d in details for a, b in (d.span, d.also)):
             continue  # 「何年ごと」 asks one interval, not also a period (何年)
         # 「周期は何年？」「期限は何日前？」: the noun just named is asked for its value, whatever its kind
-        asked = next((d for d in details[:named] if VALUE_OF.match(text[d.span[1] : match.start()])), None)
+        # (named before it: 「交付決定を取り消す要件は？」 asks no value of 要件)
+        asked = next(
+            (
+                d
+                for d in details[:named]
+                if d.span[1] <= match.start() and VALUE_OF.match(text[d.span[1] : match.start()])
+            ),
+            None,
+        )
         document = ""
         if asked is not None and asked.kind == FORM and kind.label in WHOSE:
             # 「協定書って誰の名前で署名するの？」 asks whose name the document goes out under, not its form
@@ -1341,9 +1398,15 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
             )
     if len(details) > named:
         # a value asked on its own: a noun that stands in a clause of its own (「協定書に貼る印紙はいくら？」
-        # 「協定書の印紙税は？」) says where, not what is asked; as a detail's noun it is still no topic
+        # 「協定書の印紙税は？」) says where, not what is asked; as a detail's noun it is still no topic (a value
+        # asked before it is of something else: 「委託を途中で打ち切るときの違約金の額は？」 asks the 違約金)
+        later = [d.span[0] for d in details[named:]]
         details = [
-            d if d.needs_value or text[d.span[1] : d.span[1] + 1] not in MODIFIES else replace(d, asked=False)
+            d
+            if d.needs_value
+            or text[d.span[1] : d.span[1] + 1] not in MODIFIES
+            or not any(start >= d.span[1] for start in later)
+            else replace(d, asked=False)
             for d in details[:named]
         ] + details[named:]
     # spans already asked for, and 何課 / どの部署: which one, not how many

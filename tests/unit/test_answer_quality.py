@@ -1057,6 +1057,21 @@ def test_who_bears_a_cost_a_section_states_is_not_called_missing(chain, question
     assert stated in answer.answer.split("■")[0]
 
 
+def test_what_happens_when_a_thing_the_guideline_writes_comes_about_is_not_called_missing(chain):
+    """4-4 writes what a part that did not go well becomes (上手く and うまく are one lemma)."""
+    answer = chain.ask("協働がうまくいかなかったらどうなるの？")
+    assert not answer.partial and "記載はありません" not in answer.answer
+    assert "改善するための大切な事例" in answer.answer.split("■")[0]
+
+
+def test_a_thing_compared_with_its_other_name_is_said_missing(chain):
+    """覚書 is no word of the guideline's, only read as 協定 (the glossary): how the two differ is not
+    written, and 協定 is answered from its own section (not 第５章（４）'s case)."""
+    answer = chain.ask("協定と覚書の違いは？")
+    assert answer.answer.startswith("覚書については、ガイドラインに記載が見つかりませんでした。")
+    assert answer.citations[0].section_id == "3-3"
+
+
 def test_whether_a_thing_the_guideline_writes_is_required_is_not_called_missing(chain):
     """市の職員 (市職員 in 第１章), 立場 (2-1-1's heading) and 取り決め (the glossary's 協定) are the
     guideline's things: what it says of them answers, though the quoted section does not write them."""
@@ -1106,6 +1121,15 @@ def test_whether_a_thing_the_guideline_writes_is_required_is_not_called_missing(
         ("後援名義の申請書ってどこに送ればいいの？", "後援名義の申請書の送付先"),
         # what to write in a document the guideline never writes (the glossary reads 覚書 as 協定 to search)
         ("団体と覚書を交わすとき、中身には何を書いとけばいい？", "覚書に書く内容"),
+        # what follows when a thing goes wrong or ends early: money given back, a sanction, a withdrawal
+        ("補助金の残りって返さなきゃいけないの？", "返還（返さ）"),
+        ("委託先が途中で事業を投げ出したら違約金は取れる？", "違約金"),
+        ("後援名義を後から取り消すことってできる？", "取消し・解約（取り消す）"),
+        # (取り消す is asked of 交付決定, no value of the 要件 named after it)
+        ("補助金の交付決定を取り消す要件は？", "取消し・解約（取り消す）"),
+        # what happens when a thing the guideline never writes comes about
+        ("補助金が使い切れずに余ったらどうなるの？", "補助金が使い切れずに余った場合の扱い"),
+        ("委託先が倒産したらどうなるの？", "委託先が倒産した場合の扱い"),
     ],
 )
 def test_a_missing_detail_of_its_kind_is_named(chain, question, named):
@@ -2775,6 +2799,10 @@ def test_why_is_no_definition():
         ("町内会のイベントに市の名前だけ出すのは何にあたる？", "3-7"),
         # … but a question asking whether a thing is 協働 is about 協働 (1-2), not the form the word reads as
         ("協働って要は市の仕事の丸投げでしょ", "1-2"),
+        # … and a noun the guideline never writes, read as one heading's term, is that heading's thing by
+        # another name, whatever the dense ranking makes of it (覚書 read nearest to 後援 and 第５章（４）)
+        ("覚書ってどう書けばいい？", "3-3"),
+        ("覚書のひな形ってどこにあるの？", "3-3"),
         # the overview whose heading the question names answers, not its sub-section sharing a word
         ("きょうどうのパートナーってだれ？", "2-1"),
         ("学校は協働のパートナーに含む？", "2-1"),
