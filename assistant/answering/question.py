@@ -510,7 +510,10 @@ def place_detail(text: str, tokens: list[Token], phrases: list[tuple[int, int]])
 # what happens when a thing comes about, asked after its condition (「補助金が余ったらどうなるの？」「委託先が
 # 倒産したらどうなる？」); the lemmas that only carry the condition's verb (中止に|なっ|たら, 倒産|し|たら,
 # 失敗に|終わっ|たら)
-CONSEQUENCE_ASKED = re.compile(r"(たら|だら|場合|とき|時)(は|って|に|には)?[、，,]?\s*[^、。？?]{0,12}?どうな[るりっ]")
+# (not a time that names a thing: 「委託するときの事務の流れってどうなってる？」)
+CONSEQUENCE_ASKED = re.compile(
+    r"(たら|だら|場合|とき|時)(?!の)(は|って|に|には)?[、，,]?\s*[^、。？?]{0,12}?どうな[るりっ]"
+)
 LIGHT_VERBS = frozenset(
     {"為る", "成る", "終わる", "居る", "有る", "出来る", "仕舞う", "られる", "れる", "せる", "させる"}
 )
