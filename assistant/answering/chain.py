@@ -35,6 +35,7 @@ from assistant.answering.extractive import (
     clean_history,
     content_sentences,
     idf_table,
+    names_aspect,
 )
 from assistant.answering.llm import LLMAnswerer
 from assistant.answering.question import (
@@ -209,6 +210,7 @@ TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name 
 # first (its score within this share of the first's) and its best sentence answers at least as well: two
 # sources that both answer; closer calls than this on dev were mostly a neighbour that only adds noise
 SECOND_BLOCK_SCORE_SHARE = 0.98
+OWN_WORDS_WINDOW = 3  # the retrieved sections a follow-up's own words are looked for in (the best and two more)
 COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例", "実績"})
@@ -926,13 +928,14 @@ class AnswerChain:
     def has_topic(self, question: str, besides: frozenset[str] = frozenset()) -> bool:
         """Whether the question names something of its own: a heading's subject used as a noun, a
         glossary word or a department. (「共催とは？」 does; 「お金の負担はどうなるの？」 and
-        「どこが後援してるの？」, where 後援 is what someone does, do not.) A glossary word whose readings
-        are all words ``besides`` (those of the sections just discussed) names nothing new."""
+        「どこが後援してるの？」, where 後援 is what someone does, do not.) A glossary word one of whose
+        readings is said in ``besides`` (the words of the sections just discussed) names that, nothing new:
+        取り決め (協定, 合意書) after 第５章（13）'s 「…合意書を交わしています。」."""
         retriever = self.service.retriever
         readings = [
-            r
-            for r in retriever.glossary.expand(question)
-            if not besides or not set(self.service.tokenizer.content_lemmas(r)) <= besides
+            word
+            for word, terms in retriever.glossary.readings(question)
+            if not besides or not any(set(self.service.tokenizer.content_lemmas(r)) <= besides for r in terms)
         ]
         if readings or retriever.named_departments(question):
             return True
@@ -1124,6 +1127,10 @@ class AnswerChain:
         if counted is not None:
             turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
             turn.blocks = [turn.hits[0]]
+        own = self.said_in_own_words(turn)
+        if own is not None:
+            turn.hits = [replace(own, score=turn.hits[0].score), *(h for h in turn.hits if h.key != own.key)]
+            turn.blocks = [turn.hits[0]]
         # (a yes/no question, 「町内会も入るの？」, asks whether it is among them: the overview's list says so)
         if turn.context_question and not (turn.analysis.compares or yes_no) and turn.blocks[0].key in turn.previous:
             child = self.narrowed_to(turn)
@@ -1268,9 +1275,11 @@ class AnswerChain:
             or any(d.supplied_by(h.text, h.title) for d in counts for h in turn.blocks)
         ):
             return None
+        # a follow-up (「市内にいくつあるの？」 after 町内会) counts the thing the question before it named
+        earlier = previous_user_question(turn.history) if turn.context_question else ""
         nouns = [
             t.surface
-            for t in self.service.tokenizer.tokenize(turn.question)
+            for t in self.service.tokenizer.tokenize(f"{turn.question} {earlier}")
             # the thing counted, not a unit (年, 月)
             if t.pos == "名詞"
             and t.pos_detail != "数詞"
@@ -1280,7 +1289,47 @@ class AnswerChain:
         if not nouns:
             return None
         number_of = re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
-        return next((h for h in turn.hits[1:COUNTED_WINDOW] if number_of.search(h.text)), None)
+        candidates = turn.hits[1:COUNTED_WINDOW]
+        if earlier:
+            # searched with that question, not with the titles of the sections it was answered from (第２章
+            # １ 協働のパートナーは様々 outranks 第１章 ３'s 「市内にある８０を超える町内会」)
+            candidates += self.search(turn, f"{earlier} {turn.question}")[:COUNTED_WINDOW]
+        return next((h for h in candidates if number_of.search(h.text)), None)
+
+    def said_in_own_words(self, turn: Turn) -> SectionHit | None:
+        """For a follow-up searched with the previous turn and answered from a section just discussed, a
+        section among the best few that says, in one sentence, every thing the question names itself (two
+        nouns or more), when the section chosen has no such sentence: 「市民の関心が高いところからでもいい？」
+        after Ｑ６ is 第４章's 「市民の関心が高い部分から試行することも有効です。」. The previous question's
+        words, searched with it, outweigh the few of its own."""
+        if not turn.context_question or not turn.blocks or turn.blocks[0].key not in turn.previous:
+            return None
+
+        def nouns_of(text: str) -> set[str]:
+            return {
+                t.lemma
+                for t in self.service.tokenizer.tokenize(text)
+                # a noun of circumstance (ところ, 場合, 時: 副詞可能) names no thing
+                if t.is_content
+                and t.pos == "名詞"
+                and t.pos_type != "副詞可能"
+                and t.lemma not in STANCE
+                and t.lemma in self.idf
+            }
+
+        # a staff word names the thing in the guideline's terms (「うちの課でもできる？」: 担当部署)
+        readings = self.service.retriever.glossary.readings(turn.question)
+        nouns = nouns_of(turn.question) - nouns_of(" ".join(w for w, _ in readings))
+        nouns |= nouns_of(" ".join(t for _, terms in readings for t in terms))
+        if len(nouns) < 2:
+            return None
+
+        def says(key: tuple[str, str]) -> bool:
+            return key in self.extractive.sentences and any(nouns <= s for s in self.extractive.sentences[key].terms)
+
+        if says(turn.blocks[0].key):
+            return None
+        return next((h for h in turn.hits[1:OWN_WORDS_WINDOW] if says(h.key)), None)
 
     def narrowed_to(self, turn: Turn) -> SectionHit | None:
         """「企業だとどんな活動してる？」「町内会ってどんなことやってるの？」 after the partners (2-1): the
@@ -2176,7 +2225,9 @@ class AnswerChain:
             )
 
         said = turn.said
-        if contrast:
+        # the other side is what the last answer did not show, unless the question names it (「逆にダメなのは
+        # どういうとき？」 after 後援's definition: the refusing sentence, though shown below its lead)
+        if contrast and not names_aspect(turn.question):
             said |= frozenset(content_sentences(previous_answer(turn.history)))
         text, citations = answer(said)
         if self.case_gives_the_example(turn, text) or self.names_the_case(turn):

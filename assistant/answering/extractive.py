@@ -1257,7 +1257,28 @@ ASPECTS = (
         re.compile(r"(たら|れば|ときは?|際は?)[、，,]?\s*(どう|何を|なにを)(すれば|したら|する|対応|扱)"),
         re.compile(r"ください|必要です|なければなりません|ましょう|大切です|有効です"),
     ),
+    # with whom it was done (「誰と一緒にやったの？」 after まちづくりトーク): the sentence naming the partner
+    # (「…連合会との共催で実施しました。」), not the one saying what was done
+    (
+        re.compile(r"(誰|だれ|どこ|何処|(どんな|どういう|どの)(相手|団体|人|ところ))と"),
+        re.compile(r"との(共催|協力|協定|連携)|と(とも|共)に|と(協力|連携|一緒)|と(自主)?協定を|と行"),
+    ),
+    # when it is not allowed (「逆にダメなのはどういうとき？」 after 後援): the sentence refusing it
+    (
+        re.compile(
+            r"(ダメ|だめ|駄目|NG|ＮＧ|(出せ|使え|でき|やれ|認められ)ない)(なの|な|の)?(は|って)?(どういう|どんな|いつ|とき|時|場合)"
+        ),
+        re.compile(r"適切で(は)?ありません|適しません|いけません"),
+    ),
 )
+
+
+def names_aspect(question: str) -> bool:
+    """Whether the question names what it asks of its subject (a point to heed, a drawback, when it is
+    not allowed: ``ASPECTS``)."""
+    return any(asks.search(question) for asks, _ in ASPECTS)
+
+
 TITLE_TERM_SHARE = 0.5
 NEARBY = "関連する箇所には次のように書かれています。"
 # A yes/no follow-up the section just quoted does not settle either way (its lead would repeat the last answer)

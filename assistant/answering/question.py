@@ -542,7 +542,7 @@ def consequence_detail(text: str, tokens: list[Token], phrases: list[tuple[int, 
 DETAIL_KINDS: tuple[DetailKind, ...] = (
     DetailKind(
         "頻度・周期",
-        ("頻度", "周期"),
+        ("頻度", "周期", "間隔"),
         r"何(年|か月|ヶ月|カ月)(ごと|毎|に一度|に1回|おき)",
         rf"{NUM}+\s*(年|か月|ヶ月)(ごと|毎|に一度|おき)|毎年|毎月|年{NUM}+回",
         # (not 「一定期間ごとに見直しを行う」: it says there is an interval, not how often)

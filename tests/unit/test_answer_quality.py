@@ -3002,3 +3002,55 @@ def test_a_question_about_the_citizens_in_staff_words_is_answered_from_the_secti
 
 def test_a_question_about_the_citizens_outside_the_guideline_is_still_refused(chain):
     assert chain.ask("住民さんから騒音の苦情が来たらどうする？").abstained
+
+
+def test_a_follow_up_count_is_of_the_thing_the_question_before_named(chain):
+    """「市内にいくつあるの？」 after 町内会 (answered from 第２章 １) counts 町内会: 第１章 ３ states the number,
+    though the previous section's title, searched with the question, ranks it out of the top few."""
+    answer = chain.ask("市内にいくつあるの？", turn(chain, "町内会って協働の相手になる？"))
+    assert answer.cited_sections[0] == "1-3"
+    assert "８０を超える町内会" in lead(answer)
+    assert not answer.partial and "記載はありません" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "question", "said"),
+    [
+        (
+            "協働を始めるにはまず何をすればいい？",
+            "市民の関心が高いところからでもいい？",
+            "市民の関心が高い部分から試行",
+        ),
+        # a staff word read as the guideline's (うちの課 → 担当部署) names the thing as well
+        ("協働を始めるときはまず何をすればいい？", "うちの課でもできる？", "各担当部署において"),
+    ],
+)
+def test_a_follow_up_is_answered_where_its_own_words_are_said(chain, first, question, said):
+    """After Ｑ６, a follow-up naming things Ｑ６ never says together is answered by 第４章's sentence
+    that says them, not by Ｑ６ again, which the previous question's words favour."""
+    history = turn(chain, first)
+    assert "6-Q6" in {c["section_id"] for c in history[1]["citations"]}
+    answer = chain.ask(question, history)
+    assert answer.cited_sections[0] == "4"
+    assert said in lead(answer)
+
+
+def test_asked_with_whom_the_sentence_naming_the_partner_leads(chain):
+    answer = chain.ask("誰と一緒にやったの？", turn(chain, "まちづくりトークってなに？"))
+    assert answer.cited_sections[0] == "5-5"
+    assert "苫小牧市町内会連合会との共催" in lead(answer)
+
+
+def test_asked_when_it_is_not_allowed_the_refusing_sentence_leads(chain):
+    """「逆に…」 after 後援's definition asks the other side; the question names which: the sentence
+    refusing it leads, though the last answer showed it below its lead (not 「財政的な支援等はありません。」)."""
+    history = turn(chain, "後援ってなに？")
+    assert "適切でありません" in history[1]["content"]
+    answer = chain.ask("逆にダメなのはどういうとき？", history)
+    assert "後援名義を使用させることは適切でありません" in lead(answer)
+    assert not lead(answer).startswith("財政的な支援等はありません")
+
+
+def test_where_to_have_lunch_is_refused_mid_conversation_and_alone(chain):
+    assert chain.ask("今日のお昼どこで食べる？").abstained
+    assert chain.ask("今日のお昼どこで食べる？", turn(chain, "委託ってどういう形？")).abstained
