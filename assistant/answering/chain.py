@@ -1302,7 +1302,13 @@ class AnswerChain:
         nouns or more), when the section chosen has no such sentence: 「市民の関心が高いところからでもいい？」
         after Ｑ６ is 第４章's 「市民の関心が高い部分から試行することも有効です。」. The previous question's
         words, searched with it, outweigh the few of its own."""
-        if not turn.context_question or not turn.blocks or turn.blocks[0].key not in turn.previous:
+        assert turn.analysis is not None
+        if (
+            not turn.context_question
+            or turn.analysis.asks_department  # 「担当部署はどこ？」 names no thing of its own
+            or not turn.blocks
+            or turn.blocks[0].key not in turn.previous
+        ):
             return None
 
         def nouns_of(text: str) -> set[str]:
@@ -1324,12 +1330,14 @@ class AnswerChain:
         if len(nouns) < 2:
             return None
 
-        def says(key: tuple[str, str]) -> bool:
-            return key in self.extractive.sentences and any(nouns <= s for s in self.extractive.sentences[key].terms)
+        def says(key: tuple[str, str], things: set[str]) -> bool:
+            return key in self.extractive.sentences and any(things <= s for s in self.extractive.sentences[key].terms)
 
-        if says(turn.blocks[0].key):
+        # the section chosen speaks of it when it says the question's distinctive things together (「それって
+        # 経費は市だけが持つの？」 after 共催: 「経費負担や社会的責任については、双方にある…」; 市 is everywhere)
+        if says(turn.blocks[0].key, {n for n in nouns if self.idf[n] >= TOPIC_IDF}):
             return None
-        return next((h for h in turn.hits[1:OWN_WORDS_WINDOW] if says(h.key)), None)
+        return next((h for h in turn.hits[1:OWN_WORDS_WINDOW] if says(h.key, nouns)), None)
 
     def narrowed_to(self, turn: Turn) -> SectionHit | None:
         """「企業だとどんな活動してる？」「町内会ってどんなことやってるの？」 after the partners (2-1): the

@@ -1261,7 +1261,7 @@ ASPECTS = (
     # (「…連合会との共催で実施しました。」), not the one saying what was done
     (
         re.compile(r"(誰|だれ|どこ|何処|(どんな|どういう|どの)(相手|団体|人|ところ))と"),
-        re.compile(r"との(共催|協力|協定|連携)|と(とも|共)に|と(協力|連携|一緒)|と(自主)?協定を|と行"),
+        re.compile(r"との[^、。]{0,12}(共催|協力|協定|連携)|と(とも|共)に|と(協力|連携|一緒)|と(自主)?協定を|と行"),
     ),
     # when it is not allowed (「逆にダメなのはどういうとき？」 after 後援): the sentence refusing it
     (
