@@ -3054,3 +3054,18 @@ def test_asked_when_it_is_not_allowed_the_refusing_sentence_leads(chain):
 def test_where_to_have_lunch_is_refused_mid_conversation_and_alone(chain):
     assert chain.ask("今日のお昼どこで食べる？").abstained
     assert chain.ask("今日のお昼どこで食べる？", turn(chain, "委託ってどういう形？")).abstained
+
+
+def test_an_interval_asked_of_a_review_the_guideline_does_not_time_is_said_to_be_missing(chain):
+    """4-5 says to review 「一定期間ごとに」: that there is an interval, not how long it is."""
+    answer = chain.ask("どれくらいの間隔で見直すの？", turn(chain, "相手方の固定化を避けるってどういうこと？"))
+    assert answer.partial and answer.answer.startswith("ガイドラインには間隔")
+    assert answer.cited_sections[0] == "4-5"
+
+
+def test_a_staff_word_one_of_whose_readings_was_just_said_asks_about_that(chain):
+    """取り決め reads as 協定 and 合意書; after 第５章（13）'s 「…合意書を交わしています。」 it is that
+    agreement, not 第３章（３）協定."""
+    answer = chain.ask("何を取り決めてるの？", turn(chain, "クリーンアップ・サポーター制度って何？"))
+    assert answer.cited_sections[0] == "5-13"
+    assert "合意書を交わしています" in lead(answer)
