@@ -1299,7 +1299,7 @@ class AnswerChain:
     def said_in_own_words(self, turn: Turn) -> SectionHit | None:
         """For a follow-up searched with the previous turn and answered from a section just discussed, a
         section among the best few that says, in one sentence, every thing the question names itself (two
-        nouns or more), when the section chosen has no such sentence: 「市民の関心が高いところからでもいい？」
+        or more), when the section chosen has no such sentence: 「市民の関心が高いところからでもいい？」
         after Ｑ６ is 第４章's 「市民の関心が高い部分から試行することも有効です。」. The previous question's
         words, searched with it, outweigh the few of its own."""
         assert turn.analysis is not None
@@ -1310,28 +1310,26 @@ class AnswerChain:
             or turn.blocks[0].key not in turn.previous
         ):
             return None
-
-        def nouns_of(text: str) -> set[str]:
-            return {
+        # a noun of circumstance (ところ, 場合, 時: 副詞可能) names no thing; a compound (町内＋会) names one
+        things = [
+            {
                 t.lemma
-                for t in self.service.tokenizer.tokenize(text)
-                # a noun of circumstance (ところ, 場合, 時: 副詞可能) names no thing
+                for t in run
                 if t.is_content
                 and t.pos == "名詞"
                 and t.pos_type != "副詞可能"
                 and t.lemma not in STANCE
                 and t.lemma in self.idf
             }
-
-        # a staff word names the thing in the guideline's terms (「うちの課でもできる？」: 担当部署)
-        readings = self.service.retriever.glossary.readings(turn.question)
-        nouns = nouns_of(turn.question) - nouns_of(" ".join(w for w, _ in readings))
-        nouns |= nouns_of(" ".join(t for _, terms in readings for t in terms))
-        if len(nouns) < 2:
+            for run in noun_runs(self.service.tokenizer.tokenize(turn.question))
+        ]
+        things = [t for t in things if t]
+        if len(things) < 2:
             return None
+        nouns = set().union(*things)
 
-        def says(key: tuple[str, str], things: set[str]) -> bool:
-            return key in self.extractive.sentences and any(things <= s for s in self.extractive.sentences[key].terms)
+        def says(key: tuple[str, str], words: set[str]) -> bool:
+            return key in self.extractive.sentences and any(words <= s for s in self.extractive.sentences[key].terms)
 
         # the section chosen speaks of it when it says the question's distinctive things together (「それって
         # 経費は市だけが持つの？」 after 共催: 「経費負担や社会的責任については、双方にある…」; 市 is everywhere)
