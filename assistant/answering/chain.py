@@ -1306,6 +1306,9 @@ class AnswerChain:
         if (
             not turn.context_question
             or turn.analysis.asks_department  # 「担当部署はどこ？」 names no thing of its own
+            # a staff word the glossary reads names it in other words than the guideline's (お金の支援: 補助・
+            # 助成・財政支援), not by 金 and 支援
+            or self.service.retriever.glossary.readings(turn.question)
             or not turn.blocks
             or turn.blocks[0].key not in turn.previous
         ):
