@@ -211,7 +211,7 @@ TOPIC_IDF = 1.5  # title words more common than this (協働, 市, 事業) name 
 # sources that both answer; closer calls than this on dev were mostly a neighbour that only adds noise
 SECOND_BLOCK_SCORE_SHARE = 0.98
 OWN_WORDS_WINDOW = 3  # the retrieved sections a follow-up's own words are looked for in (the best and two more)
-COUNTED_WINDOW = 3  # the retrieved sections a number of the thing counted is looked for in (the best and two more)
+COUNTED_WINDOW = 5  # the retrieved sections a number of the thing counted is looked for in (the best and four more)
 # What a part asks for when it asks for examples: the cases of chapter 5 answer it.
 CASE_NOUNS = frozenset({"例", "事例", "実例", "具体例", "実績"})
 # what a department question says besides its subject (「協定の取組の担当課は？」 → 協定): the department
@@ -392,6 +392,11 @@ def make_reranker(settings: Settings, answerer: ExtractiveAnswerer, retriever: H
     if settings.reranker_model:
         return CrossEncoderReranker(settings.reranker_model)
     return EvidenceReranker(answerer, listed=retriever.listed_similarity)
+
+
+def counted_pattern(nouns: list[str]) -> re.Pattern[str]:
+    """A number of one of ``nouns`` (「８０を超える町内会」)."""
+    return re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
 
 
 class AnswerChain:
@@ -1288,7 +1293,7 @@ class AnswerChain:
         ]
         if not nouns:
             return None
-        number_of = re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
+        number_of = counted_pattern(nouns)
         candidates = turn.hits[1:COUNTED_WINDOW]
         if earlier:
             # searched with that question, not with the titles of the sections it was answered from (第２章
@@ -1811,7 +1816,22 @@ class AnswerChain:
             any(d.asked and d.needs_value for d in turn.analysis.details)
             and turn.scope.off_topic >= OFF_TOPIC_VALUE
             and self.named_in_passing(turn.analysis.topic_text)
+            and not self.states_count(turn)
         )
+
+    def states_count(self, turn: Turn) -> bool:
+        """Whether the section to quote states a number of a thing the question counts (「町内会って何個くらい
+        あるんだっけ」: 第１章 ３'s 「８０を超える町内会」): the guideline gives the value asked, so it is no
+        value of the city's other business, however near that business the question reads."""
+        assert turn.analysis is not None
+        if not turn.blocks or not any(d.asked and d.counts_items for d in turn.analysis.details):
+            return False
+        nouns = [
+            t.surface
+            for t in self.service.tokenizer.tokenize(turn.question)
+            if t.pos == "名詞" and t.pos_detail != "数詞" and len(t.surface) >= 2
+        ]
+        return bool(nouns) and bool(counted_pattern(nouns).search(turn.blocks[0].text))
 
     def scope_of(
         self,
