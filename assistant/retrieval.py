@@ -213,6 +213,7 @@ class HybridRetriever(BaseRetriever):
     _chars: _BM25 = PrivateAttr()
     _asked_rows: np.ndarray = PrivateAttr()  # the section position of each listed question's vector
     _written: str = PrivateAttr()  # every section's title and text, folded
+    _headings: frozenset[str] = PrivateAttr()  # every section's title words
 
     def model_post_init(self, context: Any) -> None:
         self._entries = []
@@ -231,6 +232,7 @@ class HybridRetriever(BaseRetriever):
         self._chars = _BM25([char_ngrams(e.searchable) or ["\x00"] for e in self._entries])
         self._asked_rows = np.asarray([self._position.get(key, -1) for key in self.index.asked.sections], dtype=int)
         self._written = fold("".join(e.searchable for e in self._entries))
+        self._headings = frozenset(w for e in self._entries for w in e.title_words)
 
     def rankings(
         self,
@@ -320,12 +322,11 @@ class HybridRetriever(BaseRetriever):
         PDCA → 評価). Such a noun is the thing itself, which the dense ranking does not know by that name
         (「覚書ってどう書けばいい？」 read nearest to 後援), unlike a word read as several terms or as a way
         of speaking (丸投げ → 委託・外注・下請け)."""
-        headings = {w for e in self._entries for w in e.title_words}
         return {
             word: targets[0]
             for word, targets in self.glossary.readings(query)
             if len(targets) == 1
-            and fold(targets[0]) in headings
+            and fold(targets[0]) in self._headings
             and fold(word) not in self._written
             and all(t.pos == "名詞" for t in self.tokenizer.tokenize(word))
         }

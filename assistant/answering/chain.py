@@ -45,9 +45,7 @@ from assistant.answering.question import (
     DEPARTMENT_WORDS,
     EXAMPLES,
     HOW_TO,
-    NUM,
     PROPOSED,
-    QUANTIFIED,
     QUESTION_NOUNS,
     RECORDS,
     SAME_DEPARTMENT,
@@ -55,7 +53,9 @@ from assistant.answering.question import (
     Question,
     analyze,
     asks_if_included,
+    counted_nouns,
     noun_phrases,
+    number_of_pattern,
 )
 from assistant.answering.rerank import CrossEncoderReranker, EvidenceReranker, Reranker
 from assistant.answering.scope import SCOPE_MODEL, STANCE, ScopeFeatures, ScopeModel, scope_features
@@ -394,9 +394,15 @@ def make_reranker(settings: Settings, answerer: ExtractiveAnswerer, retriever: H
     return EvidenceReranker(answerer, listed=retriever.listed_similarity)
 
 
-def counted_pattern(nouns: list[str]) -> re.Pattern[str]:
-    """A number of one of ``nouns`` (「８０を超える町内会」)."""
-    return re.compile(rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, nouns))})")
+def leading(hits: list[SectionHit], hit: SectionHit) -> list[SectionHit]:
+    """``hits`` with ``hit`` first, at the score of the one it displaces."""
+    return [replace(hit, score=hits[0].score), *(h for h in hits if h.key != hit.key)]
+
+
+def lead_with(turn: Turn, hit: SectionHit) -> None:
+    """``hit`` leads the turn's sections and is the one to quote."""
+    turn.hits = leading(turn.hits, hit)
+    turn.blocks = [turn.hits[0]]
 
 
 class AnswerChain:
@@ -1008,7 +1014,7 @@ class AnswerChain:
             return turn
         done = self.what_partner_does(turn)
         if done is not None:
-            turn.hits = [replace(done, score=turn.hits[0].score), *(h for h in turn.hits if h.key != done.key)]
+            turn.hits = leading(turn.hits, done)
         if turn.analysis.asks_department and not turn.analysis.compares:
             turn.hits = self.department_first(turn.hits, turn.question)
             turn.hits = self.who_takes_it_on(turn)
@@ -1126,16 +1132,13 @@ class AnswerChain:
                     turn.blocks = [hit]
         including = self.counts_it_in(turn) if yes_no and not turn.analysis.compares else None
         if including is not None:
-            turn.hits = [replace(including, score=turn.hits[0].score), *(h for h in turn.hits if h is not including)]
-            turn.blocks = [turn.hits[0]]
+            lead_with(turn, including)
         counted = self.counted_elsewhere(turn)
         if counted is not None:
-            turn.hits = [replace(counted, score=turn.hits[0].score), *(h for h in turn.hits if h.key != counted.key)]
-            turn.blocks = [turn.hits[0]]
+            lead_with(turn, counted)
         own = self.said_in_own_words(turn)
         if own is not None:
-            turn.hits = [replace(own, score=turn.hits[0].score), *(h for h in turn.hits if h.key != own.key)]
-            turn.blocks = [turn.hits[0]]
+            lead_with(turn, own)
         # (a yes/no question, 「町内会も入るの？」, asks whether it is among them: the overview's list says so)
         if turn.context_question and not (turn.analysis.compares or yes_no) and turn.blocks[0].key in turn.previous:
             child = self.narrowed_to(turn)
@@ -1145,8 +1148,7 @@ class AnswerChain:
         if not turn.analysis.compares and HOW_ASKED.search(turn.question) and turn.blocks[0].key in turn.previous:
             how = self.gives_the_how(turn)
             if how is not None:
-                turn.hits = [replace(how, score=turn.hits[0].score), *(h for h in turn.hits if h.key != how.key)]
-                turn.blocks = [turn.hits[0]]
+                lead_with(turn, how)
         # a detail is missing when none of the sections to quote states it (checked on their text)
         missing = [
             d for d in turn.analysis.details if d.asked and not any(d.supplied_by(h.text, h.title) for h in turn.blocks)
@@ -1284,16 +1286,12 @@ class AnswerChain:
         earlier = previous_user_question(turn.history) if turn.context_question else ""
         nouns = [
             t.surface
-            for t in self.service.tokenizer.tokenize(f"{turn.question} {earlier}")
-            # the thing counted, not a unit (年, 月)
-            if t.pos == "名詞"
-            and t.pos_detail != "数詞"
-            and len(t.surface) >= 2
-            and self.idf.get(t.lemma, 0.0) >= TOPIC_IDF
+            for t in counted_nouns(self.service.tokenizer.tokenize(f"{turn.question} {earlier}"))
+            if self.idf.get(t.lemma, 0.0) >= TOPIC_IDF  # the thing counted, not a unit (年, 月)
         ]
         if not nouns:
             return None
-        number_of = counted_pattern(nouns)
+        number_of = re.compile(number_of_pattern(nouns))
         candidates = turn.hits[1:COUNTED_WINDOW]
         if earlier:
             # searched with that question, not with the titles of the sections it was answered from (第２章
@@ -1826,12 +1824,8 @@ class AnswerChain:
         assert turn.analysis is not None
         if not turn.blocks or not any(d.asked and d.counts_items for d in turn.analysis.details):
             return False
-        nouns = [
-            t.surface
-            for t in self.service.tokenizer.tokenize(turn.question)
-            if t.pos == "名詞" and t.pos_detail != "数詞" and len(t.surface) >= 2
-        ]
-        return bool(nouns) and bool(counted_pattern(nouns).search(turn.blocks[0].text))
+        nouns = [t.surface for t in counted_nouns(self.service.tokenizer.tokenize(turn.question))]
+        return bool(nouns) and bool(re.search(number_of_pattern(nouns), turn.blocks[0].text))
 
     def scope_of(
         self,

@@ -11,7 +11,7 @@ retrieved (``Detail.supplied_by``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -60,7 +60,7 @@ IN_BRIEF = r"(ざっくり|ざっと|簡単に|かんたんに|一言で|ひと�
 # (not the とは of 「…することは」「…あとは」: 「気をつけることは？」 asks a point to heed)
 DEFINITION = re.compile(
     r"(?<![あこ])とは|(?<!にと)(?<!によ)って(何|なに)(?!か)|(?<!にと)(?<!によ)ってなん(?=です|でした|でしょ|だっけ|だろ|なの|だ?[？?]?$)"
-    r"|(?<![あこ])とはなに|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
+    r"|の意味|意味は|(どういう|どんな)意味|定義|どういうもの|どういうこと|って？$|は？$"
     rf"|^[^、。？?\sの]{{1,10}}(って|を){IN_BRIEF}(と|で)?(教えて|おしえて|説明して|解説して)"
 )
 # what a definition question defines: the words before とは, って or の意味 (「協働ってどういう意味？」 → 協働)
@@ -1254,6 +1254,16 @@ def _before_question_word(start: int, end: int, tokens: list[Token]) -> int:
     return asking[0] if asking and asking[0] > start else end
 
 
+def counted_nouns(tokens: Iterable[Token]) -> list[Token]:
+    """The nouns a count may be of (町内会, 団体): two characters or more, no numeral."""
+    return [t for t in tokens if t.pos == "名詞" and t.pos_detail != "数詞" and len(t.surface) >= 2]
+
+
+def number_of_pattern(things: list[str]) -> str:
+    """A number of one of ``things`` (「８０を超える町内会」)."""
+    return rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, things))})"
+
+
 def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     """The details a question asks for, each named in the question's own words: 「委託料の積算方法
     （手続き）」, 「期限・期間（何日前）」."""
@@ -1415,7 +1425,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
     # spans already asked for, and 何課 / どの部署: which one, not how many
     asked = [s for d in details for s in (d.span, d.also)]
     asked += [m.span() for pattern in (WHICH, DEPARTMENT_QUESTION) for m in pattern.finditer(text)]
-    counted = [t.surface for t in tokens if t.pos == "名詞" and t.pos_detail != "数詞" and len(t.surface) >= 2]
+    counted = [t.surface for t in counted_nouns(tokens)]
     for number, counter, after in zip(tokens, tokens[1:], [*tokens[2:], None], strict=False):
         if (
             number.surface == "何"
@@ -1442,7 +1452,7 @@ def asked_details(text: str, tokenizer: Tokenizer) -> list[Detail]:
                     needs_value=True,
                     span=span,
                     # a number of the counter, or of the thing counted (何個 → 「８０を超える町内会」)
-                    pattern=rf"{NUM}+{QUANTIFIED}({'|'.join(map(re.escape, [counter.surface, *counted]))})",
+                    pattern=number_of_pattern([counter.surface, *counted]),
                 )
             )
     # the shapes of the whole question (``DetailKind.finder``): of one thing it names, asked whether it is
